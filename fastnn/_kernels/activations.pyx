@@ -1,0 +1,151 @@
+"""Activation functions, forward and backward, over float32/float64 arrays.
+
+forward:  out = f(x)                   (elementwise; softmax row-wise over a 2-D x)
+backward: dx = f'(x) * dy, from y = f(x) (never from x; softmax as a Jacobian-vector product)
+
+Outputs are caller-allocated and may be the input (in place). `n_threads` splits the rows of a
+2-D array over OpenMP threads where the build has OpenMP.
+"""
+cimport numpy as cnp
+from cython.parallel cimport prange
+from cython cimport floating
+
+from fastnn._kernels._checks cimport float_typenum, input_array, output_array, same_shape
+from fastnn._kernels._rowops cimport (IDENTITY, LEAKY_RELU, RELU, SIGMOID, SOFTMAX, TANH,
+                                      activate, activate_backward, check_alpha, check_threads)
+
+cnp.import_array()
+
+
+cdef void _forward_rows(int kind, const floating* x, floating* y, Py_ssize_t rows,
+                        Py_ssize_t cols, floating alpha, int n_threads) noexcept nogil:
+    cdef Py_ssize_t i
+    if n_threads > 1 and rows > 1:
+        for i in prange(rows, num_threads=n_threads, schedule="static"):
+            activate(kind, x + i * cols, y + i * cols, cols, alpha)
+    else:
+        for i in range(rows):
+            activate(kind, x + i * cols, y + i * cols, cols, alpha)
+
+
+cdef void _backward_rows(int kind, const floating* y, const floating* dy, floating* dx,
+                         Py_ssize_t rows, Py_ssize_t cols, floating alpha,
+                         int n_threads) noexcept nogil:
+    cdef Py_ssize_t i
+    if n_threads > 1 and rows > 1:
+        for i in prange(rows, num_threads=n_threads, schedule="static"):
+            activate_backward(kind, y + i * cols, dy + i * cols, dx + i * cols, cols, alpha)
+    else:
+        for i in range(rows):
+            activate_backward(kind, y + i * cols, dy + i * cols, dx + i * cols, cols, alpha)
+
+
+cdef inline void _rows_cols(int kind, cnp.ndarray a, Py_ssize_t* rows, Py_ssize_t* cols):
+    # Elementwise kinds see any array as rows of its last axis (a 1-D or 0-D array is one row).
+    cdef Py_ssize_t size = cnp.PyArray_SIZE(a)
+    cols[0] = cnp.PyArray_DIM(a, cnp.PyArray_NDIM(a) - 1) if cnp.PyArray_NDIM(a) > 0 else 1
+    rows[0] = size // cols[0] if cols[0] > 0 else 0
+
+
+cdef object _forward(int kind, object x, object out, double alpha, int n_threads):
+    check_threads(n_threads)
+    cdef int t = float_typenum(x, "x")
+    cdef cnp.ndarray xa = input_array(x, "x", t, 2 if kind == SOFTMAX else -1)
+    cdef cnp.ndarray oa = output_array(out, "out", t, -1)
+    same_shape(xa, "x", oa, "out")
+    cdef Py_ssize_t rows, cols
+    _rows_cols(kind, xa, &rows, &cols)
+    if t == cnp.NPY_FLOAT32:
+        with nogil:
+            _forward_rows(kind, <const float*>cnp.PyArray_DATA(xa), <float*>cnp.PyArray_DATA(oa),
+                          rows, cols, <float>alpha, n_threads)
+    else:
+        with nogil:
+            _forward_rows(kind, <const double*>cnp.PyArray_DATA(xa), <double*>cnp.PyArray_DATA(oa),
+                          rows, cols, alpha, n_threads)
+    return out
+
+
+cdef object _backward(int kind, object y, object dy, object dx, double alpha, int n_threads):
+    check_threads(n_threads)
+    cdef int t = float_typenum(y, "y")
+    cdef cnp.ndarray ya = input_array(y, "y", t, 2 if kind == SOFTMAX else -1)
+    cdef cnp.ndarray dya = input_array(dy, "dy", t, -1)
+    cdef cnp.ndarray dxa = output_array(dx, "dx", t, -1)
+    same_shape(ya, "y", dya, "dy")
+    same_shape(ya, "y", dxa, "dx")
+    cdef Py_ssize_t rows, cols
+    _rows_cols(kind, ya, &rows, &cols)
+    if t == cnp.NPY_FLOAT32:
+        with nogil:
+            _backward_rows(kind, <const float*>cnp.PyArray_DATA(ya),
+                           <const float*>cnp.PyArray_DATA(dya), <float*>cnp.PyArray_DATA(dxa),
+                           rows, cols, <float>alpha, n_threads)
+    else:
+        with nogil:
+            _backward_rows(kind, <const double*>cnp.PyArray_DATA(ya),
+                           <const double*>cnp.PyArray_DATA(dya), <double*>cnp.PyArray_DATA(dxa),
+                           rows, cols, alpha, n_threads)
+    return dx
+
+
+def identity_forward(x, out, *, int n_threads=1):
+    """out = x."""
+    return _forward(IDENTITY, x, out, 0.0, n_threads)
+
+
+def identity_backward(y, dy, dx, *, int n_threads=1):
+    """dx = dy."""
+    return _backward(IDENTITY, y, dy, dx, 0.0, n_threads)
+
+
+def relu_forward(x, out, *, int n_threads=1):
+    """out = max(x, 0)."""
+    return _forward(RELU, x, out, 0.0, n_threads)
+
+
+def relu_backward(y, dy, dx, *, int n_threads=1):
+    """dx = dy where y > 0, else 0."""
+    return _backward(RELU, y, dy, dx, 0.0, n_threads)
+
+
+def leaky_relu_forward(x, out, double alpha=0.01, *, int n_threads=1):
+    """out = x where x > 0, else alpha * x (alpha >= 0)."""
+    check_alpha(alpha)
+    return _forward(LEAKY_RELU, x, out, alpha, n_threads)
+
+
+def leaky_relu_backward(y, dy, dx, double alpha=0.01, *, int n_threads=1):
+    """dx = dy where y > 0, else alpha * dy."""
+    check_alpha(alpha)
+    return _backward(LEAKY_RELU, y, dy, dx, alpha, n_threads)
+
+
+def sigmoid_forward(x, out, *, int n_threads=1):
+    """out = 1 / (1 + exp(-x)), stable for large |x|."""
+    return _forward(SIGMOID, x, out, 0.0, n_threads)
+
+
+def sigmoid_backward(y, dy, dx, *, int n_threads=1):
+    """dx = dy * y * (1 - y)."""
+    return _backward(SIGMOID, y, dy, dx, 0.0, n_threads)
+
+
+def tanh_forward(x, out, *, int n_threads=1):
+    """out = tanh(x)."""
+    return _forward(TANH, x, out, 0.0, n_threads)
+
+
+def tanh_backward(y, dy, dx, *, int n_threads=1):
+    """dx = dy * (1 - y**2)."""
+    return _backward(TANH, y, dy, dx, 0.0, n_threads)
+
+
+def softmax_forward(x, out, *, int n_threads=1):
+    """out[i] = exp(x[i] - max x[i]) / sum(exp(x[i] - max x[i])), row by row of a 2-D x."""
+    return _forward(SOFTMAX, x, out, 0.0, n_threads)
+
+
+def softmax_backward(y, dy, dx, *, int n_threads=1):
+    """dx[i] = y[i] * (dy[i] - <dy[i], y[i]>), row by row: the softmax JVP without a Jacobian."""
+    return _backward(SOFTMAX, y, dy, dx, 0.0, n_threads)

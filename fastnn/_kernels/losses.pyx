@@ -1,0 +1,212 @@
+"""Losses: each returns the mean loss and writes its gradient w.r.t. the prediction.
+
+All take a 2-D prediction (n, c), a target, a preallocated `grad` of the prediction's shape (it
+may be the prediction itself) and optional per-sample weights w (n,). The mean is weighted,
+sum_i w_i * loss_i / sum_i w_i (plain mean without weights); loss_i is summed over the classes
+for the cross-entropies and sum_of_squares, averaged over the c outputs for the element-wise
+losses (binary cross-entropies, MSE, MAE), as Keras does.
+
+  softmax_cross_entropy           from logits via log-sum-exp, grad = (softmax(z) - y) / n
+  categorical_cross_entropy       on probabilities, log of p clipped to [eps, 1 - eps]
+  sigmoid_binary_cross_entropy    from logits: max(z, 0) - z*y + log1p(exp(-|z|))
+  binary_cross_entropy            on probabilities, clipped like categorical_cross_entropy
+  mean_squared_error, mean_absolute_error, and sum_of_squares: 0.5 * sum_j (p - y)^2 per sample
+
+Targets are class labels (integer array of shape (n,)) for the two categorical losses, or an
+array of the prediction's shape and dtype (one-hot rows, probabilities or values).
+"""
+cimport numpy as cnp
+from cython.parallel cimport prange
+from cython cimport floating
+from libc.math cimport fabs
+
+from fastnn._kernels._checks cimport (float_typenum, input_array, label_array, output_array,
+                                      same_shape, sample_weights, shape,
+                                      data_or_null)
+from fastnn._kernels._rowops cimport check_threads, fexp, flog, flog1p, row_max, sigmoid
+
+cnp.import_array()
+
+cdef enum:
+    SOFTMAX_CE = 0
+    CATEGORICAL_CE = 1
+    SIGMOID_BCE = 2
+    BCE = 3
+    MSE = 4
+    MAE = 5
+    SUM_OF_SQUARES = 6
+
+
+cdef inline floating _clip(floating p, floating lo, floating hi) noexcept nogil:
+    return lo if p < lo else (hi if p > hi else p)
+
+
+cdef double _row(int kind, const floating* z, const floating* t, Py_ssize_t label,
+                 floating* g, Py_ssize_t c, floating scale, floating eps) noexcept nogil:
+    """Row loss, and g = scale * d(row loss)/dz. t is NULL when `label` holds the target.
+    Every read of z precedes the write of g at the same place, so g may be z."""
+    cdef Py_ssize_t j
+    cdef floating m, s, lse, d, p, tj
+    cdef double loss = 0, ts = 0, tz = 0
+    if kind == SOFTMAX_CE:
+        m = row_max(z, c)
+        if t == NULL:
+            tz = z[label]
+            ts = 1
+        else:
+            for j in range(c):
+                tz += t[j] * z[j]
+                ts += t[j]
+        s = 0
+        for j in range(c):
+            g[j] = fexp(z[j] - m)
+            s += g[j]
+        lse = m + flog(s)
+        loss = lse * ts - tz
+        for j in range(c):
+            g[j] = g[j] * <floating>(scale * ts / s) - (scale * t[j] if t != NULL else 0)
+        if t == NULL:
+            g[label] -= scale
+    elif kind == CATEGORICAL_CE:
+        if t == NULL:
+            p = _clip(z[label], eps, 1 - eps)
+            loss = -flog(p)
+            for j in range(c):
+                g[j] = 0
+            g[label] = -scale / p
+        else:
+            for j in range(c):
+                p = _clip(z[j], eps, 1 - eps)
+                loss -= t[j] * flog(p)
+                g[j] = -scale * t[j] / p
+    else:
+        scale = scale / c if kind != SUM_OF_SQUARES else scale
+        for j in range(c):
+            tj = t[j]
+            if kind == SIGMOID_BCE:
+                loss += (z[j] if z[j] > 0 else 0) - z[j] * tj + flog1p(fexp(-fabs(z[j])))
+                g[j] = scale * (sigmoid(z[j]) - tj)
+            elif kind == BCE:
+                p = _clip(z[j], eps, 1 - eps)
+                loss -= tj * flog(p) + (1 - tj) * flog1p(-p)
+                g[j] = scale * (p - tj) / (p * (1 - p))
+            else:
+                d = z[j] - tj
+                if kind == MSE:
+                    loss += d * d
+                    g[j] = scale * 2 * d
+                elif kind == MAE:
+                    loss += fabs(d)
+                    g[j] = scale * ((d > 0) - (d < 0))
+                else:
+                    loss += 0.5 * d * d
+                    g[j] = scale * d
+        if kind != SUM_OF_SQUARES:
+            loss /= c
+    return loss
+
+
+cdef double _rows(int kind, const floating* z, const floating* t, const Py_ssize_t* labels,
+                  const floating* w, floating* g, Py_ssize_t n, Py_ssize_t c, floating eps,
+                  int n_threads) noexcept nogil:
+    cdef double total_w = n, total = 0
+    cdef Py_ssize_t i
+    if w != NULL:
+        total_w = 0
+        for i in range(n):
+            total_w += w[i]
+    if n_threads > 1 and n > 1:
+        for i in prange(n, num_threads=n_threads, schedule="static"):
+            total += (w[i] if w != NULL else 1) * _row(
+                kind, z + i * c, t + i * c if t != NULL else NULL, labels[i] if t == NULL else 0,
+                g + i * c, c, <floating>((w[i] if w != NULL else 1) / total_w), eps)
+    else:
+        for i in range(n):
+            total += (w[i] if w != NULL else 1) * _row(
+                kind, z + i * c, t + i * c if t != NULL else NULL, labels[i] if t == NULL else 0,
+                g + i * c, c, <floating>((w[i] if w != NULL else 1) / total_w), eps)
+    return total / total_w
+
+
+cdef double _loss(int kind, object pred, str pred_name, object target, object grad,
+                  object sample_weight, double eps, int n_threads) except? -1:
+    check_threads(n_threads)
+    cdef int t = float_typenum(pred, pred_name)
+    cdef cnp.ndarray za = input_array(pred, pred_name, t, 2)
+    cdef Py_ssize_t n = cnp.PyArray_DIM(za, 0), c = cnp.PyArray_DIM(za, 1)
+    if n == 0 or c == 0:
+        raise ValueError(f"{pred_name} must have at least one row and one column, got shape "
+                         f"{shape(za)}")
+    cdef cnp.ndarray ga = output_array(grad, "grad", t, 2)
+    same_shape(za, pred_name, ga, "grad")
+    cdef cnp.ndarray ta = None, la = None
+    if (kind == SOFTMAX_CE or kind == CATEGORICAL_CE) and cnp.PyArray_Check(target) \
+            and cnp.PyArray_ISINTEGER(<cnp.ndarray>target):
+        la = label_array(target, "target", n, c)
+    else:
+        ta = input_array(target, "target", t, 2)
+        same_shape(za, pred_name, ta, "target")
+    cdef cnp.ndarray wa = sample_weights(sample_weight, "sample_weight", t, n)
+    if kind == CATEGORICAL_CE or kind == BCE:
+        if not 0 < eps < 0.5 or (t == cnp.NPY_FLOAT32 and <float>(1 - eps) >= 1):
+            raise ValueError(f"eps must be in (0, 0.5) and leave 1 - eps < 1 at the array's "
+                             f"precision, got {eps}")
+    cdef const Py_ssize_t* labels = <const Py_ssize_t*>data_or_null(la)
+    cdef void* tp = data_or_null(ta)
+    cdef void* wp = data_or_null(wa)
+    cdef double loss
+    if t == cnp.NPY_FLOAT32:
+        with nogil:
+            loss = _rows(kind, <const float*>cnp.PyArray_DATA(za),
+                         <const float*>tp, labels,
+                         <const float*>wp,
+                         <float*>cnp.PyArray_DATA(ga), n, c, <float>eps, n_threads)
+    else:
+        with nogil:
+            loss = _rows(kind, <const double*>cnp.PyArray_DATA(za),
+                         <const double*>tp, labels,
+                         <const double*>wp,
+                         <double*>cnp.PyArray_DATA(ga), n, c, eps, n_threads)
+    return loss
+
+
+def softmax_cross_entropy(logits, target, grad, sample_weight=None, *, int n_threads=1):
+    """Mean of -log softmax(logits)[target]; grad = w_i (softmax(logits) - onehot) / sum w.
+
+    target: class labels (n,) or target probabilities (n, c). grad may be logits."""
+    return _loss(SOFTMAX_CE, logits, "logits", target, grad, sample_weight, 0.0, n_threads)
+
+
+def categorical_cross_entropy(probs, target, grad, sample_weight=None, double eps=1e-7, *,
+                              int n_threads=1):
+    """Mean of -sum_j target_j log(clip(probs_j, eps, 1 - eps)); grad = -w_i target / clip(p) / sum w.
+
+    target: class labels (n,) or target probabilities (n, c)."""
+    return _loss(CATEGORICAL_CE, probs, "probs", target, grad, sample_weight, eps, n_threads)
+
+
+def sigmoid_binary_cross_entropy(logits, target, grad, sample_weight=None, *, int n_threads=1):
+    """Mean of max(z, 0) - z*y + log1p(exp(-|z|)); grad = w_i (sigmoid(z) - y) / (c sum w)."""
+    return _loss(SIGMOID_BCE, logits, "logits", target, grad, sample_weight, 0.0, n_threads)
+
+
+def binary_cross_entropy(probs, target, grad, sample_weight=None, double eps=1e-7, *,
+                         int n_threads=1):
+    """Mean of -(y log p + (1 - y) log(1 - p)) with p clipped to [eps, 1 - eps]."""
+    return _loss(BCE, probs, "probs", target, grad, sample_weight, eps, n_threads)
+
+
+def mean_squared_error(pred, target, grad, sample_weight=None, *, int n_threads=1):
+    """Mean of (pred - target)^2; grad = 2 w_i (pred - target) / (c sum w)."""
+    return _loss(MSE, pred, "pred", target, grad, sample_weight, 0.0, n_threads)
+
+
+def mean_absolute_error(pred, target, grad, sample_weight=None, *, int n_threads=1):
+    """Mean of |pred - target|; grad = w_i sign(pred - target) / (c sum w)."""
+    return _loss(MAE, pred, "pred", target, grad, sample_weight, 0.0, n_threads)
+
+
+def sum_of_squares(pred, target, grad, sample_weight=None, *, int n_threads=1):
+    """Mean over samples of 0.5 * sum_j (pred - target)^2 (the classic backprop error);
+    grad = w_i (pred - target) / sum w."""
+    return _loss(SUM_OF_SQUARES, pred, "pred", target, grad, sample_weight, 0.0, n_threads)

@@ -1,0 +1,224 @@
+"""The kernels in plain NumPy: the executable specification of fastnn.kernels.
+
+Every function here has the name, signature and meaning of its compiled twin in fastnn.kernels,
+and the tests hold the two to each other. The code favours the textbook form of each formula
+over speed; `n_threads` is accepted and ignored.
+"""
+import numpy as np
+
+ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax")
+
+
+# ---------------------------------------------------------------- activations
+
+def _sigmoid(x):
+    # exp of -|x| only, so nothing overflows: e / (1 + e) for x < 0, 1 / (1 + e) for x >= 0.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _activate(x, activation, alpha):
+    if activation == "identity":
+        return x
+    if activation == "relu":
+        return np.maximum(x, 0)
+    if activation == "leaky_relu":
+        return np.where(x > 0, x, alpha * x)
+    if activation == "sigmoid":
+        return _sigmoid(x)
+    if activation == "tanh":
+        return np.tanh(x)
+    if activation == "softmax":
+        return _softmax(x)
+    raise ValueError(f"activation must be one of {ACTIVATIONS}; got {activation!r}")
+
+
+def identity_forward(x, out, *, n_threads=1):
+    out[...] = x
+    return out
+
+
+def identity_backward(y, dy, dx, *, n_threads=1):
+    dx[...] = dy
+    return dx
+
+
+def relu_forward(x, out, *, n_threads=1):
+    return np.maximum(x, 0, out=out)
+
+
+def relu_backward(y, dy, dx, *, n_threads=1):
+    dx[...] = np.where(y > 0, dy, 0)
+    return dx
+
+
+def leaky_relu_forward(x, out, alpha=0.01, *, n_threads=1):
+    out[...] = np.where(x > 0, x, alpha * x)
+    return out
+
+
+def leaky_relu_backward(y, dy, dx, alpha=0.01, *, n_threads=1):
+    dx[...] = np.where(y > 0, dy, alpha * dy)
+    return dx
+
+
+def sigmoid_forward(x, out, *, n_threads=1):
+    out[...] = _sigmoid(x)
+    return out
+
+
+def sigmoid_backward(y, dy, dx, *, n_threads=1):
+    dx[...] = dy * y * (1 - y)
+    return dx
+
+
+def tanh_forward(x, out, *, n_threads=1):
+    return np.tanh(x, out=out)
+
+
+def tanh_backward(y, dy, dx, *, n_threads=1):
+    dx[...] = dy * (1 - y * y)
+    return dx
+
+
+def softmax_forward(x, out, *, n_threads=1):
+    out[...] = _softmax(x)
+    return out
+
+
+def softmax_backward(y, dy, dx, *, n_threads=1):
+    dx[...] = y * (dy - (dy * y).sum(axis=1, keepdims=True))
+    return dx
+
+
+# ---------------------------------------------------------------- dense layer
+
+def dense_forward(X, W, b, out, activation="identity", alpha=0.01, *, n_threads=1):
+    z = X @ W
+    if b is not None:
+        z = z + b
+    out[...] = _activate(z, activation, alpha)
+    return out
+
+
+def dense_backward(X, W, dY, dW, db, dX=None, *, accumulate=False):
+    if accumulate:
+        dW += X.T @ dY
+        if db is not None:
+            db += dY.sum(axis=0)
+    else:
+        dW[...] = X.T @ dY
+        if db is not None:
+            db[...] = dY.sum(axis=0)
+    if dX is not None:
+        dX[...] = dY @ W.T
+    return dX
+
+
+# ---------------------------------------------------------------- losses
+
+def _targets(pred, target):
+    """Class labels become one-hot rows; probability/value targets pass through."""
+    if np.issubdtype(target.dtype, np.integer):
+        onehot = np.zeros_like(pred)
+        onehot[np.arange(len(target)), target] = 1
+        return onehot
+    return target
+
+
+def _weighted_mean(per_sample, grad_per_sample, grad, sample_weight):
+    n = len(per_sample)
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    grad[...] = grad_per_sample * (w / w.sum())[:, None]
+    return float((w * per_sample).sum() / w.sum())
+
+
+def softmax_cross_entropy(logits, target, grad, sample_weight=None, *, n_threads=1):
+    y = _targets(logits, target)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    per_sample = -(y * log_probs).sum(axis=1, dtype=np.float64)
+    return _weighted_mean(per_sample, np.exp(log_probs) * y.sum(axis=1, keepdims=True) - y,
+                          grad, sample_weight)
+
+
+def categorical_cross_entropy(probs, target, grad, sample_weight=None, eps=1e-7, *,
+                              n_threads=1):
+    y = _targets(probs, target)
+    p = np.clip(probs, eps, 1 - eps)
+    per_sample = -(y * np.log(p)).sum(axis=1, dtype=np.float64)
+    return _weighted_mean(per_sample, -y / p, grad, sample_weight)
+
+
+def sigmoid_binary_cross_entropy(logits, target, grad, sample_weight=None, *, n_threads=1):
+    z, y, c = logits, target, logits.shape[1]
+    elementwise = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+    return _weighted_mean(elementwise.mean(axis=1, dtype=np.float64), (_sigmoid(z) - y) / c,
+                          grad, sample_weight)
+
+
+def binary_cross_entropy(probs, target, grad, sample_weight=None, eps=1e-7, *, n_threads=1):
+    y, c = target, probs.shape[1]
+    p = np.clip(probs, eps, 1 - eps)
+    elementwise = -(y * np.log(p) + (1 - y) * np.log1p(-p))
+    return _weighted_mean(elementwise.mean(axis=1, dtype=np.float64), (p - y) / (p * (1 - p)) / c,
+                          grad, sample_weight)
+
+
+def mean_squared_error(pred, target, grad, sample_weight=None, *, n_threads=1):
+    d, c = pred - target, pred.shape[1]
+    return _weighted_mean((d * d).mean(axis=1, dtype=np.float64), 2 * d / c, grad, sample_weight)
+
+
+def mean_absolute_error(pred, target, grad, sample_weight=None, *, n_threads=1):
+    d, c = pred - target, pred.shape[1]
+    return _weighted_mean(np.abs(d).mean(axis=1, dtype=np.float64), np.sign(d) / c, grad,
+                          sample_weight)
+
+
+def sum_of_squares(pred, target, grad, sample_weight=None, *, n_threads=1):
+    d = pred - target
+    return _weighted_mean(0.5 * (d * d).sum(axis=1, dtype=np.float64), d, grad, sample_weight)
+
+
+# ---------------------------------------------------------------- optimizer updates
+
+def sgd_update(param, grad, velocity=None, *, lr=0.01, momentum=0.0, nesterov=False,
+               weight_decay=0.0):
+    g = grad + weight_decay * param
+    if momentum == 0:
+        param -= lr * g
+        return param
+    velocity[...] = momentum * velocity - lr * g
+    param += momentum * velocity - lr * g if nesterov else velocity
+    return param
+
+
+def adam_update(param, grad, m, v, t, *, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8,
+                weight_decay=0.0):
+    g = grad + weight_decay * param
+    m[...] = beta1 * m + (1 - beta1) * g
+    v[...] = beta2 * v + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    param -= lr * m_hat / (np.sqrt(v_hat) + eps)
+    return param
+
+
+def rmsprop_update(param, grad, sq, *, lr=0.001, rho=0.9, eps=1e-7, weight_decay=0.0):
+    g = grad + weight_decay * param
+    sq[...] = rho * sq + (1 - rho) * g * g
+    param -= lr * g / (np.sqrt(sq) + eps)
+    return param
+
+
+def adagrad_update(param, grad, acc, *, lr=0.01, eps=1e-7, weight_decay=0.0):
+    g = grad + weight_decay * param
+    acc += g * g
+    param -= lr * g / (np.sqrt(acc) + eps)
+    return param
