@@ -1,0 +1,278 @@
+"""Every compiled kernel against its NumPy twin in fastnn.reference, at float32 and float64."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from fastnn import kernels as K
+from fastnn import reference as R
+from conftest import assert_close
+
+SHAPES = [(1, 1, 1), (1, 5, 3), (6, 1, 1), (7, 13, 5), (32, 64, 10), (1024, 33, 17)]
+ELEMENTWISE = ["identity", "relu", "leaky_relu", "sigmoid", "tanh"]
+FLOATS = [np.float32, np.float64]
+dims = st.integers(1, 40)
+seeds = st.integers(0, 2**32 - 1)
+examples = settings(max_examples=40, deadline=None)
+
+
+def randn(rng, shape, dtype, scale=1.0):
+    return np.asarray(scale * rng.standard_normal(shape), dtype=dtype)
+
+
+def run_both(name, make_args, dtype, **kwargs):
+    """Call kernel `name` and its reference on identical fresh arguments; return both arg lists
+    (outputs are written in place) and both return values."""
+    args_k, args_r = make_args(), make_args()
+    got = getattr(K, name)(*args_k, **kwargs)
+    want = getattr(R, name)(*args_r, **kwargs)
+    return args_k, args_r, got, want
+
+
+def check_activation(kind, n, m, dtype, seed, in_place=False):
+    rng = np.random.default_rng(seed)
+    x = randn(rng, (n, m), dtype, 3)
+    extra = (0.1,) if kind == "leaky_relu" else ()
+    out_k = x.copy() if in_place else np.empty_like(x)
+    getattr(K, kind + "_forward")(out_k if in_place else x, out_k, *extra)
+    out_r = getattr(R, kind + "_forward")(x, np.empty_like(x), *extra)
+    assert_close(out_k, out_r, dtype)
+    dy = randn(rng, (n, m), dtype)
+    dx_k = dy.copy() if in_place else np.empty_like(x)
+    getattr(K, kind + "_backward")(out_r, dx_k if in_place else dy, dx_k, *extra)
+    dx_r = getattr(R, kind + "_backward")(out_r, dy, np.empty_like(x), *extra)
+    assert_close(dx_k, dx_r, dtype)
+
+
+@pytest.mark.parametrize("kind", ELEMENTWISE + ["softmax"])
+@pytest.mark.parametrize("n,k,m", SHAPES)
+def test_activation_shapes(kind, n, k, m, dtype):
+    check_activation(kind, n, m, dtype, seed=n * 1000 + m)
+
+
+@pytest.mark.parametrize("kind", ELEMENTWISE + ["softmax"])
+def test_activation_in_place(kind, dtype):
+    check_activation(kind, 9, 11, dtype, seed=3, in_place=True)
+
+
+@pytest.mark.parametrize("kind", ELEMENTWISE + ["softmax"])
+@pytest.mark.parametrize("dtype_", FLOATS)
+@examples
+@given(n=dims, m=dims, seed=seeds)
+def test_activation_random(kind, dtype_, n, m, seed):
+    check_activation(kind, n, m, dtype_, seed)
+
+
+@pytest.mark.parametrize("kind", ELEMENTWISE)
+def test_elementwise_activation_any_ndim(kind, dtype):
+    rng = np.random.default_rng(0)
+    for shape in [(), (5,), (2, 3, 4)]:
+        x = randn(rng, shape, dtype)
+        got = getattr(K, kind + "_forward")(x, np.empty_like(x))
+        assert_close(got, getattr(R, kind + "_forward")(x, np.empty_like(x)), dtype)
+
+
+def check_dense(n, k, m, dtype, seed, activation, bias=True, accumulate=False, want_dX=True):
+    rng = np.random.default_rng(seed)
+    X, W = randn(rng, (n, k), dtype), randn(rng, (k, m), dtype)
+    b = randn(rng, m, dtype) if bias else None
+    out_k = K.dense_forward(X, W, b, np.empty((n, m), dtype), activation, 0.2)
+    out_r = R.dense_forward(X, W, b, np.empty((n, m), dtype), activation, 0.2)
+    assert_close(out_k, out_r, dtype)
+
+    dY = randn(rng, (n, m), dtype)
+    start_dW, start_db = randn(rng, (k, m), dtype), randn(rng, m, dtype)
+    grads = []
+    for impl in (K, R):
+        dW, db = start_dW.copy(), start_db.copy() if bias else None
+        dX = np.empty((n, k), dtype) if want_dX else None
+        impl.dense_backward(X, W, dY, dW, db, dX, accumulate=accumulate)
+        grads.append((dW, db, dX))
+    (dW_k, db_k, dX_k), (dW_r, db_r, dX_r) = grads
+    assert_close(dW_k, dW_r, dtype)
+    if bias:
+        assert_close(db_k, db_r, dtype)
+    if want_dX:
+        assert_close(dX_k, dX_r, dtype)
+
+
+@pytest.mark.parametrize("activation", R.ACTIVATIONS)
+@pytest.mark.parametrize("n,k,m", SHAPES)
+def test_dense_shapes(activation, n, k, m, dtype):
+    check_dense(n, k, m, dtype, seed=n + k + m, activation=activation)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("accumulate", [True, False])
+@pytest.mark.parametrize("want_dX", [True, False])
+def test_dense_options(bias, accumulate, want_dX, dtype):
+    check_dense(17, 9, 4, dtype, 5, "relu", bias, accumulate, want_dX)
+
+
+def test_dense_large_shape():
+    check_dense(256, 512, 512, np.float32, 11, "relu")
+
+
+@pytest.mark.parametrize("dtype_", FLOATS)
+@examples
+@given(n=dims, k=dims, m=dims, seed=seeds, activation=st.sampled_from(R.ACTIVATIONS),
+       bias=st.booleans(), accumulate=st.booleans())
+def test_dense_random(dtype_, n, k, m, seed, activation, bias, accumulate):
+    check_dense(n, k, m, dtype_, seed, activation, bias, accumulate)
+
+
+def test_dense_without_bias_is_plain_matmul(dtype):
+    rng = np.random.default_rng(1)
+    X, W = randn(rng, (4, 3), dtype), randn(rng, (3, 2), dtype)
+    assert_close(K.dense_forward(X, W, None, np.empty((4, 2), dtype)), X @ W, dtype)
+
+
+LOSSES = {
+    # name: (prediction maker, target maker, accepts class labels)
+    "softmax_cross_entropy": (lambda r, s, d: randn(r, s, d, 3), None, True),
+    "categorical_cross_entropy": (lambda r, s, d: r.uniform(0.01, 1, s).astype(d), None, True),
+    "sigmoid_binary_cross_entropy": (lambda r, s, d: randn(r, s, d, 3),
+                                     lambda r, s, d: r.uniform(0, 1, s).astype(d), False),
+    "binary_cross_entropy": (lambda r, s, d: r.uniform(0.01, 0.99, s).astype(d),
+                             lambda r, s, d: r.integers(0, 2, s).astype(d), False),
+    "mean_squared_error": (lambda r, s, d: randn(r, s, d), lambda r, s, d: randn(r, s, d), False),
+    "mean_absolute_error": (lambda r, s, d: randn(r, s, d), lambda r, s, d: randn(r, s, d), False),
+    "sum_of_squares": (lambda r, s, d: randn(r, s, d), lambda r, s, d: randn(r, s, d), False),
+}
+
+
+def make_targets(name, rng, n, c, dtype, labels):
+    _, target_maker, _ = LOSSES[name]
+    if labels:
+        return rng.integers(0, c, n)
+    if target_maker is None:  # probability targets, rows not normalised on purpose
+        return rng.uniform(0, 1, (n, c)).astype(dtype)
+    return target_maker(rng, (n, c), dtype)
+
+
+def check_loss(name, n, c, dtype, seed, labels=False, weighted=False, in_place=False):
+    rng = np.random.default_rng(seed)
+    pred = LOSSES[name][0](rng, (n, c), dtype)
+    target = make_targets(name, rng, n, c, dtype, labels)
+    w = rng.uniform(0, 2, n).astype(dtype) if weighted else None
+    if weighted:
+        w[0] += 0.5  # a positive sum even for n = 1
+    grad_k = pred.copy() if in_place else np.empty_like(pred)
+    loss_k = getattr(K, name)(grad_k if in_place else pred, target, grad_k, w)
+    grad_r = np.empty_like(pred)
+    loss_r = getattr(R, name)(pred, target, grad_r, w)
+    assert isinstance(loss_k, float)
+    assert_close(loss_k, loss_r, dtype)
+    assert_close(grad_k, grad_r, dtype)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+@pytest.mark.parametrize("n,_,c", SHAPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_shapes(name, n, _, c, weighted, dtype):
+    check_loss(name, n, c, dtype, seed=n * c, weighted=weighted)
+
+
+@pytest.mark.parametrize("name", [k for k, v in LOSSES.items() if v[2]])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("label_dtype", [np.int64, np.int32, np.uint8])
+def test_loss_with_class_labels(name, weighted, label_dtype, dtype):
+    rng = np.random.default_rng(7)
+    pred = LOSSES[name][0](rng, (20, 4), dtype)
+    target = rng.integers(0, 4, 20).astype(label_dtype)
+    w = rng.uniform(0.5, 2, 20).astype(dtype) if weighted else None
+    gk, gr = np.empty_like(pred), np.empty_like(pred)
+    assert_close(getattr(K, name)(pred, target, gk, w), getattr(R, name)(pred, target, gr, w), dtype)
+    assert_close(gk, gr, dtype)
+    # Labels mean exactly what their one-hot rows mean.
+    onehot = np.eye(4, dtype=dtype)[target]
+    assert_close(getattr(K, name)(pred, onehot, np.empty_like(pred), w),
+                 getattr(K, name)(pred, target, np.empty_like(pred), w), dtype)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_grad_in_place(name, dtype):
+    check_loss(name, 12, 5, dtype, seed=2, in_place=True)
+
+
+def test_softmax_cross_entropy_labels_in_place(dtype):
+    rng = np.random.default_rng(0)
+    z = randn(rng, (8, 3), dtype)
+    y = rng.integers(0, 3, 8)
+    g = z.copy()
+    loss = K.softmax_cross_entropy(g, y, g)
+    gr = np.empty_like(z)
+    assert_close(loss, R.softmax_cross_entropy(z, y, gr), dtype)
+    assert_close(g, gr, dtype)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+@pytest.mark.parametrize("dtype_", FLOATS)
+@examples
+@given(n=dims, c=dims, seed=seeds, labels=st.booleans(), weighted=st.booleans())
+def test_loss_random(name, dtype_, n, c, seed, labels, weighted):
+    check_loss(name, n, c, dtype_, seed, labels and LOSSES[name][2], weighted)
+
+
+def test_loss_threads_agree(dtype):
+    rng = np.random.default_rng(0)
+    z, y = randn(rng, (301, 7), dtype), rng.integers(0, 7, 301)
+    g1, g2 = np.empty_like(z), np.empty_like(z)
+    l1 = K.softmax_cross_entropy(z, y, g1, n_threads=1)
+    l2 = K.softmax_cross_entropy(z, y, g2, n_threads=2)
+    assert_close(l1, l2, dtype)
+    np.testing.assert_array_equal(g1, g2)
+
+
+OPTIMIZERS = {
+    "sgd": ("sgd_update", 1, dict(lr=0.1)),
+    "momentum": ("sgd_update", 1, dict(lr=0.1, momentum=0.9, weight_decay=1e-3)),
+    "nesterov": ("sgd_update", 1, dict(lr=0.05, momentum=0.8, nesterov=True)),
+    "adam": ("adam_update", 2, dict(lr=0.01, weight_decay=1e-2)),
+    "rmsprop": ("rmsprop_update", 1, dict(lr=0.01, rho=0.8)),
+    "adagrad": ("adagrad_update", 1, dict(lr=0.1, weight_decay=1e-3)),
+}
+
+
+def check_optimizer(opt, shape, dtype, seed, steps=5):
+    name, n_state, hyper = OPTIMIZERS[opt]
+    rng = np.random.default_rng(seed)
+    params = [randn(rng, shape, dtype) for _ in range(2)]
+    params[1][...] = params[0]
+    states = [[np.zeros(shape, dtype) for _ in range(n_state)] for _ in range(2)]
+    for step in range(1, steps + 1):
+        grad = randn(rng, shape, dtype)
+        for impl, param, state in zip((K, R), params, states):
+            t = (step,) if name == "adam_update" else ()
+            getattr(impl, name)(param, grad, *state, *t, **hyper)
+    assert_close(params[0], params[1], dtype, factor=steps)
+    for s_k, s_r in zip(*states):
+        assert_close(s_k, s_r, dtype, factor=steps)
+
+
+@pytest.mark.parametrize("opt", OPTIMIZERS)
+@pytest.mark.parametrize("shape", [(1,), (7,), (13, 5), (64, 10), (3, 4, 5)])
+def test_optimizer_shapes(opt, shape, dtype):
+    check_optimizer(opt, shape, dtype, seed=sum(shape))
+
+
+@pytest.mark.parametrize("opt", OPTIMIZERS)
+@pytest.mark.parametrize("dtype_", FLOATS)
+@examples
+@given(n=dims, m=dims, seed=seeds)
+def test_optimizer_random(opt, dtype_, n, m, seed):
+    check_optimizer(opt, (n, m), dtype_, seed)
+
+
+def test_sgd_without_momentum_needs_no_velocity(dtype):
+    p = np.ones(3, dtype)
+    K.sgd_update(p, np.full(3, 2, dtype), lr=0.5)
+    np.testing.assert_array_equal(p, np.zeros(3, dtype))
+
+
+def test_adam_first_step_is_lr_times_sign(dtype):
+    # With bias correction m_hat = g and sqrt(v_hat) = |g| on step 1, so the step is
+    # -lr * g / (|g| + eps): lr * sign(g) whatever the gradient's size.
+    g = np.array([3, -0.5, 1e-3, -40], dtype)
+    p, m, v = np.zeros(4, dtype), np.zeros(4, dtype), np.zeros(4, dtype)
+    K.adam_update(p, g, m, v, 1, lr=0.1, eps=1e-8)
+    assert_close(p, -0.1 * g.astype(np.float64) / (np.abs(g) + 1e-8), dtype)
