@@ -1,11 +1,21 @@
 # Scalar and row helpers shared by the dense epilogue, the activations and the losses.
 #
 # Every helper works on a raw row (pointer + length) of one dtype; the typed loops in the .pyx
-# modules walk rows and call these. float32 uses the float libm functions (expf, logf, ...).
+# modules walk rows and call these. float32 math goes through _vecmath.h (branch-free, so loops
+# over it vectorize); float64 uses libm. Reductions (row_max, row_sum, row_dot) run 8 independent
+# lanes: one dependent chain of adds would take the add's full latency per element.
 from cython cimport floating
-from libc.math cimport exp, expf, log, log1p, log1pf, logf, tanh, tanhf
+from libc.math cimport exp, log, log1p, tanh
 
-# Activation codes; the Python-facing names are in activations.pyx's ACTIVATIONS.
+
+cdef extern from "_vecmath.h" nogil:
+    float fnn_expf(float x)
+    float fnn_logf(float x)
+    float fnn_log1pf(float x)
+    float fnn_tanhf(float x)
+    float fnn_sigmoidf(float x)
+
+# Activation codes; the Python-facing names are in activation_code below.
 cdef enum:
     IDENTITY = 0
     RELU = 1
@@ -13,45 +23,88 @@ cdef enum:
     SIGMOID = 3
     TANH = 4
     SOFTMAX = 5
+    LANES = 8
 
 
 cdef inline floating fexp(floating x) noexcept nogil:
     if floating is float:
-        return expf(x)
+        return fnn_expf(x)
     else:
         return exp(x)
 
 
 cdef inline floating flog(floating x) noexcept nogil:
     if floating is float:
-        return logf(x)
+        return fnn_logf(x)
     else:
         return log(x)
 
 
 cdef inline floating flog1p(floating x) noexcept nogil:
     if floating is float:
-        return log1pf(x)
+        return fnn_log1pf(x)
     else:
         return log1p(x)
 
 
 cdef inline floating sigmoid(floating x) noexcept nogil:
     """1 / (1 + exp(-x)), never exponentiating a large positive number."""
-    cdef floating e
-    if x >= 0:
-        return 1 / (1 + fexp(-x))
-    e = fexp(x)
-    return e / (1 + e)
+    cdef floating e, r
+    if floating is float:
+        return fnn_sigmoidf(x)
+    else:
+        e = exp(-x if x >= 0 else x)
+        r = 1 / (1 + e)
+        return r if x >= 0 else e * r
+
+
+cdef inline floating ftanh(floating x) noexcept nogil:
+    if floating is float:
+        return fnn_tanhf(x)
+    else:
+        return tanh(x)
 
 
 cdef inline floating row_max(const floating* x, Py_ssize_t n) noexcept nogil:
-    cdef floating m = x[0]
-    cdef Py_ssize_t j
-    for j in range(1, n):
-        if x[j] > m:
-            m = x[j]
+    """max(x[0:n]) for n >= 1."""
+    cdef floating lane[LANES]
+    cdef floating m
+    cdef Py_ssize_t j, l, block, n_lanes = n - n % LANES
+    if n_lanes == 0:
+        m = x[0]
+        for j in range(1, n):
+            m = x[j] if x[j] > m else m
+        return m
+    for l in range(LANES):
+        lane[l] = x[l]
+    for block in range(1, n_lanes // LANES):
+        j = block * LANES
+        for l in range(LANES):
+            lane[l] = x[j + l] if x[j + l] > lane[l] else lane[l]
+    m = lane[0]
+    for l in range(1, LANES):
+        m = lane[l] if lane[l] > m else m
+    for j in range(n_lanes, n):
+        m = x[j] if x[j] > m else m
     return m
+
+
+cdef inline double row_dot(const floating* x, const floating* y, Py_ssize_t n) noexcept nogil:
+    """sum_j x[j] * y[j] in double; y may be NULL for sum_j x[j]."""
+    cdef double lane[LANES]
+    cdef double total = 0
+    cdef Py_ssize_t j, l, block, n_lanes = n - n % LANES
+    for l in range(LANES):
+        lane[l] = 0
+    for block in range(n_lanes // LANES):
+        j = block * LANES
+        for l in range(LANES):
+            lane[l] += <double>x[j + l] * (y[j + l] if y != NULL else 1)
+    for j in range(n_lanes, n):
+        total += <double>x[j] * (y[j] if y != NULL else 1)
+    for l in range(LANES):
+        total += lane[l]
+    return total
 
 
 cdef inline void softmax_row(const floating* x, floating* y, Py_ssize_t n) noexcept nogil:
@@ -59,12 +112,10 @@ cdef inline void softmax_row(const floating* x, floating* y, Py_ssize_t n) noexc
     if n == 0:
         return
     cdef floating m = row_max(x, n)
-    cdef double s = 0
     cdef Py_ssize_t j
     for j in range(n):
         y[j] = fexp(x[j] - m)
-        s += y[j]
-    cdef floating inv = <floating>(1 / s)
+    cdef floating inv = <floating>(1 / row_dot(y, <const floating*>NULL, n))
     for j in range(n):
         y[j] *= inv
 
@@ -88,7 +139,7 @@ cdef inline void activate(int kind, const floating* x, floating* y, Py_ssize_t n
             y[j] = sigmoid(x[j])
     elif kind == TANH:
         for j in range(n):
-            y[j] = tanhf(x[j]) if floating is float else tanh(x[j])
+            y[j] = ftanh(x[j])
     elif kind == SOFTMAX:
         softmax_row(x, y, n)
 
@@ -116,9 +167,7 @@ cdef inline void activate_backward(int kind, const floating* y, const floating* 
         for j in range(n):
             dx[j] = dy[j] * (1 - y[j] * y[j])
     elif kind == SOFTMAX:
-        s = 0
-        for j in range(n):
-            s += dy[j] * y[j]
+        s = row_dot(dy, y, n)
         for j in range(n):
             dx[j] = y[j] * (dy[j] - <floating>s)
 

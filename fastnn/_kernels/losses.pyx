@@ -23,7 +23,7 @@ from libc.math cimport fabs
 from fastnn._kernels._checks cimport (float_typenum, input_array, label_array, output_array,
                                       same_shape, sample_weights, shape,
                                       data_or_null)
-from fastnn._kernels._rowops cimport check_threads, fexp, flog, flog1p, row_max, sigmoid
+from fastnn._kernels._rowops cimport check_threads, fexp, flog, flog1p, row_dot, row_max
 
 cnp.import_array()
 
@@ -35,75 +35,94 @@ cdef enum:
     MSE = 4
     MAE = 5
     SUM_OF_SQUARES = 6
+    CHUNK = 256  # elements whose loss terms are summed at once, from a buffer on the stack
 
 
 cdef inline floating _clip(floating p, floating lo, floating hi) noexcept nogil:
     return lo if p < lo else (hi if p > hi else p)
 
 
+cdef void _elementwise(int kind, const floating* z, const floating* t, floating* g,
+                       floating* terms, Py_ssize_t c, floating scale, floating eps) noexcept nogil:
+    """terms[j] = loss of element j, g[j] = scale * d terms[j] / d z[j]. One loop per kind and
+    no reduction inside, so each loop vectorizes; g may be z (z[j] is read before g[j] is set)."""
+    cdef Py_ssize_t j
+    cdef floating p, d, e, zj
+    if kind == CATEGORICAL_CE:
+        for j in range(c):
+            p = _clip(z[j], eps, 1 - eps)
+            terms[j] = -t[j] * flog(p)
+            g[j] = -scale * t[j] / p
+    elif kind == SIGMOID_BCE:
+        for j in range(c):
+            zj = z[j]
+            e = fexp(-zj if zj >= 0 else zj)  # exp(-|z|); fabs would make it double
+            terms[j] = (zj if zj > 0 else 0) - zj * t[j] + flog1p(e)
+            g[j] = scale * ((1 if zj >= 0 else e) / (1 + e) - t[j])
+    elif kind == BCE:
+        for j in range(c):
+            p = _clip(z[j], eps, 1 - eps)
+            terms[j] = -(t[j] * flog(p) + (1 - t[j]) * flog1p(-p))
+            g[j] = scale * (p - t[j]) / (p * (1 - p))
+    elif kind == MSE:
+        for j in range(c):
+            d = z[j] - t[j]
+            terms[j] = d * d
+            g[j] = scale * 2 * d
+    elif kind == MAE:
+        for j in range(c):
+            d = z[j] - t[j]
+            terms[j] = fabs(d)
+            g[j] = scale * ((d > 0) - (d < 0))
+    else:
+        for j in range(c):
+            d = z[j] - t[j]
+            terms[j] = <floating>0.5 * d * d
+            g[j] = scale * d
+
+
 cdef double _row(int kind, const floating* z, const floating* t, Py_ssize_t label,
                  floating* g, Py_ssize_t c, floating scale, floating eps) noexcept nogil:
     """Row loss, and g = scale * d(row loss)/dz. t is NULL when `label` holds the target.
     Every read of z precedes the write of g at the same place, so g may be z."""
-    cdef Py_ssize_t j
-    cdef floating m, s, lse, d, p, tj
-    cdef double loss = 0, ts = 0, tz = 0
+    cdef Py_ssize_t j, j0, block, width
+    cdef floating m, p
+    cdef double loss = 0, ts = 1, tz, s
+    cdef floating terms[CHUNK]
     if kind == SOFTMAX_CE:
         m = row_max(z, c)
         if t == NULL:
             tz = z[label]
-            ts = 1
         else:
-            for j in range(c):
-                tz += t[j] * z[j]
-                ts += t[j]
-        s = 0
+            tz = row_dot(t, z, c)
+            ts = row_dot(t, <const floating*>NULL, c)
         for j in range(c):
             g[j] = fexp(z[j] - m)
-            s += g[j]
-        lse = m + flog(s)
-        loss = lse * ts - tz
-        for j in range(c):
-            g[j] = g[j] * <floating>(scale * ts / s) - (scale * t[j] if t != NULL else 0)
+        s = row_dot(g, <const floating*>NULL, c)
+        loss = (m + flog(<floating>s)) * ts - tz
+        p = <floating>(scale * ts / s)
         if t == NULL:
-            g[label] -= scale
-    elif kind == CATEGORICAL_CE:
-        if t == NULL:
-            p = _clip(z[label], eps, 1 - eps)
-            loss = -flog(p)
             for j in range(c):
-                g[j] = 0
-            g[label] = -scale / p
+                g[j] = g[j] * p
+            g[label] -= scale
         else:
             for j in range(c):
-                p = _clip(z[j], eps, 1 - eps)
-                loss -= t[j] * flog(p)
-                g[j] = -scale * t[j] / p
-    else:
-        scale = scale / c if kind != SUM_OF_SQUARES else scale
+                g[j] = g[j] * p - scale * t[j]
+        return loss
+    if kind == CATEGORICAL_CE and t == NULL:
+        p = _clip(z[label], eps, 1 - eps)
         for j in range(c):
-            tj = t[j]
-            if kind == SIGMOID_BCE:
-                loss += (z[j] if z[j] > 0 else 0) - z[j] * tj + flog1p(fexp(-fabs(z[j])))
-                g[j] = scale * (sigmoid(z[j]) - tj)
-            elif kind == BCE:
-                p = _clip(z[j], eps, 1 - eps)
-                loss -= tj * flog(p) + (1 - tj) * flog1p(-p)
-                g[j] = scale * (p - tj) / (p * (1 - p))
-            else:
-                d = z[j] - tj
-                if kind == MSE:
-                    loss += d * d
-                    g[j] = scale * 2 * d
-                elif kind == MAE:
-                    loss += fabs(d)
-                    g[j] = scale * ((d > 0) - (d < 0))
-                else:
-                    loss += 0.5 * d * d
-                    g[j] = scale * d
-        if kind != SUM_OF_SQUARES:
-            loss /= c
-    return loss
+            g[j] = 0
+        g[label] = -scale / p
+        return -flog(p)
+    if kind != CATEGORICAL_CE and kind != SUM_OF_SQUARES:
+        scale = scale / c  # the element-wise losses average over the c outputs
+    for block in range((c + CHUNK - 1) // CHUNK):
+        j0 = block * CHUNK
+        width = min(<Py_ssize_t>CHUNK, c - j0)
+        _elementwise(kind, z + j0, t + j0, g + j0, terms, width, scale, eps)
+        loss += row_dot(terms, <const floating*>NULL, width)
+    return loss / c if kind != CATEGORICAL_CE and kind != SUM_OF_SQUARES else loss
 
 
 cdef double _rows(int kind, const floating* z, const floating* t, const Py_ssize_t* labels,

@@ -1,0 +1,87 @@
+/* Branch-free float32 exp, log, log1p, tanh and sigmoid that GCC can vectorize.
+ *
+ * glibc's expf/logf/tanhf are scalar calls, so a loop over them runs one element at a time,
+ * while NumPy's ufuncs use SIMD. These are the Cephes single-precision algorithms (range
+ * reduction + minimax polynomial, about 1-2 ulp), written with selects instead of branches and
+ * memcpy for the bit casts, so a loop that calls them auto-vectorizes. float64 code keeps libm.
+ */
+#ifndef FASTNN_VECMATH_H
+#define FASTNN_VECMATH_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+static inline float fnn_bits_to_float(int32_t i) { float f; memcpy(&f, &i, 4); return f; }
+static inline int32_t fnn_float_to_bits(float f) { int32_t i; memcpy(&i, &f, 4); return i; }
+
+/* exp(x); 0 below -87.33 (where the result would be subnormal) and inf above 88.37. */
+static inline float fnn_expf(float x) {
+    const float hi = 88.3762626647949f, lo = -87.3365447505531f;
+    float xc = x > hi ? hi : (x < lo ? lo : x);
+    /* n = round(x / ln 2) by the 1.5 * 2^23 trick (kept: no -ffast-math), r = x - n ln 2. */
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    float y = p * fnn_bits_to_float(((int32_t)n + 127) << 23);
+    y = x < lo ? 0.0f : y;
+    return x > hi ? INFINITY : y;
+}
+
+/* log(x) for positive normal x (what fastnn passes it: clipped probabilities and sums >= 1). */
+static inline float fnn_logf(float x) {
+    int32_t bits = fnn_float_to_bits(x);
+    float e = (float)(((bits >> 23) & 0xff) - 126);
+    float m = fnn_bits_to_float((bits & 0x007fffff) | 0x3f000000); /* mantissa in [0.5, 1) */
+    int small = m < 0.707106781186547524f;
+    e = small ? e - 1.0f : e;
+    m = small ? m + m - 1.0f : m - 1.0f;
+    float z = m * m;
+    float p = 7.0376836292e-2f;
+    p = p * m - 1.1514610310e-1f;
+    p = p * m + 1.1676998740e-1f;
+    p = p * m - 1.2420140846e-1f;
+    p = p * m + 1.4249322787e-1f;
+    p = p * m - 1.6668057665e-1f;
+    p = p * m + 2.0000714765e-1f;
+    p = p * m - 2.4999993993e-1f;
+    p = p * m + 3.3333331174e-1f;
+    float y = p * m * z - 2.12194440e-4f * e - 0.5f * z;
+    y = m + y + 0.693359375f * e;
+    return x == 0.0f ? -INFINITY : y;
+}
+
+/* log(1 + u) for u > -1, accurate for tiny u: log(w) * u / (w - 1) with w = 1 + u (Goldberg). */
+static inline float fnn_log1pf(float u) {
+    float w = 1.0f + u;
+    float d = w - 1.0f;
+    return d == 0.0f ? u : fnn_logf(w) * (u / (d == 0.0f ? 1.0f : d));
+}
+
+static inline float fnn_tanhf(float x) {
+    float a = fabsf(x);
+    float z = x * x;  /* small |x|: x + x^3 P(x^2); else 1 - 2 / (exp(2|x|) + 1) with x's sign */
+    float p = -5.70498872745e-3f;
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    float near0 = p * z * x + x;
+    float far = 1.0f - 2.0f / (fnn_expf(a + a) + 1.0f);
+    return a < 0.625f ? near0 : copysignf(far, x);
+}
+
+/* 1 / (1 + exp(-x)) with exp only of -|x|: nothing overflows. */
+static inline float fnn_sigmoidf(float x) {
+    float e = fnn_expf(-fabsf(x));
+    float s = 1.0f / (1.0f + e);
+    return x >= 0.0f ? s : e * s;
+}
+
+#endif
