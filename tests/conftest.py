@@ -1,5 +1,20 @@
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
+
+import fastnn
+from fastnn import kernels
+
+# CI must not pass or fail by luck: the same hypothesis examples on every run there.
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+
+def pytest_report_header(config):
+    return f"fastnn {fastnn.__version__} from {os.path.dirname(fastnn.__file__)}, " \
+           f"kernel build {kernels.VARIANT}"
 
 # Tolerances for compiled kernel vs NumPy reference, relative to the larger of 1 and the
 # reference's largest magnitude. float32 allows for a different summation order (BLAS blocking,

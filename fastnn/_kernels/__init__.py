@@ -7,7 +7,7 @@ machine that has AVX-512.
 import importlib
 import os
 
-from fastnn._kernels._cpu import supported_variants
+from fastnn._kernels._cpu import supported_variants  # noqa: F401  (re-exported for .ci/run)
 
 MODULES = ("activations", "dense", "losses", "optim")
 
