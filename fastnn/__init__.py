@@ -1,2 +1,20 @@
-"""fastnn: multi-layer perceptrons with compiled Cython kernels, exact against a NumPy reference."""
+"""fastnn: multi-layer perceptrons with compiled Cython kernels, exact against a NumPy reference.
+
+    import fastnn as fnn
+    X_train, X_test, y_train, y_test = fnn.datasets.digits()
+    net = fnn.Network([fnn.Dense(64, 64), fnn.ReLU(), fnn.Dense(64, 10)],
+                      loss="softmax_cross_entropy", optimizer=fnn.Adam(0.01), random_state=0)
+    net.fit(X_train, y_train, epochs=20, batch_size=32)
+    net.evaluate(X_test, y_test)   # {"loss": ..., "accuracy": ...}
+"""
 __version__ = "0.1.0"
+
+from fastnn import datasets, kernels, reference  # noqa: F401
+from fastnn.callbacks import Callback, EarlyStopping, History  # noqa: F401
+from fastnn.gradcheck import gradcheck  # noqa: F401
+from fastnn.layers import (Dense, Dropout, Identity, Layer, LeakyReLU, ReLU,  # noqa: F401
+                           Sigmoid, Softmax, Tanh)
+from fastnn.losses import (MAE, MSE, BinaryCrossEntropy, CrossEntropy, Loss,  # noqa: F401
+                           SoftmaxCrossEntropy, SumOfSquares)
+from fastnn.network import Network, load  # noqa: F401
+from fastnn.optimizers import SGD, Adagrad, Adam, Optimizer, RMSprop  # noqa: F401

@@ -1,0 +1,172 @@
+"""Layers: Python objects that hold parameters and call the compiled kernels.
+
+Each layer has forward(x, training=False) -> output and backward(grad) -> gradient w.r.t. its
+input, computed from what forward kept. Output buffers are reused while the batch shape stays
+the same, so a training loop allocates nothing per batch once it is running.
+"""
+import numpy as np
+
+from fastnn import initializers
+from fastnn import kernels as K
+
+
+class Layer:
+    """Base class. `needs_input_grad` is set False on a network's first layer: nobody uses it."""
+
+    needs_input_grad = True
+
+    def parameters(self):
+        return []
+
+    def gradients(self):
+        return []
+
+    def config(self):
+        """The constructor arguments, JSON-serializable (used by Network.save)."""
+        return {}
+
+    def cast(self, dtype):
+        """Convert the parameters (and their gradients) to `dtype` in place of the old arrays."""
+
+    def _buffer(self, name, shape, dtype):
+        buf = self.__dict__.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = np.empty(shape, dtype)
+            setattr(self, name, buf)
+        return buf
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Dense(Layer):
+    """Fully connected layer: y = x @ W + b, W of shape (n_in, n_out).
+
+    init: "he", "glorot", "scratch", "uniform" or a function (rng, n_in, n_out, dtype) -> W;
+    None picks he when the next layer is ReLU-like, glorot otherwise (decided by the Network;
+    standalone, glorot).
+    """
+
+    def __init__(self, n_in, n_out, init=None, random_state=None, dtype="float32"):
+        for name, value in (("n_in", n_in), ("n_out", n_out)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.n_in, self.n_out, self.init = int(n_in), int(n_out), init
+        if init is not None:
+            initializers.get(init)  # fail early on an unknown name
+        self.initialize(np.random.default_rng(random_state), dtype)
+
+    def initialize(self, rng, dtype, init=None):
+        """(Re)draw W with `init` (default: this layer's own, else glorot), b = 0, in `dtype`."""
+        dtype = np.dtype(dtype)
+        make = initializers.get(init or self.init or "glorot")
+        self.W = np.ascontiguousarray(make(rng, self.n_in, self.n_out, dtype), dtype=dtype)
+        self.b = np.zeros(self.n_out, dtype)
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b)
+
+    def cast(self, dtype):
+        self.W, self.b, self.dW, self.db = (a.astype(dtype) for a in (self.W, self.b, self.dW, self.db))
+
+    def forward(self, x, training=False):
+        self.x = x
+        out = self._buffer("_out", (x.shape[0], self.n_out), self.W.dtype)
+        return K.dense_forward(x, self.W, self.b, out)
+
+    def backward(self, grad):
+        dx = self._buffer("_dx", self.x.shape, self.W.dtype) if self.needs_input_grad else None
+        return K.dense_backward(self.x, self.W, grad, self.dW, self.db, dx)
+
+    def parameters(self):
+        return [self.W, self.b]
+
+    def gradients(self):
+        return [self.dW, self.db]
+
+    def config(self):
+        init = self.init if isinstance(self.init, str) or self.init is None else "custom"
+        return {"n_in": self.n_in, "n_out": self.n_out, "init": init}
+
+
+class Activation(Layer):
+    """An element-wise (or, for softmax, row-wise) activation; `kind` names the kernel pair."""
+
+    kind = None
+
+    def _extra(self):
+        return ()
+
+    def forward(self, x, training=False):
+        out = self._buffer("_out", x.shape, x.dtype)
+        self.y = getattr(K, self.kind + "_forward")(x, out, *self._extra())
+        return self.y
+
+    def backward(self, grad):
+        dx = self._buffer("_dx", grad.shape, grad.dtype)
+        return getattr(K, self.kind + "_backward")(self.y, grad, dx, *self._extra())
+
+
+class Identity(Activation):
+    kind = "identity"
+
+
+class ReLU(Activation):
+    kind = "relu"
+
+
+class LeakyReLU(Activation):
+    kind = "leaky_relu"
+
+    def __init__(self, alpha=0.01):
+        if not (isinstance(alpha, (int, float)) and 0 <= alpha < np.inf):
+            raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
+        self.alpha = float(alpha)
+
+    def _extra(self):
+        return (self.alpha,)
+
+    def config(self):
+        return {"alpha": self.alpha}
+
+
+class Sigmoid(Activation):
+    kind = "sigmoid"
+
+
+class Tanh(Activation):
+    kind = "tanh"
+
+
+class Softmax(Activation):
+    kind = "softmax"
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each input with probability `rate` and scale the rest
+    by 1 / (1 - rate); at inference, the identity."""
+
+    def __init__(self, rate, random_state=None):
+        if not (isinstance(rate, (int, float)) and 0 <= rate < 1):
+            raise ValueError(f"rate must be in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.rng = np.random.default_rng(random_state)
+        self.mask = None
+
+    def forward(self, x, training=False):
+        if not training or self.rate == 0:
+            self.mask = None
+            return x
+        keep = self.rng.random(x.shape) >= self.rate
+        self.mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)
+        return x * self.mask
+
+    def backward(self, grad):
+        return grad if self.mask is None else grad * self.mask
+
+    def config(self):
+        return {"rate": self.rate}
+
+
+LAYERS = {cls.__name__: cls for cls in (Dense, Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax,
+                                        Dropout)}

@@ -1,0 +1,119 @@
+"""Losses as objects: compute(pred, target, sample_weight) -> (mean loss, gradient w.r.t. pred).
+
+Each wraps one compiled kernel. `output_activation` is what predict applies to the network's raw
+outputs (softmax for SoftmaxCrossEntropy, sigmoid for BinaryCrossEntropy from logits), and
+`classification` says whether accuracy is a meaningful metric.
+"""
+import numpy as np
+
+from fastnn import kernels as K
+
+
+class Loss:
+    kernel = None
+    output_activation = None
+    classification = False
+    takes_labels = False  # integer class labels as targets (else arrays shaped like pred)
+
+    def config(self):
+        return {}
+
+    def prepare_target(self, y, dtype):
+        """The target as the kernel wants it: class labels as intp (n,), else (n, k) of dtype."""
+        y = np.asarray(y)
+        if self.takes_labels and y.ndim == 1:
+            return np.ascontiguousarray(y, dtype=np.intp)
+        y = np.ascontiguousarray(y, dtype=dtype)
+        return y.reshape(-1, 1) if y.ndim == 1 else y
+
+    def compute(self, pred, target, sample_weight=None, grad=None):
+        if grad is None:
+            grad = np.empty_like(pred)
+        loss = getattr(K, self.kernel)(pred, target, grad, sample_weight, *self._extra())
+        return loss, grad
+
+    def _extra(self):
+        return ()
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Cross-entropy of softmax(logits): targets are class labels or one-hot/probability rows."""
+    kernel = "softmax_cross_entropy"
+    output_activation = "softmax"
+    classification = True
+    takes_labels = True
+
+
+class CrossEntropy(Loss):
+    """Cross-entropy of probabilities (after a Softmax layer), log of p clipped to [eps, 1-eps].
+    A Network ending in Softmax() with this loss trains through the fused, stable
+    SoftmaxCrossEntropy instead."""
+    kernel = "categorical_cross_entropy"
+    classification = True
+    takes_labels = True
+
+    def __init__(self, eps=1e-7):
+        self.eps = float(eps)
+
+    def _extra(self):
+        return (self.eps,)
+
+    def config(self):
+        return {"eps": self.eps}
+
+
+class BinaryCrossEntropy(Loss):
+    """Binary (or multi-label) cross-entropy; targets in [0, 1] with the outputs' shape."""
+    classification = True
+
+    def __init__(self, from_logits=True, eps=1e-7):
+        self.from_logits, self.eps = bool(from_logits), float(eps)
+        self.kernel = "sigmoid_binary_cross_entropy" if self.from_logits else "binary_cross_entropy"
+        self.output_activation = "sigmoid" if self.from_logits else None
+
+    def _extra(self):
+        return () if self.from_logits else (self.eps,)
+
+    def config(self):
+        return {"from_logits": self.from_logits, "eps": self.eps}
+
+
+class MSE(Loss):
+    kernel = "mean_squared_error"
+
+
+class MAE(Loss):
+    kernel = "mean_absolute_error"
+
+
+class SumOfSquares(Loss):
+    """0.5 * sum of squared errors per sample, averaged over samples (the classic backprop
+    articles' error)."""
+    kernel = "sum_of_squares"
+
+
+LOSSES = {
+    "softmax_cross_entropy": SoftmaxCrossEntropy,
+    "cross_entropy": CrossEntropy,
+    "categorical_cross_entropy": CrossEntropy,
+    "binary_cross_entropy": BinaryCrossEntropy,
+    "mse": MSE,
+    "mean_squared_error": MSE,
+    "mae": MAE,
+    "mean_absolute_error": MAE,
+    "sum_of_squares": SumOfSquares,
+}
+CLASSES = {cls.__name__: cls for cls in (SoftmaxCrossEntropy, CrossEntropy, BinaryCrossEntropy,
+                                         MSE, MAE, SumOfSquares)}
+
+
+def get(loss):
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, str) and loss in LOSSES:
+        return LOSSES[loss]()
+    raise ValueError(f"loss must be a fastnn Loss or one of {sorted(LOSSES)}, got {loss!r}")

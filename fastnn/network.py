@@ -1,0 +1,433 @@
+"""Network: a stack of layers with a loss and an optimizer; fit / predict / evaluate / save / load.
+
+A final Softmax() layer followed by CrossEntropy() trains through the fused, stable
+SoftmaxCrossEntropy on the logits (the Softmax layer still runs at prediction). Inputs are
+validated and converted once at the boundary (dtype, contiguity, shapes, labels, finiteness).
+"""
+import copy
+import json
+import os
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+from fastnn import layers as L
+from fastnn import losses, optimizers
+from fastnn.callbacks import Callback, History
+from fastnn.metrics import accuracy
+
+FORMAT = "fastnn-network"
+FORMAT_VERSION = 1
+PREDICT_BATCH = 8192  # rows per chunk when predict is not given a batch size: bounded memory
+
+
+class Network:
+    """A multi-layer perceptron.
+
+    layers: a list of fastnn layers, e.g. [Dense(64, 32), ReLU(), Dense(32, 10)].
+    loss: a Loss or its name ("softmax_cross_entropy", "cross_entropy", "binary_cross_entropy",
+          "mse", "mae", "sum_of_squares").
+    optimizer: an Optimizer or its name ("sgd", "adam", "rmsprop", "adagrad").
+    dtype: "float32" (default) or "float64", for parameters and computation.
+    random_state: seeds the initial weights, shuffling, dropout and validation splits.
+    """
+
+    def __init__(self, layers, loss="softmax_cross_entropy", optimizer="adam", dtype="float32",
+                 random_state=None):
+        self.layers = list(layers)
+        if not self.layers:
+            raise ValueError("layers must hold at least one layer")
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, L.Layer):
+                raise TypeError(f"layers[{i}] must be a fastnn layer, got {type(layer).__name__}")
+        self.loss = losses.get(loss)
+        self.optimizer = optimizers.get(optimizer)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+        self.random_state = random_state
+        self.rng = np.random.default_rng(random_state)
+        self.stop_training = False
+        self._check_and_initialize()
+        fused = isinstance(self.layers[-1], L.Softmax) and isinstance(self.loss, losses.CrossEntropy)
+        self._train_layers = self.layers[:-1] if fused else self.layers
+        self._train_loss = losses.SoftmaxCrossEntropy() if fused else self.loss
+
+    def _check_and_initialize(self):
+        dense = [layer for layer in self.layers if isinstance(layer, L.Dense)]
+        if not dense:
+            raise ValueError("layers must include at least one Dense layer")
+        for a, b in zip(dense, dense[1:]):
+            if a.n_out != b.n_in:
+                raise ValueError(f"layer sizes do not chain: a Dense with n_out={a.n_out} is "
+                                 f"followed by a Dense with n_in={b.n_in}")
+        for i, layer in enumerate(self.layers):
+            layer.needs_input_grad = i > 0
+            if isinstance(layer, L.Dense):
+                following = next((x for x in self.layers[i + 1:] if not isinstance(x, L.Dropout)), None)
+                default = "he" if isinstance(following, (L.ReLU, L.LeakyReLU)) else "glorot"
+                layer.initialize(self.rng, self.dtype, layer.init or default)
+            elif isinstance(layer, L.Dropout):
+                layer.rng = np.random.default_rng(self.rng.integers(2**63))
+        self.n_features, self.n_outputs = dense[0].n_in, dense[-1].n_out
+
+    def astype(self, dtype):
+        """A deep copy of this network with parameters and optimizer state in `dtype`."""
+        net = copy.deepcopy(self)
+        net.dtype = np.dtype(dtype)
+        for layer in net.layers:
+            layer.cast(net.dtype)
+        net.optimizer.state = [[s.astype(net.dtype) for s in state] for state in net.optimizer.state]
+        return net
+
+    # ---------------------------------------------------------------- the layer-by-layer API
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def gradients(self):
+        return [g for layer in self.layers for g in layer.gradients()]
+
+    def forward(self, X, training=False):
+        """Outputs of the last layer for a validated float array X (no output activation)."""
+        for layer in self.layers:
+            X = layer.forward(X, training)
+        return X
+
+    def backward(self, grad):
+        """Back-propagate `grad` (w.r.t. the last layer's output); fills every layer's gradients."""
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad
+
+    def _loss_and_gradients(self, X, y, sample_weight, training):
+        out = X
+        for layer in self._train_layers:
+            out = layer.forward(out, training)
+        loss, grad = self._train_loss.compute(out, y, sample_weight)
+        for layer in reversed(self._train_layers):
+            grad = layer.backward(grad)
+        return loss, out
+
+    def train_step(self, X, y, sample_weight=None):
+        """One optimizer step on this batch; returns the batch's loss (before the step)."""
+        X, y, sample_weight = self._check_xy(X, y, sample_weight)
+        return self._step(X, y, sample_weight)[0]
+
+    def _step(self, X, y, sample_weight):
+        loss, out = self._loss_and_gradients(X, y, sample_weight, training=True)
+        if np.isfinite(loss):
+            self.optimizer.step(self.parameters(), self.gradients())
+        return loss, out
+
+    # ---------------------------------------------------------------- validation
+
+    def _check_x(self, X, name="X"):
+        X = np.asarray(X)
+        if X.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}")
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-dimensional (samples, features), got shape {X.shape}")
+        if X.shape[0] == 0:
+            raise ValueError(f"{name} has no samples")
+        if X.shape[1] != self.n_features:
+            raise ValueError(f"{name} has {X.shape[1]} features, but the network's first Dense "
+                             f"layer takes {self.n_features}")
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        if not np.all(np.isfinite(X)):
+            raise ValueError(f"{name} contains NaN or infinity")
+        return X
+
+    def _check_xy(self, X, y, sample_weight=None, x_name="X", y_name="y"):
+        X = self._check_x(X, x_name)
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            raise TypeError(f"{y_name} must hold numbers, got dtype {y.dtype}")
+        if len(y) != len(X):
+            raise ValueError(f"{x_name} has {len(X)} samples but {y_name} has {len(y)}")
+        if self._train_loss.takes_labels and y.ndim == 1:
+            if y.dtype.kind == "f":
+                if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
+                    raise ValueError(f"{y_name} holds class labels, which must be whole numbers")
+            if y.min() < 0 or y.max() >= self.n_outputs:
+                raise ValueError(f"{y_name} holds class labels, which must be in "
+                                 f"[0, {self.n_outputs}) for {self.n_outputs} outputs; got "
+                                 f"{y.min()}..{y.max()}")
+        else:
+            width = 1 if y.ndim == 1 else y.shape[1]
+            if y.ndim > 2 or width != self.n_outputs:
+                raise ValueError(f"{y_name} must have shape ({len(X)}, {self.n_outputs})"
+                                 f"{' or (%d,)' % len(X) if self.n_outputs == 1 else ''} or hold "
+                                 f"class labels, got {y.shape}")
+            if not np.all(np.isfinite(y)):
+                raise ValueError(f"{y_name} contains NaN or infinity")
+        y = self._train_loss.prepare_target(y, self.dtype)
+        if sample_weight is not None:
+            sample_weight = np.ascontiguousarray(sample_weight, dtype=self.dtype)
+            if sample_weight.shape != (len(X),):
+                raise ValueError(f"sample_weight must have shape ({len(X)},), "
+                                 f"got {sample_weight.shape}")
+            if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
+                raise ValueError("sample_weight must hold finite numbers >= 0")
+        return X, y, sample_weight
+
+    # ---------------------------------------------------------------- fit / predict / evaluate
+
+    def fit(self, X, y, epochs=1, batch_size=32, shuffle=True, validation_data=None,
+            validation_split=0.0, sample_weight=None, callbacks=(), verbose=1):
+        """Train for `epochs` passes over (X, y) in mini-batches; returns a History.
+
+        validation_split holds out a shuffled (stratified for class labels) fraction of the
+        data; validation_data=(X_val, y_val) gives it explicitly. A non-finite loss stops
+        training with a warning and puts back the weights of the start of that epoch.
+        verbose: 0 silent, 1 a progress bar, 2 one line per epoch.
+        """
+        X, y, sample_weight = self._check_xy(X, y, sample_weight)
+        if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        if not 0 <= validation_split < 1:
+            raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+        if validation_data is not None and validation_split:
+            raise ValueError("give validation_data or validation_split, not both")
+        if validation_split:
+            X, y, sample_weight, validation_data = self._split(X, y, sample_weight, validation_split)
+        elif validation_data is not None:
+            if len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, weights)")
+            validation_data = self._check_xy(*validation_data, x_name="X_val", y_name="y_val")
+        n = len(X)
+        if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= n:
+            raise ValueError(f"batch_size must be an integer in [1, {n}] (the training samples), "
+                             f"got {batch_size!r}")
+        for cb in callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callbacks must be fastnn Callbacks, got {type(cb).__name__}")
+
+        history = History()
+        all_callbacks = [history, *callbacks]
+        for cb in all_callbacks:
+            cb.network = self
+        self.stop_training = False
+        progress = _Progress(epochs, verbose)
+        try:
+            for cb in all_callbacks:
+                cb.on_train_begin()
+            for epoch in range(epochs):
+                for cb in all_callbacks:
+                    cb.on_epoch_begin(epoch)
+                start = time.perf_counter()
+                logs = self._epoch(X, y, sample_weight, batch_size, shuffle)
+                if logs is None:
+                    break
+                if validation_data is not None:
+                    logs.update({"val_" + k: v for k, v in self.evaluate(*validation_data).items()})
+                logs["seconds"] = time.perf_counter() - start
+                for cb in all_callbacks:
+                    cb.on_epoch_end(epoch, logs)
+                progress.update(epoch, logs)
+                if self.stop_training:
+                    break
+        finally:
+            progress.close()
+            for cb in all_callbacks:
+                cb.on_train_end()
+        return history
+
+    def _epoch(self, X, y, sample_weight, batch_size, shuffle):
+        """One pass of mini-batch steps; the epoch's logs, or None after a non-finite loss."""
+        n = len(X)
+        order = self.rng.permutation(n) if shuffle else np.arange(n)
+        start_weights = [p.copy() for p in self.parameters()]
+        total_loss = total_correct = 0.0
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            w = None if sample_weight is None else sample_weight[idx]
+            if w is not None and not w.sum() > 0:
+                continue  # a batch whose weights are all zero teaches nothing
+            loss, out = self._step(X[idx], y[idx], w)
+            if not np.isfinite(loss):
+                for param, saved in zip(self.parameters(), start_weights):
+                    param[...] = saved
+                warnings.warn(f"the training loss became {loss}; training stopped and the weights "
+                              f"of the start of this epoch were put back (try a lower learning "
+                              f"rate)", RuntimeWarning, stacklevel=3)
+                return None
+            total_loss += loss * len(idx)
+            if self.loss.classification:
+                total_correct += accuracy(out, y[idx], self._threshold()) * len(idx)
+        logs = {"loss": total_loss / n}
+        if self.loss.classification:
+            logs["accuracy"] = total_correct / n
+        return logs
+
+    def _threshold(self):
+        return 0.0 if self._train_loss.output_activation == "sigmoid" else 0.5
+
+    def _split(self, X, y, sample_weight, fraction):
+        from sklearn.model_selection import train_test_split
+        labels = y if y.ndim == 1 and self._train_loss.takes_labels else None
+        if labels is not None and np.min(np.bincount(labels)[np.unique(labels)]) < 2:
+            labels = None  # a class with one sample cannot be stratified
+        seed = int(self.rng.integers(2**31))
+        parts = train_test_split(np.arange(len(X)), test_size=fraction, random_state=seed,
+                                 stratify=labels)
+        train, val = parts
+        if len(train) == 0 or len(val) == 0:
+            raise ValueError(f"validation_split={fraction} leaves no training or validation samples")
+        w = (None, None) if sample_weight is None else (sample_weight[train], sample_weight[val])
+        return X[train], y[train], w[0], (X[val], y[val], w[1])
+
+    def _outputs(self, X, layers, batch_size):
+        out = None
+        step = batch_size or PREDICT_BATCH
+        for start in range(0, len(X), step):
+            chunk = X[start:start + step]
+            for layer in layers:
+                chunk = layer.forward(chunk, training=False)
+            if out is None:
+                out = np.empty((len(X), chunk.shape[1]), self.dtype)
+            out[start:start + len(chunk)] = chunk
+        return out
+
+    def predict(self, X, batch_size=None):
+        """The model's outputs for X: class probabilities for the classification losses (softmax
+        or sigmoid applied), values for regression. Works through X in chunks of batch_size rows
+        (default 8192), so memory stays bounded."""
+        if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+        X = self._check_x(X)
+        out = self._outputs(X, self.layers, batch_size)
+        activation = self.loss.output_activation
+        if activation is not None:
+            from fastnn import kernels as K
+            getattr(K, activation + "_forward")(out, out)
+        return out
+
+    def evaluate(self, X, y, sample_weight=None, batch_size=None):
+        """{"loss": mean loss, "accuracy": ...} on (X, y); accuracy for classification losses."""
+        if not (isinstance(X, np.ndarray) and X.dtype == self.dtype and X.flags.c_contiguous):
+            X, y, sample_weight = self._check_xy(X, y, sample_weight)
+        out = self._outputs(X, self._train_layers, batch_size)
+        loss, _ = self._train_loss.compute(out, y, sample_weight)
+        result = {"loss": loss}
+        if self.loss.classification:
+            result["accuracy"] = accuracy(out, y, self._threshold())
+        return result
+
+    # ---------------------------------------------------------------- files
+
+    def _describe(self):
+        meta = {
+            "format": FORMAT, "version": FORMAT_VERSION, "dtype": self.dtype.name,
+            "layers": [{"class": type(layer).__name__, "config": layer.config()}
+                       for layer in self.layers],
+            "loss": {"class": type(self.loss).__name__, "config": self.loss.config()},
+            "optimizer": {"class": type(self.optimizer).__name__,
+                          "config": self.optimizer.config(),
+                          "iterations": self.optimizer.iterations,
+                          "state_per_param": [len(s) for s in self.optimizer.state]},
+        }
+        arrays = {f"param_{i}": p for i, p in enumerate(self.parameters())}
+        for i, state in enumerate(self.optimizer.state):
+            arrays.update({f"opt_{i}_{j}": s for j, s in enumerate(state)})
+        return meta, arrays
+
+    def save(self, path):
+        """Write parameters, optimizer state and a JSON description of the architecture to a .npz
+        file (no pickle). The file appears whole or not at all: written to a temporary file in
+        the same folder, then renamed over `path`."""
+        meta, arrays = self._describe()
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".npz", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, metadata=np.array(json.dumps(meta)), **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    @classmethod
+    def _from_description(cls, meta, arrays, dtype=None):
+        dtype = np.dtype(dtype or meta["dtype"])
+        layers = []
+        for spec in meta["layers"]:
+            layer_cls = L.LAYERS[spec["class"]]
+            config = dict(spec["config"])
+            if layer_cls is L.Dense and config.get("init") == "custom":
+                config["init"] = None
+            layers.append(layer_cls(**config))
+        loss = losses.CLASSES[meta["loss"]["class"]](**meta["loss"]["config"])
+        optimizer = optimizers.CLASSES[meta["optimizer"]["class"]](**meta["optimizer"]["config"])
+        net = cls(layers, loss, optimizer, dtype=dtype)
+        params = net.parameters()
+        for i, param in enumerate(params):
+            saved = arrays[f"param_{i}"]
+            if saved.shape != param.shape:
+                raise ValueError(f"parameter {i} has shape {saved.shape}, but the architecture "
+                                 f"needs {param.shape}")
+            param[...] = saved
+        net.optimizer.iterations = int(meta["optimizer"]["iterations"])
+        net.optimizer.state = [
+            [np.array(arrays[f"opt_{i}_{j}"], dtype=dtype) for j in range(count)]
+            for i, count in enumerate(meta["optimizer"]["state_per_param"])]
+        for state, param in zip(net.optimizer.state, params):
+            if any(s.shape != param.shape for s in state):
+                raise ValueError("optimizer state does not match the parameters' shapes")
+        return net
+
+
+def load(path):
+    """Load a Network written by Network.save. Never unpickles: a file that is not a valid
+    fastnn model raises ValueError saying what is wrong."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (OSError, ValueError, EOFError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise ValueError(f"{path} is not a readable fastnn model file: {error}") from None
+    try:
+        meta = json.loads(str(arrays.pop("metadata")))
+    except (KeyError, ValueError) as error:
+        raise ValueError(f"{path} is not a fastnn model file: no valid metadata ({error})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a fastnn model file")
+    if meta.get("version") != FORMAT_VERSION:
+        raise ValueError(f"{path} has format version {meta.get('version')}; this fastnn reads "
+                         f"version {FORMAT_VERSION}")
+    try:
+        return Network._from_description(meta, arrays)
+    except (KeyError, TypeError, ValueError, IndexError) as error:
+        raise ValueError(f"{path} is not a valid fastnn model file: {error!r}") from None
+
+
+class _Progress:
+    """verbose=1: a tqdm bar over epochs with the latest metrics; verbose=2: a line per epoch."""
+
+    def __init__(self, epochs, verbose):
+        self.verbose, self.epochs, self.bar = verbose, epochs, None
+        if verbose == 1 and epochs:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=epochs, unit="epoch", dynamic_ncols=True)
+
+    def update(self, epoch, logs):
+        shown = {k: f"{v:.4f}" for k, v in logs.items() if k != "seconds"}
+        if self.bar is not None:
+            self.bar.set_postfix(shown, refresh=False)
+            self.bar.update(1)
+        elif self.verbose == 2:
+            items = " - ".join(f"{k}: {v}" for k, v in shown.items())
+            print(f"epoch {epoch + 1}/{self.epochs} - {logs['seconds']:.3f}s - {items}", flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()

@@ -1,0 +1,124 @@
+"""Optimizers: step(params, grads) updates the parameters in place through the compiled kernels.
+
+The state (velocities, moments) lives in the optimizer, one list of arrays per parameter, in
+the order of the parameters. The learning rate decays as lr / (1 + decay * iterations), where
+`iterations` counts the steps taken.
+"""
+import numpy as np
+
+from fastnn import kernels as K
+
+
+def _check(name, value, low, high=np.inf, closed_high=False):
+    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and (
+        low <= value <= high if closed_high else low <= value < high)
+    if not ok:
+        raise ValueError(f"{name} must be a number in [{low}, {high}{']' if closed_high else ')'}, "
+                         f"got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    n_state = 0  # arrays of state per parameter
+
+    def __init__(self, lr, decay=0.0, weight_decay=0.0):
+        self.lr = _check("lr", lr, 0)
+        self.decay = _check("decay", decay, 0)
+        self.weight_decay = _check("weight_decay", weight_decay, 0)
+        self.iterations = 0
+        self.state = []
+
+    @property
+    def current_lr(self):
+        return self.lr / (1.0 + self.decay * self.iterations)
+
+    def step(self, params, grads):
+        if len(self.state) != len(params):
+            self.state = [[np.zeros_like(p) for _ in range(self.n_state)] for p in params]
+        lr = self.current_lr
+        for param, grad, state in zip(params, grads, self.state):
+            self._update(param, grad, state, lr)
+        self.iterations += 1
+
+    def config(self):
+        return {"lr": self.lr, "decay": self.decay, "weight_decay": self.weight_decay}
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.config().items())})"
+
+
+class SGD(Optimizer):
+    """param += v, v = momentum * v - lr * grad (Nesterov: param += momentum * v - lr * grad)."""
+
+    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, decay=0.0):
+        super().__init__(lr, decay, weight_decay)
+        self.momentum = _check("momentum", momentum, 0, 1)
+        self.nesterov = bool(nesterov)
+        self.n_state = 1 if self.momentum > 0 else 0
+
+    def _update(self, param, grad, state, lr):
+        K.sgd_update(param, grad, state[0] if state else None, lr=lr, momentum=self.momentum,
+                     nesterov=self.nesterov, weight_decay=self.weight_decay)
+
+    def config(self):
+        return {**super().config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    n_state = 2
+
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decay=0.0):
+        super().__init__(lr, decay, weight_decay)
+        self.beta1, self.beta2 = _check("beta1", beta1, 0, 1), _check("beta2", beta2, 0, 1)
+        self.eps = _check("eps", eps, 1e-300)
+
+    def _update(self, param, grad, state, lr):
+        K.adam_update(param, grad, state[0], state[1], self.iterations + 1, lr=lr,
+                      beta1=self.beta1, beta2=self.beta2, eps=self.eps,
+                      weight_decay=self.weight_decay)
+
+    def config(self):
+        return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+class RMSprop(Optimizer):
+    n_state = 1
+
+    def __init__(self, lr=0.001, rho=0.9, eps=1e-7, weight_decay=0.0, decay=0.0):
+        super().__init__(lr, decay, weight_decay)
+        self.rho, self.eps = _check("rho", rho, 0, 1), _check("eps", eps, 1e-300)
+
+    def _update(self, param, grad, state, lr):
+        K.rmsprop_update(param, grad, state[0], lr=lr, rho=self.rho, eps=self.eps,
+                         weight_decay=self.weight_decay)
+
+    def config(self):
+        return {**super().config(), "rho": self.rho, "eps": self.eps}
+
+
+class Adagrad(Optimizer):
+    n_state = 1
+
+    def __init__(self, lr=0.01, eps=1e-7, weight_decay=0.0, decay=0.0):
+        super().__init__(lr, decay, weight_decay)
+        self.eps = _check("eps", eps, 1e-300)
+
+    def _update(self, param, grad, state, lr):
+        K.adagrad_update(param, grad, state[0], lr=lr, eps=self.eps,
+                         weight_decay=self.weight_decay)
+
+    def config(self):
+        return {**super().config(), "eps": self.eps}
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad}
+CLASSES = {cls.__name__: cls for cls in OPTIMIZERS.values()}
+
+
+def get(optimizer):
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
+        return OPTIMIZERS[optimizer.lower()]()
+    raise ValueError(f"optimizer must be a fastnn Optimizer or one of {sorted(OPTIMIZERS)}, "
+                     f"got {optimizer!r}")
