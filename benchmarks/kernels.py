@@ -147,7 +147,8 @@ def main(argv=None):
     header = [
         f"Kernels vs NumPy reference, float32, {args.threads} thread(s); median of {repeats} "
         f"alternating samples; ratio = reference time / fastnn time.",
-        f"Machine: {machine()}; NumPy {np.__version__}; BLAS: {', '.join(blas)}; "
+        f"Machine: {machine()}; fastnn kernel build {K.VARIANT}; NumPy {np.__version__}; "
+        f"BLAS: {', '.join(blas)}; "
         f"{time.strftime('%Y-%m-%d')}.",
         f"Command: python benchmarks/kernels.py {' '.join(argv if argv is not None else sys.argv[1:])}",
         "",

@@ -5,17 +5,45 @@ variable FASTNN_KERNELS (baseline, x86_64_v3, x86_64_v4), e.g. to test the basel
 machine that has AVX-512.
 """
 import importlib
+import importlib.machinery
 import os
-
-from fastnn._kernels._cpu import supported_variants  # noqa: F401  (re-exported for .ci/run)
+import sys
 
 MODULES = ("activations", "dense", "losses", "optim")
 
 
+def _has_compiled(folder):
+    return any(os.path.exists(os.path.join(folder, "_cpu" + suffix))
+               for suffix in importlib.machinery.EXTENSION_SUFFIXES)
+
+
+def _installed_copy():
+    """The _kernels folder of an installed fastnn, other than this one."""
+    here = os.path.realpath(os.path.dirname(__file__))
+    for entry in sys.path:
+        folder = os.path.realpath(os.path.join(entry or os.getcwd(), "fastnn", "_kernels"))
+        if folder != here and _has_compiled(folder):
+            return folder
+    return None
+
+
+# Run from a source checkout (`python -m fastnn` in the repository after `pip install .`), this
+# package is the uncompiled source: its compiled modules went into the installed copy. Load them
+# from there; the Python code is the same.
+if not _has_compiled(os.path.dirname(__file__)):
+    _installed = _installed_copy()
+    if _installed is None:
+        raise ImportError("fastnn's compiled kernels are not built: install it with `pip install .` "
+                          "(or build in place with `python setup.py build_ext --inplace`)")
+    __path__.append(_installed)
+
+from fastnn._kernels._cpu import supported_variants  # noqa: E402
+
+
 def built_variants():
     """The ISA-specific builds this installation has, whether or not the CPU runs them."""
-    folder = os.path.dirname(__file__)
-    return [v for v in ("x86_64_v4", "x86_64_v3") if os.path.isdir(os.path.join(folder, v))]
+    return [v for v in ("x86_64_v4", "x86_64_v3")
+            if any(os.path.isdir(os.path.join(folder, v)) for folder in __path__)]
 
 
 def variant():
@@ -32,5 +60,10 @@ def variant():
 def load(name):
     """The compiled module `name` (one of MODULES) of the chosen build."""
     chosen = variant()
-    package = __name__ if chosen == "baseline" else f"{__name__}.{chosen}"
-    return importlib.import_module(f"{package}.{name}")
+    if chosen == "baseline":
+        return importlib.import_module(f"{__name__}.{name}")
+    package = importlib.import_module(f"{__name__}.{chosen}")
+    for folder in __path__[1:]:  # the installed copy, when this is a source checkout
+        if os.path.join(folder, chosen) not in package.__path__:
+            package.__path__.append(os.path.join(folder, chosen))
+    return importlib.import_module(f"{package.__name__}.{name}")
