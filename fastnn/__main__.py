@@ -20,9 +20,16 @@ class UsageError(Exception):
     pass
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Bad options get one line, not the usage block (`--help` still shows it)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see python -m fastnn train --help)\n")
+
+
 def parser():
-    p = argparse.ArgumentParser(prog="python -m fastnn", description="Train fastnn networks.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = OneLineParser(prog="python -m fastnn", description="Train fastnn networks.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     t = sub.add_parser("train", help="train a network on a bundled data set or a CSV file")
     t.add_argument("dataset", nargs="?", choices=DATASETS, help="bundled data set")
     t.add_argument("--csv", help="train on this CSV file instead (header row, numeric columns)")

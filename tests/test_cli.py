@@ -51,4 +51,5 @@ def test_unknown_dataset_is_rejected_by_argparse(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "mnist"])
     assert exit_info.value.code == 2
-    assert "invalid choice: 'mnist'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "invalid choice: 'mnist'" in err and err.count("\n") == 1
