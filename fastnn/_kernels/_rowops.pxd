@@ -5,6 +5,7 @@
 # over it vectorize); float64 uses libm. Reductions (row_max, row_sum, row_dot) run 8 independent
 # lanes: one dependent chain of adds would take the add's full latency per element.
 from cython cimport floating
+from cython.parallel cimport prange
 from libc.math cimport exp, log, log1p, tanh
 
 
@@ -170,6 +171,29 @@ cdef inline void activate_backward(int kind, const floating* y, const floating* 
         s = row_dot(dy, y, n)
         for j in range(n):
             dx[j] = y[j] * (dy[j] - <floating>s)
+
+
+cdef inline void forward_rows(int kind, const floating* x, floating* y, Py_ssize_t rows,
+                        Py_ssize_t cols, floating alpha, int n_threads) noexcept nogil:
+    cdef Py_ssize_t i
+    if n_threads > 1 and rows > 1:
+        for i in prange(rows, num_threads=n_threads, schedule="static"):
+            activate(kind, x + i * cols, y + i * cols, cols, alpha)
+    else:
+        for i in range(rows):
+            activate(kind, x + i * cols, y + i * cols, cols, alpha)
+
+
+cdef inline void backward_rows(int kind, const floating* y, const floating* dy, floating* dx,
+                         Py_ssize_t rows, Py_ssize_t cols, floating alpha,
+                         int n_threads) noexcept nogil:
+    cdef Py_ssize_t i
+    if n_threads > 1 and rows > 1:
+        for i in prange(rows, num_threads=n_threads, schedule="static"):
+            activate_backward(kind, y + i * cols, dy + i * cols, dx + i * cols, cols, alpha)
+    else:
+        for i in range(rows):
+            activate_backward(kind, y + i * cols, dy + i * cols, dx + i * cols, cols, alpha)
 
 
 cdef inline int activation_code(object name) except -1:

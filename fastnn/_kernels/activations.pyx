@@ -7,37 +7,12 @@ Outputs are caller-allocated and may be the input (in place). `n_threads` splits
 2-D array over OpenMP threads where the build has OpenMP.
 """
 cimport numpy as cnp
-from cython.parallel cimport prange
-from cython cimport floating
 
 from fastnn._kernels._checks cimport float_typenum, input_array, output_array, same_shape
 from fastnn._kernels._rowops cimport (IDENTITY, LEAKY_RELU, RELU, SIGMOID, SOFTMAX, TANH,
-                                      activate, activate_backward, check_alpha, check_threads)
+                                      backward_rows, check_alpha, check_threads, forward_rows)
 
 cnp.import_array()
-
-
-cdef void _forward_rows(int kind, const floating* x, floating* y, Py_ssize_t rows,
-                        Py_ssize_t cols, floating alpha, int n_threads) noexcept nogil:
-    cdef Py_ssize_t i
-    if n_threads > 1 and rows > 1:
-        for i in prange(rows, num_threads=n_threads, schedule="static"):
-            activate(kind, x + i * cols, y + i * cols, cols, alpha)
-    else:
-        for i in range(rows):
-            activate(kind, x + i * cols, y + i * cols, cols, alpha)
-
-
-cdef void _backward_rows(int kind, const floating* y, const floating* dy, floating* dx,
-                         Py_ssize_t rows, Py_ssize_t cols, floating alpha,
-                         int n_threads) noexcept nogil:
-    cdef Py_ssize_t i
-    if n_threads > 1 and rows > 1:
-        for i in prange(rows, num_threads=n_threads, schedule="static"):
-            activate_backward(kind, y + i * cols, dy + i * cols, dx + i * cols, cols, alpha)
-    else:
-        for i in range(rows):
-            activate_backward(kind, y + i * cols, dy + i * cols, dx + i * cols, cols, alpha)
 
 
 cdef inline void _rows_cols(int kind, cnp.ndarray a, Py_ssize_t* rows, Py_ssize_t* cols):
@@ -57,11 +32,11 @@ cdef object _forward(int kind, object x, object out, double alpha, int n_threads
     _rows_cols(kind, xa, &rows, &cols)
     if t == cnp.NPY_FLOAT32:
         with nogil:
-            _forward_rows(kind, <const float*>cnp.PyArray_DATA(xa), <float*>cnp.PyArray_DATA(oa),
+            forward_rows(kind, <const float*>cnp.PyArray_DATA(xa), <float*>cnp.PyArray_DATA(oa),
                           rows, cols, <float>alpha, n_threads)
     else:
         with nogil:
-            _forward_rows(kind, <const double*>cnp.PyArray_DATA(xa), <double*>cnp.PyArray_DATA(oa),
+            forward_rows(kind, <const double*>cnp.PyArray_DATA(xa), <double*>cnp.PyArray_DATA(oa),
                           rows, cols, alpha, n_threads)
     return out
 
@@ -78,12 +53,12 @@ cdef object _backward(int kind, object y, object dy, object dx, double alpha, in
     _rows_cols(kind, ya, &rows, &cols)
     if t == cnp.NPY_FLOAT32:
         with nogil:
-            _backward_rows(kind, <const float*>cnp.PyArray_DATA(ya),
+            backward_rows(kind, <const float*>cnp.PyArray_DATA(ya),
                            <const float*>cnp.PyArray_DATA(dya), <float*>cnp.PyArray_DATA(dxa),
                            rows, cols, <float>alpha, n_threads)
     else:
         with nogil:
-            _backward_rows(kind, <const double*>cnp.PyArray_DATA(ya),
+            backward_rows(kind, <const double*>cnp.PyArray_DATA(ya),
                            <const double*>cnp.PyArray_DATA(dya), <double*>cnp.PyArray_DATA(dxa),
                            rows, cols, alpha, n_threads)
     return dx

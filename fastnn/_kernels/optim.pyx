@@ -9,62 +9,12 @@ With g = grad + weight_decay * param (L2 decay coupled into the gradient):
   adagrad:  s += g^2;  param -= lr * g / (sqrt(s) + eps)
 """
 cimport numpy as cnp
-from cython cimport floating
-from libc.math cimport sqrt, sqrtf
 
-from fastnn._kernels._checks cimport data_or_null, float_typenum, input_array, output_array, same_shape
+from fastnn._kernels._checks cimport (data_or_null, float_typenum, input_array, output_array,
+                                      same_shape)
+from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, RMSPROP, SGD, optim_update
 
 cnp.import_array()
-
-cdef enum:
-    SGD = 0
-    ADAM = 1
-    RMSPROP = 2
-    ADAGRAD = 3
-
-
-cdef inline floating _sqrt(floating x) noexcept nogil:
-    return sqrtf(x) if floating is float else sqrt(x)
-
-
-cdef void _update(int kind, floating* p, const floating* grad, floating* s1, floating* s2,
-                  Py_ssize_t n, floating lr, floating a, floating b, floating eps, floating wd,
-                  bint nesterov, floating c1, floating c2) noexcept nogil:
-    # a, b: momentum (sgd), beta1 and beta2 (adam), rho (rmsprop); c1, c2: adam's bias
-    # corrections. One branch-free loop per case, so each vectorizes.
-    cdef Py_ssize_t i
-    cdef floating g, v
-    if kind == SGD and s1 == NULL:
-        for i in range(n):
-            p[i] -= lr * (grad[i] + wd * p[i])
-    elif kind == SGD and nesterov:
-        for i in range(n):
-            g = grad[i] + wd * p[i]
-            v = a * s1[i] - lr * g
-            s1[i] = v
-            p[i] += a * v - lr * g
-    elif kind == SGD:
-        for i in range(n):
-            v = a * s1[i] - lr * (grad[i] + wd * p[i])
-            s1[i] = v
-            p[i] += v
-    elif kind == ADAM:
-        for i in range(n):
-            g = grad[i] + wd * p[i]
-            s1[i] = a * s1[i] + (1 - a) * g
-            s2[i] = b * s2[i] + (1 - b) * g * g
-            p[i] -= lr * (s1[i] * c1) / (_sqrt(s2[i] * c2) + eps)
-    elif kind == RMSPROP:
-        for i in range(n):
-            g = grad[i] + wd * p[i]
-            s1[i] = a * s1[i] + (1 - a) * g * g
-            p[i] -= lr * g / (_sqrt(s1[i]) + eps)
-    else:
-        for i in range(n):
-            g = grad[i] + wd * p[i]
-            s1[i] += g * g
-            p[i] -= lr * g / (_sqrt(s1[i]) + eps)
-
 
 cdef inline int _in_range(double x, double lo, double hi, str name, str what) except -1:
     if not lo <= x < hi:
@@ -93,14 +43,14 @@ cdef object _run(int kind, object param, object grad, object s1, str s1_name, ob
     cdef void* s2p = data_or_null(s2a)
     if t == cnp.NPY_FLOAT32:
         with nogil:
-            _update(kind, <float*>cnp.PyArray_DATA(pa), <const float*>cnp.PyArray_DATA(ga),
+            optim_update(kind, <float*>cnp.PyArray_DATA(pa), <const float*>cnp.PyArray_DATA(ga),
                     <float*>s1p,
                     <float*>s2p,
                     n, <float>lr, <float>a, <float>b, <float>eps, <float>wd, nesterov,
                     <float>c1, <float>c2)
     else:
         with nogil:
-            _update(kind, <double*>cnp.PyArray_DATA(pa), <const double*>cnp.PyArray_DATA(ga),
+            optim_update(kind, <double*>cnp.PyArray_DATA(pa), <const double*>cnp.PyArray_DATA(ga),
                     <double*>s1p,
                     <double*>s2p,
                     n, lr, a, b, eps, wd, nesterov, c1, c2)

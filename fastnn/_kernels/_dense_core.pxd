@@ -1,0 +1,63 @@
+# The dense layer's nogil cores, shared by dense.pyx and the training engine.
+#
+# forward:  out = f(X @ W + b), the bias add and activation fused after the GEMM, row by row
+# backward: dW (+)= X^T @ dY,  db (+)= sum_rows(dY),  dX = dY @ W^T
+from cython cimport floating
+from cython.parallel cimport prange
+
+from fastnn._kernels._blas cimport gemm
+from fastnn._kernels._rowops cimport activate
+
+
+cdef enum:
+    SMALL_W = 4096  # W with at most this many entries is transposed on the stack for dX
+
+
+cdef inline void _epilogue_row(floating* y, const floating* b, Py_ssize_t m, int kind,
+                               floating alpha) noexcept nogil:
+    cdef Py_ssize_t j
+    if b != NULL:
+        for j in range(m):
+            y[j] += b[j]
+    activate(kind, y, y, m, alpha)
+
+
+cdef inline void dense_forward_core(const floating* X, const floating* W, const floating* b,
+                                    floating* out, Py_ssize_t n, Py_ssize_t k, Py_ssize_t m,
+                                    int kind, floating alpha, int n_threads) noexcept nogil:
+    gemm(False, False, <int>n, <int>m, <int>k, <floating>1, X, <int>k, W, <int>m,
+         <floating>0, out, <int>m)
+    cdef Py_ssize_t i
+    if n_threads > 1 and n > 1:
+        for i in prange(n, num_threads=n_threads, schedule="static"):
+            _epilogue_row(out + i * m, b, m, kind, alpha)
+    else:
+        for i in range(n):
+            _epilogue_row(out + i * m, b, m, kind, alpha)
+
+
+cdef inline void dense_backward_core(const floating* X, const floating* W, const floating* dY,
+                                     floating* dW, floating* db, floating* dX, Py_ssize_t n,
+                                     Py_ssize_t k, Py_ssize_t m, bint accumulate) noexcept nogil:
+    cdef floating beta = 1 if accumulate else 0
+    gemm(True, False, <int>k, <int>m, <int>n, <floating>1, X, <int>k, dY, <int>m, beta, dW, <int>m)
+    cdef Py_ssize_t i, j
+    if db != NULL:
+        if not accumulate:
+            for j in range(m):
+                db[j] = 0
+        for i in range(n):
+            for j in range(m):
+                db[j] += dY[i * m + j]
+    cdef floating WT[SMALL_W]
+    if dX != NULL and k * m <= SMALL_W:
+        # OpenBLAS's transposed-operand GEMM is ~3x slower than the plain one on small shapes
+        # (measured: 6.4 vs 1.9 us at 32x64 @ 64x64); a transposed copy of a small W is cheap.
+        for j in range(m):
+            for i in range(k):
+                WT[j * k + i] = W[i * m + j]
+        gemm(False, False, <int>n, <int>k, <int>m, <floating>1, dY, <int>m, WT, <int>k,
+             <floating>0, dX, <int>k)
+    elif dX != NULL:
+        gemm(False, True, <int>n, <int>k, <int>m, <floating>1, dY, <int>m, W, <int>m,
+             <floating>0, dX, <int>k)

@@ -1,0 +1,126 @@
+# The losses' nogil cores, shared by losses.pyx and the training engine (see losses.pyx).
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport fabs
+
+from fastnn._kernels._rowops cimport fexp, flog, flog1p, row_dot, row_max
+
+
+cdef enum:
+    SOFTMAX_CE = 0
+    CATEGORICAL_CE = 1
+    SIGMOID_BCE = 2
+    BCE = 3
+    MSE = 4
+    MAE = 5
+    SUM_OF_SQUARES = 6
+    CHUNK = 256  # elements whose loss terms are summed at once, from a buffer on the stack
+
+
+cdef inline floating _clip(floating p, floating lo, floating hi) noexcept nogil:
+    return lo if p < lo else (hi if p > hi else p)
+
+
+cdef inline void _elementwise(int kind, const floating* z, const floating* t, floating* g,
+                       floating* terms, Py_ssize_t c, floating scale, floating eps) noexcept nogil:
+    """terms[j] = loss of element j, g[j] = scale * d terms[j] / d z[j]. One loop per kind and
+    no reduction inside, so each loop vectorizes; g may be z (z[j] is read before g[j] is set)."""
+    cdef Py_ssize_t j
+    cdef floating p, d, e, zj
+    if kind == CATEGORICAL_CE:
+        for j in range(c):
+            p = _clip(z[j], eps, 1 - eps)
+            terms[j] = -t[j] * flog(p)
+            g[j] = -scale * t[j] / p
+    elif kind == SIGMOID_BCE:
+        for j in range(c):
+            zj = z[j]
+            e = fexp(-zj if zj >= 0 else zj)  # exp(-|z|); fabs would make it double
+            terms[j] = (zj if zj > 0 else 0) - zj * t[j] + flog1p(e)
+            g[j] = scale * ((1 if zj >= 0 else e) / (1 + e) - t[j])
+    elif kind == BCE:
+        for j in range(c):
+            p = _clip(z[j], eps, 1 - eps)
+            terms[j] = -(t[j] * flog(p) + (1 - t[j]) * flog1p(-p))
+            g[j] = scale * (p - t[j]) / (p * (1 - p))
+    elif kind == MSE:
+        for j in range(c):
+            d = z[j] - t[j]
+            terms[j] = d * d
+            g[j] = scale * 2 * d
+    elif kind == MAE:
+        for j in range(c):
+            d = z[j] - t[j]
+            terms[j] = fabs(d)
+            g[j] = scale * ((d > 0) - (d < 0))
+    else:
+        for j in range(c):
+            d = z[j] - t[j]
+            terms[j] = <floating>0.5 * d * d
+            g[j] = scale * d
+
+
+cdef inline double _row(int kind, const floating* z, const floating* t, Py_ssize_t label,
+                 floating* g, Py_ssize_t c, floating scale, floating eps) noexcept nogil:
+    """Row loss, and g = scale * d(row loss)/dz. t is NULL when `label` holds the target.
+    Every read of z precedes the write of g at the same place, so g may be z."""
+    cdef Py_ssize_t j, j0, block, width
+    cdef floating m, p
+    cdef double loss = 0, ts = 1, tz, s
+    cdef floating terms[CHUNK]
+    if kind == SOFTMAX_CE:
+        m = row_max(z, c)
+        if t == NULL:
+            tz = z[label]
+        else:
+            tz = row_dot(t, z, c)
+            ts = row_dot(t, <const floating*>NULL, c)
+        for j in range(c):
+            g[j] = fexp(z[j] - m)
+        s = row_dot(g, <const floating*>NULL, c)
+        loss = (m + flog(<floating>s)) * ts - tz
+        p = <floating>(scale * ts / s)
+        if t == NULL:
+            for j in range(c):
+                g[j] = g[j] * p
+            g[label] -= scale
+        else:
+            for j in range(c):
+                g[j] = g[j] * p - scale * t[j]
+        return loss
+    if kind == CATEGORICAL_CE and t == NULL:
+        p = _clip(z[label], eps, 1 - eps)
+        for j in range(c):
+            g[j] = 0
+        g[label] = -scale / p
+        return -flog(p)
+    if kind != CATEGORICAL_CE and kind != SUM_OF_SQUARES:
+        scale = scale / c  # the element-wise losses average over the c outputs
+    for block in range((c + CHUNK - 1) // CHUNK):
+        j0 = block * CHUNK
+        width = min(<Py_ssize_t>CHUNK, c - j0)
+        _elementwise(kind, z + j0, t + j0, g + j0, terms, width, scale, eps)
+        loss += row_dot(terms, <const floating*>NULL, width)
+    return loss / c if kind != CATEGORICAL_CE and kind != SUM_OF_SQUARES else loss
+
+
+cdef inline double loss_rows(int kind, const floating* z, const floating* t,
+                             const Py_ssize_t* labels, const floating* w, floating* g, Py_ssize_t n,
+                             Py_ssize_t c, floating eps, int n_threads) noexcept nogil:
+    cdef double total_w = n, total = 0
+    cdef Py_ssize_t i
+    if w != NULL:
+        total_w = 0
+        for i in range(n):
+            total_w += w[i]
+    if n_threads > 1 and n > 1:
+        for i in prange(n, num_threads=n_threads, schedule="static"):
+            total += (w[i] if w != NULL else 1) * _row(
+                kind, z + i * c, t + i * c if t != NULL else NULL, labels[i] if t == NULL else 0,
+                g + i * c, c, <floating>((w[i] if w != NULL else 1) / total_w), eps)
+    else:
+        for i in range(n):
+            total += (w[i] if w != NULL else 1) * _row(
+                kind, z + i * c, t + i * c if t != NULL else NULL, labels[i] if t == NULL else 0,
+                g + i * c, c, <floating>((w[i] if w != NULL else 1) / total_w), eps)
+    return total / total_w
