@@ -13,7 +13,7 @@ NAMES = {
     "activations": [
         "identity_forward", "identity_backward", "relu_forward", "relu_backward",
         "leaky_relu_forward", "leaky_relu_backward", "sigmoid_forward", "sigmoid_backward",
-        "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward"],
+        "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward", "dropout_forward"],
     "dense": ["dense_forward", "dense_backward"],
     "losses": [
         "softmax_cross_entropy", "categorical_cross_entropy", "sigmoid_binary_cross_entropy",

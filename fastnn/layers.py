@@ -144,22 +144,26 @@ class Softmax(Activation):
 
 class Dropout(Layer):
     """Inverted dropout: in training, zero each input with probability `rate` and scale the rest
-    by 1 / (1 - rate); at inference, the identity."""
+    by 1 / (1 - rate); at inference, the identity. The random numbers come from a counter-based
+    stream (`state` = uint64 [key, counter]) that the compiled training engine shares."""
 
     def __init__(self, rate, random_state=None):
         if not (isinstance(rate, (int, float)) and 0 <= rate < 1):
             raise ValueError(f"rate must be in [0, 1), got {rate!r}")
         self.rate = float(rate)
-        self.rng = np.random.default_rng(random_state)
+        self.seed(np.random.default_rng(random_state))
         self.mask = None
+
+    def seed(self, rng):
+        self.state = np.array([rng.integers(2**63), 0], dtype=np.uint64)
 
     def forward(self, x, training=False):
         if not training or self.rate == 0:
             self.mask = None
             return x
-        keep = self.rng.random(x.shape) >= self.rate
-        self.mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)
-        return x * self.mask
+        out = self._buffer("_out", x.shape, x.dtype)
+        self.mask = self._buffer("_mask", x.shape, x.dtype)
+        return K.dropout_forward(x, out, self.mask, self.rate, self.state)
 
     def backward(self, grad):
         return grad if self.mask is None else grad * self.mask

@@ -2,22 +2,19 @@
 import numpy as np
 
 
-def accuracy(outputs, target, threshold=0.5):
+def accuracy(outputs, target, mode):
     """Fraction of correct predictions.
 
-    Class labels (n,) or one-hot rows (n, c) against c > 1 outputs: argmax agreement.
-    One output column (or multi-label): outputs above `threshold` against targets above 0.5,
-    averaged over all entries. Pass threshold=0 for logits, 0.5 for probabilities.
+    mode "argmax": the predicted class is the largest output; targets are class labels (n,) or
+    one-hot/probability rows (n, c), whose class is their largest entry.
+    mode "logits" / "probabilities": each output is a yes/no prediction, yes above 0 / 0.5,
+    against targets above 0.5; averaged over all entries (binary and multi-label).
     """
     outputs, target = np.asarray(outputs), np.asarray(target)
-    if outputs.ndim == 2 and outputs.shape[1] > 1 and (target.ndim == 1 or target.shape == outputs.shape) \
-            and not _multilabel(target):
+    if mode == "argmax":
         labels = target if target.ndim == 1 else target.argmax(axis=1)
         return float(np.mean(outputs.argmax(axis=1) == labels))
-    target = target.reshape(outputs.shape)
-    return float(np.mean((outputs > threshold) == (target > 0.5)))
-
-
-def _multilabel(target):
-    # Rows with several ones are multi-label targets, not one-hot classes.
-    return target.ndim == 2 and target.shape[1] > 1 and np.any(target.sum(axis=1) > 1.0 + 1e-6)
+    if mode not in ("logits", "probabilities"):
+        raise ValueError(f"mode must be 'argmax', 'logits' or 'probabilities', got {mode!r}")
+    threshold = 0.0 if mode == "logits" else 0.5
+    return float(np.mean((outputs > threshold) == (target.reshape(outputs.shape) > 0.5)))

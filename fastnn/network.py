@@ -70,7 +70,7 @@ class Network:
                 default = "he" if isinstance(following, (L.ReLU, L.LeakyReLU)) else "glorot"
                 layer.initialize(self.rng, self.dtype, layer.init or default)
             elif isinstance(layer, L.Dropout):
-                layer.rng = np.random.default_rng(self.rng.integers(2**63))
+                layer.seed(self.rng)
         self.n_features, self.n_outputs = dense[0].n_in, dense[-1].n_out
 
     def astype(self, dtype):
@@ -258,14 +258,18 @@ class Network:
                 return None
             total_loss += loss * len(idx)
             if self.loss.classification:
-                total_correct += accuracy(out, y[idx], self._threshold()) * len(idx)
+                total_correct += accuracy(out, y[idx], self._accuracy_mode()) * len(idx)
         logs = {"loss": total_loss / n}
         if self.loss.classification:
             logs["accuracy"] = total_correct / n
         return logs
 
-    def _threshold(self):
-        return 0.0 if self._train_loss.output_activation == "sigmoid" else 0.5
+    def _accuracy_mode(self):
+        """How raw training outputs become predictions: argmax over classes for the categorical
+        losses, a threshold (0 on logits, 0.5 on probabilities) for binary cross-entropy."""
+        if self._train_loss.takes_labels:
+            return "argmax"
+        return "logits" if self._train_loss.output_activation == "sigmoid" else "probabilities"
 
     def _split(self, X, y, sample_weight, fraction):
         from sklearn.model_selection import train_test_split
@@ -315,7 +319,7 @@ class Network:
         loss, _ = self._train_loss.compute(out, y, sample_weight)
         result = {"loss": loss}
         if self.loss.classification:
-            result["accuracy"] = accuracy(out, y, self._threshold())
+            result["accuracy"] = accuracy(out, y, self._accuracy_mode())
         return result
 
     # ---------------------------------------------------------------- files

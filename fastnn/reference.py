@@ -96,6 +96,20 @@ def softmax_backward(y, dy, dx, *, n_threads=1):
     return dx
 
 
+def dropout_forward(x, out, mask, rate, state):
+    key, counter = state
+    with np.errstate(over="ignore"):  # uint64 arithmetic wraps, as in C
+        z = key + (counter + np.arange(x.size, dtype=np.uint64)) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    u = (z >> np.uint64(40)).astype(x.dtype) * x.dtype.type(2.0 ** -24)
+    mask[...] = np.where(u >= rate, x.dtype.type(1) / x.dtype.type(1 - rate), 0).reshape(x.shape)
+    out[...] = x * mask
+    state[1] += np.uint64(x.size)
+    return out
+
+
 # ---------------------------------------------------------------- dense layer
 
 def dense_forward(X, W, b, out, activation="identity", alpha=0.01, *, n_threads=1):

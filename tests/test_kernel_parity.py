@@ -276,3 +276,24 @@ def test_adam_first_step_is_lr_times_sign(dtype):
     p, m, v = np.zeros(4, dtype), np.zeros(4, dtype), np.zeros(4, dtype)
     K.adam_update(p, g, m, v, 1, lr=0.1, eps=1e-8)
     assert_close(p, -0.1 * g.astype(np.float64) / (np.abs(g) + 1e-8), dtype)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.1, 0.5, 0.9])
+@pytest.mark.parametrize("shape", [(1,), (7, 13), (64, 100)])
+def test_dropout_matches_reference_and_drops_at_rate(rate, shape, dtype):
+    rng = np.random.default_rng(0)
+    x = randn(rng, shape, dtype)
+    results = []
+    for impl in (K, R):
+        state = np.array([987654321, 5], np.uint64)
+        out, mask = np.empty_like(x), np.empty_like(x)
+        impl.dropout_forward(x, out, mask, rate, state)
+        impl.dropout_forward(x, out, mask, rate, state)  # the counter moves on
+        results.append((out, mask, state))
+    (o_k, m_k, s_k), (o_r, m_r, s_r) = results
+    np.testing.assert_array_equal(m_k, m_r)
+    np.testing.assert_array_equal(o_k, o_r)
+    np.testing.assert_array_equal(s_k, [987654321, 5 + 2 * x.size])
+    assert set(np.unique(m_k)) <= {0, dtype(1) / dtype(1 - rate)}
+    if x.size >= 6400:
+        assert abs(np.mean(m_k == 0) - rate) < 0.02

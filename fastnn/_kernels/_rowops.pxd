@@ -7,6 +7,7 @@
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport exp, log, log1p, tanh
+from libc.stdint cimport uint64_t
 
 
 cdef extern from "_vecmath.h" nogil:
@@ -194,6 +195,26 @@ cdef inline void backward_rows(int kind, const floating* y, const floating* dy, 
     else:
         for i in range(rows):
             activate_backward(kind, y + i * cols, dy + i * cols, dx + i * cols, cols, alpha)
+
+
+cdef inline uint64_t splitmix64(uint64_t z) noexcept nogil:
+    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
+    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
+    return z ^ (z >> 31)
+
+
+cdef inline void dropout_row(const floating* x, floating* out, floating* mask, Py_ssize_t n,
+                             floating rate, uint64_t key, uint64_t counter) noexcept nogil:
+    """Inverted dropout over n values whose random numbers are numbers counter, counter + 1, ...
+    of stream `key`: u = top 24 bits of splitmix64(key + i * golden) / 2^24; mask = (u >= rate)
+    / (1 - rate); out = x * mask. Counter-based, so a row needs no state from the rows before."""
+    cdef Py_ssize_t j
+    cdef floating scale = 1 / (1 - rate), u
+    for j in range(n):
+        u = <floating>(splitmix64(key + (counter + <uint64_t>j) * <uint64_t>0x9E3779B97F4A7C15) >> 40) \
+            * <floating>5.9604644775390625e-08
+        mask[j] = scale if u >= rate else 0
+        out[j] = x[j] * mask[j]
 
 
 cdef inline int activation_code(object name) except -1:

@@ -8,9 +8,12 @@ Outputs are caller-allocated and may be the input (in place). `n_threads` splits
 """
 cimport numpy as cnp
 
+from libc.stdint cimport uint64_t
+
 from fastnn._kernels._checks cimport float_typenum, input_array, output_array, same_shape
 from fastnn._kernels._rowops cimport (IDENTITY, LEAKY_RELU, RELU, SIGMOID, SOFTMAX, TANH,
-                                      backward_rows, check_alpha, check_threads, forward_rows)
+                                      backward_rows, check_alpha, check_threads, dropout_row,
+                                      forward_rows)
 
 cnp.import_array()
 
@@ -124,3 +127,32 @@ def softmax_forward(x, out, *, int n_threads=1):
 def softmax_backward(y, dy, dx, *, int n_threads=1):
     """dx[i] = y[i] * (dy[i] - <dy[i], y[i]>), row by row: the softmax JVP without a Jacobian."""
     return _backward(SOFTMAX, y, dy, dx, 0.0, n_threads)
+
+
+def dropout_forward(x, out, mask, double rate, state):
+    """Inverted dropout: mask = (u >= rate) / (1 - rate), out = x * mask, with u uniform in [0, 1)
+    from the counter-based stream state = uint64 [key, counter]; counter advances by x.size.
+    (Backward is dy * mask.)"""
+    if not 0 <= rate < 1:
+        raise ValueError(f"rate must be in [0, 1), got {rate}")
+    cdef int t = float_typenum(x, "x")
+    cdef cnp.ndarray xa = input_array(x, "x", t, -1)
+    cdef cnp.ndarray oa = output_array(out, "out", t, -1)
+    cdef cnp.ndarray ma = output_array(mask, "mask", t, -1)
+    same_shape(xa, "x", oa, "out")
+    same_shape(xa, "x", ma, "mask")
+    if not (cnp.PyArray_Check(state) and cnp.PyArray_TYPE(<cnp.ndarray>state) == cnp.NPY_UINT64
+            and cnp.PyArray_SIZE(<cnp.ndarray>state) == 2 and cnp.PyArray_ISCARRAY(<cnp.ndarray>state)):
+        raise TypeError("state must be a writeable, contiguous uint64 array [key, counter]")
+    cdef uint64_t* st = <uint64_t*>cnp.PyArray_DATA(<cnp.ndarray>state)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(xa)
+    if t == cnp.NPY_FLOAT32:
+        with nogil:
+            dropout_row(<const float*>cnp.PyArray_DATA(xa), <float*>cnp.PyArray_DATA(oa),
+                        <float*>cnp.PyArray_DATA(ma), n, <float>rate, st[0], st[1])
+    else:
+        with nogil:
+            dropout_row(<const double*>cnp.PyArray_DATA(xa), <double*>cnp.PyArray_DATA(oa),
+                        <double*>cnp.PyArray_DATA(ma), n, rate, st[0], st[1])
+    st[1] += <uint64_t>n
+    return out
