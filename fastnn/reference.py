@@ -104,7 +104,7 @@ def dropout_forward(x, out, mask, rate, state):
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         z = z ^ (z >> np.uint64(31))
     u = (z >> np.uint64(40)).astype(x.dtype) * x.dtype.type(2.0 ** -24)
-    mask[...] = np.where(u >= rate, x.dtype.type(1) / x.dtype.type(1 - rate), 0).reshape(x.shape)
+    mask[...] = np.where(u >= x.dtype.type(rate), x.dtype.type(1 / (1 - rate)), 0).reshape(x.shape)
     out[...] = x * mask
     state[1] += np.uint64(x.size)
     return out

@@ -204,16 +204,17 @@ cdef inline uint64_t splitmix64(uint64_t z) noexcept nogil:
 
 
 cdef inline void dropout_row(const floating* x, floating* out, floating* mask, Py_ssize_t n,
-                             floating rate, uint64_t key, uint64_t counter) noexcept nogil:
+                             double rate, uint64_t key, uint64_t counter) noexcept nogil:
     """Inverted dropout over n values whose random numbers are numbers counter, counter + 1, ...
     of stream `key`: u = top 24 bits of splitmix64(key + i * golden) / 2^24; mask = (u >= rate)
     / (1 - rate); out = x * mask. Counter-based, so a row needs no state from the rows before."""
     cdef Py_ssize_t j
-    cdef floating scale = 1 / (1 - rate), u
+    # The threshold is compared at the array's precision; the scale is rounded from double.
+    cdef floating threshold = <floating>rate, scale = <floating>(1.0 / (1.0 - rate)), u
     for j in range(n):
         u = <floating>(splitmix64(key + (counter + <uint64_t>j) * <uint64_t>0x9E3779B97F4A7C15) >> 40) \
             * <floating>5.9604644775390625e-08
-        mask[j] = scale if u >= rate else 0
+        mask[j] = scale if u >= threshold else 0
         out[j] = x[j] * mask[j]
 
 

@@ -149,7 +149,7 @@ def dropout_forward(x, out, mask, double rate, state):
     if t == cnp.NPY_FLOAT32:
         with nogil:
             dropout_row(<const float*>cnp.PyArray_DATA(xa), <float*>cnp.PyArray_DATA(oa),
-                        <float*>cnp.PyArray_DATA(ma), n, <float>rate, st[0], st[1])
+                        <float*>cnp.PyArray_DATA(ma), n, rate, st[0], st[1])
     else:
         with nogil:
             dropout_row(<const double*>cnp.PyArray_DATA(xa), <double*>cnp.PyArray_DATA(oa),
