@@ -53,7 +53,7 @@ ISA_VARIANTS = {
     "x86_64_v3": ["-march=x86-64-v3"],
     "x86_64_v4": ["-march=x86-64-v4", "-mprefer-vector-width=512"],
 }
-KERNEL_MODULES = ["activations", "dense", "losses", "optim"]
+KERNEL_MODULES = ["activations", "dense", "engine", "losses", "optim"]
 
 
 def compiles(flags, source):

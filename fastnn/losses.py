@@ -26,10 +26,11 @@ class Loss:
         y = np.ascontiguousarray(y, dtype=dtype)
         return y.reshape(-1, 1) if y.ndim == 1 else y
 
-    def compute(self, pred, target, sample_weight=None, grad=None):
+    def compute(self, pred, target, sample_weight=None, grad=None, n_threads=1):
         if grad is None:
             grad = np.empty_like(pred)
-        loss = getattr(K, self.kernel)(pred, target, grad, sample_weight, *self._extra())
+        loss = getattr(K, self.kernel)(pred, target, grad, sample_weight, *self._extra(),
+                                       n_threads=n_threads)
         return loss, grad
 
     def _extra(self):

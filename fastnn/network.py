@@ -32,10 +32,14 @@ class Network:
     optimizer: an Optimizer or its name ("sgd", "adam", "rmsprop", "adagrad").
     dtype: "float32" (default) or "float64", for parameters and computation.
     random_state: seeds the initial weights, shuffling, dropout and validation splits.
+    threads: threads for BLAS and the compiled loops (small work stays on one thread).
+    engine: run fit/predict/evaluate through the fused compiled engine where the layers allow
+            (Dense, each followed by an optional activation and Dropout); False forces the
+            layer-by-layer Python path. Both give the same numbers.
     """
 
     def __init__(self, layers, loss="softmax_cross_entropy", optimizer="adam", dtype="float32",
-                 random_state=None):
+                 random_state=None, threads=1, engine=True):
         self.layers = list(layers)
         if not self.layers:
             raise ValueError("layers must hold at least one layer")
@@ -47,9 +51,13 @@ class Network:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+        if not isinstance(threads, (int, np.integer)) or isinstance(threads, bool) or threads < 1:
+            raise ValueError(f"threads must be a positive integer, got {threads!r}")
+        self.threads, self.engine = int(threads), bool(engine)
         self.random_state = random_state
         self.rng = np.random.default_rng(random_state)
         self.stop_training = False
+        self._plans = {}
         self._check_and_initialize()
         fused = isinstance(self.layers[-1], L.Softmax) and isinstance(self.loss, losses.CrossEntropy)
         self._train_layers = self.layers[:-1] if fused else self.layers
@@ -213,6 +221,8 @@ class Network:
             cb.network = self
         self.stop_training = False
         progress = _Progress(epochs, verbose)
+        plan = self._plan(batch_size, training=True, labels=y.ndim == 1)
+        limits = _blas_threads(self.threads)
         try:
             for cb in all_callbacks:
                 cb.on_train_begin()
@@ -220,7 +230,7 @@ class Network:
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch)
                 start = time.perf_counter()
-                logs = self._epoch(X, y, sample_weight, batch_size, shuffle)
+                logs = self._epoch(X, y, sample_weight, batch_size, shuffle, plan)
                 if logs is None:
                     break
                 if validation_data is not None:
@@ -232,37 +242,70 @@ class Network:
                 if self.stop_training:
                     break
         finally:
+            limits.unregister()
             progress.close()
             for cb in all_callbacks:
                 cb.on_train_end()
         return history
 
-    def _epoch(self, X, y, sample_weight, batch_size, shuffle):
-        """One pass of mini-batch steps; the epoch's logs, or None after a non-finite loss."""
+    def _epoch(self, X, y, sample_weight, batch_size, shuffle, plan=None):
+        """One pass of mini-batch steps, in the engine when there is a plan; the epoch's logs, or
+        None after a non-finite loss."""
         n = len(X)
         order = self.rng.permutation(n) if shuffle else np.arange(n)
         start_weights = [p.copy() for p in self.parameters()]
+        if plan is not None:
+            finished, total_loss, total_correct, self.optimizer.iterations = plan.train_epoch(
+                X, y, sample_weight, order, batch_size, self.optimizer.iterations, self.threads)
+        else:
+            finished, total_loss, total_correct = self._python_epoch(X, y, sample_weight, order,
+                                                                     batch_size)
+        if not finished:
+            for param, saved in zip(self.parameters(), start_weights):
+                param[...] = saved
+            warnings.warn("the training loss became NaN or infinite; training stopped and the "
+                          "weights of the start of this epoch were put back (try a lower "
+                          "learning rate)", RuntimeWarning, stacklevel=3)
+            return None
+        logs = {"loss": total_loss / n}
+        if self.loss.classification:
+            logs["accuracy"] = total_correct / n
+        return logs
+
+    def _python_epoch(self, X, y, sample_weight, order, batch_size):
+        """The layer-by-layer epoch: (finished, loss summed over samples, correct predictions)."""
         total_loss = total_correct = 0.0
-        for start in range(0, n, batch_size):
+        mode = self._accuracy_mode()
+        for start in range(0, len(X), batch_size):
             idx = order[start:start + batch_size]
             w = None if sample_weight is None else sample_weight[idx]
             if w is not None and not w.sum() > 0:
                 continue  # a batch whose weights are all zero teaches nothing
             loss, out = self._step(X[idx], y[idx], w)
             if not np.isfinite(loss):
-                for param, saved in zip(self.parameters(), start_weights):
-                    param[...] = saved
-                warnings.warn(f"the training loss became {loss}; training stopped and the weights "
-                              f"of the start of this epoch were put back (try a lower learning "
-                              f"rate)", RuntimeWarning, stacklevel=3)
-                return None
+                return False, total_loss, total_correct
             total_loss += loss * len(idx)
             if self.loss.classification:
-                total_correct += accuracy(out, y[idx], self._accuracy_mode()) * len(idx)
-        logs = {"loss": total_loss / n}
-        if self.loss.classification:
-            logs["accuracy"] = total_correct / n
-        return logs
+                total_correct += accuracy(out, y[idx], mode) * len(idx)
+        return True, total_loss, total_correct
+
+    def _plan(self, rows, training, labels=False):
+        """The engine plan for batches of up to `rows` rows (targets: class labels or rows), or
+        None (engine off or unsupported). Cached while the parameter and state arrays stay the
+        same objects."""
+        if not self.engine:
+            return None
+        from fastnn.engine import compile_plan
+        params = self.parameters()
+        if training and len(self.optimizer.state) != len(params):
+            self.optimizer.state = [[np.zeros_like(p) for _ in range(self.optimizer.n_state)]
+                                    for p in params]
+        key = (rows, training, labels, tuple(map(id, params)),
+               tuple(id(s) for state in self.optimizer.state for s in state) if training else ())
+        if key not in self._plans:
+            self._plans = {k: v for k, v in self._plans.items() if k[1] != training}
+            self._plans[key] = compile_plan(self, rows, labels)
+        return self._plans[key]
 
     def _accuracy_mode(self):
         """How raw training outputs become predictions: argmax over classes for the categorical
@@ -285,16 +328,28 @@ class Network:
         w = (None, None) if sample_weight is None else (sample_weight[train], sample_weight[val])
         return X[train], y[train], w[0], (X[val], y[val], w[1])
 
-    def _outputs(self, X, layers, batch_size):
-        out = None
-        step = batch_size or PREDICT_BATCH
+    def _outputs(self, X, layers, batch_size, final_activation=None):
+        """Outputs of `layers` (inference) for all of X, in chunks of batch_size rows (default
+        8192), then `final_activation` ("softmax", "sigmoid" or None): one engine call."""
+        step = min(batch_size or PREDICT_BATCH, len(X))
+        plan = self._plan(step, training=False) if layers is self._train_layers else None
+        out = np.empty((len(X), self.n_outputs), self.dtype)
+        if plan is not None:
+            from fastnn.engine import ACTIVATION_OF_OUTPUT
+            limits = _blas_threads(self.threads) if len(X) * self.n_features > 2**16 else None
+            try:
+                return plan.predict(X, out, ACTIVATION_OF_OUTPUT[final_activation], self.threads)
+            finally:
+                if limits is not None:
+                    limits.unregister()
         for start in range(0, len(X), step):
             chunk = X[start:start + step]
             for layer in layers:
                 chunk = layer.forward(chunk, training=False)
-            if out is None:
-                out = np.empty((len(X), chunk.shape[1]), self.dtype)
             out[start:start + len(chunk)] = chunk
+        if final_activation is not None:
+            from fastnn import kernels as K
+            getattr(K, final_activation + "_forward")(out, out)
         return out
 
     def predict(self, X, batch_size=None):
@@ -304,19 +359,17 @@ class Network:
         if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
             raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
         X = self._check_x(X)
-        out = self._outputs(X, self.layers, batch_size)
-        activation = self.loss.output_activation
-        if activation is not None:
-            from fastnn import kernels as K
-            getattr(K, activation + "_forward")(out, out)
-        return out
+        final = self.loss.output_activation
+        if self._train_layers is not self.layers:  # fused Softmax + CrossEntropy
+            final = "softmax"
+        return self._outputs(X, self._train_layers, batch_size, final)
 
     def evaluate(self, X, y, sample_weight=None, batch_size=None):
         """{"loss": mean loss, "accuracy": ...} on (X, y); accuracy for classification losses."""
         if not (isinstance(X, np.ndarray) and X.dtype == self.dtype and X.flags.c_contiguous):
             X, y, sample_weight = self._check_xy(X, y, sample_weight)
         out = self._outputs(X, self._train_layers, batch_size)
-        loss, _ = self._train_loss.compute(out, y, sample_weight)
+        loss, _ = self._train_loss.compute(out, y, sample_weight, n_threads=self.threads)
         result = {"loss": loss}
         if self.loss.classification:
             result["accuracy"] = accuracy(out, y, self._accuracy_mode())
@@ -412,6 +465,20 @@ def load(path):
         return Network._from_description(meta, arrays)
     except (KeyError, TypeError, ValueError, IndexError) as error:
         raise ValueError(f"{path} is not a valid fastnn model file: {error!r}") from None
+
+
+class _NoLimits:
+    def unregister(self):
+        pass
+
+
+def _blas_threads(threads):
+    """Limit BLAS to `threads` threads until .unregister() (threadpoolctl), if it has more."""
+    from threadpoolctl import ThreadpoolController
+    controller = ThreadpoolController()
+    if all(lib.num_threads <= threads for lib in controller.select(user_api="blas").lib_controllers):
+        return _NoLimits()
+    return controller.limit(limits=threads, user_api="blas")
 
 
 class _Progress:

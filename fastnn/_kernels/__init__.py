@@ -9,7 +9,7 @@ import importlib.machinery
 import os
 import sys
 
-MODULES = ("activations", "dense", "losses", "optim")
+MODULES = ("activations", "dense", "engine", "losses", "optim")
 
 
 def _has_compiled(folder):

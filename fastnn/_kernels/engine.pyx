@@ -1,0 +1,358 @@
+"""The fused training engine: a whole epoch of mini-batch steps, or all of predict, in one call
+that does not hold the GIL.
+
+A Plan is a network compiled to C: for each Dense layer its sizes, parameter and gradient
+pointers, the activation fused into its epilogue, an optional dropout after it, and buffers for
+its activations and gradients; the optimizer's kind, hyperparameters and state pointers; the
+loss. fastnn/engine.py builds it from a Network, and the Plan keeps every array it points into
+alive. Nothing is allocated per batch.
+
+Each step runs the kernels of the layer-by-layer Python path in the same order on the same
+values (gather, dense + activation, dropout, loss, activation backward, dense backward, update),
+so the two paths give the same numbers.
+"""
+cimport numpy as cnp
+from cython cimport floating
+from libc.math cimport isfinite, pow
+from libc.stdint cimport uint64_t
+from libc.stdlib cimport calloc, free
+from libc.string cimport memcpy
+
+from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
+from fastnn._kernels._loss_core cimport loss_rows
+from fastnn._kernels._optim_core cimport ADAM, optim_update
+from fastnn._kernels._rowops cimport (IDENTITY, SIGMOID, SOFTMAX, backward_rows, dropout_row,
+                                      forward_rows)
+
+cnp.import_array()
+
+cdef enum:
+    ACC_NONE = 0
+    ACC_ARGMAX = 1
+    ACC_LOGITS = 2          # yes/no above 0
+    ACC_PROBABILITIES = 3   # yes/no above 0.5
+    PARALLEL_MIN = 32768    # elements below which a loop stays on one thread
+
+
+cdef struct LayerPlan:
+    Py_ssize_t n_in, n_out
+    void* W
+    void* b
+    void* dW
+    void* db
+    int act
+    double alpha
+    double rate         # dropout after the activation; 0: none
+    uint64_t* rng       # that dropout's [key, counter]
+    void* A             # activation output (max_rows x n_out)
+    void* D             # dropout output, the next layer's input; NULL without dropout
+    void* mask          # dropout mask; NULL without dropout
+    void* G             # gradient w.r.t. this layer's output, then (in place) pre-activation
+
+
+cdef struct ParamPlan:
+    void* p
+    void* g
+    void* s1
+    void* s2
+    Py_ssize_t size
+
+
+cdef struct PlanC:
+    LayerPlan* layers
+    ParamPlan* params
+    int n_layers, n_params
+    int loss_kind, opt_kind, acc_mode
+    double loss_eps, lr, decay, a, b, eps, wd
+    bint nesterov
+    Py_ssize_t max_rows
+    void* Xb            # the gathered batch
+    void* Tb            # its targets (rows), or NULL with labels
+    Py_ssize_t* Lb      # its class labels, or NULL
+    void* Wb            # its sample weights
+
+
+cdef inline int _threads(int n_threads, Py_ssize_t elements) noexcept nogil:
+    return n_threads if elements >= PARALLEL_MIN else 1
+
+
+cdef void* _ptr(object a, int typenum, Py_ssize_t size, str what, bint write=True) except NULL:
+    if not (cnp.PyArray_Check(a) and cnp.PyArray_TYPE(<cnp.ndarray>a) == typenum
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a)
+            and (cnp.PyArray_ISWRITEABLE(<cnp.ndarray>a) or not write)
+            and cnp.PyArray_SIZE(<cnp.ndarray>a) == size):
+        raise ValueError(f"engine: {what} must be a {'writeable ' if write else ''}C-contiguous "
+                         f"array of {size} {'float32' if typenum == cnp.NPY_FLOAT32 else 'float64'}")
+    return cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+cdef const floating* _forward(PlanC* P, const floating* X, Py_ssize_t rows, bint training,
+                              int n_threads) noexcept nogil:
+    """All layers on `rows` rows of X; returns the last layer's output."""
+    cdef const floating* inp = X
+    cdef LayerPlan* lp
+    cdef Py_ssize_t l, r
+    for l in range(P.n_layers):
+        lp = &P.layers[l]
+        dense_forward_core(inp, <const floating*>lp.W, <const floating*>lp.b, <floating*>lp.A,
+                           rows, lp.n_in, lp.n_out, lp.act, <floating>lp.alpha,
+                           _threads(n_threads, rows * lp.n_out))
+        inp = <const floating*>lp.A
+        if training and lp.rate > 0:
+            for r in range(rows):
+                dropout_row(<const floating*>lp.A + r * lp.n_out, <floating*>lp.D + r * lp.n_out,
+                            <floating*>lp.mask + r * lp.n_out, lp.n_out, lp.rate, lp.rng[0],
+                            lp.rng[1] + <uint64_t>(r * lp.n_out))
+            lp.rng[1] += <uint64_t>(rows * lp.n_out)
+            inp = <const floating*>lp.D
+    return inp
+
+
+cdef double _correct(int mode, const floating* out, const floating* T, const Py_ssize_t* L,
+                     Py_ssize_t rows, Py_ssize_t c) noexcept nogil:
+    """Correct predictions in the batch (fractional for yes/no outputs: agreeing entries / c)."""
+    cdef Py_ssize_t r, j, best, want
+    cdef double agree = 0
+    cdef floating threshold = 0 if mode == ACC_LOGITS else <floating>0.5
+    if mode == ACC_ARGMAX:
+        for r in range(rows):
+            best = 0
+            for j in range(1, c):
+                if out[r * c + j] > out[r * c + best]:
+                    best = j
+            if L != NULL:
+                want = L[r]
+            else:
+                want = 0
+                for j in range(1, c):
+                    if T[r * c + j] > T[r * c + want]:
+                        want = j
+            agree += best == want
+        return agree
+    if mode == ACC_LOGITS or mode == ACC_PROBABILITIES:
+        for j in range(rows * c):
+            agree += (out[j] > threshold) == (T[j] > <floating>0.5)
+        return agree / c
+    return 0
+
+
+cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_ssize_t* L,
+                      const floating* w, const Py_ssize_t* order, Py_ssize_t n,
+                      Py_ssize_t batch_size, Py_ssize_t* iterations, int n_threads,
+                      double* loss_sum, double* correct) noexcept nogil:
+    """Mini-batch steps over the rows of X in `order`; 1 when a batch's loss was not finite (it
+    stops there, without a step), else 0."""
+    cdef Py_ssize_t n_batches = (n + batch_size - 1) // batch_size
+    cdef Py_ssize_t bi, start, rows, r, j, i, l
+    cdef Py_ssize_t n_in = P.layers[0].n_in, c = P.layers[P.n_layers - 1].n_out
+    cdef floating* Xb = <floating*>P.Xb
+    cdef floating* Tb = <floating*>P.Tb
+    cdef floating* Wb = <floating*>P.Wb
+    cdef LayerPlan* lp
+    cdef LayerPlan* last = &P.layers[P.n_layers - 1]
+    cdef ParamPlan* pp
+    cdef const floating* out
+    cdef floating* G
+    cdef double loss, wsum, lr, c1 = 0, c2 = 0
+    for bi in range(n_batches):
+        start = bi * batch_size
+        rows = min(batch_size, n - start)
+        for r in range(rows):
+            i = order[start + r]
+            memcpy(Xb + r * n_in, X + i * n_in, n_in * sizeof(floating))
+            if L != NULL:
+                P.Lb[r] = L[i]
+            else:
+                memcpy(Tb + r * c, T + i * c, c * sizeof(floating))
+            if w != NULL:
+                Wb[r] = w[i]
+        if w != NULL:
+            wsum = 0
+            for r in range(rows):
+                wsum += Wb[r]
+            if not wsum > 0:
+                continue  # a batch whose weights are all zero teaches nothing
+
+        out = _forward(P, Xb, rows, True, n_threads)
+        G = <floating*>last.G
+        loss = loss_rows(P.loss_kind, out, Tb if L == NULL else <const floating*>NULL,
+                         P.Lb if L != NULL else <const Py_ssize_t*>NULL,
+                         Wb if w != NULL else <const floating*>NULL, G, rows, c,
+                         <floating>P.loss_eps, _threads(n_threads, rows * c))
+        if not isfinite(loss):
+            return 1
+        loss_sum[0] += loss * rows
+        correct[0] += _correct(P.acc_mode, out, Tb, P.Lb if L != NULL else NULL, rows, c)
+
+        for l in range(P.n_layers - 1, -1, -1):
+            lp = &P.layers[l]
+            G = <floating*>lp.G
+            if lp.rate > 0:
+                for j in range(rows * lp.n_out):
+                    G[j] = G[j] * (<floating*>lp.mask)[j]
+            backward_rows(lp.act, <const floating*>lp.A, G, G, rows, lp.n_out, <floating>lp.alpha,
+                          _threads(n_threads, rows * lp.n_out))
+            dense_backward_core(
+                Xb if l == 0 else <const floating*>(P.layers[l - 1].D if P.layers[l - 1].rate > 0
+                                                    else P.layers[l - 1].A),
+                <const floating*>lp.W, G, <floating*>lp.dW, <floating*>lp.db,
+                <floating*>P.layers[l - 1].G if l > 0 else <floating*>NULL,
+                rows, lp.n_in, lp.n_out, False)
+
+        lr = P.lr / (1.0 + P.decay * iterations[0])
+        if P.opt_kind == ADAM:
+            c1 = 1.0 / (1.0 - pow(P.a, iterations[0] + 1))
+            c2 = 1.0 / (1.0 - pow(P.b, iterations[0] + 1))
+        for j in range(P.n_params):
+            pp = &P.params[j]
+            optim_update(P.opt_kind, <floating*>pp.p, <const floating*>pp.g, <floating*>pp.s1,
+                         <floating*>pp.s2, pp.size, <floating>lr, <floating>P.a, <floating>P.b,
+                         <floating>P.eps, <floating>P.wd, P.nesterov, <floating>c1,
+                         <floating>c2)
+        iterations[0] += 1
+    return 0
+
+
+cdef void _predict(PlanC* P, const floating* X, floating* out, Py_ssize_t n, int final_act,
+                   int n_threads) noexcept nogil:
+    cdef Py_ssize_t bi, start, rows, c = P.layers[P.n_layers - 1].n_out
+    cdef const floating* res
+    cdef Py_ssize_t n_in = P.layers[0].n_in
+    for bi in range((n + P.max_rows - 1) // P.max_rows):
+        start = bi * P.max_rows
+        rows = min(P.max_rows, n - start)
+        res = _forward(P, X + start * n_in, rows, False, n_threads)
+        memcpy(out + start * c, res, rows * c * sizeof(floating))
+        if final_act != IDENTITY:
+            forward_rows(final_act, out + start * c, out + start * c, rows, c, 0,
+                         _threads(n_threads, rows * c))
+
+
+cdef class Plan:
+    """A Network compiled for the engine; see fastnn/engine.py."""
+    cdef PlanC c
+    cdef int typenum
+    cdef Py_ssize_t n_in, n_out
+    cdef list keep
+    cdef public bint labels
+
+    def __cinit__(self):
+        self.c.layers = NULL
+        self.c.params = NULL
+
+    def __dealloc__(self):
+        free(self.c.layers)
+        free(self.c.params)
+
+    def __init__(self, dtype, layers, params, optimizer, loss, Py_ssize_t max_rows,
+                 bint labels, int acc_mode):
+        """layers: (W, b, dW, db, activation code, alpha, dropout rate, dropout state or None)
+        per Dense layer; params: (param, grad, state1 or None, state2 or None);
+        optimizer: (kind, lr, decay, a, b, eps, weight_decay, nesterov); loss: (kind, eps)."""
+        import numpy as np
+        self.typenum = cnp.NPY_FLOAT32 if np.dtype(dtype) == np.float32 else cnp.NPY_FLOAT64
+        cdef int t = self.typenum
+        self.keep = [layers, params]
+        self.c.n_layers, self.c.n_params = len(layers), len(params)
+        self.c.layers = <LayerPlan*>calloc(len(layers), sizeof(LayerPlan))
+        self.c.params = <ParamPlan*>calloc(max(len(params), 1), sizeof(ParamPlan))
+        if self.c.layers == NULL or self.c.params == NULL:
+            raise MemoryError()
+        self.c.max_rows = max_rows
+        cdef LayerPlan* lp
+        cdef Py_ssize_t k, m
+        for i, (W, b, dW, db, act, alpha, rate, rng) in enumerate(layers):
+            lp = &self.c.layers[i]
+            k, m = W.shape
+            lp.n_in, lp.n_out = k, m
+            lp.W, lp.b = _ptr(W, t, k * m, "W"), _ptr(b, t, m, "b")
+            lp.dW, lp.db = _ptr(dW, t, k * m, "dW"), _ptr(db, t, m, "db")
+            lp.act, lp.alpha, lp.rate = act, alpha, rate
+            buffers = [np.zeros((max_rows, m), dtype) for _ in range(4 if rate > 0 else 2)]
+            self.keep.append(buffers)
+            lp.A, lp.G = _ptr(buffers[0], t, max_rows * m, "A"), _ptr(buffers[1], t, max_rows * m, "G")
+            if rate > 0:
+                lp.D = _ptr(buffers[2], t, max_rows * m, "D")
+                lp.mask = _ptr(buffers[3], t, max_rows * m, "mask")
+                if not (isinstance(rng, np.ndarray) and rng.dtype == np.uint64 and rng.size == 2
+                        and rng.flags.c_contiguous and rng.flags.writeable):
+                    raise ValueError("engine plan: dropout state must be a writeable uint64 [key, counter]")
+                lp.rng = <uint64_t*>cnp.PyArray_DATA(<cnp.ndarray>rng)
+        for i, (p, g, s1, s2) in enumerate(params):
+            self.c.params[i].size = p.size
+            self.c.params[i].p = _ptr(p, t, p.size, "param")
+            self.c.params[i].g = _ptr(g, t, p.size, "grad")
+            self.c.params[i].s1 = _ptr(s1, t, p.size, "state") if s1 is not None else NULL
+            self.c.params[i].s2 = _ptr(s2, t, p.size, "state") if s2 is not None else NULL
+        (self.c.opt_kind, self.c.lr, self.c.decay, self.c.a, self.c.b, self.c.eps, self.c.wd,
+         self.c.nesterov) = optimizer
+        self.c.loss_kind, self.c.loss_eps = loss
+        self.c.acc_mode = acc_mode
+        self.n_in, self.n_out = self.c.layers[0].n_in, self.c.layers[self.c.n_layers - 1].n_out
+        batch = [np.zeros((max_rows, self.n_in), dtype), np.zeros((max_rows, self.n_out), dtype),
+                 np.zeros(max_rows, np.intp), np.zeros(max_rows, dtype)]
+        self.keep.append(batch)
+        self.c.Xb = _ptr(batch[0], t, max_rows * self.n_in, "batch")
+        self.c.Tb = _ptr(batch[1], t, max_rows * self.n_out, "targets")
+        self.c.Lb = <Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>batch[2])
+        self.c.Wb = _ptr(batch[3], t, max_rows, "weights")
+        self.labels = labels
+
+    def train_epoch(self, X, y, sample_weight, order, Py_ssize_t batch_size,
+                    Py_ssize_t iterations, int n_threads=1):
+        """One epoch of steps over X[order] in batches; returns (finished, loss_sum, correct,
+        iterations): finished is False when a batch's loss was not finite."""
+        cdef int t = self.typenum
+        cdef Py_ssize_t n = len(X)
+        if not 1 <= batch_size <= self.c.max_rows:
+            raise ValueError(f"batch_size must be in [1, {self.c.max_rows}], got {batch_size}")
+        cdef const void* Xp = _ptr(X, t, n * self.n_in, "X", False)
+        cdef const void* Tp = NULL
+        cdef const Py_ssize_t* Lp = NULL
+        if self.labels:
+            if not (cnp.PyArray_Check(y) and cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_INTP
+                    and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>y) and len(y) == n):
+                raise ValueError("engine: labels must be a C-contiguous intp array of len(X)")
+            Lp = <const Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>y)
+        else:
+            Tp = _ptr(y, t, n * self.n_out, "targets", False)
+        cdef const void* Wp = NULL
+        if sample_weight is not None:
+            Wp = _ptr(sample_weight, t, n, "sample_weight", False)
+        if not (cnp.PyArray_Check(order) and cnp.PyArray_TYPE(<cnp.ndarray>order) == cnp.NPY_INTP
+                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>order) and len(order) == n):
+            raise ValueError("engine: order must be a C-contiguous intp permutation of len(X)")
+        cdef const Py_ssize_t* Op = <const Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>order)
+        cdef Py_ssize_t i
+        for i in range(n):
+            if not 0 <= Op[i] < n:
+                raise ValueError(f"engine: order[{i}] = {Op[i]} is out of range")
+        cdef double loss_sum = 0, correct = 0
+        cdef Py_ssize_t it = iterations
+        cdef int status
+        if t == cnp.NPY_FLOAT32:
+            with nogil:
+                status = _train_epoch(&self.c, <const float*>Xp, <const float*>Tp, Lp,
+                                      <const float*>Wp, Op, n, batch_size, &it, n_threads,
+                                      &loss_sum, &correct)
+        else:
+            with nogil:
+                status = _train_epoch(&self.c, <const double*>Xp, <const double*>Tp, Lp,
+                                      <const double*>Wp, Op, n, batch_size, &it, n_threads,
+                                      &loss_sum, &correct)
+        return status == 0, loss_sum, correct, it
+
+    def predict(self, X, out, int final_act=0, int n_threads=1):
+        """out = the network's outputs for X (inference: no dropout), then `final_act` applied;
+        X in chunks of the plan's max_rows."""
+        cdef int t = self.typenum
+        cdef Py_ssize_t n = len(X)
+        cdef const void* Xp = _ptr(X, t, n * self.n_in, "X", False)
+        cdef void* Op = _ptr(out, t, n * self.n_out, "out")
+        if t == cnp.NPY_FLOAT32:
+            with nogil:
+                _predict(&self.c, <const float*>Xp, <float*>Op, n, final_act, n_threads)
+        else:
+            with nogil:
+                _predict(&self.c, <const double*>Xp, <double*>Op, n, final_act, n_threads)
+        return out

@@ -1,0 +1,82 @@
+"""A plain-NumPy training loop for the networks the engine runs: the reference the engine is
+tested against and the "NumPy loop" of the benchmarks.
+
+Built on fastnn.reference only (NumPy; temporaries allocated as NumPy code does), nnfs style:
+per batch, gather, forward, loss with its gradient, backward, update.
+"""
+import numpy as np
+
+from fastnn import reference as R
+
+
+class ReferenceNetwork:
+    """layers: [(W, b, activation name, alpha, dropout rate, dropout state or None)];
+    loss: a fastnn.reference loss function name (and eps); optimizer: (name, hyperparameters,
+    decay)."""
+
+    def __init__(self, layers, loss, optimizer, loss_eps=None):
+        self.layers = [[W.copy(), b.copy(), act, alpha, rate, None if st is None else st.copy()]
+                       for W, b, act, alpha, rate, st in layers]
+        self.loss, self.loss_eps = getattr(R, loss), loss_eps
+        self.opt_name, self.hyper, self.decay = optimizer
+        self.iterations = 0
+        n_state = {"sgd_update": 1 if self.hyper.get("momentum", 0) else 0, "adam_update": 2,
+                   "rmsprop_update": 1, "adagrad_update": 1}[self.opt_name]
+        self.state = [[np.zeros_like(p) for _ in range(n_state)] for p in self.parameters()]
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer[:2]]
+
+    def _act(self, name, z, alpha):
+        out = np.empty_like(z)
+        extra = (alpha,) if name == "leaky_relu" else ()
+        return getattr(R, name + "_forward")(z, out, *extra)
+
+    def step(self, Xb, yb, wb=None):
+        inputs, outs, masks = [], [], []
+        a = Xb
+        for W, b, act, alpha, rate, state in self.layers:
+            inputs.append(a)
+            z = np.empty((len(a), W.shape[1]), a.dtype)
+            R.dense_forward(a, W, b, z)
+            a = self._act(act, z, alpha)
+            outs.append(a)
+            mask = None
+            if rate > 0:
+                mask, dropped = np.empty_like(a), np.empty_like(a)
+                a = R.dropout_forward(a, dropped, mask, rate, state)
+            masks.append(mask)
+        grad = np.empty_like(a)
+        extra = () if self.loss_eps is None else (self.loss_eps,)
+        loss = self.loss(a, yb, grad, wb, *extra)
+        if not np.isfinite(loss):
+            return loss, a
+        grads = []
+        for (W, b, act, alpha, rate, state), x, y, mask in zip(
+                self.layers[::-1], inputs[::-1], outs[::-1], masks[::-1]):
+            if mask is not None:
+                grad = grad * mask
+            dz = np.empty_like(grad)
+            getattr(R, act + "_backward")(y, grad, dz, *((alpha,) if act == "leaky_relu" else ()))
+            dW, db, dx = np.empty_like(W), np.empty_like(b), np.empty_like(x)
+            R.dense_backward(x, W, dz, dW, db, dx)
+            grads[:0] = [dW, db]
+            grad = dx
+        lr = self.hyper["lr"] / (1 + self.decay * self.iterations)
+        hyper = {k: v for k, v in self.hyper.items() if k != "lr"}
+        for p, g, state in zip(self.parameters(), grads, self.state):
+            if self.opt_name == "adam_update":
+                R.adam_update(p, g, *state, self.iterations + 1, lr=lr, **hyper)
+            else:
+                getattr(R, self.opt_name)(p, g, *state, lr=lr, **hyper)
+        self.iterations += 1
+        return loss, a
+
+    def epoch(self, X, y, order, batch_size, sample_weight=None):
+        total = 0.0
+        for start in range(0, len(X), batch_size):
+            idx = order[start:start + batch_size]
+            w = None if sample_weight is None else sample_weight[idx]
+            loss, _ = self.step(X[idx], y[idx], w)
+            total += loss * len(idx)
+        return total / len(X)

@@ -1,0 +1,138 @@
+"""The fused engine against the layer-by-layer Python path (the same numbers, bit for bit) and
+against the plain-NumPy reference training loop (the same numbers to float rounding)."""
+import numpy as np
+import pytest
+
+import fastnn as fnn
+from fastnn.engine import compile_plan
+from fastnn.reference_loop import ReferenceNetwork
+
+OPTIMIZERS = [fnn.SGD(0.1), fnn.SGD(0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+              fnn.SGD(0.1, momentum=0.8, decay=0.01), fnn.Adam(0.01, weight_decay=1e-4),
+              fnn.RMSprop(0.005), fnn.Adagrad(0.05, decay=0.001)]
+
+
+def data(n=97, d=6, c=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)).astype(np.float32)
+    return X, rng.integers(0, c, n), rng.uniform(0, 2, n).astype(np.float32)
+
+
+def twin_networks(layers_fn, loss="softmax_cross_entropy", optimizer=None, dtype="float32"):
+    nets = []
+    for engine in (True, False):
+        opt = optimizer or fnn.SGD(0.1)
+        nets.append(fnn.Network(layers_fn(), loss=loss, optimizer=type(opt)(**opt.config()),
+                                dtype=dtype, random_state=7, engine=engine))
+    return nets
+
+
+def mlp(dropout=0.0, activation=fnn.ReLU, out=3):
+    def build():
+        layers = [fnn.Dense(6, 16), activation()]
+        if dropout:
+            layers.append(fnn.Dropout(dropout))
+        return layers + [fnn.Dense(16, 8), fnn.Tanh(), fnn.Dense(8, out)]
+    return build
+
+
+def assert_same_training(a, b, X, y, **fit):
+    assert compile_plan(a, fit.get("batch_size", 32)) is not None  # a really uses the engine
+    ha = a.fit(X, y, verbose=0, **fit)
+    hb = b.fit(X, y, verbose=0, **fit)
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(p, q)
+    for key in hb.history:
+        if key != "seconds":
+            np.testing.assert_allclose(ha.history[key], hb.history[key], rtol=1e-12)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=repr)
+def test_engine_equals_python_path_for_every_optimizer(optimizer):
+    X, y, _ = data()
+    a, b = twin_networks(mlp(), optimizer=optimizer)
+    assert_same_training(a, b, X, y, epochs=3, batch_size=16)
+
+
+@pytest.mark.parametrize("activation", [fnn.ReLU, lambda: fnn.LeakyReLU(0.2), fnn.Sigmoid,
+                                        fnn.Tanh, fnn.Identity],
+                         ids=["relu", "leaky_relu", "sigmoid", "tanh", "identity"])
+def test_engine_equals_python_path_with_dropout_and_weights(activation):
+    X, y, w = data()
+    a, b = twin_networks(mlp(dropout=0.3, activation=activation), optimizer=fnn.Adam(0.01))
+    assert_same_training(a, b, X, y, epochs=3, batch_size=10, sample_weight=w,
+                         validation_split=0.2)
+
+
+LOSSES = {
+    "softmax_cross_entropy": (None, lambda r, n: r.integers(0, 3, n)),
+    "cross_entropy": (fnn.Softmax, lambda r, n: r.integers(0, 3, n)),
+    "binary_cross_entropy": (None, lambda r, n: r.integers(0, 2, (n, 3)).astype(np.float32)),
+    "bce_probs": (fnn.Sigmoid, lambda r, n: r.integers(0, 2, (n, 3)).astype(np.float32)),
+    "mse": (None, lambda r, n: r.standard_normal((n, 3)).astype(np.float32)),
+    "mae": (None, lambda r, n: r.standard_normal((n, 3)).astype(np.float32)),
+    "sum_of_squares": (fnn.Sigmoid, lambda r, n: r.uniform(0, 1, (n, 3)).astype(np.float32)),
+    "one_hot": (None, lambda r, n: np.eye(3, dtype=np.float32)[r.integers(0, 3, n)]),
+}
+
+
+@pytest.mark.parametrize("name", LOSSES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_engine_equals_python_path_for_every_loss(name, dtype):
+    final, make = LOSSES[name]
+    X, _, _ = data()
+    y = make(np.random.default_rng(1), len(X))
+    loss = {"bce_probs": fnn.BinaryCrossEntropy(from_logits=False),
+            "one_hot": "softmax_cross_entropy"}.get(name, name)
+
+    def layers():
+        return mlp()() + ([final()] if final else [])
+
+    a, b = twin_networks(layers, loss=loss, optimizer=fnn.SGD(0.05, momentum=0.5), dtype=dtype)
+    assert_same_training(a, b, X, y, epochs=2, batch_size=8)
+    np.testing.assert_allclose(a.evaluate(X, y)["loss"], b.evaluate(X, y)["loss"], rtol=1e-12)
+
+
+def test_engine_matches_the_numpy_reference_loop_with_dropout():
+    X, y, _ = data(n=64)
+    net = fnn.Network([fnn.Dense(6, 16), fnn.ReLU(), fnn.Dropout(0.25), fnn.Dense(16, 3)],
+                      optimizer=fnn.Adam(0.01), random_state=3)
+    d1, d2 = net.layers[0], net.layers[3]
+    ref = ReferenceNetwork(
+        [(d1.W, d1.b, "relu", 0.0, 0.25, net.layers[2].state), (d2.W, d2.b, "identity", 0.0, 0.0, None)],
+        "softmax_cross_entropy", ("adam_update", dict(lr=0.01), 0.0))
+    order = np.arange(64)
+    for _ in range(3):
+        ref.epoch(X, y, order, 16)
+    net.fit(X, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+    for p, q in zip(net.parameters(), ref.parameters()):
+        np.testing.assert_allclose(p, q, rtol=2e-4, atol=2e-5)
+
+
+def test_engine_predict_in_chunks_and_single_rows():
+    X, y, _ = data(n=50)
+    a, b = twin_networks(mlp())
+    a.fit(X, y, epochs=1, verbose=0)
+    b.fit(X, y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(a.predict(X, batch_size=7), b.predict(X))
+    np.testing.assert_array_equal(a.predict(X[3:4]), b.predict(X)[3:4])
+
+
+def test_custom_layers_fall_back_to_the_python_path():
+    class Scaled(fnn.ReLU):
+        pass
+
+    net = fnn.Network([fnn.Dense(6, 4), Scaled(), fnn.Dense(4, 3)], random_state=0)
+    assert compile_plan(net, 8) is None
+    X, y, _ = data()
+    assert net.fit(X, y, epochs=2, verbose=0).history["loss"][1] > 0
+
+
+def test_threads_give_the_same_training():
+    X, y, _ = data(n=400, d=6)
+    nets = [fnn.Network(mlp()(), optimizer=fnn.SGD(0.1), random_state=0, threads=t) for t in (1, 2)]
+    for net in nets:
+        net.fit(X, y, epochs=2, batch_size=400, verbose=0)
+    for p, q in zip(*(net.parameters() for net in nets)):
+        np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)
