@@ -58,6 +58,7 @@ class Network:
         self.rng = np.random.default_rng(random_state)
         self.stop_training = False
         self._plans = {}
+        self._fast_plan = None
         self._check_and_initialize()
         fused = isinstance(self.layers[-1], L.Softmax) and isinstance(self.loss, losses.CrossEntropy)
         self._train_layers = self.layers[:-1] if fused else self.layers
@@ -80,6 +81,13 @@ class Network:
             elif isinstance(layer, L.Dropout):
                 layer.seed(self.rng)
         self.n_features, self.n_outputs = dense[0].n_in, dense[-1].n_out
+
+    def __getstate__(self):
+        # Compiled plans point into this network's arrays: a copy or unpickled network builds
+        # its own.
+        state = dict(self.__dict__)
+        state["_plans"], state["_fast_plan"] = {}, None
+        return state
 
     def astype(self, dtype):
         """A deep copy of this network with parameters and optimizer state in `dtype`."""
@@ -328,23 +336,30 @@ class Network:
         w = (None, None) if sample_weight is None else (sample_weight[train], sample_weight[val])
         return X[train], y[train], w[0], (X[val], y[val], w[1])
 
-    def _outputs(self, X, layers, batch_size, final_activation=None):
-        """Outputs of `layers` (inference) for all of X, in chunks of batch_size rows (default
-        8192), then `final_activation` ("softmax", "sigmoid" or None): one engine call."""
-        step = min(batch_size or PREDICT_BATCH, len(X))
-        plan = self._plan(step, training=False) if layers is self._train_layers else None
+    def _inference_plan(self):
+        """The engine plan for predict and evaluate, or None; its buffers hold at most 2^20
+        values per layer (8192 rows at the most), so memory stays bounded however large X is."""
+        widest = max(layer.n_out for layer in self.layers if isinstance(layer, L.Dense))
+        return self._plan(max(1, min(PREDICT_BATCH, 2**20 // max(widest, self.n_features))),
+                          training=False)
+
+    def _outputs(self, X, batch_size, final_activation=None):
+        """Outputs of the training layers (inference) for all of X, then `final_activation`
+        ("softmax", "sigmoid" or None): one engine call, or layer by layer in chunks of
+        batch_size rows (default 8192)."""
+        from fastnn.engine import ACTIVATION_OF_OUTPUT
         out = np.empty((len(X), self.n_outputs), self.dtype)
+        plan = self._inference_plan()
         if plan is not None:
-            from fastnn.engine import ACTIVATION_OF_OUTPUT
-            limits = _blas_threads(self.threads) if len(X) * self.n_features > 2**16 else None
+            limits = _blas_threads(self.threads) if len(X) * self.n_features > 2**16 else _NoLimits()
             try:
                 return plan.predict(X, out, ACTIVATION_OF_OUTPUT[final_activation], self.threads)
             finally:
-                if limits is not None:
-                    limits.unregister()
+                limits.unregister()
+        step = min(batch_size or PREDICT_BATCH, len(X))
         for start in range(0, len(X), step):
             chunk = X[start:start + step]
-            for layer in layers:
+            for layer in self._train_layers:
                 chunk = layer.forward(chunk, training=False)
             out[start:start + len(chunk)] = chunk
         if final_activation is not None:
@@ -352,23 +367,35 @@ class Network:
             getattr(K, final_activation + "_forward")(out, out)
         return out
 
+    def _prediction_activation(self):
+        if self._train_layers is not self.layers:  # fused Softmax + CrossEntropy
+            return "softmax"
+        return self.loss.output_activation
+
     def predict(self, X, batch_size=None):
         """The model's outputs for X: class probabilities for the classification losses (softmax
-        or sigmoid applied), values for regression. Works through X in chunks of batch_size rows
-        (default 8192), so memory stays bounded."""
+        or sigmoid applied), values for regression. Works through X in bounded chunks (of
+        batch_size rows, if given)."""
+        plan = self._fast_plan
+        if plan is not None and batch_size is None:
+            out = plan.predict_fast(X, self._fast_activation)
+            if out is not None:
+                return out
         if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
             raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
         X = self._check_x(X)
-        final = self.loss.output_activation
-        if self._train_layers is not self.layers:  # fused Softmax + CrossEntropy
-            final = "softmax"
-        return self._outputs(X, self._train_layers, batch_size, final)
+        out = self._outputs(X, batch_size, self._prediction_activation())
+        if self.threads == 1 and len(X) <= PREDICT_BATCH:
+            from fastnn.engine import ACTIVATION_OF_OUTPUT
+            self._fast_plan = self._inference_plan()  # for the next call's fast path
+            self._fast_activation = ACTIVATION_OF_OUTPUT[self._prediction_activation()]
+        return out
 
     def evaluate(self, X, y, sample_weight=None, batch_size=None):
         """{"loss": mean loss, "accuracy": ...} on (X, y); accuracy for classification losses."""
         if not (isinstance(X, np.ndarray) and X.dtype == self.dtype and X.flags.c_contiguous):
             X, y, sample_weight = self._check_xy(X, y, sample_weight)
-        out = self._outputs(X, self._train_layers, batch_size)
+        out = self._outputs(X, batch_size)
         loss, _ = self._train_loss.compute(out, y, sample_weight, n_threads=self.threads)
         result = {"loss": loss}
         if self.loss.classification:

@@ -136,3 +136,25 @@ def test_threads_give_the_same_training():
         net.fit(X, y, epochs=2, batch_size=400, verbose=0)
     for p, q in zip(*(net.parameters() for net in nets)):
         np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_copies_and_pickles_build_their_own_plans():
+    import copy
+    import pickle
+    X, y, _ = data()
+    net = fnn.Network(mlp()(), random_state=0)
+    net.fit(X, y, epochs=1, verbose=0)
+    before = net.predict(X)
+    for other in (copy.deepcopy(net), pickle.loads(pickle.dumps(net)), net.astype("float64")):
+        np.testing.assert_allclose(other.predict(X), before, rtol=1e-6)
+        other.fit(X, y, epochs=1, verbose=0)  # trains its own arrays ...
+    np.testing.assert_array_equal(net.predict(X), before)  # ... not the original's
+
+
+def test_predict_fast_path_sees_replaced_weights():
+    X, y, _ = data()
+    net = fnn.Network(mlp()(), random_state=0)
+    net.predict(X)
+    net.layers[-1].W = np.zeros_like(net.layers[-1].W)
+    net.layers[-1].b = np.zeros_like(net.layers[-1].b)
+    np.testing.assert_allclose(net.predict(X), 1 / 3, rtol=1e-6)  # all-zero logits

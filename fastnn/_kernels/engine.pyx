@@ -234,6 +234,7 @@ cdef class Plan:
     cdef int typenum
     cdef Py_ssize_t n_in, n_out
     cdef list keep
+    cdef list owners    # (Dense layer, its W, its b): the plan is current while they still match
     cdef public bint labels
 
     def __cinit__(self):
@@ -245,14 +246,16 @@ cdef class Plan:
         free(self.c.params)
 
     def __init__(self, dtype, layers, params, optimizer, loss, Py_ssize_t max_rows,
-                 bint labels, int acc_mode):
+                 bint labels, int acc_mode, owners=()):
         """layers: (W, b, dW, db, activation code, alpha, dropout rate, dropout state or None)
         per Dense layer; params: (param, grad, state1 or None, state2 or None);
-        optimizer: (kind, lr, decay, a, b, eps, weight_decay, nesterov); loss: (kind, eps)."""
+        optimizer: (kind, lr, decay, a, b, eps, weight_decay, nesterov); loss: (kind, eps);
+        owners: the Dense layers, whose W and b must stay these arrays for predict_fast."""
         import numpy as np
         self.typenum = cnp.NPY_FLOAT32 if np.dtype(dtype) == np.float32 else cnp.NPY_FLOAT64
         cdef int t = self.typenum
         self.keep = [layers, params]
+        self.owners = [(layer, layer.W, layer.b) for layer in owners]
         self.c.n_layers, self.c.n_params = len(layers), len(params)
         self.c.layers = <LayerPlan*>calloc(len(layers), sizeof(LayerPlan))
         self.c.params = <ParamPlan*>calloc(max(len(params), 1), sizeof(ParamPlan))
@@ -356,3 +359,41 @@ cdef class Plan:
             with nogil:
                 _predict(&self.c, <const double*>Xp, <double*>Op, n, final_act, n_threads)
         return out
+
+    def current(self):
+        """Whether every Dense layer still holds the W and b arrays this plan points into."""
+        for layer, W, b in self.owners:
+            if layer.W is not W or layer.b is not b:
+                return False
+        return True
+
+    def predict_fast(self, X, int final_act=0):
+        """predict for the common case with the checks in C: X a C-contiguous 2-D array of the
+        plan's dtype and width, all finite, and the plan current. None when any of that fails
+        (the caller then validates X in full and says what is wrong)."""
+        if not (cnp.PyArray_CheckExact(X) and cnp.PyArray_TYPE(<cnp.ndarray>X) == self.typenum
+                and cnp.PyArray_NDIM(<cnp.ndarray>X) == 2
+                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>X)
+                and cnp.PyArray_DIM(<cnp.ndarray>X, 1) == self.n_in
+                and cnp.PyArray_DIM(<cnp.ndarray>X, 0) > 0 and self.current()):
+            return None
+        cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>X, 0), i
+        cdef cnp.npy_intp dims[2]
+        dims[0], dims[1] = n, self.n_out
+        cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims, self.typenum, 0)
+        cdef const void* Xp = cnp.PyArray_DATA(<cnp.ndarray>X)
+        cdef bint finite = True
+        with nogil:
+            if self.typenum == cnp.NPY_FLOAT32:
+                for i in range(n * self.n_in):
+                    finite = finite & isfinite((<const float*>Xp)[i])
+                if finite:
+                    _predict(&self.c, <const float*>Xp, <float*>cnp.PyArray_DATA(out), n,
+                             final_act, 1)
+            else:
+                for i in range(n * self.n_in):
+                    finite = finite & isfinite((<const double*>Xp)[i])
+                if finite:
+                    _predict(&self.c, <const double*>Xp, <double*>cnp.PyArray_DATA(out), n,
+                             final_act, 1)
+        return out if finite else None
