@@ -3,6 +3,7 @@
     python -m fastnn train digits
     python -m fastnn train iris --hidden 32 32 --optimizer sgd --lr 0.1 --epochs 200
     python -m fastnn train --csv table.csv --target label --save model.npz --plot curves.png
+    python -m fastnn bench [--quick]      (the training benchmarks: fastnn/bench.py)
 
 Errors (unknown data set, missing file, bad option) print one line and exit with status 2.
 """
@@ -138,6 +139,10 @@ def train(args):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        from fastnn.bench import main as bench
+        return bench(argv[1:])
     args = parser().parse_args(argv)
     try:
         return train(args)

@@ -499,13 +499,19 @@ class _NoLimits:
         pass
 
 
+_controller = None
+
+
 def _blas_threads(threads):
-    """Limit BLAS to `threads` threads until .unregister() (threadpoolctl), if it has more."""
-    from threadpoolctl import ThreadpoolController
-    controller = ThreadpoolController()
-    if all(lib.num_threads <= threads for lib in controller.select(user_api="blas").lib_controllers):
+    """Limit BLAS to `threads` threads until .unregister() (threadpoolctl), if it has more.
+    The controller is made once: building one scans every loaded library (about 1 ms)."""
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+        _controller = ThreadpoolController().select(user_api="blas")
+    if all(lib.num_threads <= threads for lib in _controller.lib_controllers):
         return _NoLimits()
-    return controller.limit(limits=threads, user_api="blas")
+    return _controller.limit(limits=threads)
 
 
 class _Progress:

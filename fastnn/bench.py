@@ -1,0 +1,304 @@
+"""Training benchmarks: fastnn against the NumPy reference loop and, where installed, PyTorch,
+scikit-learn's MLPClassifier and Keras, on the same data, sizes and plain SGD.
+
+    python -m fastnn bench [--quick] [--threads 1 2] [--output benchmarks/results]
+
+Each sample times whole epochs of one system; samples alternate system by system, and the
+table gives the median seconds per epoch, the ratio to fastnn (> 1: fastnn is faster) and the
+"GEMM floor": the same epoch's matrix multiplications alone, through the same BLAS.
+"""
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+import fastnn as fnn
+from fastnn import kernels as K
+
+# name: (sizes, rows, batch size, learning rate, epochs per sample)
+WORKLOADS = {
+    "spiral 2-64-3, full batch": ((2, 64, 3), 300, 300, 1.0, 50),
+    "iris 4-32-32-3, batch 4": ((4, 32, 32, 3), 150, 4, 0.01, 10),
+    "digits 64-64-10, batch 32": ((64, 64, 10), 1797, 32, 0.01, 5),
+    "784-128-10, batch 128": ((784, 128, 10), 60000, 128, 0.01, 1),
+    "784-1024-1024-10, batch 256": ((784, 1024, 1024, 10), 8192, 256, 0.01, 1),
+}
+QUICK = ("spiral 2-64-3, full batch", "iris 4-32-32-3, batch 4", "digits 64-64-10, batch 32")
+
+
+def make_data(name, sizes, rows, seed=0):
+    if name.startswith("spiral"):
+        X, y = fnn.datasets.spiral(100, 3, random_state=seed)
+    elif name.startswith("iris"):
+        from sklearn.datasets import load_iris
+        X, y = load_iris(return_X_y=True)
+    elif name.startswith("digits"):
+        from sklearn.datasets import load_digits
+        X, y = load_digits(return_X_y=True)
+        X = X / 16
+    else:
+        rng = np.random.default_rng(seed)
+        X, y = rng.random((rows, sizes[0])), rng.integers(0, sizes[-1], rows)
+    return np.ascontiguousarray(X, dtype=np.float32), y.astype(np.intp)
+
+
+def initial_weights(sizes, seed=0):
+    rng = np.random.default_rng(seed)
+    return [(fnn.initializers.he(rng, a, b, np.float32), np.zeros(b, np.float32))
+            for a, b in zip(sizes, sizes[1:])]
+
+
+# ------------------------------------------------------------------ systems: setup -> epoch()
+
+def fastnn_system(X, y, sizes, batch, lr, threads):
+    layers = []
+    for W, b in initial_weights(sizes):
+        dense = fnn.Dense(*W.shape)
+        layers += [dense, fnn.ReLU()]
+    net = fnn.Network(layers[:-1], optimizer=fnn.SGD(lr), random_state=0, threads=threads)
+    for dense, (W, b) in zip(net.layers[::2], initial_weights(sizes)):
+        dense.W[...], dense.b[...] = W, b
+    return lambda epochs: net.fit(X, y, epochs=epochs, batch_size=batch, verbose=0)
+
+
+def numpy_system(X, y, sizes, batch, lr, threads):
+    """A lean plain-NumPy loop, nnfs style: ReLU hidden layers, the fused softmax-CE gradient
+    (p - onehot) / n, plain SGD in place."""
+    weights = [(W.copy(), b.copy()) for W, b in initial_weights(sizes)]
+    rng = np.random.default_rng(0)
+
+    def run(epochs):
+        for _ in range(epochs):
+            order = rng.permutation(len(X))
+            for start in range(0, len(X), batch):
+                idx = order[start:start + batch]
+                acts = [X[idx]]
+                for W, b in weights[:-1]:
+                    acts.append(np.maximum(acts[-1] @ W + b, 0))
+                z = acts[-1] @ weights[-1][0] + weights[-1][1]
+                e = np.exp(z - z.max(axis=1, keepdims=True))
+                grad = e / e.sum(axis=1, keepdims=True)
+                grad[np.arange(len(idx)), y[idx]] -= 1
+                grad /= len(idx)
+                for i in range(len(weights) - 1, -1, -1):
+                    W, b = weights[i]
+                    dW, db = acts[i].T @ grad, grad.sum(axis=0)
+                    if i:
+                        grad = (grad @ W.T) * (acts[i] > 0)
+                    W -= lr * dW
+                    b -= lr * db
+    return run
+
+
+def torch_system(X, y, sizes, batch, lr, threads):
+    import torch
+    torch.set_num_threads(threads)
+    mods = []
+    for W, b in initial_weights(sizes):
+        linear = torch.nn.Linear(*W.shape)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(W.T.copy()))
+            linear.bias.copy_(torch.from_numpy(b))
+        mods += [linear, torch.nn.ReLU()]
+    model = torch.nn.Sequential(*mods[:-1])
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+
+    def run(epochs):
+        for _ in range(epochs):
+            order = torch.randperm(len(Xt))
+            for start in range(0, len(Xt), batch):
+                idx = order[start:start + batch]
+                opt.zero_grad()
+                loss_fn(model(Xt[idx]), yt[idx]).backward()
+                opt.step()
+    return run
+
+
+def sklearn_system(X, y, sizes, batch, lr, threads):
+    import warnings
+    from sklearn.neural_network import MLPClassifier
+    clf = MLPClassifier(hidden_layer_sizes=sizes[1:-1], solver="sgd", alpha=0.0, batch_size=batch,
+                        learning_rate_init=lr, momentum=0.0, nesterovs_momentum=False,
+                        random_state=0)
+    classes = np.unique(y)
+
+    def run(epochs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _ in range(epochs):
+                clf.partial_fit(X, y, classes=classes)
+    return run
+
+
+def keras_system(X, y, sizes, batch, lr, threads):
+    import keras
+    model = keras.Sequential([keras.Input((sizes[0],))] + [
+        keras.layers.Dense(n, activation="relu" if i < len(sizes) - 2 else None)
+        for i, n in enumerate(sizes[1:])])
+    model.compile(optimizer=keras.optimizers.SGD(lr),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return lambda epochs: model.fit(X, y, epochs=epochs, batch_size=batch, verbose=0)
+
+
+SYSTEMS = {"fastnn": fastnn_system, "NumPy loop": numpy_system, "PyTorch": torch_system,
+           "scikit-learn": sklearn_system, "Keras": keras_system}
+MODULES = {"PyTorch": "torch", "scikit-learn": "sklearn", "Keras": "keras"}
+
+
+def available_systems():
+    import importlib.util
+    return [s for s in SYSTEMS if s not in MODULES or importlib.util.find_spec(MODULES[s])]
+
+
+def gemm_floor(X, sizes, batch):
+    """Seconds for one epoch's GEMMs alone: per batch, X @ W forward and X^T dY, dY W^T
+    backward for every layer (no dX for the first), through the engine's BLAS."""
+    weights = initial_weights(sizes)
+    rows = min(batch, len(X))
+    bufs = [(np.ones((rows, W.shape[0]), np.float32), W, np.ones((rows, W.shape[1]), np.float32),
+             np.empty_like(W), np.empty((rows, W.shape[0]), np.float32)) for W, _ in weights]
+    n_batches = -(-len(X) // batch)
+    reps = max(1, int(2000 / n_batches))
+    start = time.perf_counter()
+    for _ in range(reps * n_batches):
+        for i, (x, W, dy, dW, dx) in enumerate(bufs):
+            K.dense_forward(x, W, None, dy)
+            K.dense_backward(x, W, dy, dW, None, dx if i else None)
+    return (time.perf_counter() - start) / reps
+
+
+def predict_latency(threads, repeats):
+    """Median seconds of a single-row predict of digits 64-64-10: fastnn and PyTorch."""
+    X, y = make_data("digits", (64, 64, 10), 1797)
+    net = fnn.Network([fnn.Dense(64, 64), fnn.ReLU(), fnn.Dense(64, 10)], random_state=0,
+                      threads=threads)
+    row = X[:1].copy()
+    net.predict(row)
+    timers = {"fastnn": lambda: net.predict(row)}
+    if "PyTorch" in available_systems():
+        import torch
+        model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(),
+                                    torch.nn.Linear(64, 10), torch.nn.Softmax(dim=1))
+        row_t = torch.from_numpy(row)
+
+        def torch_predict():
+            with torch.no_grad():
+                return model(row_t)
+        timers["PyTorch"] = torch_predict
+    samples = {name: [] for name in timers}
+    for _ in range(repeats):
+        for name, fn in timers.items():
+            start = time.perf_counter()
+            for _ in range(2000):
+                fn()
+            samples[name].append((time.perf_counter() - start) / 2000)
+    return {name: statistics.median(v) for name, v in samples.items()}
+
+
+def run(workloads, threads_list, repeats, systems):
+    from threadpoolctl import threadpool_limits
+    results = []
+    for threads in threads_list:
+        with threadpool_limits(threads):
+            for name in workloads:
+                sizes, rows, batch, lr, epochs = WORKLOADS[name]
+                X, y = make_data(name, sizes, rows)
+                runners = {s: SYSTEMS[s](X, y, sizes, batch, lr, threads) for s in systems}
+                for runner in runners.values():
+                    runner(1)  # warm up: allocations, plans, lazy imports
+                samples = {s: [] for s in runners}
+                for _ in range(repeats):
+                    for system, runner in runners.items():
+                        start = time.perf_counter()
+                        runner(epochs)
+                        samples[system].append((time.perf_counter() - start) / epochs)
+                medians = {s: statistics.median(v) for s, v in samples.items()}
+                results.append((threads, name, medians, gemm_floor(X, sizes, batch)))
+                print(f"  {threads} thread(s), {name}: " + ", ".join(
+                    f"{s} {t * 1e3:.3f} ms" for s, t in medians.items()), flush=True)
+            latency = predict_latency(threads, repeats)
+            results.append((threads, "single-row predict, digits 64-64-10", latency, None))
+            print(f"  {threads} thread(s), single-row predict: " + ", ".join(
+                f"{s} {t * 1e6:.2f} us" for s, t in latency.items()), flush=True)
+    return results
+
+
+def _fmt(seconds):
+    return f"{seconds * 1e3:.3f} ms" if seconds >= 1e-4 else f"{seconds * 1e6:.2f} us"
+
+
+def table(results, systems, repeats, command):
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    lines = [
+        f"Training benchmark, {time.strftime('%Y-%m-%d')}: {cpu}, {os.cpu_count()} cores; "
+        f"fastnn {fnn.__version__} (kernels {K.VARIANT}), NumPy {np.__version__}. float32, plain "
+        f"SGD, same data, sizes and initial weights for every system; seconds per epoch, median "
+        f"of {repeats} alternating samples; (x N) = that system's time / fastnn's.",
+        "", f"Command: `{command}`", "",
+        "| threads | workload | " + " | ".join(systems) + " | GEMM floor |",
+        "|---|---|" + "---|" * (len(systems) + 1),
+    ]
+    for threads, name, medians, floor in results:
+        base = medians["fastnn"]
+        cells = [(_fmt(medians[s]) + ("" if s == "fastnn" else f" (x{medians[s] / base:.2f})"))
+                 if s in medians else "-" for s in systems]
+        floor_cell = f"{_fmt(floor)} (fastnn x{base / floor:.2f})" if floor else "-"
+        lines.append(f"| {threads} | {name} | " + " | ".join(cells) + f" | {floor_cell} |")
+    return "\n".join(lines) + "\n"
+
+
+def chart(results, systems, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = [r for r in results if r[3] is not None]
+    fig, ax = plt.subplots(figsize=(10, 0.5 + 0.45 * len(rows)))
+    labels = [f"{name} ({t} thr)" for t, name, _, _ in rows]
+    height = 0.8 / len(systems)
+    for i, system in enumerate(systems):
+        values = [m[system] / m["fastnn"] if system in m else 0 for _, _, m, _ in rows]
+        ax.barh(np.arange(len(rows)) + i * height, values, height, label=system)
+    ax.axvline(1, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(np.arange(len(rows)) + 0.4 - height / 2, labels)
+    ax.set_xlabel("time per epoch / fastnn's (log scale; > 1: fastnn is faster)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv=None):
+    import sys
+    p = argparse.ArgumentParser(prog="python -m fastnn bench", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="the three small workloads, 3 samples")
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--output", default=os.path.join("benchmarks", "results"),
+                   help="folder for training.md and training.png")
+    args = p.parse_args(argv)
+    workloads = QUICK if args.quick else tuple(WORKLOADS)
+    repeats = 3 if args.quick else args.repeats
+    systems = available_systems()
+    print(f"systems: {', '.join(systems)} (missing ones are skipped: {', '.join(s for s in SYSTEMS if s not in systems) or 'none'})")
+    results = run(workloads, args.threads, repeats, systems)
+    command = "python -m fastnn bench " + " ".join(argv if argv is not None else sys.argv[2:])
+    text = table(results, systems, repeats, command.strip())
+    print(text)
+    os.makedirs(args.output, exist_ok=True)
+    with open(os.path.join(args.output, "training.md"), "w") as f:
+        f.write(text)
+    try:
+        chart(results, systems, os.path.join(args.output, "training.png"))
+    except ImportError:
+        print("(no chart: matplotlib is not installed)")
+    return 0
