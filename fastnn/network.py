@@ -32,7 +32,9 @@ class Network:
     optimizer: an Optimizer or its name ("sgd", "adam", "rmsprop", "adagrad").
     dtype: "float32" (default) or "float64", for parameters and computation.
     random_state: seeds the initial weights, shuffling, dropout and validation splits.
-    threads: threads for BLAS and the compiled loops (small work stays on one thread).
+    threads: BLAS threads (threadpoolctl) for fit, predict and evaluate. The engine's own loops
+             stay on one thread: OpenMP workers spinning beside OpenBLAS's threads on the same
+             cores made a wide network's epoch 2.5x slower (measured on 2 cores).
     engine: run fit/predict/evaluate through the fused compiled engine where the layers allow
             (Dense, each followed by an optional activation and Dropout); False forces the
             layer-by-layer Python path. Both give the same numbers.
@@ -264,7 +266,7 @@ class Network:
         start_weights = [p.copy() for p in self.parameters()]
         if plan is not None:
             finished, total_loss, total_correct, self.optimizer.iterations = plan.train_epoch(
-                X, y, sample_weight, order, batch_size, self.optimizer.iterations, self.threads)
+                X, y, sample_weight, order, batch_size, self.optimizer.iterations, 1)
         else:
             finished, total_loss, total_correct = self._python_epoch(X, y, sample_weight, order,
                                                                      batch_size)
@@ -353,7 +355,7 @@ class Network:
         if plan is not None:
             limits = _blas_threads(self.threads) if len(X) * self.n_features > 2**16 else _NoLimits()
             try:
-                return plan.predict(X, out, ACTIVATION_OF_OUTPUT[final_activation], self.threads)
+                return plan.predict(X, out, ACTIVATION_OF_OUTPUT[final_activation], 1)
             finally:
                 limits.unregister()
         step = min(batch_size or PREDICT_BATCH, len(X))
@@ -385,7 +387,7 @@ class Network:
             raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
         X = self._check_x(X)
         out = self._outputs(X, batch_size, self._prediction_activation())
-        if self.threads == 1 and len(X) <= PREDICT_BATCH:
+        if len(X) <= PREDICT_BATCH:
             from fastnn.engine import ACTIVATION_OF_OUTPUT
             self._fast_plan = self._inference_plan()  # for the next call's fast path
             self._fast_activation = ACTIVATION_OF_OUTPUT[self._prediction_activation()]
@@ -396,7 +398,7 @@ class Network:
         if not (isinstance(X, np.ndarray) and X.dtype == self.dtype and X.flags.c_contiguous):
             X, y, sample_weight = self._check_xy(X, y, sample_weight)
         out = self._outputs(X, batch_size)
-        loss, _ = self._train_loss.compute(out, y, sample_weight, n_threads=self.threads)
+        loss, _ = self._train_loss.compute(out, y, sample_weight)
         result = {"loss": loss}
         if self.loss.classification:
             result["accuracy"] = accuracy(out, y, self._accuracy_mode())

@@ -32,6 +32,7 @@ cdef enum:
     ACC_LOGITS = 2          # yes/no above 0
     ACC_PROBABILITIES = 3   # yes/no above 0.5
     PARALLEL_MIN = 32768    # elements below which a loop stays on one thread
+    FAST_PREDICT_MAX = 65536  # input values up to which predict_fast runs (no BLAS threading)
 
 
 cdef struct LayerPlan:
@@ -368,14 +369,15 @@ cdef class Plan:
         return True
 
     def predict_fast(self, X, int final_act=0):
-        """predict for the common case with the checks in C: X a C-contiguous 2-D array of the
-        plan's dtype and width, all finite, and the plan current. None when any of that fails
-        (the caller then validates X in full and says what is wrong)."""
+        """predict for small inputs with the checks in C: X a C-contiguous 2-D array of the
+        plan's dtype and width, at most 65536 values, all finite, and the plan current. None when
+        any of that fails (the caller then validates X in full and says what is wrong)."""
         if not (cnp.PyArray_CheckExact(X) and cnp.PyArray_TYPE(<cnp.ndarray>X) == self.typenum
                 and cnp.PyArray_NDIM(<cnp.ndarray>X) == 2
                 and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>X)
                 and cnp.PyArray_DIM(<cnp.ndarray>X, 1) == self.n_in
-                and cnp.PyArray_DIM(<cnp.ndarray>X, 0) > 0 and self.current()):
+                and cnp.PyArray_DIM(<cnp.ndarray>X, 0) > 0 and self.current()
+                and cnp.PyArray_SIZE(<cnp.ndarray>X) <= FAST_PREDICT_MAX):
             return None
         cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>X, 0), i
         cdef cnp.npy_intp dims[2]
