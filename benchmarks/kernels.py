@@ -9,7 +9,6 @@ is faster). BLAS and OpenMP are limited to --threads threads (default 1) for bot
 """
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -20,6 +19,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from fastnn import kernels as K
 from fastnn import reference as R
+from fastnn.bench import machine
 
 SMALL = [(1, 2), (4, 16), (32, 64)]
 LARGE = [(256, 512), (1024, 2048)]
@@ -113,16 +113,6 @@ def compare(name, make, repeats, min_time, threads):
 def _fmt_us(seconds):
     us = seconds * 1e6
     return f"{us:.2f}" if us < 10 else f"{us:.1f}" if us < 1000 else f"{us:,.0f}"
-
-
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores"
 
 
 def main(argv=None):

@@ -232,15 +232,20 @@ def _fmt(seconds):
     return f"{seconds * 1e3:.3f} ms" if seconds >= 1e-4 else f"{seconds * 1e6:.2f} us"
 
 
-def table(results, systems, repeats, command):
+def machine():
+    """The CPU model and core count, for the tables."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    return f"{cpu}, {os.cpu_count()} cores"
+
+
+def table(results, systems, repeats, command):
     lines = [
-        f"Training benchmark, {time.strftime('%Y-%m-%d')}: {cpu}, {os.cpu_count()} cores; "
+        f"Training benchmark, {time.strftime('%Y-%m-%d')}: {machine()}; "
         f"fastnn {fnn.__version__} (kernels {K.VARIANT}), NumPy {np.__version__}. float32, plain "
         f"SGD, same data, sizes and initial weights for every system; seconds per epoch, median "
         f"of {repeats} alternating samples; (x N) = that system's time / fastnn's.",
