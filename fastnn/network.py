@@ -8,6 +8,7 @@ import copy
 import json
 import os
 import tempfile
+import threading
 import time
 import warnings
 
@@ -61,6 +62,7 @@ class Network:
         self.stop_training = False
         self._plans = {}
         self._fast_plan = None
+        self._lock = threading.Lock()  # inference reuses buffers: one predict at a time
         self._check_and_initialize()
         fused = isinstance(self.layers[-1], L.Softmax) and isinstance(self.loss, losses.CrossEntropy)
         self._train_layers = self.layers[:-1] if fused else self.layers
@@ -86,10 +88,15 @@ class Network:
 
     def __getstate__(self):
         # Compiled plans point into this network's arrays: a copy or unpickled network builds
-        # its own.
+        # its own (and its own lock).
         state = dict(self.__dict__)
         state["_plans"], state["_fast_plan"] = {}, None
+        del state["_lock"]
         return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def astype(self, dtype):
         """A deep copy of this network with parameters and optimizer state in `dtype`."""
@@ -378,26 +385,29 @@ class Network:
         """The model's outputs for X: class probabilities for the classification losses (softmax
         or sigmoid applied), values for regression. Works through X in bounded chunks (of
         batch_size rows, if given)."""
-        plan = self._fast_plan
-        if plan is not None and batch_size is None:
-            out = plan.predict_fast(X, self._fast_activation)
-            if out is not None:
-                return out
-        if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
-            raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-        X = self._check_x(X)
-        out = self._outputs(X, batch_size, self._prediction_activation())
-        if len(X) <= PREDICT_BATCH:
-            from fastnn.engine import ACTIVATION_OF_OUTPUT
-            self._fast_plan = self._inference_plan()  # for the next call's fast path
-            self._fast_activation = ACTIVATION_OF_OUTPUT[self._prediction_activation()]
-        return out
+        with self._lock:
+            plan = self._fast_plan
+            if plan is not None and batch_size is None:
+                out = plan.predict_fast(X, self._fast_activation)
+                if out is not None:
+                    return out
+            if batch_size is not None and (not isinstance(batch_size, (int, np.integer))
+                                           or batch_size < 1):
+                raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+            X = self._check_x(X)
+            out = self._outputs(X, batch_size, self._prediction_activation())
+            if len(X) <= PREDICT_BATCH:
+                from fastnn.engine import ACTIVATION_OF_OUTPUT
+                self._fast_plan = self._inference_plan()  # for the next call's fast path
+                self._fast_activation = ACTIVATION_OF_OUTPUT[self._prediction_activation()]
+            return out
 
     def evaluate(self, X, y, sample_weight=None, batch_size=None):
         """{"loss": mean loss, "accuracy": ...} on (X, y); accuracy for classification losses."""
         if not (isinstance(X, np.ndarray) and X.dtype == self.dtype and X.flags.c_contiguous):
             X, y, sample_weight = self._check_xy(X, y, sample_weight)
-        out = self._outputs(X, batch_size)
+        with self._lock:
+            out = self._outputs(X, batch_size)
         loss, _ = self._train_loss.compute(out, y, sample_weight)
         result = {"loss": loss}
         if self.loss.classification:
