@@ -11,6 +11,8 @@ import tempfile
 import threading
 import time
 import warnings
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -485,11 +487,15 @@ def load(path):
     """Load a Network written by Network.save. Never unpickles: a file that is not a valid
     fastnn model raises ValueError saying what is wrong."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError, EOFError) as error:
-        if isinstance(error, FileNotFoundError):
-            raise
+        with open(path, "rb") as f:  # opened here: np.load leaks it when the zip is broken
+            data = np.load(f, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ValueError("it holds a single array, not an .npz archive")
+            with data:
+                arrays = {name: data[name] for name in data.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise ValueError(f"{path} is not a readable fastnn model file: {error}") from None
     try:
         meta = json.loads(str(arrays.pop("metadata")))
