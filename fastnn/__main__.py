@@ -82,7 +82,6 @@ def load_csv(path, target):
 
 def train(args):
     import fastnn as fnn
-    from threadpoolctl import threadpool_limits
 
     if (args.dataset is None) == (args.csv is None):
         raise UsageError("name a data set (" + ", ".join(DATASETS) + ") or give --csv FILE")
@@ -113,7 +112,8 @@ def train(args):
     lr = args.lr or (0.1 if args.optimizer == "sgd" else 0.01)
     optimizer = fnn.optimizers.OPTIMIZERS[args.optimizer](lr=lr)
     loss = "binary_cross_entropy" if binary else "softmax_cross_entropy"
-    net = fnn.Network(layers, loss=loss, optimizer=optimizer, random_state=args.seed)
+    net = fnn.Network(layers, loss=loss, optimizer=optimizer, random_state=args.seed,
+                      threads=args.threads)
     epochs = args.epochs or DEFAULT_EPOCHS.get(args.dataset, 50)
     batch_size = min(args.batch_size, len(X_train))
 
@@ -122,11 +122,9 @@ def train(args):
           f"{'-'.join(map(str, sizes))} ({args.activation}), {args.optimizer} lr={lr}, "
           f"{epochs} epochs, batch {batch_size}")
     start = time.perf_counter()
-    with threadpool_limits(args.threads):
-        history = net.fit(X_train, y_train, epochs=epochs, batch_size=batch_size,
-                          verbose=args.verbose)
-        seconds = time.perf_counter() - start
-        result = net.evaluate(X_test, y_test)
+    history = net.fit(X_train, y_train, epochs=epochs, batch_size=batch_size, verbose=args.verbose)
+    seconds = time.perf_counter() - start
+    result = net.evaluate(X_test, y_test)
     print(f"test accuracy {result['accuracy']:.4f}, test loss {result['loss']:.4f}, "
           f"trained in {seconds:.2f} s")
     if args.save:

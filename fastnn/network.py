@@ -253,7 +253,7 @@ class Network:
                 if logs is None:
                     break
                 if validation_data is not None:
-                    logs.update({"val_" + k: v for k, v in self.evaluate(*validation_data).items()})
+                    logs.update({"val_" + k: v for k, v in self._evaluate(*validation_data).items()})
                 logs["seconds"] = time.perf_counter() - start
                 for cb in all_callbacks:
                     cb.on_epoch_end(epoch, logs)
@@ -406,8 +406,12 @@ class Network:
 
     def evaluate(self, X, y, sample_weight=None, batch_size=None):
         """{"loss": mean loss, "accuracy": ...} on (X, y); accuracy for classification losses."""
-        if not (isinstance(X, np.ndarray) and X.dtype == self.dtype and X.flags.c_contiguous):
-            X, y, sample_weight = self._check_xy(X, y, sample_weight)
+        if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+        return self._evaluate(*self._check_xy(X, y, sample_weight), batch_size)
+
+    def _evaluate(self, X, y, sample_weight, batch_size=None):
+        """evaluate on arrays already validated and converted (fit's validation data)."""
         with self._lock:
             out = self._outputs(X, batch_size)
         loss, _ = self._train_loss.compute(out, y, sample_weight)

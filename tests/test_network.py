@@ -216,6 +216,8 @@ def test_bad_input_gets_a_clear_error():
         Xn = X.copy()
         Xn[3, 3] = np.nan
         net.predict(Xn)
+    with pytest.raises(ValueError, match="y contains NaN or infinity"):
+        net.evaluate(X, np.full((40, 10), np.nan, np.float32))  # X alone is fine here
     with pytest.raises(TypeError, match="X must hold real numbers"):
         net.predict(np.array([["a"] * 64]))
     with pytest.raises(ValueError, match="loss must be a fastnn Loss or one of"):
