@@ -71,4 +71,5 @@ def compile_plan(network, max_rows, labels=None):
     engine = _kernels.load("engine")
     return engine.Plan(network.dtype, plan_layers, plan_params, plan_optimizer, plan_loss,
                        max_rows, loss.takes_labels if labels is None else labels,
-                       ACCURACY_CODES[mode], [dense for dense, _, _ in groups])
+                       ACCURACY_CODES[mode], [dense for dense, _, _ in groups],
+                       network._train_layers)

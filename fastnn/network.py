@@ -272,7 +272,10 @@ class Network:
         None after a non-finite loss."""
         n = len(X)
         order = self.rng.permutation(n) if shuffle else np.arange(n)
+        # The state to put back if a loss goes non-finite: weights and optimizer state alike.
         start_weights = [p.copy() for p in self.parameters()]
+        start_state = [[s.copy() for s in state] for state in self.optimizer.state]
+        start_iterations = self.optimizer.iterations
         if plan is not None:
             finished, total_loss, total_correct, self.optimizer.iterations = plan.train_epoch(
                 X, y, sample_weight, order, batch_size, self.optimizer.iterations, 1)
@@ -282,6 +285,10 @@ class Network:
         if not finished:
             for param, saved in zip(self.parameters(), start_weights):
                 param[...] = saved
+            for state, saved in zip(self.optimizer.state, start_state):
+                for array, copy in zip(state, saved):
+                    array[...] = copy
+            self.optimizer.iterations = start_iterations
             warnings.warn("the training loss became NaN or infinite; training stopped and the "
                           "weights of the start of this epoch were put back (try a lower "
                           "learning rate)", RuntimeWarning, stacklevel=3)
@@ -311,7 +318,7 @@ class Network:
     def _plan(self, rows, training, labels=False):
         """The engine plan for batches of up to `rows` rows (targets: class labels or rows), or
         None (engine off or unsupported). Cached while the parameter and state arrays stay the
-        same objects."""
+        same objects and the optimizer's hyperparameters the same."""
         if not self.engine:
             return None
         from fastnn.engine import compile_plan
@@ -319,8 +326,12 @@ class Network:
         if training and len(self.optimizer.state) != len(params):
             self.optimizer.state = [[np.zeros_like(p) for _ in range(self.optimizer.n_state)]
                                     for p in params]
+        # A plan bakes in the layers (and their settings), the arrays it points into and the
+        # optimizer's hyperparameters.
         key = (rows, training, labels, tuple(map(id, params)),
-               tuple(id(s) for state in self.optimizer.state for s in state) if training else ())
+               tuple((id(layer), str(layer.config())) for layer in self._train_layers),
+               tuple(id(s) for state in self.optimizer.state for s in state) if training else (),
+               tuple(sorted(self.optimizer.config().items())) if training else ())
         if key not in self._plans:
             self._plans = {k: v for k, v in self._plans.items() if k[1] != training}
             self._plans[key] = compile_plan(self, rows, labels)

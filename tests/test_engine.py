@@ -158,3 +158,18 @@ def test_predict_fast_path_sees_replaced_weights():
     net.layers[-1].W = np.zeros_like(net.layers[-1].W)
     net.layers[-1].b = np.zeros_like(net.layers[-1].b)
     np.testing.assert_allclose(net.predict(X), 1 / 3, rtol=1e-6)  # all-zero logits
+
+
+def test_plans_follow_replaced_layers_and_changed_hyperparameters():
+    X, y, _ = data()
+    net = fnn.Network(mlp()(), optimizer=fnn.SGD(0.1), random_state=0)
+    twin = fnn.Network(mlp()(), optimizer=fnn.SGD(0.1), random_state=0, engine=False)
+    for n in (net, twin):
+        n.fit(X, y, epochs=1, verbose=0)
+        n.predict(X[:2])
+        n.layers[1] = fnn.Sigmoid()  # replace the first activation
+        n.optimizer.lr = 0.02
+        n.fit(X, y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(net.predict(X[:2]), twin.predict(X[:2]))
+    for p, q in zip(net.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(p, q)

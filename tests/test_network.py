@@ -120,6 +120,26 @@ def test_a_diverging_loss_stops_training_and_keeps_finite_weights():
     assert all(np.all(np.isfinite(p)) for p in net.parameters())
 
 
+@pytest.mark.parametrize("engine", [True, False])
+def test_divergence_puts_back_weights_and_optimizer_state_of_the_epoch(engine):
+    X, _, y, _ = digits_subset(64)
+    Y = np.eye(10, dtype=np.float32)[y]
+    net = fnn.Network([fnn.Dense(64, 10)], loss="mse", optimizer=fnn.SGD(0.01, momentum=0.9),
+                      random_state=0, engine=engine)
+    net.fit(X, Y, epochs=2, batch_size=8, verbose=0)
+    weights = [p.copy() for p in net.parameters()]
+    velocity = [s[0].copy() for s in net.optimizer.state]
+    iterations = net.optimizer.iterations
+    net.optimizer.lr = 1e30
+    with pytest.warns(RuntimeWarning, match="training loss became"):
+        net.fit(X, Y, epochs=1, batch_size=8, verbose=0)
+    for p, q in zip(net.parameters(), weights):
+        np.testing.assert_array_equal(p, q)
+    for s, v in zip(net.optimizer.state, velocity):
+        np.testing.assert_array_equal(s[0], v)
+    assert net.optimizer.iterations == iterations
+
+
 def test_save_load_round_trip_predicts_and_continues_identically(tmp_path):
     X, _, y, _ = digits_subset(128)
     net = small_net(optimizer=fnn.Adam(0.01))

@@ -236,6 +236,8 @@ cdef class Plan:
     cdef Py_ssize_t n_in, n_out
     cdef list keep
     cdef list owners    # (Dense layer, its W, its b): the plan is current while they still match
+    cdef list layer_list  # the network's training layers, and the objects it held at compile time
+    cdef list layer_objs
     cdef public bint labels
 
     def __cinit__(self):
@@ -247,16 +249,19 @@ cdef class Plan:
         free(self.c.params)
 
     def __init__(self, dtype, layers, params, optimizer, loss, Py_ssize_t max_rows,
-                 bint labels, int acc_mode, owners=()):
+                 bint labels, int acc_mode, owners=(), layer_list=None):
         """layers: (W, b, dW, db, activation code, alpha, dropout rate, dropout state or None)
         per Dense layer; params: (param, grad, state1 or None, state2 or None);
         optimizer: (kind, lr, decay, a, b, eps, weight_decay, nesterov); loss: (kind, eps);
-        owners: the Dense layers, whose W and b must stay these arrays for predict_fast."""
+        owners: the Dense layers, whose W and b must stay these arrays for predict_fast;
+        layer_list: the network's list of training layers, whose items must stay the same."""
         import numpy as np
         self.typenum = cnp.NPY_FLOAT32 if np.dtype(dtype) == np.float32 else cnp.NPY_FLOAT64
         cdef int t = self.typenum
         self.keep = [layers, params]
         self.owners = [(layer, layer.W, layer.b) for layer in owners]
+        self.layer_list = layer_list if layer_list is not None else []
+        self.layer_objs = list(self.layer_list)
         self.c.n_layers, self.c.n_params = len(layers), len(params)
         self.c.layers = <LayerPlan*>calloc(len(layers), sizeof(LayerPlan))
         self.c.params = <ParamPlan*>calloc(max(len(params), 1), sizeof(ParamPlan))
@@ -362,7 +367,14 @@ cdef class Plan:
         return out
 
     def current(self):
-        """Whether every Dense layer still holds the W and b arrays this plan points into."""
+        """Whether the network still holds the layers this plan was compiled from, and every
+        Dense layer the W and b arrays it points into."""
+        cdef Py_ssize_t i
+        if len(self.layer_list) != len(self.layer_objs):
+            return False
+        for i in range(len(self.layer_objs)):
+            if self.layer_list[i] is not self.layer_objs[i]:
+                return False
         for layer, W, b in self.owners:
             if layer.W is not W or layer.b is not b:
                 return False
