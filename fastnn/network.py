@@ -239,9 +239,9 @@ class Network:
         for cb in all_callbacks:
             cb.network = self
         self.stop_training = False
-        progress = _Progress(epochs, verbose)
         plan = self._plan(batch_size, training=True, labels=y.ndim == 1)
         limits = _blas_threads(self.threads)
+        progress = _Progress(epochs, verbose)
         try:
             for cb in all_callbacks:
                 cb.on_train_begin()
