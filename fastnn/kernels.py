@@ -15,6 +15,7 @@ NAMES = {
         "leaky_relu_forward", "leaky_relu_backward", "sigmoid_forward", "sigmoid_backward",
         "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward", "dropout_forward"],
     "dense": ["dense_forward", "dense_backward"],
+    "engine": ["all_finite"],
     "losses": [
         "softmax_cross_entropy", "categorical_cross_entropy", "sigmoid_binary_cross_entropy",
         "binary_cross_entropy", "mean_squared_error", "mean_absolute_error", "sum_of_squares"],

@@ -17,7 +17,7 @@ import zlib
 import numpy as np
 
 from fastnn import layers as L
-from fastnn import losses, optimizers
+from fastnn import kernels, losses, optimizers
 from fastnn.callbacks import Callback, History
 from fastnn.metrics import accuracy
 
@@ -163,7 +163,7 @@ class Network:
             raise ValueError(f"{name} has {X.shape[1]} features, but the network's first Dense "
                              f"layer takes {self.n_features}")
         X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not np.all(np.isfinite(X)):
+        if not kernels.all_finite(X):
             raise ValueError(f"{name} contains NaN or infinity")
         return X
 

@@ -110,6 +110,10 @@ def dropout_forward(x, out, mask, rate, state):
     return out
 
 
+def all_finite(x):
+    return bool(np.isfinite(x).all())
+
+
 # ---------------------------------------------------------------- dense layer
 
 def dense_forward(X, W, b, out, activation="identity", alpha=0.01, *, n_threads=1):

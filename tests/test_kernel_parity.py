@@ -297,3 +297,13 @@ def test_dropout_matches_reference_and_drops_at_rate(rate, shape, dtype):
     assert set(np.unique(m_k)) <= {0, dtype(1) / dtype(1 - rate)}
     if x.size >= 6400:
         assert abs(np.mean(m_k == 0) - rate) < 0.02
+
+
+@pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("size,where", [(1, 0), (7, 6), (65536, 65535), (200003, 70000), (200003, 5)])
+def test_all_finite_matches_reference(bad, size, where, dtype):
+    x = np.random.default_rng(0).standard_normal(size).astype(dtype) * dtype(1e30)
+    if bad is not None:
+        x[where] = bad
+    assert K.all_finite(x) == R.all_finite(x) == (bad is None)
+    assert K.all_finite(x.reshape(-1, 1)[::-1]) == (bad is None)  # views are checked too
