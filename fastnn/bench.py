@@ -54,12 +54,10 @@ def initial_weights(sizes, seed=0):
 # ------------------------------------------------------------------ systems: setup -> epoch()
 
 def fastnn_system(X, y, sizes, batch, lr, threads):
-    layers = []
-    for W, b in initial_weights(sizes):
-        dense = fnn.Dense(*W.shape)
-        layers += [dense, fnn.ReLU()]
-    net = fnn.Network(layers[:-1], optimizer=fnn.SGD(lr), random_state=0, threads=threads)
-    for dense, (W, b) in zip(net.layers[::2], initial_weights(sizes)):
+    weights = initial_weights(sizes)
+    layers = [layer for W, _ in weights for layer in (fnn.Dense(*W.shape), fnn.ReLU())][:-1]
+    net = fnn.Network(layers, optimizer=fnn.SGD(lr), random_state=0, threads=threads)
+    for dense, (W, b) in zip(net.layers[::2], weights):  # the same start as every system
         dense.W[...], dense.b[...] = W, b
     return lambda epochs: net.fit(X, y, epochs=epochs, batch_size=batch, verbose=0)
 

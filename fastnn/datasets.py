@@ -13,32 +13,29 @@ def _check(samples, classes):
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
-def spiral(samples=100, classes=3, noise=0.2, random_state=None):
-    """`classes` interleaved spiral arms of `samples` points each: X (samples*classes, 2), y."""
+def _per_class(samples, classes, random_state, points):
+    """X (samples*classes, 2) float32 and labels y, class c's rows drawn by points(c, rng)."""
     _check(samples, classes)
     rng = np.random.default_rng(random_state)
-    X = np.zeros((samples * classes, 2))
-    y = np.zeros(samples * classes, dtype=np.intp)
-    for c in range(classes):
-        rows = slice(samples * c, samples * (c + 1))
+    X = np.concatenate([points(c, rng) for c in range(classes)])
+    return X.astype(np.float32), np.repeat(np.arange(classes), samples).astype(np.intp)
+
+
+def spiral(samples=100, classes=3, noise=0.2, random_state=None):
+    """`classes` interleaved spiral arms of `samples` points each: X (samples*classes, 2), y."""
+    def arm(c, rng):
         radius = np.linspace(0.0, 1, samples)
         theta = np.linspace(c * 4, (c + 1) * 4, samples) + rng.standard_normal(samples) * noise
-        X[rows] = np.c_[radius * np.sin(theta * 2.5), radius * np.cos(theta * 2.5)]
-        y[rows] = c
-    return X.astype(np.float32), y
+        return np.c_[radius * np.sin(theta * 2.5), radius * np.cos(theta * 2.5)]
+    return _per_class(samples, classes, random_state, arm)
 
 
 def vertical(samples=100, classes=3, random_state=None):
     """`classes` vertical stripes of `samples` Gaussian points each: X (samples*classes, 2), y."""
-    _check(samples, classes)
-    rng = np.random.default_rng(random_state)
-    X = np.zeros((samples * classes, 2))
-    y = np.zeros(samples * classes, dtype=np.intp)
-    for c in range(classes):
-        rows = slice(samples * c, samples * (c + 1))
-        X[rows] = np.c_[rng.standard_normal(samples) * 0.1 + c / 3, rng.standard_normal(samples) * 0.1 + 0.5]
-        y[rows] = c
-    return X.astype(np.float32), y
+    def stripe(c, rng):
+        return np.c_[rng.standard_normal(samples) * 0.1 + c / 3,
+                     rng.standard_normal(samples) * 0.1 + 0.5]
+    return _per_class(samples, classes, random_state, stripe)
 
 
 def xor():

@@ -323,9 +323,8 @@ class Network:
             return None
         from fastnn.engine import compile_plan
         params = self.parameters()
-        if training and len(self.optimizer.state) != len(params):
-            self.optimizer.state = [[np.zeros_like(p) for _ in range(self.optimizer.n_state)]
-                                    for p in params]
+        if training:
+            self.optimizer.init_state(params)  # the plan points into the state arrays
         # A plan bakes in the layers (and their settings), the arrays it points into and the
         # optimizer's hyperparameters.
         key = (rows, training, labels, tuple(map(id, params)),
@@ -369,13 +368,13 @@ class Network:
         """Outputs of the training layers (inference) for all of X, then `final_activation`
         ("softmax", "sigmoid" or None): one engine call, or layer by layer in chunks of
         batch_size rows (default 8192)."""
-        from fastnn.engine import ACTIVATION_OF_OUTPUT
+        from fastnn.engine import output_code
         out = np.empty((len(X), self.n_outputs), self.dtype)
         plan = self._inference_plan()
         if plan is not None:
             limits = _blas_threads(self.threads) if len(X) * self.n_features > 2**16 else _NoLimits()
             try:
-                return plan.predict(X, out, ACTIVATION_OF_OUTPUT[final_activation], 1)
+                return plan.predict(X, out, output_code(final_activation), 1)
             finally:
                 limits.unregister()
         step = min(batch_size or PREDICT_BATCH, len(X))
@@ -410,9 +409,9 @@ class Network:
             X = self._check_x(X)
             out = self._outputs(X, batch_size, self._prediction_activation())
             if len(X) <= PREDICT_BATCH:
-                from fastnn.engine import ACTIVATION_OF_OUTPUT
+                from fastnn.engine import output_code
                 self._fast_plan = self._inference_plan()  # for the next call's fast path
-                self._fast_activation = ACTIVATION_OF_OUTPUT[self._prediction_activation()]
+                self._fast_activation = output_code(self._prediction_activation())
             return out
 
     def evaluate(self, X, y, sample_weight=None, batch_size=None):

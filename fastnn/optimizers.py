@@ -32,9 +32,13 @@ class Optimizer:
     def current_lr(self):
         return self.lr / (1.0 + self.decay * self.iterations)
 
-    def step(self, params, grads):
+    def init_state(self, params):
+        """Zero state arrays for `params`, unless the optimizer already holds theirs."""
         if len(self.state) != len(params):
             self.state = [[np.zeros_like(p) for _ in range(self.n_state)] for p in params]
+
+    def step(self, params, grads):
+        self.init_state(params)
         lr = self.current_lr
         for param, grad, state in zip(params, grads, self.state):
             self._update(param, grad, state, lr)

@@ -18,7 +18,7 @@ from fastnn._kernels._rowops cimport (IDENTITY, LEAKY_RELU, RELU, SIGMOID, SOFTM
 cnp.import_array()
 
 
-cdef inline void _rows_cols(int kind, cnp.ndarray a, Py_ssize_t* rows, Py_ssize_t* cols):
+cdef inline void _rows_cols(cnp.ndarray a, Py_ssize_t* rows, Py_ssize_t* cols):
     # Elementwise kinds see any array as rows of its last axis (a 1-D or 0-D array is one row).
     cdef Py_ssize_t size = cnp.PyArray_SIZE(a)
     cols[0] = cnp.PyArray_DIM(a, cnp.PyArray_NDIM(a) - 1) if cnp.PyArray_NDIM(a) > 0 else 1
@@ -32,7 +32,7 @@ cdef object _forward(int kind, object x, object out, double alpha, int n_threads
     cdef cnp.ndarray oa = output_array(out, "out", t, -1)
     same_shape(xa, "x", oa, "out")
     cdef Py_ssize_t rows, cols
-    _rows_cols(kind, xa, &rows, &cols)
+    _rows_cols(xa, &rows, &cols)
     if t == cnp.NPY_FLOAT32:
         with nogil:
             forward_rows(kind, <const float*>cnp.PyArray_DATA(xa), <float*>cnp.PyArray_DATA(oa),
@@ -53,7 +53,7 @@ cdef object _backward(int kind, object y, object dy, object dx, double alpha, in
     same_shape(ya, "y", dya, "dy")
     same_shape(ya, "y", dxa, "dx")
     cdef Py_ssize_t rows, cols
-    _rows_cols(kind, ya, &rows, &cols)
+    _rows_cols(ya, &rows, &cols)
     if t == cnp.NPY_FLOAT32:
         with nogil:
             backward_rows(kind, <const float*>cnp.PyArray_DATA(ya),

@@ -20,9 +20,10 @@ from libc.string cimport memcpy
 
 from fastnn._kernels._checks cimport float_typenum, input_array
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
-from fastnn._kernels._loss_core cimport loss_rows
-from fastnn._kernels._optim_core cimport ADAM, optim_update
-from fastnn._kernels._rowops cimport (IDENTITY, SIGMOID, SOFTMAX, backward_rows, dropout_row,
+from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, MAE, MSE, SIGMOID_BCE, SOFTMAX_CE,
+                                         SUM_OF_SQUARES, loss_rows)
+from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, RMSPROP, SGD, optim_update
+from fastnn._kernels._rowops cimport (IDENTITY, activation_code, backward_rows, dropout_row,
                                       forward_rows)
 
 cnp.import_array()
@@ -34,6 +35,19 @@ cdef enum:
     ACC_PROBABILITIES = 3   # yes/no above 0.5
     PARALLEL_MIN = 32768    # elements below which a loop stays on one thread
     FAST_PREDICT_MAX = 65536  # input values up to which predict_fast runs (no BLAS threading)
+
+
+# The codes a Plan takes, keyed by the names the Python side uses (activation layers' `kind`,
+# loss kernels, optimizer names, accuracy modes); the values are the C enums themselves.
+ACTIVATION_CODES = {name: activation_code(name) for name in
+                    ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax")}
+LOSS_CODES = {"softmax_cross_entropy": SOFTMAX_CE, "categorical_cross_entropy": CATEGORICAL_CE,
+              "sigmoid_binary_cross_entropy": SIGMOID_BCE, "binary_cross_entropy": BCE,
+              "mean_squared_error": MSE, "mean_absolute_error": MAE,
+              "sum_of_squares": SUM_OF_SQUARES}
+OPTIMIZER_CODES = {"sgd": SGD, "adam": ADAM, "rmsprop": RMSPROP, "adagrad": ADAGRAD}
+ACCURACY_CODES = {None: ACC_NONE, "argmax": ACC_ARGMAX, "logits": ACC_LOGITS,
+                  "probabilities": ACC_PROBABILITIES}
 
 
 cdef struct LayerPlan:
