@@ -57,8 +57,9 @@ def compile_plan(network, max_rows, labels=None):
                    for dense, activation, dropout in groups]
     params = network.parameters()
     optimizer.init_state(params)
-    plan_params = [(p, g, *(state + [None, None])[:2])
-                   for p, g, state in zip(params, network.gradients(), optimizer.state)]
+    plan_params = [(p, g, *(state + [None, None])[:2], l2)
+                   for p, g, state, l2 in zip(params, network.gradients(), optimizer.state,
+                                              network.penalties())]
     hyper = optimizer.config()
     a, b = OPTIMIZER_SLOTS[name]
     plan_optimizer = (_engine.OPTIMIZER_CODES[name], optimizer.lr, optimizer.decay,

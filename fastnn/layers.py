@@ -21,6 +21,10 @@ class Layer:
     def gradients(self):
         return []
 
+    def penalties(self):
+        """L2 strength per parameter (see Dense's l2)."""
+        return [0.0] * len(self.parameters())
+
     def config(self):
         """The constructor arguments, JSON-serializable (used by Network.save)."""
         return {}
@@ -46,13 +50,19 @@ class Dense(Layer):
     init: "he", "glorot", "scratch", "uniform" or a function (rng, n_in, n_out, dtype) -> W;
     None picks he when the next layer is ReLU-like, glorot otherwise (decided by the Network;
     standalone, glorot).
+    l2: L2 penalty on W, scikit-learn's `alpha`: each training step adds 0.5 * l2 * ||W||^2 to
+    the batch's summed loss, so the mean loss gains it divided by the batch's size (or sum of
+    sample weights), and the optimizer decays W by l2 / that size. b is not penalized.
     """
 
-    def __init__(self, n_in, n_out, init=None, random_state=None, dtype="float32"):
+    def __init__(self, n_in, n_out, init=None, random_state=None, dtype="float32", l2=0.0):
         for name, value in (("n_in", n_in), ("n_out", n_out)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        self.n_in, self.n_out, self.init = int(n_in), int(n_out), init
+        if not (isinstance(l2, (int, float, np.floating)) and not isinstance(l2, bool)
+                and 0 <= l2 < np.inf):
+            raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+        self.n_in, self.n_out, self.init, self.l2 = int(n_in), int(n_out), init, float(l2)
         if init is not None:
             initializers.get(init)  # fail early on an unknown name
         self.initialize(np.random.default_rng(random_state), dtype)
@@ -84,9 +94,12 @@ class Dense(Layer):
     def gradients(self):
         return [self.dW, self.db]
 
+    def penalties(self):
+        return [self.l2, 0.0]
+
     def config(self):
         init = self.init if isinstance(self.init, str) or self.init is None else "custom"
-        return {"n_in": self.n_in, "n_out": self.n_out, "init": init}
+        return {"n_in": self.n_in, "n_out": self.n_out, "init": init, "l2": self.l2}
 
 
 class Activation(Layer):

@@ -68,19 +68,26 @@ class CrossEntropy(Loss):
 
 
 class BinaryCrossEntropy(Loss):
-    """Binary (or multi-label) cross-entropy; targets in [0, 1] with the outputs' shape."""
+    """Binary (or multi-label) cross-entropy; targets in [0, 1] with the outputs' shape.
+
+    Per sample it averages over the outputs (Keras); sum_outputs=True sums them instead, as
+    scikit-learn's MLPClassifier does for multi-label targets (from logits only)."""
     classification = True
 
-    def __init__(self, from_logits=True, eps=1e-7):
+    def __init__(self, from_logits=True, eps=1e-7, sum_outputs=False):
         self.from_logits, self.eps = bool(from_logits), float(eps)
-        self.kernel = "sigmoid_binary_cross_entropy" if self.from_logits else "binary_cross_entropy"
+        self.sum_outputs = bool(sum_outputs)
+        if self.sum_outputs and not self.from_logits:
+            raise ValueError("sum_outputs=True needs from_logits=True")
+        self.kernel = ("binary_cross_entropy" if not self.from_logits else
+                       "sigmoid_binary_cross_entropy" + ("_sum" if self.sum_outputs else ""))
         self.output_activation = "sigmoid" if self.from_logits else None
 
     def _extra(self):
         return () if self.from_logits else (self.eps,)
 
     def config(self):
-        return {"from_logits": self.from_logits, "eps": self.eps}
+        return {"from_logits": self.from_logits, "eps": self.eps, "sum_outputs": self.sum_outputs}
 
 
 class MSE(Loss):

@@ -143,10 +143,21 @@ class Network:
         X, y, sample_weight = self._check_xy(X, y, sample_weight)
         return self._step(X, y, sample_weight)[0]
 
+    def penalties(self):
+        """L2 strength per parameter, in the order of parameters() (see Dense's l2)."""
+        return [s for layer in self.layers for s in layer.penalties()]
+
     def _step(self, X, y, sample_weight):
         loss, out = self._loss_and_gradients(X, y, sample_weight, training=True)
+        decay = None
+        # The batch's size, or its weights summed in order in double as the engine does.
+        size = len(X) if sample_weight is None else float(np.cumsum(sample_weight, dtype=np.float64)[-1])
+        if any(self.penalties()) and size > 0:
+            decay = [s / size for s in self.penalties()]
+            loss += sum(0.5 * d * float(np.dot(p.ravel(), p.ravel().astype(np.float64)))
+                        for d, p in zip(decay, self.parameters()) if d)
         if np.isfinite(loss):
-            self.optimizer.step(self.parameters(), self.gradients())
+            self.optimizer.step(self.parameters(), self.gradients(), decay)
         return loss, out
 
     # ---------------------------------------------------------------- validation
@@ -277,6 +288,7 @@ class Network:
         start_state = [[s.copy() for s in state] for state in self.optimizer.state]
         start_iterations = self.optimizer.iterations
         if plan is not None:
+            plan.set_learning_rate(self.optimizer.lr)  # a callback or schedule may have set it
             finished, total_loss, total_correct, self.optimizer.iterations = plan.train_epoch(
                 X, y, sample_weight, order, batch_size, self.optimizer.iterations, 1)
         else:
@@ -326,11 +338,12 @@ class Network:
         if training:
             self.optimizer.init_state(params)  # the plan points into the state arrays
         # A plan bakes in the layers (and their settings), the arrays it points into and the
-        # optimizer's hyperparameters.
+        # optimizer's hyperparameters but the learning rate, which it is handed.
+        hyper = {k: v for k, v in self.optimizer.config().items() if k != "lr"}
         key = (rows, training, labels, tuple(map(id, params)),
                tuple((id(layer), str(layer.config())) for layer in self._train_layers),
                tuple(id(s) for state in self.optimizer.state for s in state) if training else (),
-               tuple(sorted(self.optimizer.config().items())) if training else ())
+               tuple(sorted(hyper.items())) if training else ())
         if key not in self._plans:
             self._plans = {k: v for k, v in self._plans.items() if k[1] != training}
             self._plans[key] = compile_plan(self, rows, labels)

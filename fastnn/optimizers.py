@@ -37,11 +37,14 @@ class Optimizer:
         if len(self.state) != len(params):
             self.state = [[np.zeros_like(p) for _ in range(self.n_state)] for p in params]
 
-    def step(self, params, grads):
+    def step(self, params, grads, extra_decay=None):
+        """One update of every parameter. extra_decay: per parameter, weight decay added to
+        self.weight_decay for this step (a network's L2 penalties, see Dense's l2)."""
         self.init_state(params)
         lr = self.current_lr
-        for param, grad, state in zip(params, grads, self.state):
-            self._update(param, grad, state, lr)
+        extra_decay = extra_decay or [0.0] * len(params)
+        for param, grad, state, extra in zip(params, grads, self.state, extra_decay):
+            self._update(param, grad, state, lr, self.weight_decay + extra)
         self.iterations += 1
 
     def config(self):
@@ -60,9 +63,9 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.n_state = 1 if self.momentum > 0 else 0
 
-    def _update(self, param, grad, state, lr):
+    def _update(self, param, grad, state, lr, wd):
         K.sgd_update(param, grad, state[0] if state else None, lr=lr, momentum=self.momentum,
-                     nesterov=self.nesterov, weight_decay=self.weight_decay)
+                     nesterov=self.nesterov, weight_decay=wd)
 
     def config(self):
         return {**super().config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -76,10 +79,9 @@ class Adam(Optimizer):
         self.beta1, self.beta2 = _check("beta1", beta1, 0, 1), _check("beta2", beta2, 0, 1)
         self.eps = _check("eps", eps, 1e-300)
 
-    def _update(self, param, grad, state, lr):
+    def _update(self, param, grad, state, lr, wd):
         K.adam_update(param, grad, state[0], state[1], self.iterations + 1, lr=lr,
-                      beta1=self.beta1, beta2=self.beta2, eps=self.eps,
-                      weight_decay=self.weight_decay)
+                      beta1=self.beta1, beta2=self.beta2, eps=self.eps, weight_decay=wd)
 
     def config(self):
         return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
@@ -92,9 +94,9 @@ class RMSprop(Optimizer):
         super().__init__(lr, decay, weight_decay)
         self.rho, self.eps = _check("rho", rho, 0, 1), _check("eps", eps, 1e-300)
 
-    def _update(self, param, grad, state, lr):
+    def _update(self, param, grad, state, lr, wd):
         K.rmsprop_update(param, grad, state[0], lr=lr, rho=self.rho, eps=self.eps,
-                         weight_decay=self.weight_decay)
+                         weight_decay=wd)
 
     def config(self):
         return {**super().config(), "rho": self.rho, "eps": self.eps}
@@ -107,9 +109,8 @@ class Adagrad(Optimizer):
         super().__init__(lr, decay, weight_decay)
         self.eps = _check("eps", eps, 1e-300)
 
-    def _update(self, param, grad, state, lr):
-        K.adagrad_update(param, grad, state[0], lr=lr, eps=self.eps,
-                         weight_decay=self.weight_decay)
+    def _update(self, param, grad, state, lr, wd):
+        K.adagrad_update(param, grad, state[0], lr=lr, eps=self.eps, weight_decay=wd)
 
     def config(self):
         return {**super().config(), "eps": self.eps}

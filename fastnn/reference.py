@@ -180,6 +180,13 @@ def sigmoid_binary_cross_entropy(logits, target, grad, sample_weight=None, *, n_
                           grad, sample_weight)
 
 
+def sigmoid_binary_cross_entropy_sum(logits, target, grad, sample_weight=None, *, n_threads=1):
+    z, y = logits, target
+    elementwise = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+    return _weighted_mean(elementwise.sum(axis=1, dtype=np.float64), _sigmoid(z) - y, grad,
+                          sample_weight)
+
+
 def binary_cross_entropy(probs, target, grad, sample_weight=None, eps=1e-7, *, n_threads=1):
     y, c = target, probs.shape[1]
     p = np.clip(probs, eps, 1 - eps)

@@ -69,6 +69,7 @@ LOSSES = {
     "softmax_cross_entropy": (None, lambda r, n: r.integers(0, 3, n)),
     "cross_entropy": (fnn.Softmax, lambda r, n: r.integers(0, 3, n)),
     "binary_cross_entropy": (None, lambda r, n: r.integers(0, 2, (n, 3)).astype(np.float32)),
+    "bce_sum": (None, lambda r, n: r.integers(0, 2, (n, 3)).astype(np.float32)),
     "bce_probs": (fnn.Sigmoid, lambda r, n: r.integers(0, 2, (n, 3)).astype(np.float32)),
     "mse": (None, lambda r, n: r.standard_normal((n, 3)).astype(np.float32)),
     "mae": (None, lambda r, n: r.standard_normal((n, 3)).astype(np.float32)),
@@ -84,6 +85,7 @@ def test_engine_equals_python_path_for_every_loss(name, dtype):
     X, _, _ = data()
     y = make(np.random.default_rng(1), len(X))
     loss = {"bce_probs": fnn.BinaryCrossEntropy(from_logits=False),
+            "bce_sum": fnn.BinaryCrossEntropy(sum_outputs=True),
             "one_hot": "softmax_cross_entropy"}.get(name, name)
 
     def layers():
@@ -173,3 +175,39 @@ def test_plans_follow_replaced_layers_and_changed_hyperparameters():
     np.testing.assert_array_equal(net.predict(X[:2]), twin.predict(X[:2]))
     for p, q in zip(net.parameters(), twin.parameters()):
         np.testing.assert_array_equal(p, q)
+
+
+def l2_mlp():
+    return [fnn.Dense(6, 16, l2=0.3), fnn.ReLU(), fnn.Dense(16, 8, l2=0.1), fnn.Tanh(),
+            fnn.Dense(8, 3, l2=0.2)]
+
+
+@pytest.mark.parametrize("optimizer", [fnn.SGD(0.05, momentum=0.9, nesterov=True),
+                                       fnn.Adam(0.01, weight_decay=1e-3)], ids=repr)
+def test_engine_equals_python_path_with_l2_penalties(optimizer):
+    X, y, w = data()
+    a, b = twin_networks(l2_mlp, optimizer=optimizer)
+    assert_same_training(a, b, X, y, epochs=3, batch_size=10)
+    assert_same_training(a, b, X, y, epochs=2, batch_size=10, sample_weight=w)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_l2_penalty_is_scikit_learns(weighted):
+    """loss + 0.5 * l2 * ||W||^2 / n and W -= lr * (dW + l2 * W / n), n the batch's size or
+    weight sum; biases are not penalized."""
+    X, y, w = data(n=20)
+    w = w.astype(np.float64) if weighted else None
+    size = w.sum() if weighted else len(X)
+    plain, penalized = (fnn.Network([fnn.Dense(6, 5, l2=l2), fnn.Tanh(), fnn.Dense(5, 3, l2=l2)],
+                                    optimizer=fnn.SGD(0.1), dtype="float64", random_state=4)
+                        for l2 in (0.0, 0.7))
+    start = [p.copy() for p in penalized.parameters()]
+    loss_plain = plain.train_step(X, y, w)
+    loss_penalized = penalized.train_step(X, y, w)
+    weights = start[0::2]
+    np.testing.assert_allclose(loss_penalized - loss_plain,
+                               0.5 * 0.7 * sum(np.sum(W * W) for W in weights) / size, rtol=1e-10)
+    for p, q, p0, is_weight in zip(penalized.parameters(), plain.parameters(), start,
+                                   [True, False] * 2):
+        expected = -0.1 * 0.7 * p0 / size if is_weight else np.zeros_like(p0)
+        np.testing.assert_allclose(p - q, expected, rtol=1e-9, atol=1e-14)

@@ -68,6 +68,8 @@ LOSS_INPUTS = {
     "categorical_cross_entropy": lambda r: (r.uniform(0.05, 0.95, (5, 4)), r.uniform(0, 1, (5, 4))),
     "sigmoid_binary_cross_entropy": lambda r: (3 * r.standard_normal((5, 3)),
                                                r.uniform(0, 1, (5, 3))),
+    "sigmoid_binary_cross_entropy_sum": lambda r: (3 * r.standard_normal((5, 3)),
+                                                   r.uniform(0, 1, (5, 3))),
     "binary_cross_entropy": lambda r: (r.uniform(0.05, 0.95, (5, 3)), r.uniform(0, 1, (5, 3))),
     "mean_squared_error": lambda r: (r.standard_normal((5, 2)), r.standard_normal((5, 2))),
     "mean_absolute_error": lambda r: (r.standard_normal((5, 2)), r.standard_normal((5, 2)) + 0.2),

@@ -132,6 +132,8 @@ LOSSES = {
     "categorical_cross_entropy": (lambda r, s, d: r.uniform(0.01, 1, s).astype(d), None, True),
     "sigmoid_binary_cross_entropy": (lambda r, s, d: randn(r, s, d, 3),
                                      lambda r, s, d: r.uniform(0, 1, s).astype(d), False),
+    "sigmoid_binary_cross_entropy_sum": (lambda r, s, d: randn(r, s, d, 3),
+                                         lambda r, s, d: r.uniform(0, 1, s).astype(d), False),
     "binary_cross_entropy": (lambda r, s, d: r.uniform(0.01, 0.99, s).astype(d),
                              lambda r, s, d: r.integers(0, 2, s).astype(d), False),
     "mean_squared_error": (lambda r, s, d: randn(r, s, d), lambda r, s, d: randn(r, s, d), False),

@@ -14,6 +14,7 @@ cdef enum:
     MSE = 4
     MAE = 5
     SUM_OF_SQUARES = 6
+    SIGMOID_BCE_SUM = 7  # SIGMOID_BCE summed over the outputs (scikit-learn's multi-label loss)
     CHUNK = 256  # elements whose loss terms are summed at once, from a buffer on the stack
 
 
@@ -32,7 +33,7 @@ cdef inline void _elementwise(int kind, const floating* z, const floating* t, fl
             p = _clip(z[j], eps, 1 - eps)
             terms[j] = -t[j] * flog(p)
             g[j] = -scale * t[j] / p
-    elif kind == SIGMOID_BCE:
+    elif kind == SIGMOID_BCE or kind == SIGMOID_BCE_SUM:
         for j in range(c):
             zj = z[j]
             e = fexp(-zj if zj >= 0 else zj)  # exp(-|z|); fabs would make it double
@@ -94,14 +95,15 @@ cdef inline double _row(int kind, const floating* z, const floating* t, Py_ssize
             g[j] = 0
         g[label] = -scale / p
         return -flog(p)
-    if kind != CATEGORICAL_CE and kind != SUM_OF_SQUARES:
+    cdef bint summed = kind == CATEGORICAL_CE or kind == SUM_OF_SQUARES or kind == SIGMOID_BCE_SUM
+    if not summed:
         scale = scale / c  # the element-wise losses average over the c outputs
     for block in range((c + CHUNK - 1) // CHUNK):
         j0 = block * CHUNK
         width = min(<Py_ssize_t>CHUNK, c - j0)
         _elementwise(kind, z + j0, t + j0, g + j0, terms, width, scale, eps)
         loss += row_dot(terms, <const floating*>NULL, width)
-    return loss / c if kind != CATEGORICAL_CE and kind != SUM_OF_SQUARES else loss
+    return loss if summed else loss / c
 
 
 cdef inline double loss_rows(int kind, const floating* z, const floating* t,

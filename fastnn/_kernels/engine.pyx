@@ -20,11 +20,11 @@ from libc.string cimport memcpy
 
 from fastnn._kernels._checks cimport float_typenum, input_array
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
-from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, MAE, MSE, SIGMOID_BCE, SOFTMAX_CE,
-                                         SUM_OF_SQUARES, loss_rows)
+from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, MAE, MSE, SIGMOID_BCE,
+                                         SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES, loss_rows)
 from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, RMSPROP, SGD, optim_update
 from fastnn._kernels._rowops cimport (IDENTITY, activation_code, backward_rows, dropout_row,
-                                      forward_rows)
+                                      forward_rows, row_dot)
 
 cnp.import_array()
 
@@ -42,7 +42,8 @@ cdef enum:
 ACTIVATION_CODES = {name: activation_code(name) for name in
                     ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax")}
 LOSS_CODES = {"softmax_cross_entropy": SOFTMAX_CE, "categorical_cross_entropy": CATEGORICAL_CE,
-              "sigmoid_binary_cross_entropy": SIGMOID_BCE, "binary_cross_entropy": BCE,
+              "sigmoid_binary_cross_entropy": SIGMOID_BCE,
+              "sigmoid_binary_cross_entropy_sum": SIGMOID_BCE_SUM, "binary_cross_entropy": BCE,
               "mean_squared_error": MSE, "mean_absolute_error": MAE,
               "sum_of_squares": SUM_OF_SQUARES}
 OPTIMIZER_CODES = {"sgd": SGD, "adam": ADAM, "rmsprop": RMSPROP, "adagrad": ADAGRAD}
@@ -72,6 +73,7 @@ cdef struct ParamPlan:
     void* s1
     void* s2
     Py_ssize_t size
+    double l2           # L2 penalty strength (Dense's l2), 0 for none
 
 
 cdef struct PlanC:
@@ -80,7 +82,7 @@ cdef struct PlanC:
     int n_layers, n_params
     int loss_kind, opt_kind, acc_mode
     double loss_eps, lr, decay, a, b, eps, wd
-    bint nesterov
+    bint nesterov, has_l2
     Py_ssize_t max_rows
     void* Xb            # the gathered batch
     void* Tb            # its targets (rows), or NULL with labels
@@ -169,7 +171,7 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
     cdef ParamPlan* pp
     cdef const floating* out
     cdef floating* G
-    cdef double loss, wsum, lr, c1 = 0, c2 = 0
+    cdef double loss, wsum, penalty, lr, c1 = 0, c2 = 0
     for bi in range(n_batches):
         start = bi * batch_size
         rows = min(batch_size, n - start)
@@ -182,6 +184,7 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
                 memcpy(Tb + r * c, T + i * c, c * sizeof(floating))
             if w != NULL:
                 Wb[r] = w[i]
+        wsum = rows
         if w != NULL:
             wsum = 0
             for r in range(rows):
@@ -195,6 +198,14 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
                          P.Lb if L != NULL else <const Py_ssize_t*>NULL,
                          Wb if w != NULL else <const floating*>NULL, G, rows, c,
                          <floating>P.loss_eps, _threads(n_threads, rows * c))
+        if P.has_l2:
+            penalty = 0
+            for j in range(P.n_params):
+                pp = &P.params[j]
+                if pp.l2 != 0:
+                    penalty += 0.5 * (pp.l2 / wsum) * row_dot(<const floating*>pp.p,
+                                                              <const floating*>pp.p, pp.size)
+            loss += penalty
         if not isfinite(loss):
             return 1
         loss_sum[0] += loss * rows
@@ -223,8 +234,8 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
             pp = &P.params[j]
             optim_update(P.opt_kind, <floating*>pp.p, <const floating*>pp.g, <floating*>pp.s1,
                          <floating*>pp.s2, pp.size, <floating>lr, <floating>P.a, <floating>P.b,
-                         <floating>P.eps, <floating>P.wd, P.nesterov, <floating>c1,
-                         <floating>c2)
+                         <floating>P.eps, <floating>(P.wd + pp.l2 / wsum), P.nesterov,
+                         <floating>c1, <floating>c2)
         iterations[0] += 1
     return 0
 
@@ -291,7 +302,7 @@ cdef class Plan:
     def __init__(self, dtype, layers, params, optimizer, loss, Py_ssize_t max_rows,
                  bint labels, int acc_mode, owners=(), layer_list=None):
         """layers: (W, b, dW, db, activation code, alpha, dropout rate, dropout state or None)
-        per Dense layer; params: (param, grad, state1 or None, state2 or None);
+        per Dense layer; params: (param, grad, state1 or None, state2 or None, L2 strength);
         optimizer: (kind, lr, decay, a, b, eps, weight_decay, nesterov); loss: (kind, eps);
         owners: the Dense layers, whose W and b must stay these arrays for predict_fast;
         layer_list: the network's list of training layers, whose items must stay the same."""
@@ -327,8 +338,11 @@ cdef class Plan:
                         and rng.flags.c_contiguous and rng.flags.writeable):
                     raise ValueError("engine plan: dropout state must be a writeable uint64 [key, counter]")
                 lp.rng = <uint64_t*>cnp.PyArray_DATA(<cnp.ndarray>rng)
-        for i, (p, g, s1, s2) in enumerate(params):
+        self.c.has_l2 = False
+        for i, (p, g, s1, s2, l2) in enumerate(params):
             self.c.params[i].size = p.size
+            self.c.params[i].l2 = l2
+            self.c.has_l2 = self.c.has_l2 or l2 != 0
             self.c.params[i].p = _ptr(p, t, p.size, "param")
             self.c.params[i].g = _ptr(g, t, p.size, "grad")
             self.c.params[i].s1 = _ptr(s1, t, p.size, "state") if s1 is not None else NULL
@@ -346,6 +360,10 @@ cdef class Plan:
         self.c.Lb = <Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>batch[2])
         self.c.Wb = _ptr(batch[3], t, max_rows, "weights")
         self.labels = labels
+
+    def set_learning_rate(self, double lr):
+        """The base learning rate of the next epochs (a schedule changes it between epochs)."""
+        self.c.lr = lr
 
     def train_epoch(self, X, y, sample_weight, order, Py_ssize_t batch_size,
                     Py_ssize_t iterations, int n_threads=1):

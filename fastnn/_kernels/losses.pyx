@@ -3,12 +3,13 @@
 All take a 2-D prediction (n, c), a target, a preallocated `grad` of the prediction's shape (it
 may be the prediction itself) and optional per-sample weights w (n,). The mean is weighted,
 sum_i w_i * loss_i / sum_i w_i (plain mean without weights); loss_i is summed over the classes
-for the cross-entropies and sum_of_squares, averaged over the c outputs for the element-wise
+for the cross-entropies, sigmoid_binary_cross_entropy_sum and sum_of_squares, averaged over the c outputs for the element-wise
 losses (binary cross-entropies, MSE, MAE), as Keras does.
 
   softmax_cross_entropy           from logits via log-sum-exp, grad = (softmax(z) - y) / n
   categorical_cross_entropy       on probabilities, log of p clipped to [eps, 1 - eps]
   sigmoid_binary_cross_entropy    from logits: max(z, 0) - z*y + log1p(exp(-|z|))
+  sigmoid_binary_cross_entropy_sum  the same summed over the outputs (scikit-learn's MLP)
   binary_cross_entropy            on probabilities, clipped like categorical_cross_entropy
   mean_squared_error, mean_absolute_error, and sum_of_squares: 0.5 * sum_j (p - y)^2 per sample
 
@@ -20,8 +21,8 @@ cimport numpy as cnp
 from fastnn._kernels._checks cimport (float_typenum, input_array, label_array, output_array,
                                       same_shape, sample_weights, shape,
                                       data_or_null)
-from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, MAE, MSE, SIGMOID_BCE, SOFTMAX_CE,
-                                         SUM_OF_SQUARES, loss_rows)
+from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, MAE, MSE, SIGMOID_BCE,
+                                         SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES, loss_rows)
 from fastnn._kernels._rowops cimport check_threads
 
 cnp.import_array()
@@ -86,6 +87,13 @@ def categorical_cross_entropy(probs, target, grad, sample_weight=None, double ep
 def sigmoid_binary_cross_entropy(logits, target, grad, sample_weight=None, *, int n_threads=1):
     """Mean of max(z, 0) - z*y + log1p(exp(-|z|)); grad = w_i (sigmoid(z) - y) / (c sum w)."""
     return _loss(SIGMOID_BCE, logits, "logits", target, grad, sample_weight, 0.0, n_threads)
+
+
+def sigmoid_binary_cross_entropy_sum(logits, target, grad, sample_weight=None, *,
+                                     int n_threads=1):
+    """Mean over samples of sum_j max(z, 0) - z*y + log1p(exp(-|z|)); grad = w_i (sigmoid(z) - y)
+    / sum w. For one output the same as sigmoid_binary_cross_entropy."""
+    return _loss(SIGMOID_BCE_SUM, logits, "logits", target, grad, sample_weight, 0.0, n_threads)
 
 
 def binary_cross_entropy(probs, target, grad, sample_weight=None, double eps=1e-7, *,
