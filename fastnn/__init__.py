@@ -6,6 +6,8 @@
                       loss="softmax_cross_entropy", optimizer=fnn.Adam(0.01), random_state=0)
     net.fit(X_train, y_train, epochs=20, batch_size=32)
     net.evaluate(X_test, y_test)   # {"loss": ..., "accuracy": ...}
+
+fastnn.MLPClassifier and fastnn.MLPRegressor are drop-ins for scikit-learn's (fastnn.sklearn).
 """
 __version__ = "0.1.0"
 
@@ -18,3 +20,11 @@ from fastnn.losses import (MAE, MSE, BinaryCrossEntropy, CrossEntropy, Loss,  # 
                            SoftmaxCrossEntropy, SumOfSquares)
 from fastnn.network import Network, load  # noqa: F401
 from fastnn.optimizers import SGD, Adagrad, Adam, Optimizer, RMSprop  # noqa: F401
+
+
+def __getattr__(name):
+    # The scikit-learn estimators load scikit-learn, so only when asked for.
+    if name in ("MLPClassifier", "MLPRegressor"):
+        from fastnn import sklearn
+        return getattr(sklearn, name)
+    raise AttributeError(f"module 'fastnn' has no attribute {name!r}")

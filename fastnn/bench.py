@@ -287,14 +287,26 @@ def main(argv=None):
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--output", default=os.path.join("benchmarks", "results"),
-                   help="folder for training.md and training.png")
+                   help="folder for training.md and training.png (estimators.md)")
+    p.add_argument("--estimators", action="store_true",
+                   help="instead: fit time of fastnn.MLPClassifier vs scikit-learn's")
     args = p.parse_args(argv)
+    command = "python -m fastnn bench " + " ".join(argv if argv is not None else sys.argv[2:])
+    if args.estimators:
+        from fastnn import bench_estimators
+        results = bench_estimators.run(args.threads, args.repeats)
+        text = bench_estimators.table(results, args.repeats, command.strip(), machine(),
+                                      fnn.__version__)
+        print(text)
+        os.makedirs(args.output, exist_ok=True)
+        with open(os.path.join(args.output, "estimators.md"), "w") as f:
+            f.write(text)
+        return 0
     workloads = QUICK if args.quick else tuple(WORKLOADS)
     repeats = 3 if args.quick else args.repeats
     systems = available_systems()
     print(f"systems: {', '.join(systems)} (missing ones are skipped: {', '.join(s for s in SYSTEMS if s not in systems) or 'none'})")
     results = run(workloads, args.threads, repeats, systems)
-    command = "python -m fastnn bench " + " ".join(argv if argv is not None else sys.argv[2:])
     text = table(results, systems, repeats, command.strip())
     print(text)
     os.makedirs(args.output, exist_ok=True)

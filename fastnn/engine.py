@@ -41,9 +41,10 @@ def _groups(layers):
     return groups
 
 
-def compile_plan(network, max_rows, labels=None):
+def compile_plan(network, max_rows, labels=None, training=True):
     """An engine Plan for `network` with buffers for `max_rows` rows, or None if unsupported.
-    labels: whether training targets are class labels (default: if the loss takes them)."""
+    labels: whether training targets are class labels (default: if the loss takes them);
+    training: False for predict only (the parameters may then be read-only)."""
     groups = _groups(network._train_layers)
     loss, optimizer = network._train_loss, network.optimizer
     name = OPTIMIZER_NAMES.get(type(optimizer))
@@ -55,19 +56,22 @@ def compile_plan(network, max_rows, labels=None):
                     dropout.rate if dropout is not None else 0.0,
                     dropout.state if dropout is not None else None)
                    for dense, activation, dropout in groups]
-    params = network.parameters()
-    optimizer.init_state(params)
-    plan_params = [(p, g, *(state + [None, None])[:2], l2)
-                   for p, g, state, l2 in zip(params, network.gradients(), optimizer.state,
-                                              network.penalties())]
+    plan_params = []
+    if training:
+        params = network.parameters()
+        optimizer.init_state(params)
+        plan_params = [(p, g, *(state + [None, None])[:2], l2)
+                       for p, g, state, l2 in zip(params, network.gradients(), optimizer.state,
+                                                  network.penalties())]
     hyper = optimizer.config()
     a, b = OPTIMIZER_SLOTS[name]
     plan_optimizer = (_engine.OPTIMIZER_CODES[name], optimizer.lr, optimizer.decay,
                       hyper.get(a, 0.0), hyper.get(b, 0.0), hyper.get("eps", 0.0),
-                      optimizer.weight_decay, hyper.get("nesterov", False))
+                      optimizer.weight_decay, hyper.get("nesterov", False),
+                      hyper.get("eps_hat", False))
     plan_loss = (_engine.LOSS_CODES[loss.kernel], getattr(loss, "eps", 0.0))
     mode = network._accuracy_mode() if network.loss.classification else None
     return _engine.Plan(network.dtype, plan_layers, plan_params, plan_optimizer, plan_loss,
                         max_rows, loss.takes_labels if labels is None else labels,
                         _engine.ACCURACY_CODES[mode], [dense for dense, _, _ in groups],
-                        network._train_layers)
+                        network._train_layers, training)

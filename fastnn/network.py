@@ -141,24 +141,41 @@ class Network:
     def train_step(self, X, y, sample_weight=None):
         """One optimizer step on this batch; returns the batch's loss (before the step)."""
         X, y, sample_weight = self._check_xy(X, y, sample_weight)
+        self._own_arrays()
         return self._step(X, y, sample_weight)[0]
+
+    def _own_arrays(self):
+        """Before training writes them: writeable copies of parameters, gradients, optimizer
+        state and dropout states that are read-only (as after unpickling from a memory map)."""
+        arrays = [a for layer in self.layers for a in layer.parameters() + layer.gradients()]
+        arrays += [s for state in self.optimizer.state for s in state]
+        arrays += [layer.state for layer in self.layers if isinstance(layer, L.Dropout)]
+        if all(a.flags.writeable for a in arrays):
+            return
+        for layer in self.layers:
+            layer.cast(self.dtype)  # a copy even in the same dtype
+            if isinstance(layer, L.Dropout):
+                layer.state = layer.state.copy()
+        self.optimizer.state = [[s.copy() for s in state] for state in self.optimizer.state]
 
     def penalties(self):
         """L2 strength per parameter, in the order of parameters() (see Dense's l2)."""
         return [s for layer in self.layers for s in layer.penalties()]
 
     def _step(self, X, y, sample_weight):
+        """(loss with the L2 penalty, outputs, the penalty alone) of one optimizer step."""
         loss, out = self._loss_and_gradients(X, y, sample_weight, training=True)
-        decay = None
+        decay, penalty = None, 0.0
         # The batch's size, or its weights summed in order in double as the engine does.
         size = len(X) if sample_weight is None else float(np.cumsum(sample_weight, dtype=np.float64)[-1])
         if any(self.penalties()) and size > 0:
             decay = [s / size for s in self.penalties()]
-            loss += sum(0.5 * d * float(np.dot(p.ravel(), p.ravel().astype(np.float64)))
-                        for d, p in zip(decay, self.parameters()) if d)
+            penalty = sum(0.5 * d * float(np.dot(p.ravel(), p.ravel().astype(np.float64)))
+                          for d, p in zip(decay, self.parameters()) if d)
+            loss += penalty
         if np.isfinite(loss):
             self.optimizer.step(self.parameters(), self.gradients(), decay)
-        return loss, out
+        return loss, out, penalty
 
     # ---------------------------------------------------------------- validation
 
@@ -209,6 +226,8 @@ class Network:
                                  f"got {sample_weight.shape}")
             if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
                 raise ValueError("sample_weight must hold finite numbers >= 0")
+            if not np.any(sample_weight > 0):
+                raise ValueError("sample_weight is all zero: no sample would count")
         return X, y, sample_weight
 
     # ---------------------------------------------------------------- fit / predict / evaluate
@@ -245,6 +264,7 @@ class Network:
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks must be fastnn Callbacks, got {type(cb).__name__}")
 
+        self._own_arrays()
         history = History()
         all_callbacks = [history, *callbacks]
         for cb in all_callbacks:
@@ -260,7 +280,8 @@ class Network:
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch)
                 start = time.perf_counter()
-                logs = self._epoch(X, y, sample_weight, batch_size, shuffle, plan)
+                order = self.rng.permutation(len(X)) if shuffle else np.arange(len(X))
+                logs = self._epoch(X, y, sample_weight, batch_size, order, plan)
                 if logs is None:
                     break
                 if validation_data is not None:
@@ -278,22 +299,22 @@ class Network:
                 cb.on_train_end()
         return history
 
-    def _epoch(self, X, y, sample_weight, batch_size, shuffle, plan=None):
-        """One pass of mini-batch steps, in the engine when there is a plan; the epoch's logs, or
-        None after a non-finite loss."""
+    def _epoch(self, X, y, sample_weight, batch_size, order, plan=None):
+        """One pass of mini-batch steps over the rows of X in `order`, in the engine when there
+        is a plan; the epoch's logs, or None after a non-finite loss."""
         n = len(X)
-        order = self.rng.permutation(n) if shuffle else np.arange(n)
         # The state to put back if a loss goes non-finite: weights and optimizer state alike.
         start_weights = [p.copy() for p in self.parameters()]
         start_state = [[s.copy() for s in state] for state in self.optimizer.state]
         start_iterations = self.optimizer.iterations
         if plan is not None:
             plan.set_learning_rate(self.optimizer.lr)  # a callback or schedule may have set it
-            finished, total_loss, total_correct, self.optimizer.iterations = plan.train_epoch(
-                X, y, sample_weight, order, batch_size, self.optimizer.iterations, 1)
+            (finished, total_loss, total_penalty, total_correct,
+             self.optimizer.iterations) = plan.train_epoch(X, y, sample_weight, order, batch_size,
+                                                           self.optimizer.iterations, 1)
         else:
-            finished, total_loss, total_correct = self._python_epoch(X, y, sample_weight, order,
-                                                                     batch_size)
+            finished, total_loss, total_penalty, total_correct = self._python_epoch(
+                X, y, sample_weight, order, batch_size)
         if not finished:
             for param, saved in zip(self.parameters(), start_weights):
                 param[...] = saved
@@ -306,26 +327,30 @@ class Network:
                           "learning rate)", RuntimeWarning, stacklevel=3)
             return None
         logs = {"loss": total_loss / n}
+        if any(self.penalties()):
+            logs["penalty"] = total_penalty / n  # the L2 part of the loss
         if self.loss.classification:
             logs["accuracy"] = total_correct / n
         return logs
 
     def _python_epoch(self, X, y, sample_weight, order, batch_size):
-        """The layer-by-layer epoch: (finished, loss summed over samples, correct predictions)."""
-        total_loss = total_correct = 0.0
+        """The layer-by-layer epoch: (finished, loss and penalty summed over samples, correct
+        predictions)."""
+        total_loss = total_penalty = total_correct = 0.0
         mode = self._accuracy_mode()
         for start in range(0, len(X), batch_size):
             idx = order[start:start + batch_size]
             w = None if sample_weight is None else sample_weight[idx]
             if w is not None and not w.sum() > 0:
                 continue  # a batch whose weights are all zero teaches nothing
-            loss, out = self._step(X[idx], y[idx], w)
+            loss, out, penalty = self._step(X[idx], y[idx], w)
             if not np.isfinite(loss):
-                return False, total_loss, total_correct
+                return False, total_loss, total_penalty, total_correct
             total_loss += loss * len(idx)
+            total_penalty += penalty * len(idx)
             if self.loss.classification:
                 total_correct += accuracy(out, y[idx], mode) * len(idx)
-        return True, total_loss, total_correct
+        return True, total_loss, total_penalty, total_correct
 
     def _plan(self, rows, training, labels=False):
         """The engine plan for batches of up to `rows` rows (targets: class labels or rows), or
@@ -346,7 +371,7 @@ class Network:
                tuple(sorted(hyper.items())) if training else ())
         if key not in self._plans:
             self._plans = {k: v for k, v in self._plans.items() if k[1] != training}
-            self._plans[key] = compile_plan(self, rows, labels)
+            self._plans[key] = compile_plan(self, rows, labels, training)
         return self._plans[key]
 
     def _accuracy_mode(self):

@@ -4,6 +4,8 @@ The state (velocities, moments) lives in the optimizer, one list of arrays per p
 the order of the parameters. The learning rate decays as lr / (1 + decay * iterations), where
 `iterations` counts the steps taken.
 """
+import math
+
 import numpy as np
 
 from fastnn import kernels as K
@@ -72,19 +74,29 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
+    """param -= lr * m_hat / (sqrt(v_hat) + eps), m_hat and v_hat the bias-corrected moments
+    (the Adam paper's Algorithm 1, as PyTorch). eps_hat=True adds eps to sqrt(v) before the bias
+    correction instead, the paper's "epsilon hat", as scikit-learn and Keras do."""
     n_state = 2
 
-    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decay=0.0):
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decay=0.0,
+                 eps_hat=False):
         super().__init__(lr, decay, weight_decay)
         self.beta1, self.beta2 = _check("beta1", beta1, 0, 1), _check("beta2", beta2, 0, 1)
         self.eps = _check("eps", eps, 1e-300)
+        self.eps_hat = bool(eps_hat)
 
     def _update(self, param, grad, state, lr, wd):
-        K.adam_update(param, grad, state[0], state[1], self.iterations + 1, lr=lr,
-                      beta1=self.beta1, beta2=self.beta2, eps=self.eps, weight_decay=wd)
+        t = self.iterations + 1
+        # m_hat / (sqrt(v_hat) + eps * sqrt(c2)) == c1 m / (sqrt(c2) (sqrt(v) + eps)): epsilon
+        # hat is the kernel's eps scaled by sqrt(c2), computed as the engine computes it.
+        eps = self.eps * math.sqrt(1.0 / (1.0 - self.beta2 ** t)) if self.eps_hat else self.eps
+        K.adam_update(param, grad, state[0], state[1], t, lr=lr, beta1=self.beta1,
+                      beta2=self.beta2, eps=eps, weight_decay=wd)
 
     def config(self):
-        return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+        return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps,
+                "eps_hat": self.eps_hat}
 
 
 class RMSprop(Optimizer):

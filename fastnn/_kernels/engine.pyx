@@ -13,7 +13,7 @@ so the two paths give the same numbers.
 """
 cimport numpy as cnp
 from cython cimport floating
-from libc.math cimport isfinite, pow
+from libc.math cimport isfinite, pow, sqrt
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
@@ -82,7 +82,7 @@ cdef struct PlanC:
     int n_layers, n_params
     int loss_kind, opt_kind, acc_mode
     double loss_eps, lr, decay, a, b, eps, wd
-    bint nesterov, has_l2
+    bint nesterov, eps_hat, has_l2
     Py_ssize_t max_rows
     void* Xb            # the gathered batch
     void* Tb            # its targets (rows), or NULL with labels
@@ -157,9 +157,10 @@ cdef double _correct(int mode, const floating* out, const floating* T, const Py_
 cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_ssize_t* L,
                       const floating* w, const Py_ssize_t* order, Py_ssize_t n,
                       Py_ssize_t batch_size, Py_ssize_t* iterations, int n_threads,
-                      double* loss_sum, double* correct) noexcept nogil:
+                      double* loss_sum, double* penalty_sum, double* correct) noexcept nogil:
     """Mini-batch steps over the rows of X in `order`; 1 when a batch's loss was not finite (it
-    stops there, without a step), else 0."""
+    stops there, without a step), else 0. Sums batch loss * rows (L2 penalty included, and also
+    summed alone) and correct predictions."""
     cdef Py_ssize_t n_batches = (n + batch_size - 1) // batch_size
     cdef Py_ssize_t bi, start, rows, r, j, i, l
     cdef Py_ssize_t n_in = P.layers[0].n_in, c = P.layers[P.n_layers - 1].n_out
@@ -171,7 +172,7 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
     cdef ParamPlan* pp
     cdef const floating* out
     cdef floating* G
-    cdef double loss, wsum, penalty, lr, c1 = 0, c2 = 0
+    cdef double loss, wsum, penalty = 0, lr, eps = P.eps, c1 = 0, c2 = 0
     for bi in range(n_batches):
         start = bi * batch_size
         rows = min(batch_size, n - start)
@@ -209,6 +210,7 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
         if not isfinite(loss):
             return 1
         loss_sum[0] += loss * rows
+        penalty_sum[0] += penalty * rows
         correct[0] += _correct(P.acc_mode, out, Tb, P.Lb if L != NULL else NULL, rows, c)
 
         for l in range(P.n_layers - 1, -1, -1):
@@ -230,11 +232,13 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
         if P.opt_kind == ADAM:
             c1 = 1.0 / (1.0 - pow(P.a, iterations[0] + 1))
             c2 = 1.0 / (1.0 - pow(P.b, iterations[0] + 1))
+            if P.eps_hat:
+                eps = P.eps * sqrt(c2)
         for j in range(P.n_params):
             pp = &P.params[j]
             optim_update(P.opt_kind, <floating*>pp.p, <const floating*>pp.g, <floating*>pp.s1,
                          <floating*>pp.s2, pp.size, <floating>lr, <floating>P.a, <floating>P.b,
-                         <floating>P.eps, <floating>(P.wd + pp.l2 / wsum), P.nesterov,
+                         <floating>eps, <floating>(P.wd + pp.l2 / wsum), P.nesterov,
                          <floating>c1, <floating>c2)
         iterations[0] += 1
     return 0
@@ -290,6 +294,7 @@ cdef class Plan:
     cdef list layer_list  # the network's training layers, and the objects it held at compile time
     cdef list layer_objs
     cdef public bint labels
+    cdef bint training
 
     def __cinit__(self):
         self.c.layers = NULL
@@ -300,12 +305,13 @@ cdef class Plan:
         free(self.c.params)
 
     def __init__(self, dtype, layers, params, optimizer, loss, Py_ssize_t max_rows,
-                 bint labels, int acc_mode, owners=(), layer_list=None):
+                 bint labels, int acc_mode, owners=(), layer_list=None, bint training=True):
         """layers: (W, b, dW, db, activation code, alpha, dropout rate, dropout state or None)
         per Dense layer; params: (param, grad, state1 or None, state2 or None, L2 strength);
-        optimizer: (kind, lr, decay, a, b, eps, weight_decay, nesterov); loss: (kind, eps);
+        optimizer: (kind, lr, decay, a, b, eps, weight_decay, nesterov, eps_hat); loss: (kind, eps);
         owners: the Dense layers, whose W and b must stay these arrays for predict_fast;
-        layer_list: the network's list of training layers, whose items must stay the same."""
+        layer_list: the network's list of training layers, whose items must stay the same;
+        training: False for an inference plan, which may point into read-only parameters."""
         import numpy as np
         self.typenum = cnp.NPY_FLOAT32 if np.dtype(dtype) == np.float32 else cnp.NPY_FLOAT64
         cdef int t = self.typenum
@@ -325,8 +331,8 @@ cdef class Plan:
             lp = &self.c.layers[i]
             k, m = W.shape
             lp.n_in, lp.n_out = k, m
-            lp.W, lp.b = _ptr(W, t, k * m, "W"), _ptr(b, t, m, "b")
-            lp.dW, lp.db = _ptr(dW, t, k * m, "dW"), _ptr(db, t, m, "db")
+            lp.W, lp.b = _ptr(W, t, k * m, "W", training), _ptr(b, t, m, "b", training)
+            lp.dW, lp.db = _ptr(dW, t, k * m, "dW", training), _ptr(db, t, m, "db", training)
             lp.act, lp.alpha, lp.rate = act, alpha, rate
             buffers = [np.zeros((max_rows, m), dtype) for _ in range(4 if rate > 0 else 2)]
             self.keep.append(buffers)
@@ -343,12 +349,12 @@ cdef class Plan:
             self.c.params[i].size = p.size
             self.c.params[i].l2 = l2
             self.c.has_l2 = self.c.has_l2 or l2 != 0
-            self.c.params[i].p = _ptr(p, t, p.size, "param")
-            self.c.params[i].g = _ptr(g, t, p.size, "grad")
-            self.c.params[i].s1 = _ptr(s1, t, p.size, "state") if s1 is not None else NULL
-            self.c.params[i].s2 = _ptr(s2, t, p.size, "state") if s2 is not None else NULL
+            self.c.params[i].p = _ptr(p, t, p.size, "param", training)
+            self.c.params[i].g = _ptr(g, t, p.size, "grad", training)
+            self.c.params[i].s1 = _ptr(s1, t, p.size, "state", training) if s1 is not None else NULL
+            self.c.params[i].s2 = _ptr(s2, t, p.size, "state", training) if s2 is not None else NULL
         (self.c.opt_kind, self.c.lr, self.c.decay, self.c.a, self.c.b, self.c.eps, self.c.wd,
-         self.c.nesterov) = optimizer
+         self.c.nesterov, self.c.eps_hat) = optimizer
         self.c.loss_kind, self.c.loss_eps = loss
         self.c.acc_mode = acc_mode
         self.n_in, self.n_out = self.c.layers[0].n_in, self.c.layers[self.c.n_layers - 1].n_out
@@ -360,6 +366,7 @@ cdef class Plan:
         self.c.Lb = <Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>batch[2])
         self.c.Wb = _ptr(batch[3], t, max_rows, "weights")
         self.labels = labels
+        self.training = training
 
     def set_learning_rate(self, double lr):
         """The base learning rate of the next epochs (a schedule changes it between epochs)."""
@@ -367,10 +374,13 @@ cdef class Plan:
 
     def train_epoch(self, X, y, sample_weight, order, Py_ssize_t batch_size,
                     Py_ssize_t iterations, int n_threads=1):
-        """One epoch of steps over X[order] in batches; returns (finished, loss_sum, correct,
-        iterations): finished is False when a batch's loss was not finite."""
+        """One epoch of steps over X[order] in batches; returns (finished, loss_sum, penalty_sum,
+        correct, iterations): finished is False when a batch's loss was not finite; the sums are
+        over batches of loss * rows (the L2 penalty included in loss_sum and also alone)."""
         cdef int t = self.typenum
         cdef Py_ssize_t n = len(X)
+        if not self.training:
+            raise ValueError("engine: this plan was compiled for inference and cannot train")
         if not 1 <= batch_size <= self.c.max_rows:
             raise ValueError(f"batch_size must be in [1, {self.c.max_rows}], got {batch_size}")
         cdef const void* Xp = _ptr(X, t, n * self.n_in, "X", False)
@@ -394,20 +404,20 @@ cdef class Plan:
         for i in range(n):
             if not 0 <= Op[i] < n:
                 raise ValueError(f"engine: order[{i}] = {Op[i]} is out of range")
-        cdef double loss_sum = 0, correct = 0
+        cdef double loss_sum = 0, penalty_sum = 0, correct = 0
         cdef Py_ssize_t it = iterations
         cdef int status
         if t == cnp.NPY_FLOAT32:
             with nogil:
                 status = _train_epoch(&self.c, <const float*>Xp, <const float*>Tp, Lp,
                                       <const float*>Wp, Op, n, batch_size, &it, n_threads,
-                                      &loss_sum, &correct)
+                                      &loss_sum, &penalty_sum, &correct)
         else:
             with nogil:
                 status = _train_epoch(&self.c, <const double*>Xp, <const double*>Tp, Lp,
                                       <const double*>Wp, Op, n, batch_size, &it, n_threads,
-                                      &loss_sum, &correct)
-        return status == 0, loss_sum, correct, it
+                                      &loss_sum, &penalty_sum, &correct)
+        return status == 0, loss_sum, penalty_sum, correct, it
 
     def predict(self, X, out, int final_act=0, int n_threads=1):
         """out = the network's outputs for X (inference: no dropout), then `final_act` applied;

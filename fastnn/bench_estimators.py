@@ -1,0 +1,84 @@
+"""Fit time of fastnn.MLPClassifier against scikit-learn's MLPClassifier, same parameters.
+
+    python -m fastnn bench --estimators [--threads 1 2] [--repeats 5]
+
+Both get the same arguments and the same X, and (see fastnn/sklearn.py) take the same steps to
+float rounding, so they run the same number of epochs; tol=0 keeps them from stopping early.
+Each sample times one whole fit() of each estimator, alternating; the table gives the median
+seconds per fit and scikit-learn's time / fastnn's.
+"""
+import statistics
+import time
+import warnings
+
+import numpy as np
+
+# name: (data, max_iter)
+WORKLOADS = {
+    "digits 64-100-10": ("digits", 30),
+    "784-100-10, 10000 rows": ("wide", 4),
+}
+
+
+def make_data(name):
+    if name == "digits":
+        from sklearn.datasets import load_digits
+        X, y = load_digits(return_X_y=True)
+        return X / 16, y
+    rng = np.random.default_rng(0)
+    X = rng.random((10000, 784))
+    return X, (X[:, :10] @ rng.standard_normal((10, 10))).argmax(axis=1)
+
+
+def run(threads_list, repeats, solvers=("sgd", "adam"), dtypes=("float64", "float32")):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier as SkMLP
+    from threadpoolctl import threadpool_limits
+
+    from fastnn.sklearn import MLPClassifier
+    results = []
+    for threads in threads_list:
+        with threadpool_limits(threads), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            for name, (data, max_iter) in WORKLOADS.items():
+                X64, y = make_data(data)
+                for dtype in dtypes:
+                    X = X64.astype(dtype)
+                    for solver in solvers:
+                        params = dict(solver=solver, max_iter=max_iter, tol=0.0, random_state=0)
+                        makers = {"fastnn": lambda: MLPClassifier(**params),
+                                  "scikit-learn": lambda: SkMLP(**params)}
+                        for make in makers.values():
+                            make().fit(X[:500], y[:500])  # warm up imports and caches
+                        samples = {system: [] for system in makers}
+                        for _ in range(repeats):
+                            for system, make in makers.items():
+                                start = time.perf_counter()
+                                make().fit(X, y)
+                                samples[system].append(time.perf_counter() - start)
+                        medians = {s: statistics.median(v) for s, v in samples.items()}
+                        row = (threads, name, dtype, solver, max_iter, medians)
+                        results.append(row)
+                        print(f"  {threads} thread(s), {name}, {dtype} X, {solver}: "
+                              f"fastnn {medians['fastnn']:.3f} s, scikit-learn "
+                              f"{medians['scikit-learn']:.3f} s, "
+                              f"x{medians['scikit-learn'] / medians['fastnn']:.2f}", flush=True)
+    return results
+
+
+def table(results, repeats, command, machine, version):
+    lines = [
+        f"Estimator benchmark, {time.strftime('%Y-%m-%d')}: {machine}; fastnn {version}. "
+        f"fastnn.MLPClassifier vs sklearn.neural_network.MLPClassifier with the same parameters "
+        f"(defaults but max_iter, tol=0, random_state=0) and the same X; seconds per fit(), median "
+        f"of {repeats} alternating samples; speed-up = scikit-learn's time / fastnn's. BLAS "
+        f"threads limited for both.",
+        "", f"Command: `{command}`", "",
+        "| threads | workload | X dtype | solver | epochs | fastnn | scikit-learn | speed-up |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for threads, name, dtype, solver, max_iter, medians in results:
+        ours, theirs = medians["fastnn"], medians["scikit-learn"]
+        lines.append(f"| {threads} | {name} | {dtype} | {solver} | {max_iter} | {ours:.3f} s | "
+                     f"{theirs:.3f} s | x{theirs / ours:.2f} |")
+    return "\n".join(lines) + "\n"
