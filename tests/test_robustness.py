@@ -2,6 +2,7 @@
 silent garbage or a broken model."""
 import os
 import resource
+import warnings
 
 import numpy as np
 import pytest
@@ -56,6 +57,26 @@ def test_fit_predict_evaluate_raise_only_clean_errors(X, y, batch, epochs):
             continue
         if isinstance(out, np.ndarray):
             assert np.all(np.isfinite(out))
+
+
+@fuzz
+@given(X=arrays(), y=arrays(max_dims=2), X_new=arrays(), regressor=st.booleans(),
+       solver=st.sampled_from(["adam", "sgd", "lbfgs"]))
+def test_estimators_raise_only_clean_errors(X, y, X_new, regressor, solver):
+    from fastnn import MLPClassifier, MLPRegressor
+    est = (MLPRegressor if regressor else MLPClassifier)(hidden_layer_sizes=(3,), max_iter=2,
+                                                         solver=solver, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence, divergence and conversion warnings
+        try:
+            est.fit(X, y)
+        except CLEAN:
+            return
+        for call in (est.predict, getattr(est, "predict_proba", est.predict)):
+            try:
+                call(X_new)
+            except CLEAN:
+                pass
 
 
 KERNEL_CALLS = {
