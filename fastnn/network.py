@@ -167,7 +167,8 @@ class Network:
         loss, out = self._loss_and_gradients(X, y, sample_weight, training=True)
         decay, penalty = None, 0.0
         # The batch's size, or its weights summed in order in double as the engine does.
-        size = len(X) if sample_weight is None else float(np.cumsum(sample_weight, dtype=np.float64)[-1])
+        size = (len(X) if sample_weight is None
+                else float(np.cumsum(sample_weight, dtype=np.float64)[-1]))
         if any(self.penalties()) and size > 0:
             decay = [s / size for s in self.penalties()]
             penalty = sum(0.5 * d * float(np.dot(p.ravel(), p.ravel().astype(np.float64)))
