@@ -169,8 +169,9 @@ class Network:
         # The batch's size, or its weights summed in order in double as the engine does.
         size = (len(X) if sample_weight is None
                 else float(np.cumsum(sample_weight, dtype=np.float64)[-1]))
-        if any(self.penalties()) and size > 0:
-            decay = [s / size for s in self.penalties()]
+        strengths = self.penalties()
+        if any(strengths) and size > 0:
+            decay = [s / size for s in strengths]
             penalty = sum(0.5 * d * float(np.dot(p.ravel(), p.ravel().astype(np.float64)))
                           for d, p in zip(decay, self.parameters()) if d)
             loss += penalty

@@ -245,7 +245,7 @@ class _BaseMLP(BaseEstimator):
         self.coefs_ = [dense.W for dense in self._dense]
         self.intercepts_ = [dense.b for dense in self._dense]
         X = np.ascontiguousarray(X, dtype=net.dtype)
-        sample_weight = self._sample_weight(sample_weight, y, len(X))
+        sample_weight = self._sample_weight(sample_weight, len(X))
         X, T, sample_weight = net._check_xy(X, self._targets(Y), sample_weight)
         if self.solver == "lbfgs":
             self._fit_lbfgs(X, T, sample_weight)
@@ -253,7 +253,7 @@ class _BaseMLP(BaseEstimator):
             self._fit_stochastic(X, T, Y, sample_weight, incremental)
         return self
 
-    def _sample_weight(self, sample_weight, y, n):
+    def _sample_weight(self, sample_weight, n):
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=np.float64)
             if sample_weight.ndim == 0:
@@ -518,11 +518,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
                 raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
                                  f"{self.classes_}. 'y' has {classes}.")
-        self._y = y  # for class_weight
+        self._y = y  # the validated labels, for class_weight
         return X, self._label_binarizer.transform(y).astype(bool)
 
-    def _sample_weight(self, sample_weight, y, n):
-        sample_weight = super()._sample_weight(sample_weight, y, n)
+    def _sample_weight(self, sample_weight, n):
+        sample_weight = super()._sample_weight(sample_weight, n)
         if self.class_weight is not None:
             weights = compute_sample_weight(self.class_weight, self._y)
             sample_weight = weights if sample_weight is None else sample_weight * weights
