@@ -66,3 +66,29 @@ def test_probability_losses_at_exactly_zero_and_one(impl, name, dtype):
 def test_tanh_saturates(impl, dtype):
     x = np.array([-1e4, 1e4], dtype)
     np.testing.assert_array_equal(impl.tanh_forward(x, np.empty_like(x)), [-1, 1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_exp_is_accurate_over_its_whole_range(dtype):
+    """The kernels' own exp (vectorized, both dtypes): softmax of rows [0, x] is
+    exp(x) / (1 + exp(x)) to a few ulp for x from the underflow limit to 0, subnormal results
+    and exact zeros included, and so is the softmax cross-entropy's gradient."""
+    info = np.finfo(dtype)
+    lowest = -104.0 if dtype == np.float32 else -746.0
+    x = np.concatenate([np.linspace(lowest, 0, 20001), -np.geomspace(1e-12, 50, 2001)])
+    x = x.astype(dtype)
+    rows = np.stack([np.zeros_like(x), x], axis=1)
+    want = np.exp(x.astype(np.float64)) / (1 + np.exp(x.astype(np.float64)))
+    got = K.softmax_forward(rows, np.empty_like(rows))[:, 1]
+    normal = want >= info.tiny
+    # float32 below its tiny is flushed to 0 (documented in _vecmath.h); float64 keeps subnormals.
+    ulps = 4 * info.eps
+    np.testing.assert_allclose(got[normal], want[normal], rtol=ulps, atol=0)
+    if dtype == np.float64:
+        np.testing.assert_allclose(got[~normal], want[~normal], rtol=0, atol=4 * 5e-324)
+    else:
+        assert np.all(got[~normal] <= info.tiny)
+    g = np.empty_like(rows)
+    K.softmax_cross_entropy(rows, np.zeros(len(x), np.intp), g)  # g = p / rows, or p - 1
+    normal = want / len(x) >= info.tiny
+    np.testing.assert_allclose(g[normal, 1] * len(x), want[normal], rtol=8 * info.eps, atol=0)

@@ -16,6 +16,7 @@ cdef enum:
     SUM_OF_SQUARES = 6
     SIGMOID_BCE_SUM = 7  # SIGMOID_BCE summed over the outputs (scikit-learn's multi-label loss)
     CHUNK = 256  # elements whose loss terms are summed at once, from a buffer on the stack
+    ROW_BLOCK = 64  # rows of softmax cross-entropy whose exps (and logs) run as one loop
 
 
 cdef inline floating _clip(floating p, floating lo, floating hi) noexcept nogil:
@@ -63,32 +64,13 @@ cdef inline void _elementwise(int kind, const floating* z, const floating* t, fl
 
 cdef inline double _row(int kind, const floating* z, const floating* t, Py_ssize_t label,
                  floating* g, Py_ssize_t c, floating scale, floating eps) noexcept nogil:
-    """Row loss, and g = scale * d(row loss)/dz. t is NULL when `label` holds the target.
-    Every read of z precedes the write of g at the same place, so g may be z."""
+    """Row loss, and g = scale * d(row loss)/dz; SOFTMAX_CE is _softmax_ce_block's. t is NULL
+    when `label` holds the target. Every read of z precedes the write of g at the same place, so
+    g may be z."""
     cdef Py_ssize_t j, j0, block, width
-    cdef floating m, p
-    cdef double loss = 0, ts = 1, tz, s
+    cdef floating p
+    cdef double loss = 0
     cdef floating terms[CHUNK]
-    if kind == SOFTMAX_CE:
-        m = row_max(z, c)
-        if t == NULL:
-            tz = z[label]
-        else:
-            tz = row_dot(t, z, c)
-            ts = row_dot(t, <const floating*>NULL, c)
-        for j in range(c):
-            g[j] = fexp(z[j] - m)
-        s = row_dot(g, <const floating*>NULL, c)
-        loss = (m + flog(<floating>s)) * ts - tz
-        p = <floating>(scale * ts / s)
-        if t == NULL:
-            for j in range(c):
-                g[j] = g[j] * p
-            g[label] -= scale
-        else:
-            for j in range(c):
-                g[j] = g[j] * p - scale * t[j]
-        return loss
     if kind == CATEGORICAL_CE and t == NULL:
         p = _clip(z[label], eps, 1 - eps)
         for j in range(c):
@@ -106,15 +88,80 @@ cdef inline double _row(int kind, const floating* z, const floating* t, Py_ssize
     return loss if summed else loss / c
 
 
+cdef inline double _softmax_ce_block(const floating* z, const floating* t,
+                                     const Py_ssize_t* labels, const floating* w, floating* g,
+                                     Py_ssize_t n, Py_ssize_t c, double total_w,
+                                     double total) noexcept nogil:
+    """total + sum_i w_i * loss_i over n <= ROW_BLOCK rows of softmax cross-entropy from logits,
+    g_i = (w_i / total_w) * d loss_i / dz_i. t is NULL when `labels` hold the targets; g may be
+    z. The exps of all n rows run as one loop, and their logs as another: a row's own loop over
+    a few classes is too short to vectorize."""
+    cdef floating m[ROW_BLOCK]
+    cdef floating log_s[ROW_BLOCK]
+    cdef double s[ROW_BLOCK]
+    cdef double tz[ROW_BLOCK]
+    cdef double ts[ROW_BLOCK]
+    cdef double wi
+    cdef floating p, scale
+    cdef Py_ssize_t i, j
+    for i in range(n):
+        m[i] = row_max(z + i * c, c)
+        if t == NULL:
+            tz[i] = z[i * c + labels[i]]
+            ts[i] = 1
+        else:
+            tz[i] = row_dot(t + i * c, z + i * c, c)
+            ts[i] = row_dot(t + i * c, <const floating*>NULL, c)
+        for j in range(c):
+            g[i * c + j] = z[i * c + j] - m[i]
+    for j in range(n * c):
+        g[j] = fexp(g[j])
+    for i in range(n):
+        s[i] = row_dot(g + i * c, <const floating*>NULL, c)
+        log_s[i] = <floating>s[i]
+    for i in range(n):
+        log_s[i] = flog(log_s[i])
+    for i in range(n):
+        wi = w[i] if w != NULL else 1
+        scale = <floating>(wi / total_w)
+        total += wi * ((m[i] + log_s[i]) * ts[i] - tz[i])
+        p = <floating>(scale * ts[i] / s[i])
+        if t == NULL:
+            for j in range(c):
+                g[i * c + j] = g[i * c + j] * p
+            g[i * c + labels[i]] -= scale
+        else:
+            for j in range(c):
+                g[i * c + j] = g[i * c + j] * p - scale * t[i * c + j]
+    return total
+
+
 cdef inline double loss_rows(int kind, const floating* z, const floating* t,
                              const Py_ssize_t* labels, const floating* w, floating* g, Py_ssize_t n,
                              Py_ssize_t c, floating eps, int n_threads) noexcept nogil:
     cdef double total_w = n, total = 0
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, start
     if w != NULL:
         total_w = 0
         for i in range(n):
             total_w += w[i]
+    if kind == SOFTMAX_CE:
+        if n_threads > 1 and n > ROW_BLOCK:
+            for i in prange((n + ROW_BLOCK - 1) // ROW_BLOCK, num_threads=n_threads,
+                            schedule="static"):
+                total += _softmax_ce_block(
+                    z + i * ROW_BLOCK * c, t + i * ROW_BLOCK * c if t != NULL else NULL,
+                    labels + i * ROW_BLOCK if t == NULL else NULL,
+                    w + i * ROW_BLOCK if w != NULL else NULL, g + i * ROW_BLOCK * c,
+                    min(<Py_ssize_t>ROW_BLOCK, n - i * ROW_BLOCK), c, total_w, 0)
+        else:
+            for i in range((n + ROW_BLOCK - 1) // ROW_BLOCK):
+                start = i * ROW_BLOCK
+                total = _softmax_ce_block(
+                    z + start * c, t + start * c if t != NULL else NULL,
+                    labels + start if t == NULL else NULL, w + start if w != NULL else NULL,
+                    g + start * c, min(<Py_ssize_t>ROW_BLOCK, n - start), c, total_w, total)
+        return total / total_w
     if n_threads > 1 and n > 1:
         for i in prange(n, num_threads=n_threads, schedule="static"):
             total += (w[i] if w != NULL else 1) * _row(

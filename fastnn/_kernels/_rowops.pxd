@@ -2,8 +2,9 @@
 #
 # Every helper works on a raw row (pointer + length) of one dtype; the typed loops in the .pyx
 # modules walk rows and call these. float32 math goes through _vecmath.h (branch-free, so loops
-# over it vectorize); float64 uses libm. Reductions (row_max, row_sum, row_dot) run 8 independent
-# lanes: one dependent chain of adds would take the add's full latency per element.
+# over it vectorize); float64 too for exp, libm for the rest. Reductions (row_max, row_sum,
+# row_dot) run 8 independent lanes: one dependent chain of adds would take the add's full
+# latency per element.
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport exp, log, log1p, tanh
@@ -11,6 +12,7 @@ from libc.stdint cimport uint64_t
 
 
 cdef extern from "_vecmath.h" nogil:
+    double fnn_exp(double x)
     float fnn_expf(float x)
     float fnn_logf(float x)
     float fnn_log1pf(float x)
@@ -32,7 +34,7 @@ cdef inline floating fexp(floating x) noexcept nogil:
     if floating is float:
         return fnn_expf(x)
     else:
-        return exp(x)
+        return fnn_exp(x)
 
 
 cdef inline floating flog(floating x) noexcept nogil:
@@ -180,6 +182,8 @@ cdef inline void forward_rows(int kind, const floating* x, floating* y, Py_ssize
     if n_threads > 1 and rows > 1:
         for i in prange(rows, num_threads=n_threads, schedule="static"):
             activate(kind, x + i * cols, y + i * cols, cols, alpha)
+    elif kind != SOFTMAX:  # elementwise: one loop over all rows, no per-row loop tails
+        activate(kind, x, y, rows * cols, alpha)
     else:
         for i in range(rows):
             activate(kind, x + i * cols, y + i * cols, cols, alpha)
@@ -192,6 +196,8 @@ cdef inline void backward_rows(int kind, const floating* y, const floating* dy, 
     if n_threads > 1 and rows > 1:
         for i in prange(rows, num_threads=n_threads, schedule="static"):
             activate_backward(kind, y + i * cols, dy + i * cols, dx + i * cols, cols, alpha)
+    elif kind != SOFTMAX:
+        activate_backward(kind, y, dy, dx, rows * cols, alpha)
     else:
         for i in range(rows):
             activate_backward(kind, y + i * cols, dy + i * cols, dx + i * cols, cols, alpha)

@@ -4,7 +4,7 @@
  * while NumPy's ufuncs use SIMD. These are the Cephes single-precision algorithms (range
  * reduction + minimax polynomial, about 1-2 ulp), written with selects instead of branches and
  * memcpy for the bit casts, so a loop that calls them auto-vectorizes (tanh: see below).
- * float64 code keeps libm.
+ * float64 has exp here too (the softmax's hot call); its other functions are libm's.
  */
 #ifndef FASTNN_VECMATH_H
 #define FASTNN_VECMATH_H
@@ -32,6 +32,35 @@ static inline float fnn_expf(float x) {
     p = p * r * r + r + 1.0f;
     float y = p * fnn_bits_to_float(((int32_t)n + 127) << 23);
     y = x < lo ? 0.0f : y;
+    return x > hi ? INFINITY : y;
+}
+
+static inline double fnn_bits_to_double(int64_t i) { double f; memcpy(&f, &i, 8); return f; }
+static inline int64_t fnn_double_to_bits(double f) { int64_t i; memcpy(&i, &f, 8); return i; }
+
+/* exp(x) in float64: Cephes' exp (a rational approximation on |r| <= ln(2) / 2, about 1 ulp),
+ * with subnormal results (x < -708.4) and inf above 709.78, as libm gives. */
+static inline double fnn_exp(double x) {
+    const double hi = 709.782712893383996843, lo = -745.2;
+    double xc = x > hi ? hi : (x < lo ? lo : x);
+    /* n = round(x / ln 2) by the 1.5 * 2^52 trick, r = x - n ln 2 in two parts. */
+    const double magic = 6755399441055744.0;
+    double n = (xc * 1.4426950408889634073599 + magic) - magic;
+    double r = xc - n * 6.93145751953125e-1 - n * 1.42860682030941723212e-6;
+    double rr = r * r;
+    double p = ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr
+                + 9.99999999999999999910e-1) * r;
+    double q = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr
+                + 2.27265548208155028766e-1) * rr + 2.00000000000000000009e0;
+    double y = 1.0 + 2.0 * (p / (q - p));
+    /* y * 2^n as y * 2^h * 2^(n-h), h = round(n / 2): both factors stay normal down to
+     * n = -1075. The integers come from the bits of h + magic (no double-to-int64
+     * conversion, which AVX2 lacks). */
+    double h = (n * 0.5 + magic) - magic;
+    int64_t m = fnn_double_to_bits(magic);
+    int64_t hi_bits = fnn_double_to_bits(h + magic) - m, lo_bits = fnn_double_to_bits(n - h + magic) - m;
+    y = y * fnn_bits_to_double((hi_bits + 1023) << 52) * fnn_bits_to_double((lo_bits + 1023) << 52);
+    y = x < lo ? 0.0 : y;
     return x > hi ? INFINITY : y;
 }
 
