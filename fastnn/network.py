@@ -24,6 +24,11 @@ from fastnn.metrics import accuracy
 FORMAT = "fastnn-network"
 FORMAT_VERSION = 1
 PREDICT_BATCH = 8192  # rows per chunk when predict is not given a batch size: bounded memory
+# A batch whose largest matrix product has fewer multiply-adds than this runs BLAS on one thread:
+# waking a second thread per call costs more than it gives. Measured on 2 cores, whole fits:
+# digits 64-100-10 (batch 200, 1.3M) 1.4x slower on 2 threads, 784-100-10 (15.7M) 1.2x slower,
+# 784-128-10 (batch 128, 12.8M) no faster; 784-1024-1024-10 (batch 256, 268M) 1.2x faster.
+SMALL_WORK = 2 ** 25
 
 
 class Network:
@@ -35,8 +40,9 @@ class Network:
     optimizer: an Optimizer or its name ("sgd", "adam", "rmsprop", "adagrad").
     dtype: "float32" (default) or "float64", for parameters and computation.
     random_state: seeds the initial weights, shuffling, dropout and validation splits.
-    threads: BLAS threads (threadpoolctl) for fit, predict and evaluate. The engine's own loops
-             stay on one thread: OpenMP workers spinning beside OpenBLAS's threads on the same
+    threads: BLAS threads (threadpoolctl) for fit, predict and evaluate, used where a batch's
+             largest matrix product has at least 2^25 multiply-adds (smaller work runs faster
+             on one thread). The engine's own loops stay on one thread: OpenMP workers spinning beside OpenBLAS's threads on the same
              cores made a wide network's epoch 2.5x slower (measured on 2 cores).
     engine: run fit/predict/evaluate through the fused compiled engine where the layers allow
             (Dense, each followed by an optional activation and Dropout); False forces the
@@ -273,7 +279,7 @@ class Network:
             cb.network = self
         self.stop_training = False
         plan = self._plan(batch_size, training=True, labels=y.ndim == 1)
-        limits = _blas_threads(self.threads)
+        limits = _blas_threads(self._threads_for(batch_size))
         progress = _Progress(epochs, verbose)
         try:
             for cb in all_callbacks:
@@ -397,12 +403,21 @@ class Network:
         w = (None, None) if sample_weight is None else (sample_weight[train], sample_weight[val])
         return X[train], y[train], w[0], (X[val], y[val], w[1])
 
+    def _inference_rows(self):
+        """Rows per chunk of the engine's predict and evaluate."""
+        widest = max(layer.n_out for layer in self.layers if isinstance(layer, L.Dense))
+        return max(1, min(PREDICT_BATCH, 2**20 // max(widest, self.n_features)))
+
+    def _threads_for(self, rows):
+        """The BLAS threads for batches of `rows` rows: self.threads, or 1 for small work."""
+        biggest = max(rows * layer.n_in * layer.n_out for layer in self.layers
+                      if isinstance(layer, L.Dense))
+        return self.threads if biggest >= SMALL_WORK else 1
+
     def _inference_plan(self):
         """The engine plan for predict and evaluate, or None; its buffers hold at most 2^20
         values per layer (8192 rows at the most), so memory stays bounded however large X is."""
-        widest = max(layer.n_out for layer in self.layers if isinstance(layer, L.Dense))
-        return self._plan(max(1, min(PREDICT_BATCH, 2**20 // max(widest, self.n_features))),
-                          training=False)
+        return self._plan(self._inference_rows(), training=False)
 
     def _outputs(self, X, batch_size, final_activation=None):
         """Outputs of the training layers (inference) for all of X, then `final_activation`
@@ -412,7 +427,7 @@ class Network:
         out = np.empty((len(X), self.n_outputs), self.dtype)
         plan = self._inference_plan()
         if plan is not None:
-            limits = _blas_threads(self.threads) if len(X) * self.n_features > 2**16 else _NoLimits()
+            limits = _blas_threads(self._threads_for(min(len(X), self._inference_rows())))
             try:
                 return plan.predict(X, out, output_code(final_activation), 1)
             finally:

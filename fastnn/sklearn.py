@@ -290,7 +290,7 @@ class _BaseMLP(BaseEstimator):
             batch_size = int(np.clip(self.batch_size, 1, n))
         plan = net._plan(batch_size, training=True, labels=T.ndim == 1)
         sample_idx = np.arange(n, dtype=np.intp)
-        limits = _blas_threads(net.threads)
+        limits = _blas_threads(net._threads_for(batch_size))
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -397,7 +397,7 @@ class _BaseMLP(BaseEstimator):
             last.update(loss=loss + penalty, penalty=penalty)
             return loss + penalty, gradient
 
-        limits = _blas_threads(net.threads)
+        limits = _blas_threads(net._threads_for(len(X)))
         try:
             result = scipy.optimize.minimize(
                 loss_and_gradient, np.concatenate([p.ravel() for p in params]).astype(np.float64),

@@ -43,3 +43,30 @@ def test_training_two_networks_in_two_threads_equals_serial():
     for a, b in zip(serial, parallel):
         for p, q in zip(a, b):
             np.testing.assert_array_equal(p, q)
+
+
+class _BlasThreadsSeen(fnn.Callback):
+    """Records the BLAS thread count in force during each epoch of fit."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_epoch_end(self, epoch, logs):
+        from threadpoolctl import threadpool_info
+        self.seen.append(max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"))
+
+
+@pytest.mark.parametrize("width, batch, want", [(64, 32, 1), (2048, 16, 2)])
+def test_blas_threads_stay_one_for_small_work(width, batch, want):
+    """threads=2 gives BLAS 2 threads only where a batch's largest product has >= 2^25
+    multiply-adds: 32 x 64 x 64 stays on 1, 16 x 2048 x 2048 (67M) gets 2."""
+    from threadpoolctl import threadpool_limits
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, width)).astype(np.float32)
+    net = fnn.Network([fnn.Dense(width, width), fnn.ReLU(), fnn.Dense(width, 3)],
+                      optimizer=fnn.SGD(0.01), random_state=0, threads=2)
+    seen = _BlasThreadsSeen()
+    with threadpool_limits(2):  # what a 2-core machine gives BLAS by default
+        net.fit(X, rng.integers(0, 3, 64), epochs=2, batch_size=batch, verbose=0, callbacks=[seen])
+    assert seen.seen == [want, want]
