@@ -5,9 +5,11 @@ scikit-learn's MLPClassifier and Keras, on the same data, sizes and plain SGD.
 
 Each sample times whole epochs of one system; samples alternate system by system, and the
 table gives the median seconds per epoch, the ratio to fastnn (> 1: fastnn is faster) and the
-"GEMM floor": the same epoch's matrix multiplications alone, through the same BLAS.
+"GEMM floor": the same epoch's matrix multiplications alone, through the same BLAS, timed in
+the same alternation.
 """
 import argparse
+import contextlib
 import os
 import platform
 import statistics
@@ -153,21 +155,27 @@ def available_systems():
     return [s for s in SYSTEMS if s not in MODULES or importlib.util.find_spec(MODULES[s])]
 
 
-def gemm_floor(X, sizes, batch):
-    """Seconds for one epoch's GEMMs alone: per batch, X @ W forward and X^T dY, dY W^T
-    backward for every layer (no dX for the first), through the engine's BLAS."""
-    weights = initial_weights(sizes)
-    rows = min(batch, len(X))
-    bufs = [(np.ones((rows, W.shape[0]), np.float32), W, np.ones((rows, W.shape[1]), np.float32),
-             np.empty_like(W), np.empty((rows, W.shape[0]), np.float32)) for W, _ in weights]
-    n_batches = -(-len(X) // batch)
-    reps = max(1, int(2000 / n_batches))
-    start = time.perf_counter()
-    for _ in range(reps * n_batches):
-        for i, (x, W, dy, dW, dx) in enumerate(bufs):
-            K.dense_forward(x, W, None, dy)
-            K.dense_backward(x, W, dy, dW, None, dx if i else None)
-    return (time.perf_counter() - start) / reps
+def gemm_floor(n, sizes, batch, dtype=np.float32, min_calls=500):
+    """Seconds per epoch of the GEMMs alone: for each batch of an epoch over n rows, X @ W
+    forward and X^T dY, dY W^T backward for every layer (no dX for the first), through the
+    engine's BLAS with the engine's thread rule (one thread for small work); over enough
+    epochs for at least `min_calls` batches."""
+    from threadpoolctl import threadpool_limits
+    from fastnn.network import SMALL_WORK
+    weights = [(W.astype(dtype), b) for W, b in initial_weights(sizes)]
+    rows = min(batch, n)
+    bufs = [(np.ones((rows, W.shape[0]), dtype), W, np.ones((rows, W.shape[1]), dtype),
+             np.empty_like(W), np.empty((rows, W.shape[0]), dtype)) for W, _ in weights]
+    n_batches = -(-n // batch)
+    reps = max(1, -(-min_calls // n_batches))
+    small = max(rows * a * b for a, b in zip(sizes, sizes[1:])) < SMALL_WORK
+    with threadpool_limits(1) if small else contextlib.nullcontext():
+        start = time.perf_counter()
+        for _ in range(reps * n_batches):
+            for i, (x, W, dy, dW, dx) in enumerate(bufs):
+                K.dense_forward(x, W, None, dy)
+                K.dense_backward(x, W, dy, dW, None, dx if i else None)
+        return (time.perf_counter() - start) / reps
 
 
 def predict_latency(threads, repeats):
@@ -210,13 +218,15 @@ def run(workloads, threads_list, repeats, systems):
                 for runner in runners.values():
                     runner(1)  # warm up: allocations, plans, lazy imports
                 samples = {s: [] for s in runners}
+                floor = []
                 for _ in range(repeats):
                     for system, runner in runners.items():
                         start = time.perf_counter()
                         runner(epochs)
                         samples[system].append((time.perf_counter() - start) / epochs)
+                    floor.append(gemm_floor(len(X), sizes, batch))
                 medians = {s: statistics.median(v) for s, v in samples.items()}
-                results.append((threads, name, medians, gemm_floor(X, sizes, batch)))
+                results.append((threads, name, medians, statistics.median(floor)))
                 print(f"  {threads} thread(s), {name}: " + ", ".join(
                     f"{s} {t * 1e3:.3f} ms" for s, t in medians.items()), flush=True)
             latency = predict_latency(threads, repeats)

@@ -4,8 +4,10 @@
 
 Both get the same arguments and the same X, and (see fastnn/sklearn.py) take the same steps to
 float rounding, so they run the same number of epochs; tol=0 keeps them from stopping early.
-Each sample times one whole fit() of each estimator, alternating; the table gives the median
-seconds per fit and scikit-learn's time / fastnn's.
+Each sample times one whole fit() of each estimator, alternating, and the "GEMM floor": the
+matrix multiplications of that fit alone through the same BLAS (see fastnn.bench.gemm_floor).
+The table gives the median seconds per fit, scikit-learn's time / fastnn's, and scikit-learn's
+time / the floor: the speed-up that an estimator doing nothing but these BLAS calls would get.
 """
 import statistics
 import time
@@ -35,6 +37,7 @@ def run(threads_list, repeats, solvers=("sgd", "adam"), dtypes=("float64", "floa
     from sklearn.neural_network import MLPClassifier as SkMLP
     from threadpoolctl import threadpool_limits
 
+    from fastnn.bench import gemm_floor
     from fastnn.sklearn import MLPClassifier
     results = []
     for threads in threads_list:
@@ -50,19 +53,23 @@ def run(threads_list, repeats, solvers=("sgd", "adam"), dtypes=("float64", "floa
                                   "scikit-learn": lambda: SkMLP(**params)}
                         for make in makers.values():
                             make().fit(X[:500], y[:500])  # warm up imports and caches
-                        samples = {system: [] for system in makers}
+                        samples = {system: [] for system in [*makers, "GEMM floor"]}
+                        sizes = (X.shape[1], 100, len(np.unique(y)))  # the default hidden layer
                         for _ in range(repeats):
                             for system, make in makers.items():
                                 start = time.perf_counter()
                                 make().fit(X, y)
                                 samples[system].append(time.perf_counter() - start)
+                            samples["GEMM floor"].append(max_iter * gemm_floor(
+                                len(X), sizes, min(200, len(X)), dtype, min_calls=max_iter * 10))
                         medians = {s: statistics.median(v) for s, v in samples.items()}
                         row = (threads, name, dtype, solver, max_iter, medians)
                         results.append(row)
                         print(f"  {threads} thread(s), {name}, {dtype} X, {solver}: "
                               f"fastnn {medians['fastnn']:.3f} s, scikit-learn "
                               f"{medians['scikit-learn']:.3f} s, "
-                              f"x{medians['scikit-learn'] / medians['fastnn']:.2f}", flush=True)
+                              f"x{medians['scikit-learn'] / medians['fastnn']:.2f}, GEMM floor "
+                              f"{medians['GEMM floor']:.3f} s", flush=True)
     return results
 
 
@@ -72,13 +79,17 @@ def table(results, repeats, command, machine, version):
         f"fastnn.MLPClassifier vs sklearn.neural_network.MLPClassifier with the same parameters "
         f"(defaults but max_iter, tol=0, random_state=0) and the same X; seconds per fit(), median "
         f"of {repeats} alternating samples; speed-up = scikit-learn's time / fastnn's. BLAS "
-        f"threads limited for both.",
+        f"threads limited for both. GEMM floor: that fit's matrix products alone, through the "
+        f"same BLAS; bound = scikit-learn's time / the floor, the most any estimator making "
+        f"those BLAS calls could gain.",
         "", f"Command: `{command}`", "",
-        "| threads | workload | X dtype | solver | epochs | fastnn | scikit-learn | speed-up |",
-        "|---|---|---|---|---|---|---|---|",
+        "| threads | workload | X dtype | solver | epochs | fastnn | scikit-learn | speed-up "
+        "| GEMM floor | bound |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for threads, name, dtype, solver, max_iter, medians in results:
-        ours, theirs = medians["fastnn"], medians["scikit-learn"]
+        ours, theirs, floor = medians["fastnn"], medians["scikit-learn"], medians["GEMM floor"]
         lines.append(f"| {threads} | {name} | {dtype} | {solver} | {max_iter} | {ours:.3f} s | "
-                     f"{theirs:.3f} s | x{theirs / ours:.2f} |")
+                     f"{theirs:.3f} s | x{theirs / ours:.2f} | {floor:.3f} s | "
+                     f"x{theirs / floor:.2f} |")
     return "\n".join(lines) + "\n"
