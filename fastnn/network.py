@@ -42,8 +42,9 @@ class Network:
     random_state: seeds the initial weights, shuffling, dropout and validation splits.
     threads: BLAS threads (threadpoolctl) for fit, predict and evaluate, used where a batch's
              largest matrix product has at least 2^25 multiply-adds (smaller work runs faster
-             on one thread). The engine's own loops stay on one thread: OpenMP workers spinning beside OpenBLAS's threads on the same
-             cores made a wide network's epoch 2.5x slower (measured on 2 cores).
+             on one thread). The engine's own loops stay on one thread: OpenMP workers
+             spinning beside OpenBLAS's threads on the same cores made a wide network's epoch
+             2.5x slower (measured on 2 cores).
     engine: run fit/predict/evaluate through the fused compiled engine where the layers allow
             (Dense, each followed by an optional activation and Dropout); False forces the
             layer-by-layer Python path. Both give the same numbers.
@@ -427,7 +428,9 @@ class Network:
         out = np.empty((len(X), self.n_outputs), self.dtype)
         plan = self._inference_plan()
         if plan is not None:
-            limits = _blas_threads(self._threads_for(min(len(X), self._inference_rows())))
+            # Below 2^16 input values the thread limit's own cost (threadpoolctl) would dominate.
+            limits = (_blas_threads(self._threads_for(min(len(X), self._inference_rows())))
+                      if len(X) * self.n_features > 2**16 else _NoLimits())
             try:
                 return plan.predict(X, out, output_code(final_activation), 1)
             finally:
