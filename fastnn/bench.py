@@ -161,15 +161,14 @@ def gemm_floor(n, sizes, batch, dtype=np.float32, min_calls=500):
     engine's BLAS with the engine's thread rule (one thread for small work); over enough
     epochs for at least `min_calls` batches."""
     from threadpoolctl import threadpool_limits
-    from fastnn.network import SMALL_WORK
+    from fastnn.network import small_work
     weights = [(W.astype(dtype), b) for W, b in initial_weights(sizes)]
     rows = min(batch, n)
     bufs = [(np.ones((rows, W.shape[0]), dtype), W, np.ones((rows, W.shape[1]), dtype),
              np.empty_like(W), np.empty((rows, W.shape[0]), dtype)) for W, _ in weights]
     n_batches = -(-n // batch)
     reps = max(1, -(-min_calls // n_batches))
-    small = max(rows * a * b for a, b in zip(sizes, sizes[1:])) < SMALL_WORK
-    with threadpool_limits(1) if small else contextlib.nullcontext():
+    with threadpool_limits(1) if small_work(rows, sizes) else contextlib.nullcontext():
         start = time.perf_counter()
         for _ in range(reps * n_batches):
             for i, (x, W, dy, dW, dx) in enumerate(bufs):

@@ -31,6 +31,12 @@ PREDICT_BATCH = 8192  # rows per chunk when predict is not given a batch size: b
 SMALL_WORK = 2 ** 25
 
 
+def small_work(rows, sizes):
+    """Whether batches of `rows` rows through layers of `sizes` (n_in, hidden..., n_out) are
+    small work: their largest matrix product under SMALL_WORK multiply-adds."""
+    return max(rows * a * b for a, b in zip(sizes, sizes[1:])) < SMALL_WORK
+
+
 class Network:
     """A multi-layer perceptron.
 
@@ -411,9 +417,9 @@ class Network:
 
     def _threads_for(self, rows):
         """The BLAS threads for batches of `rows` rows: self.threads, or 1 for small work."""
-        biggest = max(rows * layer.n_in * layer.n_out for layer in self.layers
-                      if isinstance(layer, L.Dense))
-        return self.threads if biggest >= SMALL_WORK else 1
+        dense = [layer for layer in self.layers if isinstance(layer, L.Dense)]
+        sizes = [self.n_features] + [layer.n_out for layer in dense]
+        return 1 if small_work(rows, sizes) else self.threads
 
     def _inference_plan(self):
         """The engine plan for predict and evaluate, or None; its buffers hold at most 2^20

@@ -2,7 +2,7 @@
 #
 # Every helper works on a raw row (pointer + length) of one dtype; the typed loops in the .pyx
 # modules walk rows and call these. float32 math goes through _vecmath.h (branch-free, so loops
-# over it vectorize); float64 too for exp, libm for the rest. Reductions (row_max, row_sum,
+# over it vectorize); float64 too for fexp, libm for the rest. Reductions (row_max, row_sum,
 # row_dot) run 8 independent lanes: one dependent chain of adds would take the add's full
 # latency per element.
 from cython cimport floating
