@@ -120,6 +120,21 @@ def test_dense_random(dtype_, n, k, m, seed, activation, bias, accumulate):
     check_dense(n, k, m, dtype_, seed, activation, bias, accumulate)
 
 
+def test_dense_input_gradient_over_every_small_weight_shape(dtype):
+    """dX = dY W^T goes through a blocked transpose of W (8x8 float32, 4x4 float64 blocks plus
+    the edge rows and columns); every W shape up to 20x20 hits each mix of blocks and edges.
+    Small integers keep every product exact, so dX must equal NumPy's bit for bit."""
+    rng = np.random.default_rng(7)
+    for k in range(1, 21):
+        for m in range(1, 21):
+            X = rng.integers(-3, 4, (5, k)).astype(dtype)
+            W = rng.integers(-3, 4, (k, m)).astype(dtype)
+            dY = rng.integers(-3, 4, (5, m)).astype(dtype)
+            dX = np.empty((5, k), dtype)
+            K.dense_backward(X, W, dY, np.empty((k, m), dtype), None, dX)
+            np.testing.assert_array_equal(dX, dY @ W.T, err_msg=f"W shape {(k, m)}")
+
+
 def test_dense_without_bias_is_plain_matmul(dtype):
     rng = np.random.default_rng(1)
     X, W = randn(rng, (4, 3), dtype), randn(rng, (3, 2), dtype)
