@@ -104,8 +104,9 @@ def test_dense_shapes(activation, n, k, m, dtype):
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("accumulate", [True, False])
 @pytest.mark.parametrize("want_dX", [True, False])
-def test_dense_options(bias, accumulate, want_dX, dtype):
-    check_dense(17, 9, 4, dtype, 5, "relu", bias, accumulate, want_dX)
+@pytest.mark.parametrize("n,k,m", [(17, 9, 4), (5, 3, 70)])  # db: a tail only; blocks and tail
+def test_dense_options(bias, accumulate, want_dX, n, k, m, dtype):
+    check_dense(n, k, m, dtype, 5, "relu", bias, accumulate, want_dX)
 
 
 def test_dense_large_shape():

@@ -16,6 +16,7 @@ cdef extern from "_transpose.h" nogil:
 
 cdef enum:
     SMALL_W = 4096  # W with at most this many entries is transposed on the stack for dX
+    COL_BLOCK = 32  # columns of db summed at once in registers
 
 
 cdef inline void _epilogue_row(floating* y, const floating* b, Py_ssize_t m, int kind,
@@ -25,6 +26,26 @@ cdef inline void _epilogue_row(floating* y, const floating* b, Py_ssize_t m, int
         for j in range(m):
             y[j] += b[j]
     activate(kind, y, y, m, alpha)
+
+
+cdef inline void _column_sums(const floating* dY, floating* db, Py_ssize_t n,
+                              Py_ssize_t m) noexcept nogil:
+    """db[j] += dY[0, j] + dY[1, j] + ..., in NumPy's order (row after row). Blocks of COL_BLOCK
+    columns sum in registers: db's own loads and stores on every row cost more than the adds."""
+    cdef floating acc[COL_BLOCK]
+    cdef Py_ssize_t i, j, j0, block
+    for block in range(m // COL_BLOCK):
+        j0 = block * COL_BLOCK
+        for j in range(COL_BLOCK):
+            acc[j] = db[j0 + j]
+        for i in range(n):
+            for j in range(COL_BLOCK):
+                acc[j] += dY[i * m + j0 + j]
+        for j in range(COL_BLOCK):
+            db[j0 + j] = acc[j]
+    for i in range(n):
+        for j in range(m - m % COL_BLOCK, m):
+            db[j] += dY[i * m + j]
 
 
 cdef inline void dense_forward_core(const floating* X, const floating* W, const floating* b,
@@ -51,14 +72,7 @@ cdef inline void dense_backward_core(const floating* X, const floating* W, const
         if not accumulate:
             for j in range(m):
                 db[j] = 0
-        # four rows per pass over db: a quarter of the loads and stores of db
-        for i in range(0, n - n % 4, 4):
-            for j in range(m):
-                db[j] += ((dY[i * m + j] + dY[(i + 1) * m + j])
-                          + (dY[(i + 2) * m + j] + dY[(i + 3) * m + j]))
-        for i in range(n - n % 4, n):
-            for j in range(m):
-                db[j] += dY[i * m + j]
+        _column_sums(dY, db, n, m)
     cdef floating WT[SMALL_W]
     if dX != NULL and k * m <= SMALL_W:
         # OpenBLAS's transposed-operand GEMM is ~3x slower than the plain one on small shapes
