@@ -27,10 +27,17 @@
 typedef float fnn_v8f __attribute__((vector_size(32)));
 typedef double fnn_v4d __attribute__((vector_size(32)));
 
-/* Index i < n picks element i of a, n + i element i of b: the classic unpack, shuffle and
- * permute-halves transposes written portably. Vectors are passed by pointer only: returning
- * one by value would change the ABI between the builds. */
+/* Index i < n picks element i of a, n + i element i of b. The 8x8 transpose is the classic
+ * three rounds: interleave row pairs within each 4-wide half, then pairs of pairs (each half
+ * holds 4 rows of one column), then join the halves of rows 0-3 and 4-7. Vectors are passed
+ * by pointer only: returning one by value would change the ABI between the builds. */
 #define FNN_SHUF(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#define FNN_PAIRS_LO(a, b) FNN_SHUF(a, b, 0, 8, 1, 9, 4, 12, 5, 13)
+#define FNN_PAIRS_HI(a, b) FNN_SHUF(a, b, 2, 10, 3, 11, 6, 14, 7, 15)
+#define FNN_QUADS_LO(a, b) FNN_SHUF(a, b, 0, 1, 8, 9, 4, 5, 12, 13)
+#define FNN_QUADS_HI(a, b) FNN_SHUF(a, b, 2, 3, 10, 11, 6, 7, 14, 15)
+#define FNN_HALVES_LO(a, b) FNN_SHUF(a, b, 0, 1, 2, 3, 8, 9, 10, 11)
+#define FNN_HALVES_HI(a, b) FNN_SHUF(a, b, 4, 5, 6, 7, 12, 13, 14, 15)
 
 /* The 8x8 block at src (row stride ss) transposed into dst (row stride ds). */
 static inline void fnn_block8f(const float *src, ptrdiff_t ss, float *dst, ptrdiff_t ds) {
@@ -43,21 +50,18 @@ static inline void fnn_block8f(const float *src, ptrdiff_t ss, float *dst, ptrdi
     memcpy(&r5, src + 5 * ss, sizeof r5);
     memcpy(&r6, src + 6 * ss, sizeof r6);
     memcpy(&r7, src + 7 * ss, sizeof r7);
-    /* interleave row pairs, within each 4-wide half */
-    fnn_v8f t0 = FNN_SHUF(r0, r1, 0, 8, 1, 9, 4, 12, 5, 13), t1 = FNN_SHUF(r0, r1, 2, 10, 3, 11, 6, 14, 7, 15),
-            t2 = FNN_SHUF(r2, r3, 0, 8, 1, 9, 4, 12, 5, 13), t3 = FNN_SHUF(r2, r3, 2, 10, 3, 11, 6, 14, 7, 15),
-            t4 = FNN_SHUF(r4, r5, 0, 8, 1, 9, 4, 12, 5, 13), t5 = FNN_SHUF(r4, r5, 2, 10, 3, 11, 6, 14, 7, 15),
-            t6 = FNN_SHUF(r6, r7, 0, 8, 1, 9, 4, 12, 5, 13), t7 = FNN_SHUF(r6, r7, 2, 10, 3, 11, 6, 14, 7, 15);
-    /* pairs of pairs: each half now holds 4 rows of one column */
-    fnn_v8f u0 = FNN_SHUF(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13), u1 = FNN_SHUF(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15),
-            u2 = FNN_SHUF(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13), u3 = FNN_SHUF(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15),
-            u4 = FNN_SHUF(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13), u5 = FNN_SHUF(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15),
-            u6 = FNN_SHUF(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13), u7 = FNN_SHUF(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);
-    /* join the halves of rows 0-3 and 4-7 */
-    fnn_v8f c0 = FNN_SHUF(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11), c4 = FNN_SHUF(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15),
-            c1 = FNN_SHUF(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11), c5 = FNN_SHUF(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15),
-            c2 = FNN_SHUF(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11), c6 = FNN_SHUF(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15),
-            c3 = FNN_SHUF(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11), c7 = FNN_SHUF(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15);
+    fnn_v8f t0 = FNN_PAIRS_LO(r0, r1), t1 = FNN_PAIRS_HI(r0, r1);
+    fnn_v8f t2 = FNN_PAIRS_LO(r2, r3), t3 = FNN_PAIRS_HI(r2, r3);
+    fnn_v8f t4 = FNN_PAIRS_LO(r4, r5), t5 = FNN_PAIRS_HI(r4, r5);
+    fnn_v8f t6 = FNN_PAIRS_LO(r6, r7), t7 = FNN_PAIRS_HI(r6, r7);
+    fnn_v8f u0 = FNN_QUADS_LO(t0, t2), u1 = FNN_QUADS_HI(t0, t2);
+    fnn_v8f u2 = FNN_QUADS_LO(t1, t3), u3 = FNN_QUADS_HI(t1, t3);
+    fnn_v8f u4 = FNN_QUADS_LO(t4, t6), u5 = FNN_QUADS_HI(t4, t6);
+    fnn_v8f u6 = FNN_QUADS_LO(t5, t7), u7 = FNN_QUADS_HI(t5, t7);
+    fnn_v8f c0 = FNN_HALVES_LO(u0, u4), c4 = FNN_HALVES_HI(u0, u4);
+    fnn_v8f c1 = FNN_HALVES_LO(u1, u5), c5 = FNN_HALVES_HI(u1, u5);
+    fnn_v8f c2 = FNN_HALVES_LO(u2, u6), c6 = FNN_HALVES_HI(u2, u6);
+    fnn_v8f c3 = FNN_HALVES_LO(u3, u7), c7 = FNN_HALVES_HI(u3, u7);
     memcpy(dst, &c0, sizeof c0);
     memcpy(dst + ds, &c1, sizeof c1);
     memcpy(dst + 2 * ds, &c2, sizeof c2);
@@ -68,17 +72,18 @@ static inline void fnn_block8f(const float *src, ptrdiff_t ss, float *dst, ptrdi
     memcpy(dst + 7 * ds, &c7, sizeof c7);
 }
 
-/* The 4x4 block at src (row stride ss) transposed into dst (row stride ds). */
+/* The 4x4 block at src (row stride ss) transposed into dst (row stride ds): interleave row
+ * pairs, then join halves. */
 static inline void fnn_block4d(const double *src, ptrdiff_t ss, double *dst, ptrdiff_t ds) {
     fnn_v4d r0, r1, r2, r3;
     memcpy(&r0, src, sizeof r0);
     memcpy(&r1, src + ss, sizeof r1);
     memcpy(&r2, src + 2 * ss, sizeof r2);
     memcpy(&r3, src + 3 * ss, sizeof r3);
-    fnn_v4d t0 = FNN_SHUF(r0, r1, 0, 4, 2, 6), t1 = FNN_SHUF(r0, r1, 1, 5, 3, 7),
-            t2 = FNN_SHUF(r2, r3, 0, 4, 2, 6), t3 = FNN_SHUF(r2, r3, 1, 5, 3, 7);
-    fnn_v4d c0 = FNN_SHUF(t0, t2, 0, 1, 4, 5), c1 = FNN_SHUF(t1, t3, 0, 1, 4, 5),
-            c2 = FNN_SHUF(t0, t2, 2, 3, 6, 7), c3 = FNN_SHUF(t1, t3, 2, 3, 6, 7);
+    fnn_v4d t0 = FNN_SHUF(r0, r1, 0, 4, 2, 6), t1 = FNN_SHUF(r0, r1, 1, 5, 3, 7);
+    fnn_v4d t2 = FNN_SHUF(r2, r3, 0, 4, 2, 6), t3 = FNN_SHUF(r2, r3, 1, 5, 3, 7);
+    fnn_v4d c0 = FNN_SHUF(t0, t2, 0, 1, 4, 5), c2 = FNN_SHUF(t0, t2, 2, 3, 6, 7);
+    fnn_v4d c1 = FNN_SHUF(t1, t3, 0, 1, 4, 5), c3 = FNN_SHUF(t1, t3, 2, 3, 6, 7);
     memcpy(dst, &c0, sizeof c0);
     memcpy(dst + ds, &c1, sizeof c1);
     memcpy(dst + 2 * ds, &c2, sizeof c2);
@@ -98,7 +103,7 @@ static inline void fnn_block4d(const double *src, ptrdiff_t ss, double *dst, ptr
 #define FNN_TRANSPOSE(name, T, B, block)                                                   \
     static inline void name(const T *src, T *dst, ptrdiff_t rows, ptrdiff_t cols) {          \
         ptrdiff_t i, j, rb = 0, cb = 0;                                                      \
-        if (FNN_VECTOR_TRANSPOSE) {                                                                  \
+        if (FNN_VECTOR_TRANSPOSE) {                                                          \
             rb = rows - rows % B;                                                            \
             cb = cols - cols % B;                                                            \
         }                                                                                    \
