@@ -18,7 +18,8 @@ NAMES = {
     "engine": ["all_finite"],
     "losses": [
         "softmax_cross_entropy", "categorical_cross_entropy", "sigmoid_binary_cross_entropy",
-        "sigmoid_binary_cross_entropy_sum", "binary_cross_entropy", "mean_squared_error", "mean_absolute_error", "sum_of_squares"],
+        "sigmoid_binary_cross_entropy_sum", "binary_cross_entropy", "mean_squared_error",
+        "mean_absolute_error", "sum_of_squares"],
     "optim": ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update"],
 }
 

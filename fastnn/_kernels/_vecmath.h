@@ -58,8 +58,10 @@ static inline double fnn_exp(double x) {
      * conversion, which AVX2 lacks). */
     double h = (n * 0.5 + magic) - magic;
     int64_t m = fnn_double_to_bits(magic);
-    int64_t hi_bits = fnn_double_to_bits(h + magic) - m, lo_bits = fnn_double_to_bits(n - h + magic) - m;
-    y = y * fnn_bits_to_double((hi_bits + 1023) << 52) * fnn_bits_to_double((lo_bits + 1023) << 52);
+    int64_t hi_bits = fnn_double_to_bits(h + magic) - m;
+    int64_t lo_bits = fnn_double_to_bits(n - h + magic) - m;
+    y = y * fnn_bits_to_double((hi_bits + 1023) << 52)
+          * fnn_bits_to_double((lo_bits + 1023) << 52);
     y = x < lo ? 0.0 : y;
     return x > hi ? INFINITY : y;
 }

@@ -3,8 +3,8 @@
 All take a 2-D prediction (n, c), a target, a preallocated `grad` of the prediction's shape (it
 may be the prediction itself) and optional per-sample weights w (n,). The mean is weighted,
 sum_i w_i * loss_i / sum_i w_i (plain mean without weights); loss_i is summed over the classes
-for the cross-entropies, sigmoid_binary_cross_entropy_sum and sum_of_squares, averaged over the c outputs for the element-wise
-losses (binary cross-entropies, MSE, MAE), as Keras does.
+for the cross-entropies, sigmoid_binary_cross_entropy_sum and sum_of_squares, and averaged over
+the c outputs for the element-wise losses (binary cross-entropies, MSE, MAE), as Keras does.
 
   softmax_cross_entropy           from logits via log-sum-exp, grad = (softmax(z) - y) / n
   categorical_cross_entropy       on probabilities, log of p clipped to [eps, 1 - eps]
