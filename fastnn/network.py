@@ -29,6 +29,9 @@ PREDICT_BATCH = 8192  # rows per chunk when predict is not given a batch size: b
 # digits 64-100-10 (batch 200, 1.3M) 1.4x slower on 2 threads, 784-100-10 (15.7M) 1.2x slower,
 # 784-128-10 (batch 128, 12.8M) no faster; 784-1024-1024-10 (batch 256, 268M) 1.2x faster.
 SMALL_WORK = 2 ** 25
+CALL_SECONDS = 0.1  # about how long one engine call of several epochs may run within fit
+NON_FINITE_WARNING = ("the training loss became NaN or infinite; training stopped and the weights "
+                      "of the start of this epoch were put back (try a lower learning rate)")
 
 
 def small_work(rows, sizes):
@@ -291,6 +294,10 @@ class Network:
         try:
             for cb in all_callbacks:
                 cb.on_train_begin()
+            if plan is not None and not callbacks and validation_data is None:
+                self._fit_in_engine(X, y, sample_weight, epochs, batch_size, shuffle, plan,
+                                    history, progress)
+                return history
             for epoch in range(epochs):
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch)
@@ -313,6 +320,41 @@ class Network:
             for cb in all_callbacks:
                 cb.on_train_end()
         return history
+
+    def _fit_in_engine(self, X, y, sample_weight, epochs, batch_size, shuffle, plan, history,
+                       progress):
+        """fit's epochs when nothing needs Python between them (no callbacks but the History,
+        no validation): several epochs per engine call, which shuffles as
+        self.rng.permutation would, so the numbers are those of the epoch-by-epoch loop. Calls
+        grow to about CALL_SECONDS so the progress bar still moves; "seconds" is the call's
+        time per epoch."""
+        n = len(X)
+        penalized = any(self.penalties())
+        classification = self.loss.classification
+        epoch, chunk = 0, 1
+        while epoch < epochs:
+            plan.set_learning_rate(self.optimizer.lr)
+            start = time.perf_counter()
+            done, finished, sums, self.optimizer.iterations = plan.train_epochs(
+                X, y, sample_weight, batch_size, self.optimizer.iterations,
+                min(chunk, epochs - epoch), self.rng if shuffle else None)
+            seconds = (time.perf_counter() - start) / max(done, 1)
+            for loss_sum, penalty_sum, correct in sums.tolist():
+                logs = {"loss": loss_sum / n}
+                if penalized:
+                    logs["penalty"] = penalty_sum / n
+                if classification:
+                    logs["accuracy"] = correct / n
+                logs["seconds"] = seconds
+                history.on_epoch_begin(epoch)
+                history.on_epoch_end(epoch, logs)
+                progress.update(epoch, logs)
+                epoch += 1
+            if not finished:
+                warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=3)
+                return
+            if seconds * chunk < CALL_SECONDS / 2:
+                chunk *= 2
 
     def _epoch(self, X, y, sample_weight, batch_size, order, plan=None):
         """One pass of mini-batch steps over the rows of X in `order`, in the engine when there
@@ -337,9 +379,7 @@ class Network:
                 for array, copy in zip(state, saved):
                     array[...] = copy
             self.optimizer.iterations = start_iterations
-            warnings.warn("the training loss became NaN or infinite; training stopped and the "
-                          "weights of the start of this epoch were put back (try a lower "
-                          "learning rate)", RuntimeWarning, stacklevel=3)
+            warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=3)
             return None
         logs = {"loss": total_loss / n}
         if any(self.penalties()):
@@ -620,6 +660,8 @@ class _Progress:
             self.bar = tqdm(total=epochs, unit="epoch", dynamic_ncols=True)
 
     def update(self, epoch, logs):
+        if not self.verbose:
+            return
         shown = {k: f"{v:.4f}" for k, v in logs.items() if k != "seconds"}
         if self.bar is not None:
             self.bar.set_postfix(shown, refresh=False)

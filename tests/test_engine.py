@@ -211,3 +211,54 @@ def test_l2_penalty_is_scikit_learns(weighted):
                                    [True, False] * 2):
         expected = -0.1 * 0.7 * p0 / size if is_weight else np.zeros_like(p0)
         np.testing.assert_allclose(p - q, expected, rtol=1e-9, atol=1e-14)
+
+
+def _fit_epoch_by_epoch_and_in_engine_calls(make, X, y, **fit):
+    """Two identical networks: one fit without callbacks (several epochs per engine call, the
+    shuffle drawn in C), one with a do-nothing callback (Python between epochs, the shuffle from
+    rng.permutation)."""
+    a, b = make(), make()
+    ha = a.fit(X, y, verbose=0, **fit)
+    hb = b.fit(X, y, verbose=0, callbacks=[fnn.callbacks.Callback()], **fit)
+    return a, b, ha, hb
+
+
+@pytest.mark.parametrize("rows", [1, 2, 97, 300])
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.MT19937, np.random.Philox])
+def test_epochs_in_one_engine_call_equal_epoch_by_epoch(rows, bit_generator):
+    """The C shuffle replays NumPy's Generator.permutation draw for draw: the same weights,
+    history and generator state after 23 epochs (the calls grow to 1, 2, 4, ... epochs)."""
+    X, y, _ = data(n=rows)
+    make = lambda: fnn.Network(  # noqa: E731
+        mlp(dropout=0.2)(), optimizer=fnn.Adam(0.01),
+        random_state=np.random.Generator(bit_generator(5)))
+    a, b, ha, hb = _fit_epoch_by_epoch_and_in_engine_calls(make, X, y, epochs=23,
+                                                            batch_size=min(rows, 16))
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(p, q)
+    assert ha.history["loss"] == hb.history["loss"]
+    assert ha.history["accuracy"] == hb.history["accuracy"]
+    np.testing.assert_equal(a.rng.bit_generator.state, b.rng.bit_generator.state)
+    assert a.optimizer.iterations == b.optimizer.iterations
+
+
+def test_divergence_inside_an_engine_call_puts_back_that_epochs_start():
+    """A loss that goes non-finite in the middle of a several-epoch call: the weights, optimizer
+    state and iteration count of that epoch's start, as epoch by epoch."""
+    X, y, _ = data()
+    X = X * 5
+    make = lambda: fnn.Network([fnn.Dense(6, 16), fnn.ReLU(), fnn.Dense(16, 3)],  # noqa: E731
+                               optimizer=fnn.SGD(0.3, momentum=0.9), random_state=0)
+    with pytest.warns(RuntimeWarning, match="training loss became"):
+        a, b, ha, hb = _fit_epoch_by_epoch_and_in_engine_calls(make, X, y, epochs=40,
+                                                                batch_size=8)
+    # calls of 1, 2, 4, 8, ... epochs start at epochs 0, 1, 3, 7, 15: it diverged after the
+    # first epoch of a call
+    assert len(ha.history["loss"]) not in (0, 1, 3, 7, 15, 31, 40)
+    assert ha.history["loss"] == hb.history["loss"]
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(p, q)
+    for s, t in zip(a.optimizer.state, b.optimizer.state):
+        np.testing.assert_array_equal(s[0], t[0])
+    assert a.optimizer.iterations == b.optimizer.iterations
+    assert all(np.all(np.isfinite(p)) for p in a.parameters())

@@ -136,6 +136,36 @@ def test_dense_input_gradient_over_every_small_weight_shape(dtype):
             np.testing.assert_array_equal(dX, dY @ W.T, err_msg=f"W shape {(k, m)}")
 
 
+@pytest.mark.parametrize("activation", ["identity", "relu", "tanh"])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_dense_with_a_skinny_weight_matrix(dtype, activation, accumulate):
+    """W with at most 4 rows or 4 columns takes fastnn's own loops (_skinny.pxd): forward with
+    the bias and ReLU fused, dW and db in one pass, in column blocks of 32 or 64 plus a tail.
+    Small integers keep every product and sum exact, so every output must equal NumPy's bit for
+    bit, whatever the order: this checks which numbers each loop adds up."""
+    rng = np.random.default_rng(11)
+    for k, m in [(1, 1), (2, 64), (3, 70), (4, 33), (1, 130), (64, 3), (70, 1), (33, 4), (4, 4),
+                 (129, 2)]:
+        for n in (1, 7, 300):
+            ints = lambda *shape: rng.integers(-3, 4, shape).astype(dtype)  # noqa: E731
+            X, W, b, dY = ints(n, k), ints(k, m), ints(m), ints(n, m)
+            out = np.empty((n, m), dtype)
+            K.dense_forward(X, W, b, out, activation=activation)
+            z = X @ W + b
+            expected = {"identity": z, "relu": np.maximum(z, 0), "tanh": np.tanh(z)}[activation]
+            if activation == "tanh":
+                assert_close(out, expected, dtype)
+            else:
+                np.testing.assert_array_equal(out, expected, err_msg=f"forward {(n, k, m)}")
+            dW, db, dX = ints(k, m), ints(m), np.empty((n, k), dtype)
+            dW0, db0 = dW.copy(), db.copy()
+            K.dense_backward(X, W, dY, dW, db, dX, accumulate=accumulate)
+            keep = 1 if accumulate else 0
+            np.testing.assert_array_equal(dW, keep * dW0 + X.T @ dY, err_msg=f"dW {(n, k, m)}")
+            np.testing.assert_array_equal(db, keep * db0 + dY.sum(axis=0), err_msg=f"db {(n, k, m)}")
+            np.testing.assert_array_equal(dX, dY @ W.T, err_msg=f"dX {(n, k, m)}")
+
+
 def test_dense_without_bias_is_plain_matmul(dtype):
     rng = np.random.default_rng(1)
     X, W = randn(rng, (4, 3), dtype), randn(rng, (3, 2), dtype)

@@ -11,12 +11,16 @@ Each step runs the kernels of the layer-by-layer Python path in the same order o
 values (gather, dense + activation, dropout, loss, activation backward, dense backward, update),
 so the two paths give the same numbers.
 """
+from contextlib import nullcontext
+
 cimport numpy as cnp
+from cpython.pycapsule cimport PyCapsule_GetPointer
 from cython cimport floating
 from libc.math cimport isfinite, pow, sqrt
-from libc.stdint cimport uint64_t
-from libc.stdlib cimport calloc, free
+from libc.stdint cimport UINT32_MAX, uint64_t
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy
+from numpy.random cimport bitgen_t
 
 from fastnn._kernels._checks cimport float_typenum, input_array
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
@@ -88,6 +92,14 @@ cdef struct PlanC:
     void* Tb            # its targets (rows), or NULL with labels
     Py_ssize_t* Lb      # its class labels, or NULL
     void* Wb            # its sample weights
+
+
+cdef struct EpochData:
+    const void* X
+    const void* T       # target rows, or NULL with labels
+    const Py_ssize_t* L  # class labels, or NULL
+    const void* W       # sample weights, or NULL
+    Py_ssize_t n
 
 
 cdef inline int _threads(int n_threads, Py_ssize_t elements) noexcept nogil:
@@ -284,6 +296,44 @@ def all_finite(x):
     return ok
 
 
+cdef inline uint64_t _random_interval(bitgen_t* g, uint64_t high) noexcept nogil:
+    """A uniform integer in [0, high] exactly as NumPy's random_interval draws it
+    (numpy/random/src/distributions/distributions.c): masked rejection, 32 bits a draw below
+    2^32."""
+    cdef uint64_t mask = high, value
+    if high == 0:
+        return 0
+    mask |= mask >> 1
+    mask |= mask >> 2
+    mask |= mask >> 4
+    mask |= mask >> 8
+    mask |= mask >> 16
+    mask |= mask >> 32
+    if high <= UINT32_MAX:
+        value = g.next_uint32(g.state) & mask
+        while value > high:
+            value = g.next_uint32(g.state) & mask
+    else:
+        value = g.next_uint64(g.state) & mask
+        while value > high:
+            value = g.next_uint64(g.state) & mask
+    return value
+
+
+cdef void _permutation(bitgen_t* g, Py_ssize_t* order, Py_ssize_t n) noexcept nogil:
+    """order = Generator.permutation(n): arange(n), then Generator.shuffle's Fisher-Yates from
+    the last element down, one random_interval draw each. The same draws, so the same order,
+    and the generator is left in the same state (tests/test_engine.py checks both)."""
+    cdef Py_ssize_t i, j, t
+    for i in range(n):
+        order[i] = i
+    for i in range(n - 1, 0, -1):
+        j = <Py_ssize_t>_random_interval(g, <uint64_t>i)
+        t = order[i]
+        order[i] = order[j]
+        order[j] = t
+
+
 cdef class Plan:
     """A Network compiled for the engine; see fastnn/engine.py."""
     cdef PlanC c
@@ -295,14 +345,18 @@ cdef class Plan:
     cdef list layer_objs
     cdef public bint labels
     cdef bint training
+    cdef char* snapshot  # the parameters and optimizer state at the start of an epoch
+    cdef Py_ssize_t itemsize
 
     def __cinit__(self):
         self.c.layers = NULL
         self.c.params = NULL
+        self.snapshot = NULL
 
     def __dealloc__(self):
         free(self.c.layers)
         free(self.c.params)
+        free(self.snapshot)
 
     def __init__(self, dtype, layers, params, optimizer, loss, Py_ssize_t max_rows,
                  bint labels, int acc_mode, owners=(), layer_list=None, bint training=True):
@@ -367,57 +421,132 @@ cdef class Plan:
         self.c.Wb = _ptr(batch[3], t, max_rows, "weights")
         self.labels = labels
         self.training = training
+        self.itemsize = 4 if t == cnp.NPY_FLOAT32 else 8
 
     def set_learning_rate(self, double lr):
         """The base learning rate of the next epochs (a schedule changes it between epochs)."""
         self.c.lr = lr
+
+    cdef int _epoch_data(self, X, y, sample_weight, Py_ssize_t batch_size,
+                         EpochData* d) except -1:
+        """Check an epoch's inputs against the plan and point d at them."""
+        cdef int t = self.typenum
+        d.n = len(X)
+        if not self.training:
+            raise ValueError("engine: this plan was compiled for inference and cannot train")
+        if not 1 <= batch_size <= self.c.max_rows:
+            raise ValueError(f"batch_size must be in [1, {self.c.max_rows}], got {batch_size}")
+        d.X = _ptr(X, t, d.n * self.n_in, "X", False)
+        d.T, d.L, d.W = NULL, NULL, NULL
+        if self.labels:
+            if not (cnp.PyArray_Check(y) and cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_INTP
+                    and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>y) and len(y) == d.n):
+                raise ValueError("engine: labels must be a C-contiguous intp array of len(X)")
+            d.L = <const Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>y)
+        else:
+            d.T = _ptr(y, t, d.n * self.n_out, "targets", False)
+        if sample_weight is not None:
+            d.W = _ptr(sample_weight, t, d.n, "sample_weight", False)
+        return 0
+
+    cdef int _run_epoch(self, EpochData* d, const Py_ssize_t* order, Py_ssize_t batch_size,
+                        Py_ssize_t* it, int n_threads, double* sums) noexcept nogil:
+        if self.typenum == cnp.NPY_FLOAT32:
+            return _train_epoch(&self.c, <const float*>d.X, <const float*>d.T, d.L,
+                                <const float*>d.W, order, d.n, batch_size, it, n_threads,
+                                &sums[0], &sums[1], &sums[2])
+        return _train_epoch(&self.c, <const double*>d.X, <const double*>d.T, d.L,
+                            <const double*>d.W, order, d.n, batch_size, it, n_threads,
+                            &sums[0], &sums[1], &sums[2])
 
     def train_epoch(self, X, y, sample_weight, order, Py_ssize_t batch_size,
                     Py_ssize_t iterations, int n_threads=1):
         """One epoch of steps over X[order] in batches; returns (finished, loss_sum, penalty_sum,
         correct, iterations): finished is False when a batch's loss was not finite; the sums are
         over batches of loss * rows (the L2 penalty included in loss_sum and also alone)."""
-        cdef int t = self.typenum
-        cdef Py_ssize_t n = len(X)
-        if not self.training:
-            raise ValueError("engine: this plan was compiled for inference and cannot train")
-        if not 1 <= batch_size <= self.c.max_rows:
-            raise ValueError(f"batch_size must be in [1, {self.c.max_rows}], got {batch_size}")
-        cdef const void* Xp = _ptr(X, t, n * self.n_in, "X", False)
-        cdef const void* Tp = NULL
-        cdef const Py_ssize_t* Lp = NULL
-        if self.labels:
-            if not (cnp.PyArray_Check(y) and cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_INTP
-                    and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>y) and len(y) == n):
-                raise ValueError("engine: labels must be a C-contiguous intp array of len(X)")
-            Lp = <const Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>y)
-        else:
-            Tp = _ptr(y, t, n * self.n_out, "targets", False)
-        cdef const void* Wp = NULL
-        if sample_weight is not None:
-            Wp = _ptr(sample_weight, t, n, "sample_weight", False)
+        cdef EpochData d
+        self._epoch_data(X, y, sample_weight, batch_size, &d)
         if not (cnp.PyArray_Check(order) and cnp.PyArray_TYPE(<cnp.ndarray>order) == cnp.NPY_INTP
-                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>order) and len(order) == n):
+                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>order) and len(order) == d.n):
             raise ValueError("engine: order must be a C-contiguous intp permutation of len(X)")
         cdef const Py_ssize_t* Op = <const Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>order)
         cdef Py_ssize_t i
-        for i in range(n):
-            if not 0 <= Op[i] < n:
+        for i in range(d.n):
+            if not 0 <= Op[i] < d.n:
                 raise ValueError(f"engine: order[{i}] = {Op[i]} is out of range")
-        cdef double loss_sum = 0, penalty_sum = 0, correct = 0
+        cdef double sums[3]
+        sums[0] = sums[1] = sums[2] = 0
         cdef Py_ssize_t it = iterations
         cdef int status
-        if t == cnp.NPY_FLOAT32:
+        with nogil:
+            status = self._run_epoch(&d, Op, batch_size, &it, n_threads, sums)
+        return status == 0, sums[0], sums[1], sums[2], it
+
+    cdef void _state(self, bint save) noexcept nogil:
+        """Copy the parameters and optimizer state to the snapshot (save) or back from it."""
+        cdef char* at = self.snapshot
+        cdef ParamPlan* pp
+        cdef Py_ssize_t i, j, nbytes
+        cdef void* bufs[3]
+        for j in range(self.c.n_params):
+            pp = &self.c.params[j]
+            nbytes = pp.size * self.itemsize
+            bufs[0], bufs[1], bufs[2] = pp.p, pp.s1, pp.s2
+            for i in range(3):
+                if bufs[i] != NULL:
+                    if save:
+                        memcpy(at, bufs[i], nbytes)
+                    else:
+                        memcpy(bufs[i], at, nbytes)
+                    at += nbytes
+
+    def train_epochs(self, X, y, sample_weight, Py_ssize_t batch_size, Py_ssize_t iterations,
+                     Py_ssize_t epochs, generator=None, int n_threads=1):
+        """Up to `epochs` epochs in one call, each as Network.fit runs one: over the rows in the
+        order of generator.permutation(len(X)), drawn here in C with NumPy's algorithm (the same
+        order, and the generator left as permutation would leave it), or in their own order when
+        generator is None. When an epoch's loss is not finite, the parameters and optimizer state
+        of that epoch's start are put back and the call stops. Returns (epochs completed,
+        finished, sums, iterations): sums[e] = (loss_sum, penalty_sum, correct) of epoch e, as
+        train_epoch returns them; finished is False after a non-finite loss."""
+        import numpy as np
+        cdef EpochData d
+        self._epoch_data(X, y, sample_weight, batch_size, &d)
+        if epochs < 0:
+            raise ValueError(f"epochs must be >= 0, got {epochs}")
+        cdef bitgen_t* g = NULL
+        lock = None
+        if generator is not None:
+            g = <bitgen_t*>PyCapsule_GetPointer(generator.bit_generator.capsule, "BitGenerator")
+            lock = generator.bit_generator.lock
+        cdef Py_ssize_t nbytes = 0, j
+        if self.snapshot == NULL:
+            for j in range(self.c.n_params):
+                nbytes += self.c.params[j].size * self.itemsize * (
+                    1 + (self.c.params[j].s1 != NULL) + (self.c.params[j].s2 != NULL))
+            self.snapshot = <char*>malloc(max(nbytes, 1))
+            if self.snapshot == NULL:
+                raise MemoryError()
+        cdef cnp.ndarray order = np.arange(d.n, dtype=np.intp)
+        cdef cnp.ndarray sums = np.zeros((epochs, 3))
+        cdef Py_ssize_t* Op = <Py_ssize_t*>cnp.PyArray_DATA(order)
+        cdef double* Sp = <double*>cnp.PyArray_DATA(sums)
+        cdef Py_ssize_t it = iterations, start, e, done = 0
+        cdef int status = 0
+        with (lock if lock is not None else nullcontext()):
             with nogil:
-                status = _train_epoch(&self.c, <const float*>Xp, <const float*>Tp, Lp,
-                                      <const float*>Wp, Op, n, batch_size, &it, n_threads,
-                                      &loss_sum, &penalty_sum, &correct)
-        else:
-            with nogil:
-                status = _train_epoch(&self.c, <const double*>Xp, <const double*>Tp, Lp,
-                                      <const double*>Wp, Op, n, batch_size, &it, n_threads,
-                                      &loss_sum, &penalty_sum, &correct)
-        return status == 0, loss_sum, penalty_sum, correct, it
+                for e in range(epochs):
+                    if g != NULL:
+                        _permutation(g, Op, d.n)
+                    self._state(True)
+                    start = it
+                    status = self._run_epoch(&d, Op, batch_size, &it, n_threads, Sp + 3 * e)
+                    if status != 0:
+                        self._state(False)
+                        it = start
+                        break
+                    done += 1
+        return done, status == 0, sums[:done], it
 
     def predict(self, X, out, int final_act=0, int n_threads=1):
         """out = the network's outputs for X (inference: no dropout), then `final_act` applied;
