@@ -328,9 +328,6 @@ class Network:
         self.rng.permutation would, so the numbers are those of the epoch-by-epoch loop. Calls
         grow to about CALL_SECONDS so the progress bar still moves; "seconds" is the call's
         time per epoch."""
-        n = len(X)
-        penalized = any(self.penalties())
-        classification = self.loss.classification
         epoch, chunk = 0, 1
         while epoch < epochs:
             plan.set_learning_rate(self.optimizer.lr)
@@ -340,11 +337,7 @@ class Network:
                 min(chunk, epochs - epoch), self.rng if shuffle else None)
             seconds = (time.perf_counter() - start) / max(done, 1)
             for loss_sum, penalty_sum, correct in sums.tolist():
-                logs = {"loss": loss_sum / n}
-                if penalized:
-                    logs["penalty"] = penalty_sum / n
-                if classification:
-                    logs["accuracy"] = correct / n
+                logs = self._epoch_logs(loss_sum, penalty_sum, correct, len(X))
                 logs["seconds"] = seconds
                 history.on_epoch_begin(epoch)
                 history.on_epoch_end(epoch, logs)
@@ -381,6 +374,10 @@ class Network:
             self.optimizer.iterations = start_iterations
             warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=3)
             return None
+        return self._epoch_logs(total_loss, total_penalty, total_correct, n)
+
+    def _epoch_logs(self, total_loss, total_penalty, total_correct, n):
+        """An epoch's logs from its sums over n samples."""
         logs = {"loss": total_loss / n}
         if any(self.penalties()):
             logs["penalty"] = total_penalty / n  # the L2 part of the loss
