@@ -262,3 +262,24 @@ def test_divergence_inside_an_engine_call_puts_back_that_epochs_start():
         np.testing.assert_array_equal(s[0], t[0])
     assert a.optimizer.iterations == b.optimizer.iterations
     assert all(np.all(np.isfinite(p)) for p in a.parameters())
+
+
+@pytest.mark.parametrize("inputs,hidden,classes", [(2, 64, 3), (1, 16, 2), (4, 32, 4),
+                                                   (3, 256, 2)])
+@pytest.mark.parametrize("optimizer", [fnn.SGD(0.05, momentum=0.9), fnn.Adam(0.01)], ids=repr)
+def test_one_pass_step_of_tiny_classifiers_equals_layer_by_layer(inputs, hidden, classes,
+                                                                  optimizer):
+    """A network of at most 4 inputs -> Dense + ReLU -> Dense to 2..4 classes -> softmax
+    cross-entropy trains in one pass (_tiny.h) where its sums can follow BLAS's: on AVX-512
+    machines, with scipy's OpenBLAS. Bit for bit the layer-by-layer numbers, at any batch size
+    (OpenBLAS sums the last n % 4 rows of a product in another order than the others)."""
+    X, y, _ = data(n=103, d=inputs, c=classes)
+    X *= 3
+
+    def build():
+        return [fnn.Dense(inputs, hidden, l2=0.01), fnn.ReLU(), fnn.Dense(hidden, classes)]
+    a, b = twin_networks(build, optimizer=optimizer)
+    if fnn.kernels.VARIANT == "x86_64_v4":
+        assert compile_plan(a, 32).one_pass
+    for batch_size in (103, 32, 6, 1):
+        assert_same_training(a, b, X, y, epochs=2, batch_size=batch_size)

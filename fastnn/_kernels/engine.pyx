@@ -27,8 +27,12 @@ from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, MAE, MSE, SIGMOID_BCE,
                                          SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES, loss_rows)
 from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, RMSPROP, SGD, optim_update
-from fastnn._kernels._rowops cimport (IDENTITY, activation_code, backward_rows, dropout_row,
-                                      forward_rows, row_dot)
+from fastnn._kernels._rowops cimport (IDENTITY, RELU, activation_code, backward_rows,
+                                      dropout_row, forward_rows, row_dot)
+from fastnn._kernels._skinny cimport SKINNY_MAX
+from fastnn._kernels._tiny cimport (FNN_TINY_CHAIN, FNN_TINY_MAX_HIDDEN, FNN_TINY_TREE,
+                                    TINY_MAX_WORK, fnn_tiny_backward, fnn_tiny_forward,
+                                    fnn_tiny_logits)
 
 cnp.import_array()
 
@@ -87,6 +91,7 @@ cdef struct PlanC:
     int loss_kind, opt_kind, acc_mode
     double loss_eps, lr, decay, a, b, eps, wd
     bint nesterov, eps_hat, has_l2
+    int tiny            # _tiny.h's summation order that matches BLAS for this network, or -1
     Py_ssize_t max_rows
     void* Xb            # the gathered batch
     void* Tb            # its targets (rows), or NULL with labels
@@ -166,6 +171,93 @@ cdef double _correct(int mode, const floating* out, const floating* T, const Py_
     return 0
 
 
+cdef bint _tiny_shape(PlanC* P) noexcept nogil:
+    """Whether the network is X -> Dense + ReLU -> Dense -> softmax cross-entropy with at most 4
+    inputs, 2 to 4 classes and a hidden width of whole 16-float vectors, and no dropout (_tiny.h
+    takes float32 only)."""
+    if P.n_layers != 2 or P.loss_kind != SOFTMAX_CE or P.acc_mode not in (ACC_NONE, ACC_ARGMAX):
+        return False
+    cdef LayerPlan* a = &P.layers[0]
+    cdef LayerPlan* b = &P.layers[1]
+    return (a.act == RELU and b.act == IDENTITY and a.rate == 0 and b.rate == 0
+            and 1 <= a.n_in <= 4 and 2 <= b.n_out <= 4 and a.n_out % 16 == 0
+            and a.n_out <= FNN_TINY_MAX_HIDDEN)
+
+
+_TINY_ORDERS = {}  # (K, H, C) -> _tiny_order's answer, which depends only on the BLAS build
+
+
+def _tiny_order(Py_ssize_t K, Py_ssize_t H, Py_ssize_t C):
+    """The order of _tiny.h whose logits equal, bit for bit, those of the layer-by-layer forward
+    (BLAS) for a K-H-C network; -1 if neither does. Tried on batches of 1, 2 and 51 rows (BLAS
+    may treat the last rows of a batch apart) of random inputs and weights whose magnitudes span
+    2^-20..2^20, so that any other order of the sums shows."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    def values(*shape):
+        return (rng.standard_normal(shape) * 2.0 ** rng.integers(-20, 21, shape)).astype(np.float32)
+    cdef float[:, ::1] X = values(51, K)
+    cdef float[:, ::1] W1 = values(K, H)
+    cdef float[::1] b1 = values(H)
+    cdef float[:, ::1] W2 = values(H, C)
+    cdef float[::1] b2 = values(C)
+    cdef float[:, ::1] A = np.empty((51, H), np.float32)
+    cdef float[:, ::1] Z = np.empty((51, C), np.float32)
+    cdef float[:, ::1] T = np.empty((51, C), np.float32)
+    cdef Py_ssize_t[::1] rows = np.arange(51, dtype=np.intp)
+    cdef Py_ssize_t n
+    for order in (FNN_TINY_CHAIN, FNN_TINY_TREE):
+        for n in (1, 2, 51):
+            dense_forward_core(&X[0, 0], &W1[0, 0], &b1[0], &A[0, 0], n, K, H, RELU, 0, 1)
+            dense_forward_core(&A[0, 0], &W2[0, 0], &b2[0], &Z[0, 0], n, H, C, IDENTITY, 0, 1)
+            fnn_tiny_logits(&X[0, 0], &rows[0], &W1[0, 0], &b1[0], &W2[0, 0], &b2[0], &T[0, 0],
+                            n, <int>K, H, <int>C, order)
+            if not np.array_equal(np.asarray(T[:n]).view(np.uint32),
+                                  np.asarray(Z[:n]).view(np.uint32)):
+                break
+        else:
+            return order
+    return -1
+
+
+def _cached_tiny_order(K, H, C):
+    if (K, H, C) not in _TINY_ORDERS:
+        _TINY_ORDERS[K, H, C] = _tiny_order(K, H, C)
+    return _TINY_ORDERS[K, H, C]
+
+
+cdef double _penalty(PlanC* P, floating dtype, double wsum) noexcept nogil:
+    """The batch's L2 penalty: sum over penalized parameters of 0.5 * (l2 / wsum) * |p|^2."""
+    cdef double penalty = 0
+    cdef ParamPlan* pp
+    cdef Py_ssize_t j
+    for j in range(P.n_params):
+        pp = &P.params[j]
+        if pp.l2 != 0:
+            penalty += 0.5 * (pp.l2 / wsum) * row_dot(<const floating*>pp.p,
+                                                      <const floating*>pp.p, pp.size)
+    return penalty
+
+
+cdef void _step(PlanC* P, floating dtype, Py_ssize_t* iterations, double wsum) noexcept nogil:
+    """The optimizer's update of every parameter from its gradient; iterations += 1."""
+    cdef double lr = P.lr / (1.0 + P.decay * iterations[0]), eps = P.eps, c1 = 0, c2 = 0
+    cdef ParamPlan* pp
+    cdef Py_ssize_t j
+    if P.opt_kind == ADAM:
+        c1 = 1.0 / (1.0 - pow(P.a, iterations[0] + 1))
+        c2 = 1.0 / (1.0 - pow(P.b, iterations[0] + 1))
+        if P.eps_hat:
+            eps = P.eps * sqrt(c2)
+    for j in range(P.n_params):
+        pp = &P.params[j]
+        optim_update(P.opt_kind, <floating*>pp.p, <const floating*>pp.g, <floating*>pp.s1,
+                     <floating*>pp.s2, pp.size, <floating>lr, <floating>P.a, <floating>P.b,
+                     <floating>eps, <floating>(P.wd + pp.l2 / wsum), P.nesterov,
+                     <floating>c1, <floating>c2)
+    iterations[0] += 1
+
+
 cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_ssize_t* L,
                       const floating* w, const Py_ssize_t* order, Py_ssize_t n,
                       Py_ssize_t batch_size, Py_ssize_t* iterations, int n_threads,
@@ -181,13 +273,38 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
     cdef floating* Wb = <floating*>P.Wb
     cdef LayerPlan* lp
     cdef LayerPlan* last = &P.layers[P.n_layers - 1]
-    cdef ParamPlan* pp
     cdef const floating* out
     cdef floating* G
-    cdef double loss, wsum, penalty = 0, lr, eps = P.eps, c1 = 0, c2 = 0
+    cdef double loss, wsum, penalty = 0, unused = 0
+    # The one-pass step gives the layer-by-layer numbers where those run on one thread, in
+    # fastnn's own loops (below SKINNY_MAX) and in OpenBLAS's small-matrix kernel.
+    cdef Py_ssize_t H = P.layers[0].n_out
+    cdef bint tiny = (floating is float and P.tiny >= 0 and L != NULL and w == NULL
+                      and batch_size * H <= SKINNY_MAX and batch_size * H * c <= TINY_MAX_WORK
+                      and _threads(n_threads, batch_size * c) == 1)
     for bi in range(n_batches):
         start = bi * batch_size
         rows = min(batch_size, n - start)
+        if floating is float and tiny:
+            G = <floating*>last.G
+            loss = fnn_tiny_forward(X, order + start, L, <const float*>P.layers[0].W,
+                                    <const float*>P.layers[0].b, <const float*>P.layers[1].W,
+                                    <const float*>P.layers[1].b, G, rows, <int>n_in, H, <int>c,
+                                    P.tiny, correct if P.acc_mode == ACC_ARGMAX else &unused)
+            if P.has_l2:
+                penalty = _penalty(P, <floating>0, rows)
+                loss += penalty
+            if not isfinite(loss):
+                return 1
+            loss_sum[0] += loss * rows
+            penalty_sum[0] += penalty * rows
+            fnn_tiny_backward(X, order + start, <const float*>P.layers[0].W,
+                              <const float*>P.layers[0].b, <const float*>P.layers[1].W, G,
+                              <float*>P.layers[0].dW, <float*>P.layers[0].db,
+                              <float*>P.layers[1].dW, <float*>P.layers[1].db, rows, <int>n_in, H,
+                              <int>c)
+            _step(P, <floating>0, iterations, rows)
+            continue
         for r in range(rows):
             i = order[start + r]
             memcpy(Xb + r * n_in, X + i * n_in, n_in * sizeof(floating))
@@ -212,12 +329,7 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
                          Wb if w != NULL else <const floating*>NULL, G, rows, c,
                          <floating>P.loss_eps, _threads(n_threads, rows * c))
         if P.has_l2:
-            penalty = 0
-            for j in range(P.n_params):
-                pp = &P.params[j]
-                if pp.l2 != 0:
-                    penalty += 0.5 * (pp.l2 / wsum) * row_dot(<const floating*>pp.p,
-                                                              <const floating*>pp.p, pp.size)
+            penalty = _penalty(P, <floating>0, wsum)
             loss += penalty
         if not isfinite(loss):
             return 1
@@ -240,19 +352,7 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
                 <floating*>P.layers[l - 1].G if l > 0 else <floating*>NULL,
                 rows, lp.n_in, lp.n_out, False)
 
-        lr = P.lr / (1.0 + P.decay * iterations[0])
-        if P.opt_kind == ADAM:
-            c1 = 1.0 / (1.0 - pow(P.a, iterations[0] + 1))
-            c2 = 1.0 / (1.0 - pow(P.b, iterations[0] + 1))
-            if P.eps_hat:
-                eps = P.eps * sqrt(c2)
-        for j in range(P.n_params):
-            pp = &P.params[j]
-            optim_update(P.opt_kind, <floating*>pp.p, <const floating*>pp.g, <floating*>pp.s1,
-                         <floating*>pp.s2, pp.size, <floating>lr, <floating>P.a, <floating>P.b,
-                         <floating>eps, <floating>(P.wd + pp.l2 / wsum), P.nesterov,
-                         <floating>c1, <floating>c2)
-        iterations[0] += 1
+        _step(P, <floating>0, iterations, wsum)
     return 0
 
 
@@ -422,6 +522,22 @@ cdef class Plan:
         self.labels = labels
         self.training = training
         self.itemsize = 4 if t == cnp.NPY_FLOAT32 else 8
+        self.c.tiny = -1
+        self.allow_one_pass(True)
+
+    def allow_one_pass(self, bint allow):
+        """Whether a network of _tiny.h's shape trains by its one-pass step (the default, where
+        its numbers match BLAS's on this machine) or layer by layer, e.g. to time the two."""
+        self.c.tiny = -1
+        if allow and self.typenum == cnp.NPY_FLOAT32 and _tiny_shape(&self.c):
+            self.c.tiny = _cached_tiny_order(self.c.layers[0].n_in, self.c.layers[0].n_out,
+                                             self.c.layers[1].n_out)
+
+    @property
+    def one_pass(self):
+        """Whether training batches take _tiny.h's one-pass step (those that run on one thread,
+        with labels and without sample weights)."""
+        return self.c.tiny >= 0
 
     def set_learning_rate(self, double lr):
         """The base learning rate of the next epochs (a schedule changes it between epochs)."""

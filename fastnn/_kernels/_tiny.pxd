@@ -1,0 +1,27 @@
+# One float32 training step of a tiny classifier (X -> Dense + ReLU -> Dense -> softmax
+# cross-entropy, at most 4 inputs and 4 classes) in one pass that keeps the hidden layer in
+# registers: see _tiny.h. The engine uses it for networks of that shape; the numbers are the
+# layer-by-layer kernels' bit for bit.
+
+cdef extern from "_tiny.h" nogil:
+    enum:
+        FNN_TINY_CHAIN
+        FNN_TINY_TREE
+        FNN_TINY_MAX_HIDDEN
+    double fnn_tiny_forward(const float* X, const Py_ssize_t* rows, const Py_ssize_t* labels,
+                            const float* W1, const float* b1, const float* W2, const float* b2,
+                            float* G, Py_ssize_t n, int K, Py_ssize_t H, int C, int order,
+                            double* correct)
+    void fnn_tiny_backward(const float* X, const Py_ssize_t* rows, const float* W1,
+                           const float* b1, const float* W2, const float* G, float* dW1,
+                           float* db1, float* dW2, float* db2, Py_ssize_t n, int K,
+                           Py_ssize_t H, int C)
+    void fnn_tiny_logits(const float* X, const Py_ssize_t* rows, const float* W1,
+                         const float* b1, const float* W2, const float* b2, float* Z,
+                         Py_ssize_t n, int K, Py_ssize_t H, int C, int order)
+
+
+cdef enum:
+    # OpenBLAS's small-matrix kernels, whose order _tiny.h follows, take products of at most
+    # this many multiply-adds; larger ones go to its general kernel.
+    TINY_MAX_WORK = 1000000
