@@ -35,6 +35,15 @@ class History(Callback):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(value)
 
+    def extend(self, first_epoch, columns):
+        """Record epochs first_epoch, first_epoch + 1, ... at once, as on_epoch_end would one by
+        one: columns maps each metric to its values per epoch (fit's engine runs several epochs
+        a call)."""
+        count = len(next(iter(columns.values())))
+        self.epoch.extend(range(first_epoch, first_epoch + count))
+        for key, values in columns.items():
+            self.history.setdefault(key, []).extend(values)
+
     def plot(self, path=None, ax=None):
         """Draw the loss and accuracy curves with matplotlib (the optional `plot` extra);
         saved to `path` if given. Returns the matplotlib figure."""

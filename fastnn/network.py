@@ -325,10 +325,11 @@ class Network:
                        progress):
         """fit's epochs when nothing needs Python between them (no callbacks but the History,
         no validation): several epochs per engine call, which shuffles as
-        self.rng.permutation would, so the numbers are those of the epoch-by-epoch loop. Calls
-        grow to about CALL_SECONDS so the progress bar still moves; "seconds" is the call's
-        time per epoch."""
-        epoch, chunk = 0, 1
+        self.rng.permutation would, so the numbers are those of the epoch-by-epoch loop. The
+        first call runs one epoch, and each next call about CALL_SECONDS' worth at the last
+        call's pace, so the progress bar still moves; "seconds" is the call's time per epoch."""
+        n, epoch, chunk = len(X), 0, 1
+        penalized = any(self.penalties())
         while epoch < epochs:
             plan.set_learning_rate(self.optimizer.lr)
             start = time.perf_counter()
@@ -336,18 +337,26 @@ class Network:
                 X, y, sample_weight, batch_size, self.optimizer.iterations,
                 min(chunk, epochs - epoch), self.rng if shuffle else None)
             seconds = (time.perf_counter() - start) / max(done, 1)
-            for loss_sum, penalty_sum, correct in sums.tolist():
-                logs = self._epoch_logs(loss_sum, penalty_sum, correct, len(X))
-                logs["seconds"] = seconds
-                history.on_epoch_begin(epoch)
-                history.on_epoch_end(epoch, logs)
-                progress.update(epoch, logs)
-                epoch += 1
+            if done:
+                columns = self._epoch_columns(sums, penalized, n)
+                columns["seconds"] = [seconds] * done
+                history.extend(epoch, columns)
+                progress.update_many(epoch, columns)
+                epoch += done
             if not finished:
                 warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=3)
                 return
-            if seconds * chunk < CALL_SECONDS / 2:
-                chunk *= 2
+            chunk = max(1, int(CALL_SECONDS / max(seconds, 1e-9)))
+
+    def _epoch_columns(self, sums, penalized, n):
+        """The logs of several epochs, metric by metric, from the engine's (loss, penalty,
+        correct) sums over n samples per epoch: _epoch_logs' values."""
+        columns = {"loss": (sums[:, 0] / n).tolist()}
+        if penalized:
+            columns["penalty"] = (sums[:, 1] / n).tolist()
+        if self.loss.classification:
+            columns["accuracy"] = (sums[:, 2] / n).tolist()
+        return columns
 
     def _epoch(self, X, y, sample_weight, batch_size, order, plan=None):
         """One pass of mini-batch steps over the rows of X in `order`, in the engine when there
@@ -655,6 +664,15 @@ class _Progress:
         if verbose == 1 and epochs:
             from tqdm.auto import tqdm
             self.bar = tqdm(total=epochs, unit="epoch", dynamic_ncols=True)
+
+    def update_many(self, first_epoch, columns):
+        """update for epochs first_epoch, first_epoch + 1, ...: columns maps each metric to its
+        values per epoch."""
+        if not self.verbose:
+            return
+        keys = list(columns)
+        for offset, values in enumerate(zip(*columns.values())):
+            self.update(first_epoch + offset, dict(zip(keys, values)))
 
     def update(self, epoch, logs):
         if not self.verbose:

@@ -35,17 +35,22 @@ enum {
     FNN_TINY_CHUNK = 4 /* hidden-unit vectors a backward pass keeps in registers */
 };
 
+/* Every function below the dispatchers is inlined into them, so that K, C and the vector count
+ * are constants there: GCC then keeps the accumulators in registers (out of line, it kept them
+ * in memory, 2x slower). */
+#define FNN_TINY_INLINE static inline __attribute__((always_inline))
+
 typedef fnn_v16f fnn_tiny_v;
 typedef fnn_v16i fnn_tiny_iv;
 
-static inline fnn_tiny_v fnn_tiny_relu(fnn_tiny_v h) {
+FNN_TINY_INLINE fnn_tiny_v fnn_tiny_relu(fnn_tiny_v h) {
     const fnn_tiny_v zero = {0};
     return (fnn_tiny_v)((fnn_tiny_iv)h & (fnn_tiny_iv)(h > zero));
 }
 
 /* The hidden values of one row x, units [u, u + 16): fnn_small_inner's chain, + bias, ReLU. */
-static inline fnn_tiny_v fnn_tiny_hidden(const float* x, const float* W1, const float* b1,
-                                         ptrdiff_t H, ptrdiff_t u, const int K) {
+FNN_TINY_INLINE fnn_tiny_v fnn_tiny_hidden(const float* x, const float* W1, const float* b1,
+                                           ptrdiff_t H, ptrdiff_t u, const int K) {
     fnn_tiny_v h = {0}, w;
     for (int q = 0; q < K; q++) {
         memcpy(&w, W1 + q * H + u, sizeof w);
@@ -58,9 +63,9 @@ static inline fnn_tiny_v fnn_tiny_hidden(const float* x, const float* W1, const 
 
 /* acc[j] (lane l: row l of the block) = the logit chains, FNN_TINY_CHAIN: xs[q] holds input q
  * of the 16 rows. */
-static inline void fnn_tiny_logits_chain(const fnn_tiny_v* xs, const float* W1, const float* b1,
-                                         const float* W2, fnn_tiny_v* acc, ptrdiff_t H,
-                                         const int K, const int C) {
+FNN_TINY_INLINE void fnn_tiny_logits_chain(const fnn_tiny_v* xs, const float* W1, const float* b1,
+                                           const float* W2, fnn_tiny_v* acc, ptrdiff_t H,
+                                           const int K, const int C) {
     const fnn_tiny_v zero = {0};
     for (int j = 0; j < C; j++)
         acc[j] = zero;
@@ -76,14 +81,14 @@ static inline void fnn_tiny_logits_chain(const fnn_tiny_v* xs, const float* W1, 
 }
 
 /* Lanes (2i, 2i + 1) of a and then of b, summed: one level of the tree for two vectors. */
-static inline fnn_tiny_v fnn_tiny_pairs(fnn_tiny_v a, fnn_tiny_v b) {
+FNN_TINY_INLINE fnn_tiny_v fnn_tiny_pairs(fnn_tiny_v a, fnn_tiny_v b) {
     const fnn_tiny_iv even = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
     const fnn_tiny_iv odd = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
     return __builtin_shuffle(a, b, even) + __builtin_shuffle(a, b, odd);
 }
 
 /* The 16 lanes of v summed by halves: lane i + lane i + 8, then + 4, + 2, + 1. */
-static inline float fnn_tiny_halves(fnn_tiny_v v) {
+FNN_TINY_INLINE float fnn_tiny_halves(fnn_tiny_v v) {
     float a[16];
     memcpy(a, &v, sizeof a);
     for (int width = 8; width >= 1; width /= 2)
@@ -94,9 +99,9 @@ static inline float fnn_tiny_halves(fnn_tiny_v v) {
 
 /* The same, FNN_TINY_TREE: rows[l] is row l's input, W2T is W2 transposed (C x H); rows from
  * `tail` on are summed by halves. */
-static inline void fnn_tiny_logits_tree(const float (*rows)[4], const float* W1,
-                                        const float* b1, const float* W2T, fnn_tiny_v* acc,
-                                        ptrdiff_t H, int tail, const int K, const int C) {
+FNN_TINY_INLINE void fnn_tiny_logits_tree(const float (*rows)[4], const float* W1,
+                                          const float* b1, const float* W2T, fnn_tiny_v* acc,
+                                          ptrdiff_t H, int tail, const int K, const int C) {
     const fnn_tiny_v zero = {0};
     fnn_tiny_v sums[4][16], w;
     for (int l = 0; l < 16; l++) {
@@ -126,10 +131,10 @@ static inline void fnn_tiny_logits_tree(const float (*rows)[4], const float* W1,
 
 /* The logits of 16 rows (rows[l] = row l's input; rows past n are zeros), a row a lane; `tail`
  * as in fnn_tiny_logits_tree. */
-static inline void fnn_tiny_block_logits(const float (*rows)[4], const float* W1,
-                                         const float* b1, const float* W2, const float* W2T,
-                                         const float* b2, float (*z)[16], ptrdiff_t H, int order,
-                                         int tail, const int K, const int C) {
+FNN_TINY_INLINE void fnn_tiny_block_logits(const float (*rows)[4], const float* W1,
+                                           const float* b1, const float* W2, const float* W2T,
+                                           const float* b2, float (*z)[16], ptrdiff_t H, int order,
+                                           int tail, const int K, const int C) {
     fnn_tiny_v acc[4];
     if (order == FNN_TINY_CHAIN) {
         float cols[4][16];
@@ -155,14 +160,14 @@ static inline void fnn_tiny_block_logits(const float (*rows)[4], const float* W1
 #define FNN_TINY_IN_MEMORY(array) __asm__ volatile("" : : "r"(array) : "memory")
 
 /* The first row of the block at r0 whose logits OpenBLAS sums by halves (16: none). */
-static inline int fnn_tiny_tail(ptrdiff_t n, ptrdiff_t r0, const int C) {
+FNN_TINY_INLINE int fnn_tiny_tail(ptrdiff_t n, ptrdiff_t r0, const int C) {
     const ptrdiff_t first = C < 4 ? n - n % 4 - r0 : 16;
     return first < 0 ? 0 : (first > 16 ? 16 : (int)first);
 }
 
 /* Rows rows[r0 .. r0 + 16) of X (fewer at the end), zeros past n. */
-static inline int fnn_tiny_gather(const float* X, const ptrdiff_t* rows, ptrdiff_t r0,
-                                  ptrdiff_t n, float (*block)[4], const int K) {
+FNN_TINY_INLINE int fnn_tiny_gather(const float* X, const ptrdiff_t* rows, ptrdiff_t r0,
+                                    ptrdiff_t n, float (*block)[4], const int K) {
     const int width = n - r0 < 16 ? (int)(n - r0) : 16;
     memset(block, 0, 16 * sizeof *block);
     for (int l = 0; l < width; l++)
@@ -173,11 +178,11 @@ static inline int fnn_tiny_gather(const float* X, const ptrdiff_t* rows, ptrdiff
 
 /* The mean loss of rows X[rows[0 .. n)] (loss_rows' value), G = its gradient w.r.t. the logits
  * (n x C), correct[0] += the rows whose largest logit is their label's. */
-static inline double fnn_tiny_forward_kc(const float* X, const ptrdiff_t* rows,
-                                         const ptrdiff_t* labels, const float* W1,
-                                         const float* b1, const float* W2, const float* b2,
-                                         float* G, ptrdiff_t n, ptrdiff_t H, int order,
-                                         double* correct, const int K, const int C) {
+FNN_TINY_INLINE double fnn_tiny_forward_kc(const float* X, const ptrdiff_t* rows,
+                                           const ptrdiff_t* labels, const float* W1,
+                                           const float* b1, const float* W2, const float* b2,
+                                           float* G, ptrdiff_t n, ptrdiff_t H, int order,
+                                           double* correct, const int K, const int C) {
     const float scale = (float)(1.0 / (double)n);
     float W2T[4 * FNN_TINY_MAX_HIDDEN];
     double total = 0, right = 0;
@@ -229,11 +234,11 @@ static inline double fnn_tiny_forward_kc(const float* X, const ptrdiff_t* rows,
 }
 
 /* Hidden units [u0, u0 + NV * 16) of dW1, db1 and dW2, over all n rows. */
-static inline void fnn_tiny_backward_units(const float* X, const ptrdiff_t* rows,
-                                           const float* W1, const float* b1, const float* W2,
-                                           const float* G, float* dW1, float* db1, float* dW2,
-                                           ptrdiff_t n, ptrdiff_t H, ptrdiff_t u0, const int K,
-                                           const int C, const int NV) {
+FNN_TINY_INLINE void fnn_tiny_backward_units(const float* X, const ptrdiff_t* rows,
+                                             const float* W1, const float* b1, const float* W2,
+                                             const float* G, float* dW1, float* db1, float* dW2,
+                                             ptrdiff_t n, ptrdiff_t H, ptrdiff_t u0, const int K,
+                                             const int C, const int NV) {
     const fnn_tiny_v zero = {0};
     fnn_tiny_v w2t[4][FNN_TINY_CHUNK], a1[4][FNN_TINY_CHUNK], a2[4][FNN_TINY_CHUNK];
     fnn_tiny_v sums[FNN_TINY_CHUNK];
@@ -282,10 +287,10 @@ static inline void fnn_tiny_backward_units(const float* X, const ptrdiff_t* rows
 }
 
 /* dW1, db1, dW2 and db2 of the step, from G (the forward's). */
-static inline void fnn_tiny_backward_kc(const float* X, const ptrdiff_t* rows, const float* W1,
-                                        const float* b1, const float* W2, const float* G,
-                                        float* dW1, float* db1, float* dW2, float* db2,
-                                        ptrdiff_t n, ptrdiff_t H, const int K, const int C) {
+FNN_TINY_INLINE void fnn_tiny_backward_kc(const float* X, const ptrdiff_t* rows, const float* W1,
+                                          const float* b1, const float* W2, const float* G,
+                                          float* dW1, float* db1, float* dW2, float* db2,
+                                          ptrdiff_t n, ptrdiff_t H, const int K, const int C) {
     const ptrdiff_t chunk = FNN_TINY_CHUNK * 16;
     ptrdiff_t u0 = 0;
     for (; u0 + chunk <= H; u0 += chunk)
@@ -303,10 +308,10 @@ static inline void fnn_tiny_backward_kc(const float* X, const ptrdiff_t* rows, c
 
 /* The logits of X[rows[0 .. n)] (n x C) in the given order: the engine compares them with
  * OpenBLAS's to choose the order. */
-static inline void fnn_tiny_logits_kc(const float* X, const ptrdiff_t* rows, const float* W1,
-                                      const float* b1, const float* W2, const float* b2,
-                                      float* Z, ptrdiff_t n, ptrdiff_t H, int order,
-                                      const int K, const int C) {
+FNN_TINY_INLINE void fnn_tiny_logits_kc(const float* X, const ptrdiff_t* rows, const float* W1,
+                                        const float* b1, const float* W2, const float* b2,
+                                        float* Z, ptrdiff_t n, ptrdiff_t H, int order,
+                                        const int K, const int C) {
     float W2T[4 * FNN_TINY_MAX_HIDDEN];
     for (ptrdiff_t u = 0; u < H; u++)
         for (int j = 0; j < C; j++)
