@@ -98,10 +98,11 @@ FNN_TINY_INLINE float fnn_tiny_halves(fnn_tiny_v v) {
 }
 
 /* The same, FNN_TINY_TREE: rows[l] is row l's input, W2T is W2 transposed (C x H); rows from
- * `tail` on are summed by halves. */
+ * `tail` on are summed by halves. Row l's hidden values go to hidden[l * H ...]. */
 FNN_TINY_INLINE void fnn_tiny_logits_tree(const float (*rows)[4], const float* W1,
                                           const float* b1, const float* W2T, fnn_tiny_v* acc,
-                                          ptrdiff_t H, int tail, const int K, const int C) {
+                                          float* hidden, ptrdiff_t H, int tail, const int K,
+                                          const int C) {
     const fnn_tiny_v zero = {0};
     fnn_tiny_v sums[4][16], w;
     for (int l = 0; l < 16; l++) {
@@ -109,6 +110,7 @@ FNN_TINY_INLINE void fnn_tiny_logits_tree(const float (*rows)[4], const float* W
             sums[j][l] = zero;
         for (ptrdiff_t u = 0; u < H; u += 16) {
             fnn_tiny_v h = fnn_tiny_hidden(rows[l], W1, b1, H, u, K);
+            memcpy(hidden + l * H + u, &h, sizeof h);
             for (int j = 0; j < C; j++) {
                 memcpy(&w, W2T + j * H + u, sizeof w);
                 sums[j][l] += w * h;
@@ -129,12 +131,13 @@ FNN_TINY_INLINE void fnn_tiny_logits_tree(const float (*rows)[4], const float* W
     }
 }
 
-/* The logits of 16 rows (rows[l] = row l's input; rows past n are zeros), a row a lane; `tail`
- * as in fnn_tiny_logits_tree. */
+/* The logits of 16 rows (rows[l] = row l's input; rows past n are zeros), a row a lane, and
+ * their hidden values, hidden[l * H + u]; `tail` as in fnn_tiny_logits_tree. */
 FNN_TINY_INLINE void fnn_tiny_block_logits(const float (*rows)[4], const float* W1,
                                            const float* b1, const float* W2, const float* W2T,
-                                           const float* b2, float (*z)[16], ptrdiff_t H, int order,
-                                           int tail, const int K, const int C) {
+                                           const float* b2, float (*z)[16], float* hidden,
+                                           ptrdiff_t H, int order, int tail, const int K,
+                                           const int C) {
     fnn_tiny_v acc[4];
     if (order == FNN_TINY_CHAIN) {
         float cols[4][16];
@@ -145,8 +148,13 @@ FNN_TINY_INLINE void fnn_tiny_block_logits(const float (*rows)[4], const float* 
             memcpy(&xs[q], cols[q], sizeof xs[q]);
         }
         fnn_tiny_logits_chain(xs, W1, b1, W2, acc, H, K, C);
+        for (int l = 0; l < 16; l++)
+            for (ptrdiff_t u = 0; u < H; u += 16) {
+                fnn_tiny_v h = fnn_tiny_hidden(rows[l], W1, b1, H, u, K);
+                memcpy(hidden + l * H + u, &h, sizeof h);
+            }
     } else {
-        fnn_tiny_logits_tree(rows, W1, b1, W2T, acc, H, tail, K, C);
+        fnn_tiny_logits_tree(rows, W1, b1, W2T, acc, hidden, H, tail, K, C);
     }
     for (int j = 0; j < C; j++) {
         fnn_tiny_v zj = acc[j] + b2[j]; /* the dense epilogue's bias add */
@@ -176,93 +184,78 @@ FNN_TINY_INLINE int fnn_tiny_gather(const float* X, const ptrdiff_t* rows, ptrdi
     return width;
 }
 
-/* The mean loss of rows X[rows[0 .. n)] (loss_rows' value), G = its gradient w.r.t. the logits
- * (n x C), correct[0] += the rows whose largest logit is their label's. */
-FNN_TINY_INLINE double fnn_tiny_forward_kc(const float* X, const ptrdiff_t* rows,
-                                           const ptrdiff_t* labels, const float* W1,
-                                           const float* b1, const float* W2, const float* b2,
-                                           float* G, ptrdiff_t n, ptrdiff_t H, int order,
-                                           double* correct, const int K, const int C) {
-    const float scale = (float)(1.0 / (double)n);
-    float W2T[4 * FNN_TINY_MAX_HIDDEN];
-    double total = 0, right = 0;
-    for (ptrdiff_t u = 0; u < H; u++)
-        for (int j = 0; j < C; j++)
-            W2T[j * H + u] = W2[u * C + j];
-    for (ptrdiff_t r0 = 0; r0 < n; r0 += 16) {
-        float block[16][4], z[4][16], m[16], e[4][16], log_s[16];
-        double s[16];
-        const int width = fnn_tiny_gather(X, rows, r0, n, block, K);
-        fnn_tiny_block_logits(block, W1, b1, W2, W2T, b2, z, H, order,
-                              fnn_tiny_tail(n, r0, C), K, C);
-        /* _softmax_ce_block with labels and no weights */
-        for (int l = 0; l < 16; l++) {
-            m[l] = z[0][l];
-            for (int j = 1; j < C; j++)
-                m[l] = z[j][l] > m[l] ? z[j][l] : m[l];
-        }
-        for (int j = 0; j < C; j++)
-            for (int l = 0; l < 16; l++)
-                e[j][l] = fnn_expf(z[j][l] - m[l]);
-        FNN_TINY_IN_MEMORY(e);
-        for (int l = 0; l < 16; l++) {
-            s[l] = 0;
-            for (int j = 0; j < C; j++)
-                s[l] += (double)e[j][l];
-            log_s[l] = (float)s[l];
-        }
-        for (int l = 0; l < 16; l++)
-            log_s[l] = fnn_logf(log_s[l]);
-        FNN_TINY_IN_MEMORY(log_s);
-        for (int l = 0; l < width; l++) {
-            const ptrdiff_t label = labels[rows[r0 + l]];
-            float* g = G + (r0 + l) * C;
-            int best = 0;
-            for (int j = 1; j < C; j++) /* _correct's argmax */
-                best = z[j][l] > z[best][l] ? j : best;
-            right += best == label;
-            total += (double)(m[l] + log_s[l]) - (double)z[label][l];
-            const float p = (float)((double)scale / s[l]);
-            for (int j = 0; j < C; j++)
-                g[j] = e[j][l] * p;
-            FNN_TINY_IN_MEMORY(g);
-            g[label] -= scale;
-        }
+/* The softmax cross-entropy of a block's `width` rows, z[j][l] their logits: G (width x C) = its
+ * gradient, scale = 1/n; returns the block's summed loss and adds its correct rows to right.
+ * _softmax_ce_block's operations, with labels and no weights. */
+FNN_TINY_INLINE double fnn_tiny_block_loss(float (*z)[16], const ptrdiff_t* labels, float* G,
+                                           int width, float scale, double* right, const int C) {
+    float m[16], e[4][16], log_s[16];
+    double s[16], total = 0;
+    for (int l = 0; l < 16; l++) {
+        m[l] = z[0][l];
+        for (int j = 1; j < C; j++)
+            m[l] = z[j][l] > m[l] ? z[j][l] : m[l];
     }
-    correct[0] += right;
-    return total / (double)n;
+    for (int j = 0; j < C; j++)
+        for (int l = 0; l < 16; l++)
+            e[j][l] = fnn_expf(z[j][l] - m[l]);
+    FNN_TINY_IN_MEMORY(e);
+    for (int l = 0; l < 16; l++) {
+        s[l] = 0;
+        for (int j = 0; j < C; j++)
+            s[l] += (double)e[j][l];
+        log_s[l] = (float)s[l];
+    }
+    for (int l = 0; l < 16; l++)
+        log_s[l] = fnn_logf(log_s[l]);
+    FNN_TINY_IN_MEMORY(log_s);
+    for (int l = 0; l < width; l++) {
+        const ptrdiff_t label = labels[l];
+        float* g = G + l * C;
+        int best = 0;
+        for (int j = 1; j < C; j++) /* _correct's argmax */
+            best = z[j][l] > z[best][l] ? j : best;
+        right[0] += best == label;
+        total += (double)(m[l] + log_s[l]) - (double)z[label][l];
+        const float p = (float)((double)scale / s[l]);
+        for (int j = 0; j < C; j++)
+            g[j] = e[j][l] * p;
+        FNN_TINY_IN_MEMORY(g);
+        g[label] -= scale;
+    }
+    return total;
 }
 
-/* Hidden units [u0, u0 + NV * 16) of dW1, db1 and dW2, over all n rows. */
-FNN_TINY_INLINE void fnn_tiny_backward_units(const float* X, const ptrdiff_t* rows,
-                                             const float* W1, const float* b1, const float* W2,
-                                             const float* G, float* dW1, float* db1, float* dW2,
-                                             ptrdiff_t n, ptrdiff_t H, ptrdiff_t u0, const int K,
-                                             const int C, const int NV) {
+/* The gradient sums of hidden units [u0, u0 + NV * 16) continued over a block's `width` rows:
+ * rows[l] their inputs, hidden[l * H + u] their hidden values, G their logits' gradient. dW1 and
+ * db1 are continued in place, acc2 (C x H, dW2 transposed) likewise. */
+FNN_TINY_INLINE void fnn_tiny_block_backward(const float (*rows)[4], const float* hidden,
+                                             const float* G, const float* W2T, float* dW1,
+                                             float* db1, float* acc2, int width, ptrdiff_t H,
+                                             ptrdiff_t u0, const int K, const int C,
+                                             const int NV) {
     const fnn_tiny_v zero = {0};
     fnn_tiny_v w2t[4][FNN_TINY_CHUNK], a1[4][FNN_TINY_CHUNK], a2[4][FNN_TINY_CHUNK];
     fnn_tiny_v sums[FNN_TINY_CHUNK];
-    float col[16];
     for (int v = 0; v < NV; v++) {
         const ptrdiff_t u = u0 + v * 16;
         for (int q = 0; q < K; q++)
-            a1[q][v] = zero;
-        for (int j = 0; j < C; j++) { /* W2^T, as dense_backward_core transposes it for dX */
-            for (int l = 0; l < 16; l++)
-                col[l] = W2[(u + l) * C + j];
-            memcpy(&w2t[j][v], col, sizeof col);
-            a2[j][v] = zero;
+            memcpy(&a1[q][v], dW1 + q * H + u, sizeof a1[q][v]);
+        for (int j = 0; j < C; j++) {
+            memcpy(&w2t[j][v], W2T + j * H + u, sizeof w2t[j][v]);
+            memcpy(&a2[j][v], acc2 + j * H + u, sizeof a2[j][v]);
         }
-        sums[v] = zero;
+        memcpy(&sums[v], db1 + u, sizeof sums[v]);
     }
-    for (ptrdiff_t i = 0; i < n; i++) {
+    for (int l = 0; l < width; l++) {
         float x[4], g[4];
         for (int q = 0; q < K; q++)
-            x[q] = X[rows[i] * K + q];
+            x[q] = rows[l][q];
         for (int j = 0; j < C; j++)
-            g[j] = G[i * C + j];
+            g[j] = G[l * C + j];
         for (int v = 0; v < NV; v++) {
-            fnn_tiny_v h = fnn_tiny_hidden(x, W1, b1, H, u0 + v * 16, K), d = zero;
+            fnn_tiny_v h, d = zero;
+            memcpy(&h, hidden + l * H + u0 + v * 16, sizeof h);
             for (int j = 0; j < C; j++) {
                 a2[j][v] += h * g[j];      /* _tn_few_cols: dW2 = H^T G, row after row */
                 d += g[j] * w2t[j][v];     /* gemm_small_inner: dH = G W2^T */
@@ -276,34 +269,62 @@ FNN_TINY_INLINE void fnn_tiny_backward_units(const float* X, const ptrdiff_t* ro
     for (int v = 0; v < NV; v++) {
         const ptrdiff_t u = u0 + v * 16;
         for (int q = 0; q < K; q++)
-            memcpy(dW1 + q * H + u, &a1[q][v], sizeof(fnn_tiny_v));
-        memcpy(db1 + u, &sums[v], sizeof(fnn_tiny_v));
-        for (int j = 0; j < C; j++) {
-            memcpy(col, &a2[j][v], sizeof col);
-            for (int l = 0; l < 16; l++)
-                dW2[(u + l) * C + j] = col[l];
-        }
+            memcpy(dW1 + q * H + u, &a1[q][v], sizeof a1[q][v]);
+        for (int j = 0; j < C; j++)
+            memcpy(acc2 + j * H + u, &a2[j][v], sizeof a2[j][v]);
+        memcpy(db1 + u, &sums[v], sizeof sums[v]);
     }
 }
 
-/* dW1, db1, dW2 and db2 of the step, from G (the forward's). */
-FNN_TINY_INLINE void fnn_tiny_backward_kc(const float* X, const ptrdiff_t* rows, const float* W1,
-                                          const float* b1, const float* W2, const float* G,
-                                          float* dW1, float* db1, float* dW2, float* db2,
-                                          ptrdiff_t n, ptrdiff_t H, const int K, const int C) {
-    const ptrdiff_t chunk = FNN_TINY_CHUNK * 16;
-    ptrdiff_t u0 = 0;
-    for (; u0 + chunk <= H; u0 += chunk)
-        fnn_tiny_backward_units(X, rows, W1, b1, W2, G, dW1, db1, dW2, n, H, u0, K, C,
-                                FNN_TINY_CHUNK);
-    for (; u0 < H; u0 += 16)
-        fnn_tiny_backward_units(X, rows, W1, b1, W2, G, dW1, db1, dW2, n, H, u0, K, C, 1);
-    float s[4] = {0}; /* _tn_few_cols's db2: each column's sum, row after row */
-    for (ptrdiff_t i = 0; i < n; i++)
+/* One step's forward and backward over rows X[rows[0 .. n)]: returns the mean loss
+ * (loss_rows' value) and adds the rows whose largest logit is their label's to correct[0];
+ * G = the gradient w.r.t. the logits (n x C), dW1, db1, dW2 and db2 the parameters'. A block of
+ * 16 rows at a time: its hidden layer stays in L1 from the forward to the backward. */
+FNN_TINY_INLINE double fnn_tiny_step_kc(const float* X, const ptrdiff_t* rows,
+                                        const ptrdiff_t* labels, const float* W1,
+                                        const float* b1, const float* W2, const float* b2,
+                                        float* G, float* dW1, float* db1, float* dW2, float* db2,
+                                        ptrdiff_t n, ptrdiff_t H, int order, double* correct,
+                                        const int K, const int C) {
+    const float scale = (float)(1.0 / (double)n);
+    float W2T[4 * FNN_TINY_MAX_HIDDEN], acc2[4 * FNN_TINY_MAX_HIDDEN];
+    float hidden[16 * FNN_TINY_MAX_HIDDEN];
+    float db2_sums[4] = {0}; /* _tn_few_cols's db2: each column's sum, row after row */
+    double total = 0, right = 0;
+    for (ptrdiff_t u = 0; u < H; u++)
         for (int j = 0; j < C; j++)
-            s[j] += G[i * C + j];
+            W2T[j * H + u] = W2[u * C + j];
+    memset(acc2, 0, C * H * sizeof(float));
+    memset(dW1, 0, K * H * sizeof(float));
+    memset(db1, 0, H * sizeof(float));
+    for (ptrdiff_t r0 = 0; r0 < n; r0 += 16) {
+        float block[16][4], z[4][16];
+        ptrdiff_t block_labels[16];
+        const int width = fnn_tiny_gather(X, rows, r0, n, block, K);
+        for (int l = 0; l < width; l++)
+            block_labels[l] = labels[rows[r0 + l]];
+        fnn_tiny_block_logits(block, W1, b1, W2, W2T, b2, z, hidden, H, order,
+                              fnn_tiny_tail(n, r0, C), K, C);
+        float* g = G + r0 * C;
+        total += fnn_tiny_block_loss(z, block_labels, g, width, scale, &right, C);
+        for (int l = 0; l < width; l++)
+            for (int j = 0; j < C; j++)
+                db2_sums[j] += g[l * C + j];
+        const ptrdiff_t chunk = FNN_TINY_CHUNK * 16;
+        ptrdiff_t u0 = 0;
+        for (; u0 + chunk <= H; u0 += chunk)
+            fnn_tiny_block_backward(block, hidden, g, W2T, dW1, db1, acc2, width, H, u0, K, C,
+                                    FNN_TINY_CHUNK);
+        for (; u0 < H; u0 += 16)
+            fnn_tiny_block_backward(block, hidden, g, W2T, dW1, db1, acc2, width, H, u0, K, C, 1);
+    }
+    for (ptrdiff_t u = 0; u < H; u++)
+        for (int j = 0; j < C; j++)
+            dW2[u * C + j] = acc2[j * H + u];
     for (int j = 0; j < C; j++)
-        db2[j] = s[j];
+        db2[j] = db2_sums[j];
+    correct[0] += right;
+    return total / (double)n;
 }
 
 /* The logits of X[rows[0 .. n)] (n x C) in the given order: the engine compares them with
@@ -316,10 +337,11 @@ FNN_TINY_INLINE void fnn_tiny_logits_kc(const float* X, const ptrdiff_t* rows, c
     for (ptrdiff_t u = 0; u < H; u++)
         for (int j = 0; j < C; j++)
             W2T[j * H + u] = W2[u * C + j];
+    float hidden[16 * FNN_TINY_MAX_HIDDEN];
     for (ptrdiff_t r0 = 0; r0 < n; r0 += 16) {
         float block[16][4], z[4][16];
         const int width = fnn_tiny_gather(X, rows, r0, n, block, K);
-        fnn_tiny_block_logits(block, W1, b1, W2, W2T, b2, z, H, order,
+        fnn_tiny_block_logits(block, W1, b1, W2, W2T, b2, z, hidden, H, order,
                               fnn_tiny_tail(n, r0, C), K, C);
         for (int l = 0; l < width; l++)
             for (int j = 0; j < C; j++)
@@ -332,29 +354,18 @@ FNN_TINY_INLINE void fnn_tiny_logits_kc(const float* X, const ptrdiff_t* rows, c
     CASE(1, 2) CASE(1, 3) CASE(1, 4) CASE(2, 2) CASE(2, 3) CASE(2, 4)                            \
     CASE(3, 2) CASE(3, 3) CASE(3, 4) CASE(4, 2) CASE(4, 3) CASE(4, 4)
 
-static inline double fnn_tiny_forward(const float* X, const ptrdiff_t* rows,
-                                      const ptrdiff_t* labels, const float* W1, const float* b1,
-                                      const float* W2, const float* b2, float* G, ptrdiff_t n,
-                                      int K, ptrdiff_t H, int C, int order, double* correct) {
-#define FNN_TINY_FORWARD(KK, CC)                                                                 \
+static inline double fnn_tiny_step(const float* X, const ptrdiff_t* rows, const ptrdiff_t* labels,
+                                   const float* W1, const float* b1, const float* W2,
+                                   const float* b2, float* G, float* dW1, float* db1, float* dW2,
+                                   float* db2, ptrdiff_t n, int K, ptrdiff_t H, int C, int order,
+                                   double* correct) {
+#define FNN_TINY_STEP(KK, CC)                                                                    \
     case KK * 8 + CC:                                                                            \
-        return fnn_tiny_forward_kc(X, rows, labels, W1, b1, W2, b2, G, n, H, order, correct,    \
-                                   KK, CC);
-    switch (K * 8 + C) { FNN_TINY_CASES(FNN_TINY_FORWARD) }
-#undef FNN_TINY_FORWARD
+        return fnn_tiny_step_kc(X, rows, labels, W1, b1, W2, b2, G, dW1, db1, dW2, db2, n, H,   \
+                                order, correct, KK, CC);
+    switch (K * 8 + C) { FNN_TINY_CASES(FNN_TINY_STEP) }
+#undef FNN_TINY_STEP
     return 0; /* not reached: the engine checked K and C */
-}
-
-static inline void fnn_tiny_backward(const float* X, const ptrdiff_t* rows, const float* W1,
-                                     const float* b1, const float* W2, const float* G,
-                                     float* dW1, float* db1, float* dW2, float* db2, ptrdiff_t n,
-                                     int K, ptrdiff_t H, int C) {
-#define FNN_TINY_BACKWARD(KK, CC)                                                                \
-    case KK * 8 + CC:                                                                            \
-        fnn_tiny_backward_kc(X, rows, W1, b1, W2, G, dW1, db1, dW2, db2, n, H, KK, CC);          \
-        return;
-    switch (K * 8 + C) { FNN_TINY_CASES(FNN_TINY_BACKWARD) }
-#undef FNN_TINY_BACKWARD
 }
 
 static inline void fnn_tiny_logits(const float* X, const ptrdiff_t* rows, const float* W1,

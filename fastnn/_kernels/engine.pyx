@@ -31,8 +31,7 @@ from fastnn._kernels._rowops cimport (IDENTITY, RELU, activation_code, backward_
                                       dropout_row, forward_rows, row_dot)
 from fastnn._kernels._skinny cimport SKINNY_MAX
 from fastnn._kernels._tiny cimport (FNN_TINY_CHAIN, FNN_TINY_MAX_HIDDEN, FNN_TINY_TREE,
-                                    TINY_MAX_WORK, fnn_tiny_backward, fnn_tiny_forward,
-                                    fnn_tiny_logits)
+                                    TINY_MAX_WORK, fnn_tiny_logits, fnn_tiny_step)
 
 cnp.import_array()
 
@@ -287,10 +286,12 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
         rows = min(batch_size, n - start)
         if floating is float and tiny:
             G = <floating*>last.G
-            loss = fnn_tiny_forward(X, order + start, L, <const float*>P.layers[0].W,
-                                    <const float*>P.layers[0].b, <const float*>P.layers[1].W,
-                                    <const float*>P.layers[1].b, G, rows, <int>n_in, H, <int>c,
-                                    P.tiny, correct if P.acc_mode == ACC_ARGMAX else &unused)
+            loss = fnn_tiny_step(X, order + start, L, <const float*>P.layers[0].W,
+                                 <const float*>P.layers[0].b, <const float*>P.layers[1].W,
+                                 <const float*>P.layers[1].b, G, <float*>P.layers[0].dW,
+                                 <float*>P.layers[0].db, <float*>P.layers[1].dW,
+                                 <float*>P.layers[1].db, rows, <int>n_in, H, <int>c, P.tiny,
+                                 correct if P.acc_mode == ACC_ARGMAX else &unused)
             if P.has_l2:
                 penalty = _penalty(P, <floating>0, rows)
                 loss += penalty
@@ -298,11 +299,6 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
                 return 1
             loss_sum[0] += loss * rows
             penalty_sum[0] += penalty * rows
-            fnn_tiny_backward(X, order + start, <const float*>P.layers[0].W,
-                              <const float*>P.layers[0].b, <const float*>P.layers[1].W, G,
-                              <float*>P.layers[0].dW, <float*>P.layers[0].db,
-                              <float*>P.layers[1].dW, <float*>P.layers[1].db, rows, <int>n_in, H,
-                              <int>c)
             _step(P, <floating>0, iterations, rows)
             continue
         for r in range(rows):
