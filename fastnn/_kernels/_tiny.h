@@ -3,12 +3,12 @@
  * 2-64-3).
  *
  * Layer by layer, such a step makes about seven passes over the n x H hidden layer, which for a
- * batch of 300 x 64 does not fit in L1: those passes, not the arithmetic, are its time. Here the
- * hidden layer never reaches memory:
- *  - forward: 16 rows at a time; each row's hidden values are folded at once into its C logits;
- *    then the softmax cross-entropy runs with a row in each lane;
- *  - backward: one row at a time, 16 hidden units a vector, the hidden values computed again
- *    from the row of X; dW2, dH, the ReLU mask, dW1 and db1 stay in registers.
+ * batch of 300 x 64 does not fit in L1: those passes, not the arithmetic, are its time. Here a
+ * block of 16 rows goes through the whole step before the next, its hidden layer in L1:
+ *  - forward: the block's hidden values, each row's folded at once into its C logits; then the
+ *    softmax cross-entropy with a row in each lane;
+ *  - backward: a row at a time, 16 hidden units a vector; the sums of dW2, dW1 and db1 stay in
+ *    registers over the block's rows, dH and the ReLU mask never leave them.
  * Every value comes from the operations, in the order, of the layer-by-layer kernels
  * (_skinny.h and _skinny.pxd, OpenBLAS's H -> C product, _loss_core.pxd's _softmax_ce_block,
  * _rowops.pxd's ReLU backward), so the numbers are theirs bit for bit. OpenBLAS sums a logit in
@@ -177,10 +177,9 @@ FNN_TINY_INLINE int fnn_tiny_tail(ptrdiff_t n, ptrdiff_t r0, const int C) {
 FNN_TINY_INLINE int fnn_tiny_gather(const float* X, const ptrdiff_t* rows, ptrdiff_t r0,
                                     ptrdiff_t n, float (*block)[4], const int K) {
     const int width = n - r0 < 16 ? (int)(n - r0) : 16;
-    memset(block, 0, 16 * sizeof *block);
-    for (int l = 0; l < width; l++)
+    for (int l = 0; l < 16; l++)
         for (int q = 0; q < K; q++)
-            block[l][q] = X[rows[r0 + l] * K + q];
+            block[l][q] = l < width ? X[rows[r0 + l] * K + q] : 0.0f;
     return width;
 }
 
@@ -226,25 +225,34 @@ FNN_TINY_INLINE double fnn_tiny_block_loss(float (*z)[16], const ptrdiff_t* labe
     return total;
 }
 
-/* The gradient sums of hidden units [u0, u0 + NV * 16) continued over a block's `width` rows:
- * rows[l] their inputs, hidden[l * H + u] their hidden values, G their logits' gradient. dW1 and
- * db1 are continued in place, acc2 (C x H, dW2 transposed) likewise. */
+/* The gradient sums of hidden units [u0, u0 + NV * 16) continued over a block's `width` rows
+ * (started from zero when `first`): rows[l] their inputs, hidden[l * H + u] their hidden values,
+ * G their logits' gradient. dW1 and db1 are continued in place, acc2 (C x H, dW2 transposed)
+ * likewise. */
 FNN_TINY_INLINE void fnn_tiny_block_backward(const float (*rows)[4], const float* hidden,
                                              const float* G, const float* W2T, float* dW1,
-                                             float* db1, float* acc2, int width, ptrdiff_t H,
-                                             ptrdiff_t u0, const int K, const int C,
+                                             float* db1, float* acc2, int width, int first,
+                                             ptrdiff_t H, ptrdiff_t u0, const int K, const int C,
                                              const int NV) {
     const fnn_tiny_v zero = {0};
     fnn_tiny_v w2t[4][FNN_TINY_CHUNK], a1[4][FNN_TINY_CHUNK], a2[4][FNN_TINY_CHUNK];
     fnn_tiny_v sums[FNN_TINY_CHUNK];
     for (int v = 0; v < NV; v++) {
         const ptrdiff_t u = u0 + v * 16;
+        for (int j = 0; j < C; j++)
+            memcpy(&w2t[j][v], W2T + j * H + u, sizeof w2t[j][v]);
+        if (first) {
+            for (int q = 0; q < K; q++)
+                a1[q][v] = zero;
+            for (int j = 0; j < C; j++)
+                a2[j][v] = zero;
+            sums[v] = zero;
+            continue;
+        }
         for (int q = 0; q < K; q++)
             memcpy(&a1[q][v], dW1 + q * H + u, sizeof a1[q][v]);
-        for (int j = 0; j < C; j++) {
-            memcpy(&w2t[j][v], W2T + j * H + u, sizeof w2t[j][v]);
+        for (int j = 0; j < C; j++)
             memcpy(&a2[j][v], acc2 + j * H + u, sizeof a2[j][v]);
-        }
         memcpy(&sums[v], db1 + u, sizeof sums[v]);
     }
     for (int l = 0; l < width; l++) {
@@ -294,9 +302,6 @@ FNN_TINY_INLINE double fnn_tiny_step_kc(const float* X, const ptrdiff_t* rows,
     for (ptrdiff_t u = 0; u < H; u++)
         for (int j = 0; j < C; j++)
             W2T[j * H + u] = W2[u * C + j];
-    memset(acc2, 0, C * H * sizeof(float));
-    memset(dW1, 0, K * H * sizeof(float));
-    memset(db1, 0, H * sizeof(float));
     for (ptrdiff_t r0 = 0; r0 < n; r0 += 16) {
         float block[16][4], z[4][16];
         ptrdiff_t block_labels[16];
@@ -313,10 +318,11 @@ FNN_TINY_INLINE double fnn_tiny_step_kc(const float* X, const ptrdiff_t* rows,
         const ptrdiff_t chunk = FNN_TINY_CHUNK * 16;
         ptrdiff_t u0 = 0;
         for (; u0 + chunk <= H; u0 += chunk)
-            fnn_tiny_block_backward(block, hidden, g, W2T, dW1, db1, acc2, width, H, u0, K, C,
-                                    FNN_TINY_CHUNK);
+            fnn_tiny_block_backward(block, hidden, g, W2T, dW1, db1, acc2, width, r0 == 0, H,
+                                    u0, K, C, FNN_TINY_CHUNK);
         for (; u0 < H; u0 += 16)
-            fnn_tiny_block_backward(block, hidden, g, W2T, dW1, db1, acc2, width, H, u0, K, C, 1);
+            fnn_tiny_block_backward(block, hidden, g, W2T, dW1, db1, acc2, width, r0 == 0, H,
+                                    u0, K, C, 1);
     }
     for (ptrdiff_t u = 0; u < H; u++)
         for (int j = 0; j < C; j++)
