@@ -24,6 +24,9 @@
 
 #include "_skinny.h"
 #include "_vecmath.h"
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 enum {
     FNN_TINY_CHAIN = 0, /* a logit is one multiply-add chain over the hidden units, in order */
@@ -43,9 +46,15 @@ enum {
 typedef fnn_v16f fnn_tiny_v;
 typedef fnn_v16i fnn_tiny_iv;
 
+/* h > 0 ? h : +0, the dense epilogue's ReLU, NaN to +0 included. */
 FNN_TINY_INLINE fnn_tiny_v fnn_tiny_relu(fnn_tiny_v h) {
+#ifdef __AVX512F__
+    /* one instruction: MAXPS returns its second operand when they are equal (zeros) or NaN */
+    return (fnn_tiny_v)_mm512_max_ps((__m512)h, _mm512_setzero_ps());
+#else
     const fnn_tiny_v zero = {0};
     return (fnn_tiny_v)((fnn_tiny_iv)h & (fnn_tiny_iv)(h > zero));
+#endif
 }
 
 /* The hidden values of one row x, units [u, u + 16): fnn_small_inner's chain, + bias, ReLU. */
@@ -106,16 +115,19 @@ FNN_TINY_INLINE void fnn_tiny_logits_tree(const float (*rows)[4], const float* W
     const fnn_tiny_v zero = {0};
     fnn_tiny_v sums[4][16], w;
     for (int l = 0; l < 16; l++) {
+        fnn_tiny_v row_sums[4];
         for (int j = 0; j < C; j++)
-            sums[j][l] = zero;
+            row_sums[j] = zero;
         for (ptrdiff_t u = 0; u < H; u += 16) {
             fnn_tiny_v h = fnn_tiny_hidden(rows[l], W1, b1, H, u, K);
             memcpy(hidden + l * H + u, &h, sizeof h);
             for (int j = 0; j < C; j++) {
                 memcpy(&w, W2T + j * H + u, sizeof w);
-                sums[j][l] += w * h;
+                row_sums[j] += w * h;
             }
         }
+        for (int j = 0; j < C; j++)
+            sums[j][l] = row_sums[j];
     }
     float halves[4][16];
     for (int l = tail; l < 16; l++)
