@@ -350,10 +350,10 @@ class Network:
 
     def _epoch_columns(self, sums, penalized, n):
         """The logs of several epochs, metric by metric, from the engine's (loss, penalty,
-        correct) sums over n samples per epoch: _epoch_logs' values."""
+        correct) sums over n samples per epoch."""
         columns = {"loss": (sums[:, 0] / n).tolist()}
         if penalized:
-            columns["penalty"] = (sums[:, 1] / n).tolist()
+            columns["penalty"] = (sums[:, 1] / n).tolist()  # the L2 part of the loss
         if self.loss.classification:
             columns["accuracy"] = (sums[:, 2] / n).tolist()
         return columns
@@ -387,12 +387,9 @@ class Network:
 
     def _epoch_logs(self, total_loss, total_penalty, total_correct, n):
         """An epoch's logs from its sums over n samples."""
-        logs = {"loss": total_loss / n}
-        if any(self.penalties()):
-            logs["penalty"] = total_penalty / n  # the L2 part of the loss
-        if self.loss.classification:
-            logs["accuracy"] = total_correct / n
-        return logs
+        columns = self._epoch_columns(np.array([[total_loss, total_penalty, total_correct]]),
+                                      any(self.penalties()), n)
+        return {key: values[0] for key, values in columns.items()}
 
     def _python_epoch(self, X, y, sample_weight, order, batch_size):
         """The layer-by-layer epoch: (finished, loss and penalty summed over samples, correct

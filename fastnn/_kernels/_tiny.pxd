@@ -1,6 +1,6 @@
 # One float32 training step of a tiny classifier (X -> Dense + ReLU -> Dense -> softmax
-# cross-entropy, at most 4 inputs and 4 classes) in one pass that keeps the hidden layer in
-# registers: see _tiny.h. The engine uses it for networks of that shape; the numbers are the
+# cross-entropy, at most 4 inputs and 4 classes) a block of 16 rows at a time, its hidden layer
+# in L1: see _tiny.h. The engine uses it for networks of that shape; the numbers are the
 # layer-by-layer kernels' bit for bit.
 
 cdef extern from "_tiny.h" nogil:
