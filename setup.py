@@ -98,8 +98,11 @@ omp = openmp_flags()
 variants = isa_variants()
 # Results stay IEEE (no -ffast-math); these only let loops over math and selects vectorize:
 # -fno-math-errno (nothing reads errno) and -fno-trapping-math (nothing enables FP traps).
+# The debug build keeps -fexpensive-optimizations, without which GCC fuses no multiply-adds at
+# -O1: the one-pass step (_tiny.h) checks its sums against OpenBLAS's and needs them fused.
 compile_args = ["-fno-math-errno", "-fno-trapping-math"] + (
-    ["-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer"] if DEBUG else ["-O3"])
+    ["-O1", "-fexpensive-optimizations", "-g", "-fsanitize=address", "-fno-omit-frame-pointer"]
+    if DEBUG else ["-O3"])
 link_args = ["-fsanitize=address"] if DEBUG else []
 
 

@@ -238,6 +238,19 @@ cdef double _penalty(PlanC* P, floating dtype, double wsum) noexcept nogil:
     return penalty
 
 
+cdef bint _add_loss(PlanC* P, floating dtype, double loss, double wsum, Py_ssize_t rows,
+                    double* loss_sum, double* penalty_sum) noexcept nogil:
+    """Adds a batch's mean loss, with its L2 penalty, and the penalty alone, times its rows, to
+    the epoch's sums; False (and nothing added) if the loss is not finite."""
+    cdef double penalty = _penalty(P, dtype, wsum) if P.has_l2 else 0
+    loss += penalty
+    if not isfinite(loss):
+        return False
+    loss_sum[0] += loss * rows
+    penalty_sum[0] += penalty * rows
+    return True
+
+
 cdef void _step(PlanC* P, floating dtype, Py_ssize_t* iterations, double wsum) noexcept nogil:
     """The optimizer's update of every parameter from its gradient; iterations += 1."""
     cdef double lr = P.lr / (1.0 + P.decay * iterations[0]), eps = P.eps, c1 = 0, c2 = 0
@@ -274,7 +287,7 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
     cdef LayerPlan* last = &P.layers[P.n_layers - 1]
     cdef const floating* out
     cdef floating* G
-    cdef double loss, wsum, penalty = 0, unused = 0
+    cdef double loss, wsum, unused = 0
     # The one-pass step gives the layer-by-layer numbers where those run on one thread, in
     # fastnn's own loops (below SKINNY_MAX) and in OpenBLAS's small-matrix kernel.
     cdef Py_ssize_t H = P.layers[0].n_out
@@ -292,13 +305,8 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
                                  <float*>P.layers[0].db, <float*>P.layers[1].dW,
                                  <float*>P.layers[1].db, rows, <int>n_in, H, <int>c, P.tiny,
                                  correct if P.acc_mode == ACC_ARGMAX else &unused)
-            if P.has_l2:
-                penalty = _penalty(P, <floating>0, rows)
-                loss += penalty
-            if not isfinite(loss):
+            if not _add_loss(P, <floating>0, loss, rows, rows, loss_sum, penalty_sum):
                 return 1
-            loss_sum[0] += loss * rows
-            penalty_sum[0] += penalty * rows
             _step(P, <floating>0, iterations, rows)
             continue
         for r in range(rows):
@@ -324,13 +332,8 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
                          P.Lb if L != NULL else <const Py_ssize_t*>NULL,
                          Wb if w != NULL else <const floating*>NULL, G, rows, c,
                          <floating>P.loss_eps, _threads(n_threads, rows * c))
-        if P.has_l2:
-            penalty = _penalty(P, <floating>0, wsum)
-            loss += penalty
-        if not isfinite(loss):
+        if not _add_loss(P, <floating>0, loss, wsum, rows, loss_sum, penalty_sum):
             return 1
-        loss_sum[0] += loss * rows
-        penalty_sum[0] += penalty * rows
         correct[0] += _correct(P.acc_mode, out, Tb, P.Lb if L != NULL else NULL, rows, c)
 
         for l in range(P.n_layers - 1, -1, -1):
