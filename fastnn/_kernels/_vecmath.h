@@ -114,7 +114,8 @@ static inline float fnn_tanhf(float x) {
     q = q * z + 1.18534705686654e-04f;
     q = q * z + 2.26843463243900e-03f;
     q = q * z + 4.89352518554385e-03f;
-    return xc * p / q;
+    /* +-1 past the clamp whatever the compiler fuses (the quotient at +-c is 1 only to 1 ulp) */
+    return x > c ? 1.0f : (x < -c ? -1.0f : xc * p / q);
 }
 
 /* 1 / (1 + exp(-x)) with exp only of -|x|: nothing overflows. */
