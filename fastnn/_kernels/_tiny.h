@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "_skinny.h"
+#include "_transpose.h"
 #include "_vecmath.h"
 #ifdef __AVX512F__
 #include <immintrin.h>
@@ -311,9 +312,7 @@ FNN_TINY_INLINE double fnn_tiny_step_kc(const float* X, const ptrdiff_t* rows,
     float hidden[16 * FNN_TINY_MAX_HIDDEN];
     float db2_sums[4] = {0}; /* _tn_few_cols's db2: each column's sum, row after row */
     double total = 0, right = 0;
-    for (ptrdiff_t u = 0; u < H; u++)
-        for (int j = 0; j < C; j++)
-            W2T[j * H + u] = W2[u * C + j];
+    fnn_transpose_f(W2, W2T, H, C);
     for (ptrdiff_t r0 = 0; r0 < n; r0 += 16) {
         float block[16][4], z[4][16];
         ptrdiff_t block_labels[16];
@@ -336,9 +335,7 @@ FNN_TINY_INLINE double fnn_tiny_step_kc(const float* X, const ptrdiff_t* rows,
             fnn_tiny_block_backward(block, hidden, g, W2T, dW1, db1, acc2, width, r0 == 0, H,
                                     u0, K, C, 1);
     }
-    for (ptrdiff_t u = 0; u < H; u++)
-        for (int j = 0; j < C; j++)
-            dW2[u * C + j] = acc2[j * H + u];
+    fnn_transpose_f(acc2, dW2, C, H);
     for (int j = 0; j < C; j++)
         db2[j] = db2_sums[j];
     correct[0] += right;
@@ -352,9 +349,7 @@ FNN_TINY_INLINE void fnn_tiny_logits_kc(const float* X, const ptrdiff_t* rows, c
                                         float* Z, ptrdiff_t n, ptrdiff_t H, int order,
                                         const int K, const int C) {
     float W2T[4 * FNN_TINY_MAX_HIDDEN];
-    for (ptrdiff_t u = 0; u < H; u++)
-        for (int j = 0; j < C; j++)
-            W2T[j * H + u] = W2[u * C + j];
+    fnn_transpose_f(W2, W2T, H, C);
     float hidden[16 * FNN_TINY_MAX_HIDDEN];
     for (ptrdiff_t r0 = 0; r0 < n; r0 += 16) {
         float block[16][4], z[4][16];
