@@ -196,18 +196,36 @@ FNN_TINY_INLINE int fnn_tiny_gather(const float* X, const ptrdiff_t* rows, ptrdi
     return width;
 }
 
-/* The softmax cross-entropy of a block's `width` rows, z[j][l] their logits: G (width x C) = its
+/* mask ? a : b, lane by lane. */
+FNN_TINY_INLINE fnn_tiny_v fnn_tiny_select(fnn_tiny_iv mask, fnn_tiny_v a, fnn_tiny_v b) {
+    return (fnn_tiny_v)((mask & (fnn_tiny_iv)a) | (~mask & (fnn_tiny_iv)b));
+}
+
+/* The softmax cross-entropy of a block's `width` rows, z[j][l] their logits: g[j][l] = its
  * gradient, scale = 1/n; returns the block's summed loss and adds its correct rows to right.
- * _softmax_ce_block's operations, with labels and no weights. */
-FNN_TINY_INLINE double fnn_tiny_block_loss(float (*z)[16], const ptrdiff_t* labels, float* G,
-                                           int width, float scale, double* right, const int C) {
-    float m[16], e[4][16], log_s[16];
+ * _softmax_ce_block's operations, with labels and no weights, a row a lane: the argmax, the
+ * label's logit and the gradient come from selects, not from a loop over rows. */
+FNN_TINY_INLINE double fnn_tiny_block_loss(float (*z)[16], const ptrdiff_t* labels,
+                                           float (*g)[16], int width, float scale,
+                                           double* right, const int C) {
+    float m[16], e[4][16], log_s[16], p[16], label_z[16];
+    int label_at[16];
     double s[16], total = 0;
-    for (int l = 0; l < 16; l++) {
-        m[l] = z[0][l];
-        for (int j = 1; j < C; j++)
-            m[l] = z[j][l] > m[l] ? z[j][l] : m[l];
+    for (int l = 0; l < 16; l++)
+        label_at[l] = l < width ? (int)labels[l] : -1;
+    fnn_tiny_iv label, best = {0}, hit;
+    fnn_tiny_v zj, top, lz, pv, gj;
+    memcpy(&label, label_at, sizeof label);
+    memcpy(&top, z[0], sizeof top);
+    lz = top;
+    for (int j = 1; j < C; j++) { /* the row maximum; _correct's argmax, the first largest */
+        memcpy(&zj, z[j], sizeof zj);
+        const fnn_tiny_iv above = zj > top;
+        best = (above & j) | (~above & best);
+        top = fnn_tiny_select(above, zj, top);
+        lz = fnn_tiny_select(label == j, zj, lz);
     }
+    memcpy(m, &top, sizeof top);
     for (int j = 0; j < C; j++)
         for (int l = 0; l < 16; l++)
             e[j][l] = fnn_expf(z[j][l] - m[l]);
@@ -217,33 +235,43 @@ FNN_TINY_INLINE double fnn_tiny_block_loss(float (*z)[16], const ptrdiff_t* labe
         for (int j = 0; j < C; j++)
             s[l] += (double)e[j][l];
         log_s[l] = (float)s[l];
+        p[l] = (float)((double)scale / s[l]);
     }
     for (int l = 0; l < 16; l++)
         log_s[l] = fnn_logf(log_s[l]);
     FNN_TINY_IN_MEMORY(log_s);
-    for (int l = 0; l < width; l++) {
-        const ptrdiff_t label = labels[l];
-        float* g = G + l * C;
-        int best = 0;
-        for (int j = 1; j < C; j++) /* _correct's argmax */
-            best = z[j][l] > z[best][l] ? j : best;
-        right[0] += best == label;
-        total += (double)(m[l] + log_s[l]) - (double)z[label][l];
-        const float p = (float)((double)scale / s[l]);
-        for (int j = 0; j < C; j++)
-            g[j] = e[j][l] * p;
-        FNN_TINY_IN_MEMORY(g);
-        g[label] -= scale;
+    hit = best == label;
+    memcpy(label_z, &lz, sizeof lz);
+    memcpy(&pv, p, sizeof pv);
+    for (int j = 0; j < C; j++) {
+        memcpy(&gj, e[j], sizeof gj);
+        gj *= pv;
+        memcpy(g[j], &gj, sizeof gj);
     }
+    FNN_TINY_IN_MEMORY(g[0]); /* g * p, rounded, then - scale: not fused */
+    for (int j = 0; j < C; j++) {
+        memcpy(&gj, g[j], sizeof gj);
+        gj = fnn_tiny_select(label == j, gj - scale, gj);
+        memcpy(g[j], &gj, sizeof gj);
+    }
+    double terms[16];
+    int hits = 0;
+    for (int l = 0; l < 16; l++) {
+        terms[l] = (double)(m[l] + log_s[l]) - (double)label_z[l];
+        hits += (l < width) & (hit[l] != 0);
+    }
+    right[0] += hits;
+    for (int l = 0; l < width; l++) /* in row order, as loss_rows sums */
+        total += terms[l];
     return total;
 }
 
 /* The gradient sums of hidden units [u0, u0 + NV * 16) continued over a block's `width` rows
  * (started from zero when `first`): rows[l] their inputs, hidden[l * H + u] their hidden values,
- * G their logits' gradient. dW1 and db1 are continued in place, acc2 (C x H, dW2 transposed)
+ * g[j][l] their logits' gradient. dW1 and db1 are continued in place, acc2 (C x H, dW2 transposed)
  * likewise. */
 FNN_TINY_INLINE void fnn_tiny_block_backward(const float (*rows)[4], const float* hidden,
-                                             const float* G, const float* W2T, float* dW1,
+                                             const float (*g)[16], const float* W2T, float* dW1,
                                              float* db1, float* acc2, int width, int first,
                                              ptrdiff_t H, ptrdiff_t u0, const int K, const int C,
                                              const int NV) {
@@ -269,17 +297,17 @@ FNN_TINY_INLINE void fnn_tiny_block_backward(const float (*rows)[4], const float
         memcpy(&sums[v], db1 + u, sizeof sums[v]);
     }
     for (int l = 0; l < width; l++) {
-        float x[4], g[4];
+        float x[4], gl[4];
         for (int q = 0; q < K; q++)
             x[q] = rows[l][q];
         for (int j = 0; j < C; j++)
-            g[j] = G[l * C + j];
+            gl[j] = g[j][l];
         for (int v = 0; v < NV; v++) {
             fnn_tiny_v h, d = zero;
             memcpy(&h, hidden + l * H + u0 + v * 16, sizeof h);
             for (int j = 0; j < C; j++) {
-                a2[j][v] += h * g[j];      /* _tn_few_cols: dW2 = H^T G, row after row */
-                d += g[j] * w2t[j][v];     /* gemm_small_inner: dH = G W2^T */
+                a2[j][v] += h * gl[j];     /* _tn_few_cols: dW2 = H^T G, row after row */
+                d += gl[j] * w2t[j][v];    /* gemm_small_inner: dH = G W2^T */
             }
             d = (fnn_tiny_v)((fnn_tiny_iv)d & (fnn_tiny_iv)(h > zero)); /* ReLU backward */
             for (int q = 0; q < K; q++)
@@ -299,12 +327,12 @@ FNN_TINY_INLINE void fnn_tiny_block_backward(const float (*rows)[4], const float
 
 /* One step's forward and backward over rows X[rows[0 .. n)]: returns the mean loss
  * (loss_rows' value) and adds the rows whose largest logit is their label's to correct[0];
- * G = the gradient w.r.t. the logits (n x C), dW1, db1, dW2 and db2 the parameters'. A block of
+ * dW1, db1, dW2 and db2 = the parameters' gradients. A block of
  * 16 rows at a time: its hidden layer stays in L1 from the forward to the backward. */
 FNN_TINY_INLINE double fnn_tiny_step_kc(const float* X, const ptrdiff_t* rows,
                                         const ptrdiff_t* labels, const float* W1,
                                         const float* b1, const float* W2, const float* b2,
-                                        float* G, float* dW1, float* db1, float* dW2, float* db2,
+                                        float* dW1, float* db1, float* dW2, float* db2,
                                         ptrdiff_t n, ptrdiff_t H, int order, double* correct,
                                         const int K, const int C) {
     const float scale = (float)(1.0 / (double)n);
@@ -314,18 +342,17 @@ FNN_TINY_INLINE double fnn_tiny_step_kc(const float* X, const ptrdiff_t* rows,
     double total = 0, right = 0;
     fnn_transpose_f(W2, W2T, H, C);
     for (ptrdiff_t r0 = 0; r0 < n; r0 += 16) {
-        float block[16][4], z[4][16];
+        float block[16][4], z[4][16], g[4][16];
         ptrdiff_t block_labels[16];
         const int width = fnn_tiny_gather(X, rows, r0, n, block, K);
         for (int l = 0; l < width; l++)
             block_labels[l] = labels[rows[r0 + l]];
         fnn_tiny_block_logits(block, W1, b1, W2, W2T, b2, z, hidden, H, order,
                               fnn_tiny_tail(n, r0, C), K, C);
-        float* g = G + r0 * C;
         total += fnn_tiny_block_loss(z, block_labels, g, width, scale, &right, C);
         for (int l = 0; l < width; l++)
             for (int j = 0; j < C; j++)
-                db2_sums[j] += g[l * C + j];
+                db2_sums[j] += g[j][l];
         const ptrdiff_t chunk = FNN_TINY_CHUNK * 16;
         ptrdiff_t u0 = 0;
         for (; u0 + chunk <= H; u0 += chunk)
@@ -369,12 +396,12 @@ FNN_TINY_INLINE void fnn_tiny_logits_kc(const float* X, const ptrdiff_t* rows, c
 
 static inline double fnn_tiny_step(const float* X, const ptrdiff_t* rows, const ptrdiff_t* labels,
                                    const float* W1, const float* b1, const float* W2,
-                                   const float* b2, float* G, float* dW1, float* db1, float* dW2,
+                                   const float* b2, float* dW1, float* db1, float* dW2,
                                    float* db2, ptrdiff_t n, int K, ptrdiff_t H, int C, int order,
                                    double* correct) {
 #define FNN_TINY_STEP(KK, CC)                                                                    \
     case KK * 8 + CC:                                                                            \
-        return fnn_tiny_step_kc(X, rows, labels, W1, b1, W2, b2, G, dW1, db1, dW2, db2, n, H,   \
+        return fnn_tiny_step_kc(X, rows, labels, W1, b1, W2, b2, dW1, db1, dW2, db2, n, H,      \
                                 order, correct, KK, CC);
     switch (K * 8 + C) { FNN_TINY_CASES(FNN_TINY_STEP) }
 #undef FNN_TINY_STEP

@@ -10,7 +10,7 @@ cdef extern from "_tiny.h" nogil:
         FNN_TINY_MAX_HIDDEN
     double fnn_tiny_step(const float* X, const Py_ssize_t* rows, const Py_ssize_t* labels,
                          const float* W1, const float* b1, const float* W2, const float* b2,
-                         float* G, float* dW1, float* db1, float* dW2, float* db2, Py_ssize_t n,
+                         float* dW1, float* db1, float* dW2, float* db2, Py_ssize_t n,
                          int K, Py_ssize_t H, int C, int order, double* correct)
     void fnn_tiny_logits(const float* X, const Py_ssize_t* rows, const float* W1,
                          const float* b1, const float* W2, const float* b2, float* Z,

@@ -298,10 +298,9 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
         start = bi * batch_size
         rows = min(batch_size, n - start)
         if floating is float and tiny:
-            G = <floating*>last.G
             loss = fnn_tiny_step(X, order + start, L, <const float*>P.layers[0].W,
                                  <const float*>P.layers[0].b, <const float*>P.layers[1].W,
-                                 <const float*>P.layers[1].b, G, <float*>P.layers[0].dW,
+                                 <const float*>P.layers[1].b, <float*>P.layers[0].dW,
                                  <float*>P.layers[0].db, <float*>P.layers[1].dW,
                                  <float*>P.layers[1].db, rows, <int>n_in, H, <int>c, P.tiny,
                                  correct if P.acc_mode == ACC_ARGMAX else &unused)
