@@ -258,7 +258,7 @@ FNN_TINY_INLINE double fnn_tiny_block_loss(float (*z)[16], const ptrdiff_t* labe
     int hits = 0;
     for (int l = 0; l < 16; l++) {
         terms[l] = (double)(m[l] + log_s[l]) - (double)label_z[l];
-        hits += (l < width) & (hit[l] != 0);
+        hits += hit[l] != 0; /* never past width, where label_at is -1 */
     }
     right[0] += hits;
     for (int l = 0; l < width; l++) /* in row order, as loss_rows sums */
