@@ -268,8 +268,8 @@ FNN_TINY_INLINE double fnn_tiny_block_loss(float (*z)[16], const ptrdiff_t* labe
 
 /* The gradient sums of hidden units [u0, u0 + NV * 16) continued over a block's `width` rows
  * (started from zero when `first`): rows[l] their inputs, hidden[l * H + u] their hidden values,
- * g[j][l] their logits' gradient. dW1 and db1 are continued in place, acc2 (C x H, dW2 transposed)
- * likewise. */
+ * g[j][l] their logits' gradient. dW1 and db1 are continued in place, acc2 (C x H, dW2
+ * transposed) likewise. */
 FNN_TINY_INLINE void fnn_tiny_block_backward(const float (*rows)[4], const float* hidden,
                                              const float (*g)[16], const float* W2T, float* dW1,
                                              float* db1, float* acc2, int width, int first,
@@ -327,8 +327,8 @@ FNN_TINY_INLINE void fnn_tiny_block_backward(const float (*rows)[4], const float
 
 /* One step's forward and backward over rows X[rows[0 .. n)]: returns the mean loss
  * (loss_rows' value) and adds the rows whose largest logit is their label's to correct[0];
- * dW1, db1, dW2 and db2 = the parameters' gradients. A block of
- * 16 rows at a time: its hidden layer stays in L1 from the forward to the backward. */
+ * dW1, db1, dW2 and db2 = the parameters' gradients. A block of 16 rows at a time: its hidden
+ * layer stays in L1 from the forward to the backward. */
 FNN_TINY_INLINE double fnn_tiny_step_kc(const float* X, const ptrdiff_t* rows,
                                         const ptrdiff_t* labels, const float* W1,
                                         const float* b1, const float* W2, const float* b2,
