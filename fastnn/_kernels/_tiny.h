@@ -201,18 +201,16 @@ FNN_TINY_INLINE fnn_tiny_v fnn_tiny_select(fnn_tiny_iv mask, fnn_tiny_v a, fnn_t
     return (fnn_tiny_v)((mask & (fnn_tiny_iv)a) | (~mask & (fnn_tiny_iv)b));
 }
 
-/* The softmax cross-entropy of a block's `width` rows, z[j][l] their logits: g[j][l] = its
- * gradient, scale = 1/n; returns the block's summed loss and adds its correct rows to right.
+/* The softmax cross-entropy of a block's `width` rows, z[j][l] their logits and label_at[l]
+ * their labels (-1 past width): g[j][l] = its gradient, scale = 1/n; returns the block's summed
+ * loss and adds its correct rows to right.
  * _softmax_ce_block's operations, with labels and no weights, a row a lane: the argmax, the
  * label's logit and the gradient come from selects, not from a loop over rows. */
-FNN_TINY_INLINE double fnn_tiny_block_loss(float (*z)[16], const ptrdiff_t* labels,
+FNN_TINY_INLINE double fnn_tiny_block_loss(float (*z)[16], const int* label_at,
                                            float (*g)[16], int width, float scale,
                                            double* right, const int C) {
     float m[16], e[4][16], log_s[16], p[16], label_z[16];
-    int label_at[16];
     double s[16], total = 0;
-    for (int l = 0; l < 16; l++)
-        label_at[l] = l < width ? (int)labels[l] : -1;
     fnn_tiny_iv label, best = {0}, hit;
     fnn_tiny_v zj, top, lz, pv, gj;
     memcpy(&label, label_at, sizeof label);
@@ -343,10 +341,10 @@ FNN_TINY_INLINE double fnn_tiny_step_kc(const float* X, const ptrdiff_t* rows,
     fnn_transpose_f(W2, W2T, H, C);
     for (ptrdiff_t r0 = 0; r0 < n; r0 += 16) {
         float block[16][4], z[4][16], g[4][16];
-        ptrdiff_t block_labels[16];
+        int block_labels[16];
         const int width = fnn_tiny_gather(X, rows, r0, n, block, K);
-        for (int l = 0; l < width; l++)
-            block_labels[l] = labels[rows[r0 + l]];
+        for (int l = 0; l < 16; l++)
+            block_labels[l] = l < width ? (int)labels[rows[r0 + l]] : -1;
         fnn_tiny_block_logits(block, W1, b1, W2, W2T, b2, z, hidden, H, order,
                               fnn_tiny_tail(n, r0, C), K, C);
         total += fnn_tiny_block_loss(z, block_labels, g, width, scale, &right, C);
