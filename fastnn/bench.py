@@ -3,8 +3,8 @@ scikit-learn's MLPClassifier and Keras, on the same data, sizes and plain SGD.
 
     python -m fastnn bench [--quick] [--threads 1 2] [--output benchmarks/results]
 
-Each sample times whole epochs of one system; samples alternate system by system, and the
-table gives the median seconds per epoch, the ratio to fastnn (> 1: fastnn is faster) and the
+Each sample times whole epochs of one system; samples alternate system by system (each round
+starting one system later), each thread count in a fresh process, and the table gives the median seconds per epoch, the ratio to fastnn (> 1: fastnn is faster) and the
 "GEMM floor": the same epoch's matrix multiplications alone, through the same BLAS, timed in
 the same alternation.
 """
@@ -24,11 +24,14 @@ from fastnn import kernels as K
 # many epochs. fit has a fixed cost per call, its Python, about 50 us warm and up to several
 # times that right after the other libraries have run and left the caches cold. Spiral's epochs
 # take about 12 us in fastnn, so its samples are 500 epochs (6 ms): in samples of 50, fastnn's
-# time per epoch came out 1.4x higher (16.9 vs 11.7 us, median of 7, 1 thread).
+# time per epoch came out 1.4x higher (16.9 vs 11.7 us, median of 7, 1 thread). Samples of the
+# other small workloads last a few ms too (iris 3 ms, digits 11 ms): after Keras, whose working
+# set leaves the caches cold, fastnn's iris epochs took 73 us in samples of 10 (61 us without
+# Keras in the alternation) and 50 us in samples of 50.
 WORKLOADS = {
     "spiral 2-64-3, full batch": ((2, 64, 3), 300, 300, 1.0, 500),
-    "iris 4-32-32-3, batch 4": ((4, 32, 32, 3), 150, 4, 0.01, 10),
-    "digits 64-64-10, batch 32": ((64, 64, 10), 1797, 32, 0.01, 5),
+    "iris 4-32-32-3, batch 4": ((4, 32, 32, 3), 150, 4, 0.01, 50),
+    "digits 64-64-10, batch 32": ((64, 64, 10), 1797, 32, 0.01, 20),
     "784-128-10, batch 128": ((784, 128, 10), 60000, 128, 0.01, 1),
     "784-1024-1024-10, batch 256": ((784, 1024, 1024, 10), 8192, 256, 0.01, 1),
 }
@@ -140,10 +143,23 @@ def sklearn_system(X, y, sizes, batch, lr, threads):
 
 
 def keras_system(X, y, sizes, batch, lr, threads):
+    """Keras 3 with its defaults (shuffled fit, its own jit choice). TensorFlow sizes its thread
+    pools once per process, so run() gives every thread count a fresh process."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up notices
     import keras
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+        if tf.config.threading.get_intra_op_parallelism_threads() != threads:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+    elif keras.backend.backend() == "torch":
+        import torch
+        torch.set_num_threads(threads)
     model = keras.Sequential([keras.Input((sizes[0],))] + [
         keras.layers.Dense(n, activation="relu" if i < len(sizes) - 2 else None)
         for i, n in enumerate(sizes[1:])])
+    for dense, (W, b) in zip(model.layers, initial_weights(sizes)):
+        dense.set_weights([W, b])
     model.compile(optimizer=keras.optimizers.SGD(lr),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return lambda epochs: model.fit(X, y, epochs=epochs, batch_size=batch, verbose=0)
@@ -151,12 +167,14 @@ def keras_system(X, y, sizes, batch, lr, threads):
 
 SYSTEMS = {"fastnn": fastnn_system, "NumPy loop": numpy_system, "PyTorch": torch_system,
            "scikit-learn": sklearn_system, "Keras": keras_system}
-MODULES = {"PyTorch": "torch", "scikit-learn": "sklearn", "Keras": "keras"}
+# The modules each peer needs; Keras also needs its backend (KERAS_BACKEND, TensorFlow by default).
+MODULES = {"PyTorch": ("torch",), "scikit-learn": ("sklearn",),
+           "Keras": ("keras", os.environ.get("KERAS_BACKEND", "tensorflow"))}
 
 
 def available_systems():
     import importlib.util
-    return [s for s in SYSTEMS if s not in MODULES or importlib.util.find_spec(MODULES[s])]
+    return [s for s in SYSTEMS if all(importlib.util.find_spec(m) for m in MODULES.get(s, ()))]
 
 
 def gemm_floor(n, sizes, batch, dtype=np.float32, min_calls=500):
@@ -210,32 +228,50 @@ def predict_latency(threads, repeats):
 
 
 def run(workloads, threads_list, repeats, systems):
-    from threadpoolctl import threadpool_limits
+    """The results of every thread count, each measured in a fresh process: some libraries
+    (TensorFlow) size their thread pools once, when they start."""
+    import concurrent.futures
+    import multiprocessing
     results = []
     for threads in threads_list:
-        with threadpool_limits(threads):
-            for name in workloads:
-                sizes, rows, batch, lr, epochs = WORKLOADS[name]
-                X, y = make_data(name, sizes, rows)
-                runners = {s: SYSTEMS[s](X, y, sizes, batch, lr, threads) for s in systems}
-                for runner in runners.values():
-                    runner(1)  # warm up: allocations, plans, lazy imports
-                samples = {s: [] for s in runners}
-                floor = []
-                for _ in range(repeats):
-                    for system, runner in runners.items():
-                        start = time.perf_counter()
-                        runner(epochs)
-                        samples[system].append((time.perf_counter() - start) / epochs)
-                    floor.append(gemm_floor(len(X), sizes, batch))
-                medians = {s: statistics.median(v) for s, v in samples.items()}
-                results.append((threads, name, medians, statistics.median(floor)))
-                print(f"  {threads} thread(s), {name}: " + ", ".join(
-                    f"{s} {t * 1e3:.3f} ms" for s, t in medians.items()), flush=True)
-            latency = predict_latency(threads, repeats)
-            results.append((threads, "single-row predict, digits 64-64-10", latency, None))
-            print(f"  {threads} thread(s), single-row predict: " + ", ".join(
-                f"{s} {t * 1e6:.2f} us" for s, t in latency.items()), flush=True)
+        with concurrent.futures.ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results += pool.submit(run_threads, workloads, threads, repeats, systems).result()
+    return results
+
+
+def run_threads(workloads, threads, repeats, systems):
+    """Rows (threads, workload, {system: median seconds per epoch}, GEMM floor) at one thread
+    count, then the single-row predict latency."""
+    from threadpoolctl import threadpool_limits
+    results = []
+    with threadpool_limits(threads):
+        for name in workloads:
+            sizes, rows, batch, lr, epochs = WORKLOADS[name]
+            X, y = make_data(name, sizes, rows)
+            runners = {s: SYSTEMS[s](X, y, sizes, batch, lr, threads) for s in systems}
+            for runner in runners.values():
+                runner(1)  # warm up: allocations, plans, lazy imports
+            samples = {s: [] for s in runners}
+            floor = []
+            names = list(runners)
+            for i in range(repeats):
+                # each repeat starts one system later, so no system always follows the same one
+                # (the one before leaves the caches as its own work had them)
+                for system in names[i % len(names):] + names[:i % len(names)]:
+                    runner = runners[system]
+                    start = time.perf_counter()
+                    runner(epochs)
+                    samples[system].append((time.perf_counter() - start) / epochs)
+                floor.append(gemm_floor(len(X), sizes, batch))
+            medians = {s: statistics.median(v) for s, v in samples.items()}
+            results.append((threads, name, medians, statistics.median(floor)))
+            print(f"  {threads} thread(s), {name}: " + ", ".join(
+                f"{s} {t * 1e3:.3f} ms" for s, t in medians.items()), flush=True)
+        latency = predict_latency(threads, repeats)
+        results.append((threads, "single-row predict, digits 64-64-10", latency, None))
+        print(f"  {threads} thread(s), single-row predict: " + ", ".join(
+            f"{s} {t * 1e6:.2f} us" for s, t in latency.items()), flush=True)
     return results
 
 

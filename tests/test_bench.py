@@ -1,0 +1,30 @@
+"""The training benchmark's machinery (not its speed: that lives in benchmarks/)."""
+import math
+
+from fastnn import bench
+
+SPIRAL = "spiral 2-64-3, full batch"
+
+
+def test_a_peer_whose_module_is_missing_is_skipped(monkeypatch):
+    monkeypatch.setitem(bench.MODULES, "PyTorch", ("torch", "no_such_module_for_fastnn_tests"))
+    systems = bench.available_systems()
+    assert systems[:2] == ["fastnn", "NumPy loop"]
+    assert "PyTorch" not in systems
+
+
+def test_each_thread_count_gives_a_row_per_workload_and_the_predict_latency():
+    systems = ["fastnn", "NumPy loop"]
+    results = bench.run((SPIRAL,), [1], 1, systems)  # in a fresh process, as the CLI runs it
+    assert [(threads, name) for threads, name, _, _ in results] == [
+        (1, SPIRAL), (1, "single-row predict, digits 64-64-10")]
+    (_, _, medians, floor), (_, _, latency, no_floor) = results
+    assert set(medians) == set(systems)
+    assert all(0 < t < 1 and math.isfinite(t) for t in medians.values())
+    assert 0 < floor < 1 and no_floor is None
+    assert 0 < latency["fastnn"] < 1e-3
+
+    text = bench.table(results, systems, 1, "python -m fastnn bench")
+    row = next(line for line in text.splitlines() if SPIRAL in line)
+    ratio = medians["NumPy loop"] / medians["fastnn"]
+    assert row.startswith(f"| 1 | {SPIRAL} | 500 | ") and f"(x{ratio:.2f})" in row
