@@ -25,10 +25,12 @@ FORMAT = "fastnn-network"
 FORMAT_VERSION = 1
 PREDICT_BATCH = 8192  # rows per chunk when predict is not given a batch size: bounded memory
 # A batch whose largest matrix product has fewer multiply-adds than this runs BLAS on one thread:
-# waking a second thread per call costs more than it gives. Measured on 2 cores, whole fits:
-# digits 64-100-10 (batch 200, 1.3M) 1.4x slower on 2 threads, 784-100-10 (15.7M) 1.2x slower,
-# 784-128-10 (batch 128, 12.8M) no faster; 784-1024-1024-10 (batch 256, 268M) 1.2x faster.
-SMALL_WORK = 2 ** 25
+# waking a second thread per call costs more than it gives. Whole fits on 2 cores, 2 threads
+# against 1 (the engine's own loops on one thread): 64-64-10 (batch 32, 0.13M) and 64-100-10
+# (batch 200, 1.3M, float64) 1.02-1.03x slower, 128-128-10 (batch 200, 3.3M) 1.03x slower;
+# 256-128-10 (batch 128, 4.2M) 1.05x faster, 512-128-10 (batch 100, 6.6M) 1.06x, 784-128-10
+# (batch 128, 12.8M) 1.16x, 784-100-10 (batch 200, 15.7M) 1.24x (float32) and 1.44x (float64).
+SMALL_WORK = 2 ** 22
 CALL_SECONDS = 0.1  # about how long one engine call of several epochs may run within fit
 NON_FINITE_WARNING = ("the training loss became NaN or infinite; training stopped and the weights "
                       "of the start of this epoch were put back (try a lower learning rate)")
@@ -50,7 +52,7 @@ class Network:
     dtype: "float32" (default) or "float64", for parameters and computation.
     random_state: seeds the initial weights, shuffling, dropout and validation splits.
     threads: BLAS threads (threadpoolctl) for fit, predict and evaluate, used where a batch's
-             largest matrix product has at least 2^25 multiply-adds (smaller work runs faster
+             largest matrix product has at least 2^22 multiply-adds (smaller work runs faster
              on one thread). The engine's own loops stay on one thread: OpenMP workers
              spinning beside OpenBLAS's threads on the same cores made a wide network's epoch
              2.5x slower (measured on 2 cores).

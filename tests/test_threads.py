@@ -57,10 +57,12 @@ class _BlasThreadsSeen(fnn.Callback):
         self.seen.append(max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"))
 
 
-@pytest.mark.parametrize("width, batch, want", [(64, 32, 1), (2048, 16, 2)])
+@pytest.mark.parametrize("width, batch, want", [(64, 32, 1), (512, 15, 1), (512, 16, 2),
+                                                (2048, 16, 2)])
 def test_blas_threads_stay_one_for_small_work(width, batch, want):
-    """threads=2 gives BLAS 2 threads only where a batch's largest product has >= 2^25
-    multiply-adds: 32 x 64 x 64 stays on 1, 16 x 2048 x 2048 (67M) gets 2."""
+    """threads=2 gives BLAS 2 threads only where a batch's largest product has >= 2^22
+    multiply-adds: 32 x 64 x 64 and 15 x 512 x 512 stay on 1; 16 x 512 x 512 (exactly 2^22) and
+    16 x 2048 x 2048 (67M) get 2."""
     from threadpoolctl import threadpool_limits
     rng = np.random.default_rng(0)
     X = rng.standard_normal((64, width)).astype(np.float32)
