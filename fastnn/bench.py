@@ -3,10 +3,11 @@ scikit-learn's MLPClassifier and Keras, on the same data, sizes and plain SGD.
 
     python -m fastnn bench [--quick] [--threads 1 2] [--output benchmarks/results]
 
-Each sample times whole epochs of one system; samples alternate system by system (each round
-starting one system later), each thread count in a fresh process, and the table gives the median seconds per epoch, the ratio to fastnn (> 1: fastnn is faster) and the
-"GEMM floor": the same epoch's matrix multiplications alone, through the same BLAS, timed in
-the same alternation.
+Each sample times whole epochs of one system, after one untimed epoch of its own; samples
+alternate system by system (each round starting one system later), each thread count in a fresh
+process. The table gives the median seconds per epoch, the ratio to fastnn (> 1: fastnn is
+faster) and the "GEMM floor": the same epoch's matrix multiplications alone, through the same
+BLAS, timed in the same alternation.
 """
 import argparse
 import contextlib
@@ -177,6 +178,19 @@ def available_systems():
     return [s for s in SYSTEMS if all(importlib.util.find_spec(m) for m in MODULES.get(s, ()))]
 
 
+def settle(threads, rows, sizes):
+    """Before a sample whose BLAS calls run on several threads (batches of `rows` rows through
+    layers of `sizes`, not small work): a pause for the last system's BLAS workers to stop
+    spinning. NumPy and SciPy each bundle an OpenBLAS, whose idle workers spin for a while before
+    they sleep; right after a 2-thread fit through NumPy's (scikit-learn's), the GEMM floor
+    through SciPy's took 33-134 ms an epoch of 784-100-10 on 2 cores, and 16-18 ms after 0.2 s.
+    Small work is left alone: there the pause made the next sample slower (a cold start: fastnn's
+    iris epochs took 81 us after it, 46 us without), and its GEMMs run on one thread anyway."""
+    from fastnn.network import small_work
+    if threads > 1 and not small_work(rows, sizes):
+        time.sleep(0.2)
+
+
 def gemm_floor(n, sizes, batch, dtype=np.float32, min_calls=500):
     """Seconds per epoch of the GEMMs alone: for each batch of an epoch over n rows, X @ W
     forward and X^T dY, dY W^T backward for every layer (no dX for the first), through the
@@ -260,9 +274,12 @@ def run_threads(workloads, threads, repeats, systems):
                 # (the one before leaves the caches as its own work had them)
                 for system in names[i % len(names):] + names[:i % len(names)]:
                     runner = runners[system]
+                    settle(threads, min(batch, rows), sizes)
+                    runner(1)  # the caches and threads as its own last epoch left them
                     start = time.perf_counter()
                     runner(epochs)
                     samples[system].append((time.perf_counter() - start) / epochs)
+                settle(threads, min(batch, rows), sizes)
                 floor.append(gemm_floor(len(X), sizes, batch))
             medians = {s: statistics.median(v) for s, v in samples.items()}
             results.append((threads, name, medians, statistics.median(floor)))
@@ -357,7 +374,8 @@ def main(argv=None):
     workloads = QUICK if args.quick else tuple(WORKLOADS)
     repeats = 3 if args.quick else args.repeats
     systems = available_systems()
-    print(f"systems: {', '.join(systems)} (missing ones are skipped: {', '.join(s for s in SYSTEMS if s not in systems) or 'none'})")
+    missing = ", ".join(s for s in SYSTEMS if s not in systems) or "none"
+    print(f"systems: {', '.join(systems)} (missing ones are skipped: {missing})")
     results = run(workloads, args.threads, repeats, systems)
     text = table(results, systems, repeats, command.strip())
     print(text)

@@ -37,7 +37,7 @@ def run(threads_list, repeats, solvers=("sgd", "adam"), dtypes=("float64", "floa
     from sklearn.neural_network import MLPClassifier as SkMLP
     from threadpoolctl import threadpool_limits
 
-    from fastnn.bench import gemm_floor
+    from fastnn.bench import gemm_floor, settle
     from fastnn.sklearn import MLPClassifier
     results = []
     for threads in threads_list:
@@ -57,9 +57,12 @@ def run(threads_list, repeats, solvers=("sgd", "adam"), dtypes=("float64", "floa
                         sizes = (X.shape[1], 100, len(np.unique(y)))  # the default hidden layer
                         for _ in range(repeats):
                             for system, make in makers.items():
+                                settle(threads, min(200, len(X)), sizes)
+                                make().fit(X[:500], y[:500])  # warm after the pause
                                 start = time.perf_counter()
                                 make().fit(X, y)
                                 samples[system].append(time.perf_counter() - start)
+                            settle(threads, min(200, len(X)), sizes)
                             samples["GEMM floor"].append(max_iter * gemm_floor(
                                 len(X), sizes, min(200, len(X)), dtype, min_calls=max_iter * 10))
                         medians = {s: statistics.median(v) for s, v in samples.items()}
