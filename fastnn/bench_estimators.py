@@ -58,7 +58,7 @@ def run(threads_list, repeats, solvers=("sgd", "adam"), dtypes=("float64", "floa
                         for _ in range(repeats):
                             for system, make in makers.items():
                                 settle(threads, min(200, len(X)), sizes)
-                                make().fit(X[:500], y[:500])  # warm after the pause
+                                make().fit(X[:500], y[:500])  # warm, after any pause
                                 start = time.perf_counter()
                                 make().fit(X, y)
                                 samples[system].append(time.perf_counter() - start)

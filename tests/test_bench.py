@@ -6,11 +6,12 @@ from fastnn import bench
 SPIRAL = "spiral 2-64-3, full batch"
 
 
-def test_a_peer_whose_module_is_missing_is_skipped(monkeypatch):
-    monkeypatch.setitem(bench.MODULES, "PyTorch", ("torch", "no_such_module_for_fastnn_tests"))
+def test_a_peer_missing_any_of_its_modules_is_skipped(monkeypatch):
+    assert "scikit-learn" in bench.available_systems()  # a dependency: always installed
+    monkeypatch.setitem(bench.MODULES, "scikit-learn", ("sklearn", "no_such_module_for_tests"))
     systems = bench.available_systems()
     assert systems[:2] == ["fastnn", "NumPy loop"]
-    assert "PyTorch" not in systems
+    assert "scikit-learn" not in systems
 
 
 def test_each_thread_count_gives_a_row_per_workload_and_the_predict_latency():
