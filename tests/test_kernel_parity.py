@@ -166,6 +166,48 @@ def test_dense_with_a_skinny_weight_matrix(dtype, activation, accumulate):
             np.testing.assert_array_equal(dX, dY @ W.T, err_msg=f"dX {(n, k, m)}")
 
 
+@pytest.mark.parametrize("n,k,m", [(200, 64, 100), (200, 100, 100), (100, 64, 200), (200, 64, 128),
+                                   (32, 784, 64), (128, 784, 10), (130, 99, 101)])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_dense_products_past_the_small_matrix_line(dtype, n, k, m, accumulate):
+    """Products of 10^6 to 2^22 multiply-adds, which the AVX-512 build computes as blocks of rows
+    (_blas.pxd), ragged last block included (130 rows). Small integers keep every product and
+    sum exact, so each output row must equal NumPy's bit for bit: a block written to the wrong
+    rows, or a row left out, shows."""
+    rng = np.random.default_rng(n + k + m)
+    ints = lambda *shape: rng.integers(-3, 4, shape).astype(dtype)  # noqa: E731
+    X, W, dY, dW = ints(n, k), ints(k, m), ints(n, m), ints(k, m)
+    out = np.full((n, m), np.nan, dtype)
+    K.dense_forward(X, W, None, out)
+    np.testing.assert_array_equal(out, X @ W)
+    dW0, dX = dW.copy(), np.full((n, k), np.nan, dtype)
+    K.dense_backward(X, W, dY, dW, None, dX, accumulate=accumulate)
+    np.testing.assert_array_equal(dW, (dW0 if accumulate else 0) + X.T @ dY)
+    np.testing.assert_array_equal(dX, dY @ W.T)
+
+
+def test_which_products_run_as_row_blocks():
+    """The rule of _blas.pxd's row_blocks, in the AVX-512 build (where OpenBLAS has its
+    small-matrix kernels); every other build makes one call."""
+    from fastnn import _kernels
+    blocks = _kernels.load("dense")._gemm_row_blocks
+    # (trans_a, trans_b, m, n, k, lda, ldc, itemsize) of a row-major C (m x n) = op(A) op(B)
+    digits_forward = (False, False, 200, 100, 64, 64, 100, 8)  # 200 x 64 @ 64 x 100, float64
+    digits_dW = (True, False, 64, 100, 200, 64, 100, 8)        # (200 x 64)^T @ 200 x 100
+    if _kernels.variant() != "x86_64_v4":
+        assert blocks(*digits_forward) == blocks(*digits_dW) == 1
+        return
+    assert blocks(*digits_forward) == 2 and blocks(*digits_dW) == 2
+    assert blocks(False, False, 200, 100, 50, 50, 100, 8) == 1    # 10^6: small already
+    assert blocks(False, False, 128, 128, 255, 255, 128, 4) == 5  # just under 2^22
+    assert blocks(False, False, 128, 128, 256, 256, 128, 4) == 1  # 2^22: packed wins
+    assert blocks(False, True, 200, 100, 64, 64, 64, 8) == 1      # transposed B
+    assert blocks(False, False, 200, 128, 64, 64, 128, 8) == 1    # rows of 1 KiB
+    assert blocks(False, False, 200, 128, 64, 64, 128, 4) == 2    # ... but 512 bytes in float32
+    assert blocks(False, False, 200, 128, 128, 128, 128, 4) == 1  # both 512 bytes
+    assert blocks(True, False, 30, 200, 200, 30, 200, 8) == 1     # blocks of 15 rows of X^T dY
+
+
 def test_dense_without_bias_is_plain_matmul(dtype):
     rng = np.random.default_rng(1)
     X, W = randn(rng, (4, 3), dtype), randn(rng, (3, 2), dtype)

@@ -7,17 +7,80 @@ from cython cimport floating
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 
-cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
-                      const floating* A, int lda, const floating* B, int ldb,
-                      floating beta, floating* C, int ldc) noexcept nogil:
-    """C := alpha * op(A).op(B) + beta * C, row-major; op(A) is m x k and op(B) is k x n."""
+cdef extern from *:
+    """
+    /* The AVX-512 build of the kernels runs where OpenBLAS picks its AVX-512 cores, which have
+       the small-matrix kernels that row_blocks (_blas.pxd) aims for. */
+    #ifdef __AVX512F__
+    #define FNN_OPENBLAS_SMALL_KERNELS 1
+    #else
+    #define FNN_OPENBLAS_SMALL_KERNELS 0
+    #endif
+    """
+    const bint FNN_OPENBLAS_SMALL_KERNELS
+
+
+cdef enum:
+    # OpenBLAS's AVX-512 cores compute a product of m*n*k <= 100^3 with small-matrix kernels,
+    # without packing the operands; a larger one is packed, and just past the line that is
+    # 1.2-1.8x slower than the same product done as two to four blocks of rows that each fit under
+    # it (measured, single thread, float32 and float64). From 2^22 on, the packed path wins.
+    SMALL_MNK = 1000000
+    BLOCKED_MNK_MAX = 1 << 22
+    MIN_BLOCK_ROWS_TN = 32  # thinner blocks of X^T dY lose to one packed product
+
+
+cdef inline bint _aliasing_strides(int lda, int ldc, int itemsize) noexcept nogil:
+    """Row strides at which the small A @ B kernel was measured slower than the packed product:
+    a multiple of 1 KiB, or both of 512 bytes (rows then fall into a few sets of the L1 cache)."""
+    cdef int a = lda * itemsize, c = ldc * itemsize
+    return a % 1024 == 0 or c % 1024 == 0 or (a % 512 == 0 and c % 512 == 0)
+
+
+cdef inline int row_blocks(bint trans_a, bint trans_b, int m, int n, int k, int lda, int ldc,
+                           int itemsize) noexcept nogil:
+    """Into how many blocks of rows gemm splits C (1: one call), so that each block takes
+    OpenBLAS's small-matrix path where that is faster. Only op(B) = B: OpenBLAS permits a
+    transposed-B product (its TN kernel) on far smaller shapes only."""
+    cdef double mnk = <double>m * n * k
+    if not FNN_OPENBLAS_SMALL_KERNELS or trans_b or mnk <= SMALL_MNK or mnk >= BLOCKED_MNK_MAX:
+        return 1
+    cdef int blocks = <int>((mnk + SMALL_MNK - 1) // SMALL_MNK)
+    if trans_a:
+        return blocks if m // blocks >= MIN_BLOCK_ROWS_TN else 1
+    return 1 if _aliasing_strides(lda, ldc, itemsize) else blocks
+
+
+cdef inline void _gemm_call(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
+                            const floating* A, int lda, const floating* B, int ldb,
+                            floating beta, floating* C, int ldc) noexcept nogil:
     cdef char ta = b't' if trans_a else b'n'
     cdef char tb = b't' if trans_b else b'n'
-    # BLAS rejects a leading dimension of 0, which empty operands would give.
-    lda = max(lda, 1)
-    ldb = max(ldb, 1)
-    ldc = max(ldc, 1)
     if floating is float:
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*>B, &ldb, <float*>A, &lda, &beta, C, &ldc)
     else:
         dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*>B, &ldb, <double*>A, &lda, &beta, C, &ldc)
+
+
+cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
+                      const floating* A, int lda, const floating* B, int ldb,
+                      floating beta, floating* C, int ldc) noexcept nogil:
+    """C := alpha * op(A).op(B) + beta * C, row-major; op(A) is m x k and op(B) is k x n."""
+    # BLAS rejects a leading dimension of 0, which empty operands would give.
+    lda = max(lda, 1)
+    ldb = max(ldb, 1)
+    ldc = max(ldc, 1)
+    cdef int blocks = row_blocks(trans_a, trans_b, m, n, k, lda, ldc, sizeof(floating))
+    cdef int step = (m + blocks - 1) // blocks
+    cdef int block, r0
+    if blocks == 1:
+        _gemm_call(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+        return
+    for block in range(blocks):
+        r0 = block * step
+        if r0 >= m:
+            break
+        # row r0 of op(A) is row r0 of A, or column r0 of A when op(A) = A^T
+        _gemm_call(trans_a, trans_b, min(step, m - r0), n, k, alpha,
+                   A + (r0 if trans_a else <Py_ssize_t>r0 * lda), lda, B, ldb, beta,
+                   C + <Py_ssize_t>r0 * ldc, ldc)

@@ -10,6 +10,7 @@ summed over several calls.
 cimport numpy as cnp
 from libc.limits cimport INT_MAX
 
+from fastnn._kernels._blas cimport row_blocks
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._checks cimport (data_or_null, dim_equals, float_typenum, input_array,
                                       no_overlap,
@@ -24,6 +25,12 @@ cdef inline int _blas_dims(Py_ssize_t n, Py_ssize_t k, Py_ssize_t m) except -1:
         raise ValueError(f"dimensions above {INT_MAX} are not supported by BLAS, "
                          f"got n={n}, k={k}, m={m}")
     return 0
+
+
+def _gemm_row_blocks(bint trans_a, bint trans_b, int m, int n, int k, int lda, int ldc,
+                     int itemsize):
+    """Into how many blocks of rows the row-major GEMM splits C (see _blas.pxd); for tests."""
+    return row_blocks(trans_a, trans_b, m, n, k, lda, ldc, itemsize)
 
 
 def dense_forward(X, W, b, out, activation="identity", double alpha=0.01, *, int n_threads=1):
