@@ -23,7 +23,7 @@ cdef extern from *:
 cdef enum:
     # OpenBLAS's AVX-512 cores compute a product of m*n*k <= 100^3 with small-matrix kernels,
     # without packing the operands; a larger one is packed, and just past the line that is
-    # 1.2-1.8x slower than the same product done as two to four blocks of rows that each fit under
+    # 1.2-1.8x slower than the same product done as two to five blocks of rows that each fit under
     # it (measured, single thread, float32 and float64). From 2^22 on, the packed path wins.
     SMALL_MNK = 1000000
     BLOCKED_MNK_MAX = 1 << 22
