@@ -73,9 +73,6 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating 
     cdef int blocks = row_blocks(trans_a, trans_b, m, n, k, lda, ldc, sizeof(floating))
     cdef int step = (m + blocks - 1) // blocks
     cdef int block, r0
-    if blocks == 1:
-        _gemm_call(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
-        return
     for block in range(blocks):
         r0 = block * step
         if r0 >= m:
