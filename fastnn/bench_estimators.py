@@ -8,6 +8,8 @@ Each sample times one whole fit() of each estimator, alternating, and the "GEMM 
 matrix multiplications of that fit alone through the same BLAS (see fastnn.bench.gemm_floor).
 The table gives the median seconds per fit, scikit-learn's time / fastnn's, and scikit-learn's
 time / the floor: the speed-up that an estimator doing nothing but these BLAS calls would get.
+The floor's rate in multiply-adds per second, set beside the core's peak rate
+(benchmarks/fma_peak.c), tells how much faster any GEMM could make those products.
 """
 import statistics
 import time
@@ -30,6 +32,15 @@ def make_data(name):
     rng = np.random.default_rng(0)
     X = rng.random((10000, 784))
     return X, (X[:, :10] @ rng.standard_normal((10, 10))).argmax(axis=1)
+
+
+def multiply_adds(n, sizes, batch, epochs):
+    """The multiply-adds of the GEMM floor's products: per row, X @ W and X^T dY for every
+    layer, dY W^T for all but the first; in epochs of ceil(n / batch) full batches, as
+    fastnn.bench.gemm_floor times them."""
+    products = [a * b for a, b in zip(sizes, sizes[1:])]
+    rows = -(-n // batch) * batch
+    return epochs * rows * (2 * sum(products) + sum(products[1:]))
 
 
 def run(threads_list, repeats, solvers=("sgd", "adam"), dtypes=("float64", "float32")):
@@ -66,7 +77,8 @@ def run(threads_list, repeats, solvers=("sgd", "adam"), dtypes=("float64", "floa
                             samples["GEMM floor"].append(max_iter * gemm_floor(
                                 len(X), sizes, min(200, len(X)), dtype, min_calls=max_iter * 10))
                         medians = {s: statistics.median(v) for s, v in samples.items()}
-                        row = (threads, name, dtype, solver, max_iter, medians)
+                        fmas = multiply_adds(len(X), sizes, min(200, len(X)), max_iter)
+                        row = (threads, name, dtype, solver, max_iter, medians, fmas)
                         results.append(row)
                         print(f"  {threads} thread(s), {name}, {dtype} X, {solver}: "
                               f"fastnn {medians['fastnn']:.3f} s, scikit-learn "
@@ -84,15 +96,16 @@ def table(results, repeats, command, machine, version):
         f"of {repeats} alternating samples; speed-up = scikit-learn's time / fastnn's. BLAS "
         f"threads limited for both. GEMM floor: that fit's matrix products alone, through the "
         f"same BLAS; bound = scikit-learn's time / the floor, the most any estimator making "
-        f"those BLAS calls could gain.",
+        f"those BLAS calls could gain. Floor rate: the floor's multiply-adds per second "
+        f"(compare the core's peak, benchmarks/fma_peak.c).",
         "", f"Command: `{command}`", "",
         "| threads | workload | X dtype | solver | epochs | fastnn | scikit-learn | speed-up "
-        "| GEMM floor | bound |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| GEMM floor | bound | floor rate |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for threads, name, dtype, solver, max_iter, medians in results:
+    for threads, name, dtype, solver, max_iter, medians, fmas in results:
         ours, theirs, floor = medians["fastnn"], medians["scikit-learn"], medians["GEMM floor"]
         lines.append(f"| {threads} | {name} | {dtype} | {solver} | {max_iter} | {ours:.3f} s | "
                      f"{theirs:.3f} s | x{theirs / ours:.2f} | {floor:.3f} s | "
-                     f"x{theirs / floor:.2f} |")
+                     f"x{theirs / floor:.2f} | {fmas / floor / 1e9:.1f} G/s |")
     return "\n".join(lines) + "\n"
