@@ -39,43 +39,30 @@ static double now(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-/* volatile sinks keep the chains from being optimized away */
-static volatile double sink_d;
-static volatile float sink_f;
+/* The rate of one element type: CHAINS chains of FMAs in vectors `vec` of `lanes` elements.
+ * Stores to the volatile sink keep the chains from being optimized away. */
+static volatile double sink;
 
-static double peak_double(void) {
-    double best = 1e30;
-    for (int run = 0; run < RUNS; run++) {
-        vd acc[CHAINS], b = SET_D(1.0000001), c = SET_D(1e-9);
-        for (int i = 0; i < CHAINS; i++) acc[i] = SET_D(i);
-        double start = now();
-        for (long it = 0; it < ITERATIONS; it++) {
-#pragma GCC unroll 12
-            for (int i = 0; i < CHAINS; i++) acc[i] = FMA_D(acc[i], b, c);
-        }
-        double seconds = now() - start;
-        best = seconds < best ? seconds : best;
-        for (int i = 0; i < CHAINS; i++) sink_d = ((double*)&acc[i])[0];
+#define DEFINE_PEAK(name, vec, scalar, set1, fma, lanes)                                  \
+    static double name(void) {                                                           \
+        double best = 1e30;                                                              \
+        for (int run = 0; run < RUNS; run++) {                                           \
+            vec acc[CHAINS], b = set1((scalar)1.0000001), c = set1((scalar)1e-9);        \
+            for (int i = 0; i < CHAINS; i++) acc[i] = set1((scalar)i);                   \
+            double start = now();                                                        \
+            for (long it = 0; it < ITERATIONS; it++) {                                   \
+                _Pragma("GCC unroll 12")                                                 \
+                for (int i = 0; i < CHAINS; i++) acc[i] = fma(acc[i], b, c);             \
+            }                                                                            \
+            double seconds = now() - start;                                              \
+            best = seconds < best ? seconds : best;                                      \
+            for (int i = 0; i < CHAINS; i++) sink = ((scalar*)&acc[i])[0];               \
+        }                                                                                \
+        return (double)ITERATIONS * CHAINS * (lanes) / best;                             \
     }
-    return (double)ITERATIONS * CHAINS * LANES_D / best;
-}
 
-static double peak_float(void) {
-    double best = 1e30;
-    for (int run = 0; run < RUNS; run++) {
-        vf acc[CHAINS], b = SET_F(1.0000001f), c = SET_F(1e-9f);
-        for (int i = 0; i < CHAINS; i++) acc[i] = SET_F((float)i);
-        double start = now();
-        for (long it = 0; it < ITERATIONS; it++) {
-#pragma GCC unroll 12
-            for (int i = 0; i < CHAINS; i++) acc[i] = FMA_F(acc[i], b, c);
-        }
-        double seconds = now() - start;
-        best = seconds < best ? seconds : best;
-        for (int i = 0; i < CHAINS; i++) sink_f = ((float*)&acc[i])[0];
-    }
-    return (double)ITERATIONS * CHAINS * LANES_D * 2 / best;
-}
+DEFINE_PEAK(peak_double, vd, double, SET_D, FMA_D, LANES_D)
+DEFINE_PEAK(peak_float, vf, float, SET_F, FMA_F, 2 * LANES_D)
 
 int main(void) {
     printf("peak multiply-adds per second, one core, %d-bit vectors:\n", LANES_D * 64);
