@@ -39,7 +39,11 @@ def test_csv(tmp_path, capsys):
     (["train", "--csv", "x.csv"], "--csv needs --target"),
     (["train"], "name a data set"),
     (["train", "iris", "--epochs", "0"], "--epochs must be at least 1"),
-    (["train", "iris", "--lr", "-1"], "--lr must be positive"),
+    (["train", "iris", "--lr", "-1"], "--lr must be a finite number >= 0, got -1.0"),
+    (["train", "iris", "--lr", "inf"], "--lr must be a finite number >= 0, got inf"),
+    (["train", "iris", "--seed", "-1"], "--seed must be >= 0, got -1"),
+    (["train", "iris", "--threads", "0"], "--threads must be between 1 and"),
+    (["train", "iris", "--save", "/no/such/folder/m.npz"], "the folder /no/such/folder does not"),
 ])
 def test_errors_print_one_line_and_exit_2(argv, message, capsys):
     assert main(argv) == 2
@@ -53,3 +57,29 @@ def test_unknown_dataset_is_rejected_by_argparse(capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "invalid choice: 'mnist'" in err and err.count("\n") == 1
+
+
+def test_bad_csv_names_file_row_and_column(tmp_path, capsys):
+    csv = tmp_path / "table.csv"
+    csv.write_text("a,b,c,y\n" + "1,2,3,0\n" * 5 + "1,2,0\n")
+    assert main(["train", "--csv", str(csv), "--target", "y"]) == 2
+    assert capsys.readouterr().err == f"error: {csv} row 7 has 3 fields, the header has 4\n"
+    csv.write_text("a,b,y\n1,2,0\n3,nan,1\n")
+    assert main(["train", "--csv", str(csv), "--target", "y"]) == 2
+    assert capsys.readouterr().err == f"error: {csv} row 3 column 'b': 'nan' is not a finite number\n"
+
+
+def test_bad_save_path_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(fnn.Network, "fit", lambda *a, **k: pytest.fail("trained"))
+    assert main(["train", "iris", "--save", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f"error: --save {tmp_path} is a folder; give a " \
+                                                  "file name inside it\n"
+
+
+def test_library_value_error_is_one_line(capsys, monkeypatch):
+    def fit(*args, **kwargs):
+        raise ValueError("y holds class labels, which must be whole numbers")
+    monkeypatch.setattr(fnn.Network, "fit", fit)
+    assert main(["train", "iris", "--verbose", "0"]) == 2
+    assert capsys.readouterr().err == "error: y holds class labels, which must be whole numbers\n"
