@@ -18,7 +18,8 @@ from fastnn.layers import (Dense, Dropout, Identity, Layer, LeakyReLU, ReLU,  # 
                            Sigmoid, Softmax, Tanh)
 from fastnn.losses import (MAE, MSE, BinaryCrossEntropy, CrossEntropy, Loss,  # noqa: F401
                            SoftmaxCrossEntropy, SumOfSquares)
-from fastnn.network import Network, load  # noqa: F401
+from fastnn.io import load  # noqa: F401
+from fastnn.network import Network  # noqa: F401
 from fastnn.optimizers import SGD, Adagrad, Adam, Optimizer, RMSprop  # noqa: F401
 
 

@@ -6,9 +6,15 @@ callback, on a non-finite loss, or by an exception such as KeyboardInterrupt).
 """
 import numpy as np
 
+from fastnn import validation as V
+
 
 class Callback:
     network = None
+
+    def check(self, metrics):
+        """Called by fit before it changes anything, with the names of the metrics its logs will
+        hold: raise ValueError if this callback cannot work with them."""
 
     def on_train_begin(self, logs=None):
         pass
@@ -84,11 +90,18 @@ class EarlyStopping(Callback):
                  restore_best_weights=True):
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
-        self.monitor, self.patience, self.min_delta = monitor, patience, abs(float(min_delta))
+        if not isinstance(monitor, str):
+            raise ValueError(f"monitor must be a metric's name, got {monitor!r}")
+        patience = V.integer("patience", patience, 0)
+        min_delta = abs(V.real("min_delta", min_delta, -np.inf))
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
         self.restore_best_weights = restore_best_weights
         self.mode = mode if mode != "auto" else ("max" if "acc" in monitor else "min")
+
+    def check(self, metrics):
+        if self.monitor not in metrics:
+            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which fit does not report; "
+                             f"it reports {metrics} (val_* needs validation data)")
 
     def on_train_begin(self, logs=None):
         self.best, self.best_epoch, self.best_weights, self.wait = None, None, None, 0

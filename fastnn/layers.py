@@ -8,10 +8,15 @@ import numpy as np
 
 from fastnn import initializers
 from fastnn import kernels as K
+from fastnn import validation as V
+from fastnn.tracking import Tracked
 
 
-class Layer:
-    """Base class. `needs_input_grad` is set False on a network's first layer: nobody uses it."""
+class Layer(Tracked):
+    """Base class. `needs_input_grad` is set False on a network's first layer: nobody uses it.
+
+    Changing a public attribute of a layer (its settings, its parameter arrays) makes the
+    networks holding it recompile their plans before their next call (see fastnn.tracking)."""
 
     needs_input_grad = True
 
@@ -28,6 +33,17 @@ class Layer:
     def config(self):
         """The constructor arguments, JSON-serializable (used by Network.save)."""
         return {}
+
+    @classmethod
+    def parameter_shapes(cls, config):
+        """The shapes of the parameters a layer built from `config` has (load compares them with
+        a file's arrays before allocating any)."""
+        return []
+
+    @classmethod
+    def from_arrays(cls, config, arrays, dtype):
+        """A layer built from `config` holding `arrays` (of parameter_shapes) as its parameters."""
+        return cls(**config)
 
     def cast(self, dtype):
         """Convert the parameters (and their gradients) to `dtype` in place of the old arrays."""
@@ -56,22 +72,40 @@ class Dense(Layer):
     """
 
     def __init__(self, n_in, n_out, init=None, random_state=None, dtype="float32", l2=0.0):
-        for name, value in (("n_in", n_in), ("n_out", n_out)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not (isinstance(l2, (int, float, np.floating)) and not isinstance(l2, bool)
-                and 0 <= l2 < np.inf):
-            raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
-        self.n_in, self.n_out, self.init, self.l2 = int(n_in), int(n_out), init, float(l2)
+        self._configure(n_in, n_out, init, l2)
+        self.initialize(np.random.default_rng(random_state), dtype)
+
+    def _configure(self, n_in, n_out, init, l2):
+        self.n_in, self.n_out = V.integer("n_in", n_in, 1), V.integer("n_out", n_out, 1)
+        self.l2 = V.real("l2", l2, 0)
         if init is not None:
             initializers.get(init)  # fail early on an unknown name
-        self.initialize(np.random.default_rng(random_state), dtype)
+        self.init = init
+
+    @classmethod
+    def parameter_shapes(cls, config):
+        n_in, n_out = V.integer("n_in", config["n_in"], 1), V.integer("n_out", config["n_out"], 1)
+        return [(n_in, n_out), (n_out,)]
+
+    @classmethod
+    def from_arrays(cls, config, arrays, dtype):
+        layer = cls.__new__(cls)
+        layer._configure(**config)
+        layer.W, layer.b = arrays
+        layer.dW, layer.db = np.zeros_like(layer.W), np.zeros_like(layer.b)
+        return layer
 
     def initialize(self, rng, dtype, init=None):
         """(Re)draw W with `init` (default: this layer's own, else glorot), b = 0, in `dtype`."""
         dtype = np.dtype(dtype)
         make = initializers.get(init or self.init or "glorot")
-        self.W = np.ascontiguousarray(make(rng, self.n_in, self.n_out, dtype), dtype=dtype)
+        W = V.real_array("the initializer's W", make(rng, self.n_in, self.n_out, dtype))
+        if W.shape != (self.n_in, self.n_out):
+            raise ValueError(f"the initializer returned W of shape {W.shape}, but a Dense("
+                             f"{self.n_in}, {self.n_out}) needs ({self.n_in}, {self.n_out})")
+        self.W = np.ascontiguousarray(W, dtype=dtype)
+        if not K.all_finite(self.W):
+            raise ValueError("the initializer returned W with NaN or infinity")
         self.b = np.zeros(self.n_out, dtype)
         self.dW = np.zeros_like(self.W)
         self.db = np.zeros_like(self.b)
@@ -80,13 +114,13 @@ class Dense(Layer):
         self.W, self.b, self.dW, self.db = (a.astype(dtype) for a in (self.W, self.b, self.dW, self.db))
 
     def forward(self, x, training=False):
-        self.x = x
+        self._x = x
         out = self._buffer("_out", (x.shape[0], self.n_out), self.W.dtype)
         return K.dense_forward(x, self.W, self.b, out)
 
     def backward(self, grad):
-        dx = self._buffer("_dx", self.x.shape, self.W.dtype) if self.needs_input_grad else None
-        return K.dense_backward(self.x, self.W, grad, self.dW, self.db, dx)
+        dx = self._buffer("_dx", self._x.shape, self.W.dtype) if self.needs_input_grad else None
+        return K.dense_backward(self._x, self.W, grad, self.dW, self.db, dx)
 
     def parameters(self):
         return [self.W, self.b]
@@ -112,12 +146,12 @@ class Activation(Layer):
 
     def forward(self, x, training=False):
         out = self._buffer("_out", x.shape, x.dtype)
-        self.y = getattr(K, self.kind + "_forward")(x, out, *self._extra())
-        return self.y
+        self._y = getattr(K, self.kind + "_forward")(x, out, *self._extra())
+        return self._y
 
     def backward(self, grad):
         dx = self._buffer("_dx", grad.shape, grad.dtype)
-        return getattr(K, self.kind + "_backward")(self.y, grad, dx, *self._extra())
+        return getattr(K, self.kind + "_backward")(self._y, grad, dx, *self._extra())
 
 
 class Identity(Activation):
@@ -132,9 +166,7 @@ class LeakyReLU(Activation):
     kind = "leaky_relu"
 
     def __init__(self, alpha=0.01):
-        if not (isinstance(alpha, (int, float)) and 0 <= alpha < np.inf):
-            raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = V.real("alpha", alpha, 0)
 
     def _extra(self):
         return (self.alpha,)
@@ -161,25 +193,23 @@ class Dropout(Layer):
     stream (`state` = uint64 [key, counter]) that the compiled training engine shares."""
 
     def __init__(self, rate, random_state=None):
-        if not (isinstance(rate, (int, float)) and 0 <= rate < 1):
-            raise ValueError(f"rate must be in [0, 1), got {rate!r}")
-        self.rate = float(rate)
+        self.rate = V.real("rate", rate, 0, 1)
         self.seed(np.random.default_rng(random_state))
-        self.mask = None
+        self._mask = None
 
     def seed(self, rng):
         self.state = np.array([rng.integers(2**63), 0], dtype=np.uint64)
 
     def forward(self, x, training=False):
         if not training or self.rate == 0:
-            self.mask = None
+            self._mask = None
             return x
         out = self._buffer("_out", x.shape, x.dtype)
-        self.mask = self._buffer("_mask", x.shape, x.dtype)
-        return K.dropout_forward(x, out, self.mask, self.rate, self.state)
+        mask = self._buffer("_mask", x.shape, x.dtype)
+        return K.dropout_forward(x, out, mask, self.rate, self.state)
 
     def backward(self, grad):
-        return grad if self.mask is None else grad * self.mask
+        return grad if self._mask is None else grad * self._mask
 
     def config(self):
         return {"rate": self.rate}

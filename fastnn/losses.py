@@ -7,9 +7,11 @@ outputs (softmax for SoftmaxCrossEntropy, sigmoid for BinaryCrossEntropy from lo
 import numpy as np
 
 from fastnn import kernels as K
+from fastnn import validation as V
+from fastnn.tracking import Tracked
 
 
-class Loss:
+class Loss(Tracked):
     kernel = None
     output_activation = None
     classification = False
@@ -17,6 +19,9 @@ class Loss:
 
     def config(self):
         return {}
+
+    def check_target(self, y, name):
+        """Raise ValueError if the (finite, real) target array y cannot be this loss's target."""
 
     def prepare_target(self, y, dtype):
         """The target as the kernel wants it: class labels as intp (n,), else (n, k) of dtype."""
@@ -58,7 +63,7 @@ class CrossEntropy(Loss):
     takes_labels = True
 
     def __init__(self, eps=1e-7):
-        self.eps = float(eps)
+        self.eps = V.real("eps", eps, 0, 0.5, low_open=True)
 
     def _extra(self):
         return (self.eps,)
@@ -75,7 +80,7 @@ class BinaryCrossEntropy(Loss):
     classification = True
 
     def __init__(self, from_logits=True, eps=1e-7, sum_outputs=False):
-        self.from_logits, self.eps = bool(from_logits), float(eps)
+        self.from_logits, self.eps = bool(from_logits), V.real("eps", eps, 0, 0.5, low_open=True)
         self.sum_outputs = bool(sum_outputs)
         if self.sum_outputs and not self.from_logits:
             raise ValueError("sum_outputs=True needs from_logits=True")
@@ -85,6 +90,11 @@ class BinaryCrossEntropy(Loss):
 
     def _extra(self):
         return () if self.from_logits else (self.eps,)
+
+    def check_target(self, y, name):
+        if y.size and not (y.min() >= 0 and y.max() <= 1):
+            raise ValueError(f"{name} holds binary cross-entropy targets, which must be in [0, 1]; "
+                             f"got {y.min()}..{y.max()}")
 
     def config(self):
         return {"from_logits": self.from_logits, "eps": self.eps, "sum_outputs": self.sum_outputs}

@@ -4,25 +4,21 @@ A final Softmax() layer followed by CrossEntropy() trains through the fused, sta
 SoftmaxCrossEntropy on the logits (the Softmax layer still runs at prediction). Inputs are
 validated and converted once at the boundary (dtype, contiguity, shapes, labels, finiteness).
 """
+import contextlib
 import copy
-import json
-import os
-import tempfile
 import threading
 import time
 import warnings
-import zipfile
-import zlib
 
 import numpy as np
 
+from fastnn import kernels, losses, optimizers, tracking
 from fastnn import layers as L
-from fastnn import kernels, losses, optimizers
+from fastnn import validation as V
 from fastnn.callbacks import Callback, History
 from fastnn.metrics import accuracy
+from fastnn.tracking import Tracked, stamp
 
-FORMAT = "fastnn-network"
-FORMAT_VERSION = 1
 PREDICT_BATCH = 8192  # rows per chunk when predict is not given a batch size: bounded memory
 # A batch whose largest matrix product has fewer multiply-adds than this runs BLAS on one thread:
 # waking a second thread per call costs more than it gives. Whole fits on 2 cores, 2 threads
@@ -42,10 +38,11 @@ def small_work(rows, sizes):
     return max(rows * a * b for a, b in zip(sizes, sizes[1:])) < SMALL_WORK
 
 
-class Network:
+class Network(Tracked):
     """A multi-layer perceptron.
 
-    layers: a list of fastnn layers, e.g. [Dense(64, 32), ReLU(), Dense(32, 10)].
+    layers: a list of fastnn layers, e.g. [Dense(64, 32), ReLU(), Dense(32, 10)]; each layer
+            object may appear once.
     loss: a Loss or its name ("softmax_cross_entropy", "cross_entropy", "binary_cross_entropy",
           "mse", "mae", "sum_of_squares").
     optimizer: an Optimizer or its name ("sgd", "adam", "rmsprop", "adagrad").
@@ -59,72 +56,145 @@ class Network:
     engine: run fit/predict/evaluate through the fused compiled engine where the layers allow
             (Dense, each followed by an optional activation and Dropout); False forces the
             layer-by-layer Python path. Both give the same numbers.
+
+    The layers, their settings and arrays, the loss and the optimizer may be changed or replaced
+    between calls: each call first checks the network again if anything changed. One fit or
+    train_step runs at a time (another thread's is refused); predict and evaluate wait for it.
     """
+
+    # Derived by the network itself, or set by callbacks: no change to what a plan covers.
+    _untracked = frozenset({"stop_training", "n_features", "n_outputs"})
 
     def __init__(self, layers, loss="softmax_cross_entropy", optimizer="adam", dtype="float32",
                  random_state=None, threads=1, engine=True):
+        self._setup(layers, loss, optimizer, dtype, random_state, threads, engine)
+        self._initialize()
+        self._refresh()
+
+    def _setup(self, layers, loss, optimizer, dtype, random_state, threads, engine):
+        """Check and set the constructor's arguments, without drawing any weights."""
+        if isinstance(layers, L.Layer) or not hasattr(layers, "__iter__"):
+            raise TypeError(f"layers must be a list of fastnn layers, got {type(layers).__name__}")
         self.layers = list(layers)
-        if not self.layers:
-            raise ValueError("layers must hold at least one layer")
-        for i, layer in enumerate(self.layers):
-            if not isinstance(layer, L.Layer):
-                raise TypeError(f"layers[{i}] must be a fastnn layer, got {type(layer).__name__}")
         self.loss = losses.get(loss)
         self.optimizer = optimizers.get(optimizer)
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-        if not isinstance(threads, (int, np.integer)) or isinstance(threads, bool) or threads < 1:
-            raise ValueError(f"threads must be a positive integer, got {threads!r}")
-        self.threads, self.engine = int(threads), bool(engine)
+        self.dtype = _float_dtype(dtype)
+        self.threads, self.engine = V.integer("threads", threads, 1), bool(engine)
         self.random_state = random_state
         self.rng = np.random.default_rng(random_state)
         self.stop_training = False
-        self._plans = {}
-        self._fast_plan = None
-        self._lock = threading.Lock()  # inference reuses buffers: one predict at a time
-        self._check_and_initialize()
-        fused = isinstance(self.layers[-1], L.Softmax) and isinstance(self.loss, losses.CrossEntropy)
-        self._train_layers = self.layers[:-1] if fused else self.layers
-        self._train_loss = losses.SoftmaxCrossEntropy() if fused else self.loss
+        self._plans, self._fast_plan = {}, None
+        self._key, self._seen = None, (-1, None)
+        self._lock = threading.RLock()  # inference reuses buffers: one call at a time
+        self._training = threading.Lock()  # held by a running fit or train_step
 
-    def _check_and_initialize(self):
-        dense = [layer for layer in self.layers if isinstance(layer, L.Dense)]
-        if not dense:
-            raise ValueError("layers must include at least one Dense layer")
-        for a, b in zip(dense, dense[1:]):
-            if a.n_out != b.n_in:
-                raise ValueError(f"layer sizes do not chain: a Dense with n_out={a.n_out} is "
-                                 f"followed by a Dense with n_in={b.n_in}")
+    def _initialize(self):
+        """Draw every Dense layer's weights (he before ReLU-like layers, else glorot, unless the
+        layer names its init) and seed every Dropout, from the network's generator."""
         for i, layer in enumerate(self.layers):
-            layer.needs_input_grad = i > 0
             if isinstance(layer, L.Dense):
                 following = next((x for x in self.layers[i + 1:] if not isinstance(x, L.Dropout)), None)
                 default = "he" if isinstance(following, (L.ReLU, L.LeakyReLU)) else "glorot"
                 layer.initialize(self.rng, self.dtype, layer.init or default)
             elif isinstance(layer, L.Dropout):
                 layer.seed(self.rng)
-        self.n_features, self.n_outputs = dense[0].n_in, dense[-1].n_out
+
+    # ---------------------------------------------------------------- what the plans cover
+
+    def _refresh(self):
+        """Check the network again when anything a compiled plan covers changed since the last
+        call: the list of layers, a layer's settings or parameter arrays, the loss, the optimizer
+        or the network's own settings. This is the one place that decides whether the plans
+        still hold: on a change they are dropped, and rebuilt when next needed."""
+        layers = self.layers
+        if not isinstance(layers, (list, tuple)):
+            raise TypeError(f"network.layers must be a list of fastnn layers, got "
+                            f"{type(layers).__name__}")
+        seen = (tracking.generation, list(map(id, layers)))
+        if seen == self._seen:
+            return
+        if self._config_key() != self._key:
+            self._key = None
+            self._check_architecture()
+            self._plans, self._fast_plan = {}, None
+            self._key = self._config_key()
+        self._seen = (tracking.generation, seen[1])
+
+    def _config_key(self):
+        return (tuple(stamp(layer) for layer in self.layers), stamp(self.loss),
+                stamp(self.optimizer), stamp(self))
+
+    def _check_architecture(self):
+        """Raise TypeError or ValueError unless the layers make a network this loss and dtype
+        can run; derive n_features, n_outputs and the training layers."""
+        layers = self.layers
+        if not layers:
+            raise ValueError("layers must hold at least one layer")
+        if not isinstance(self.loss, losses.Loss):
+            raise TypeError(f"network.loss must be a fastnn Loss, got {type(self.loss).__name__}")
+        if not isinstance(self.optimizer, optimizers.Optimizer):
+            raise TypeError(f"network.optimizer must be a fastnn Optimizer, got "
+                            f"{type(self.optimizer).__name__}")
+        _float_dtype(self.dtype)
+        first = {}
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, L.Layer):
+                raise TypeError(f"layers[{i}] must be a fastnn layer, got {type(layer).__name__}")
+            if id(layer) in first:
+                raise ValueError(f"layers[{i}] is the same object as layers[{first[id(layer)]}]: "
+                                 f"each layer may appear once (create another)")
+            first[id(layer)] = i
+        dense = [(i, layer) for i, layer in enumerate(layers) if isinstance(layer, L.Dense)]
+        if not dense:
+            raise ValueError("layers must include at least one Dense layer")
+        for (_, a), (i, b) in zip(dense, dense[1:]):
+            if a.n_out != b.n_in:
+                raise ValueError(f"layer sizes do not chain: a Dense with n_out={a.n_out} is "
+                                 f"followed by layers[{i}], a Dense with n_in={b.n_in}")
+        for i, layer in dense:
+            for name in ("W", "b", "dW", "db"):
+                want = (layer.n_in, layer.n_out) if name in ("W", "dW") else (layer.n_out,)
+                array = getattr(layer, name, None)
+                if not (isinstance(array, np.ndarray) and array.shape == want
+                        and array.dtype == self.dtype):
+                    got = (f"{array.dtype} array of shape {array.shape}"
+                           if isinstance(array, np.ndarray) else type(array).__name__)
+                    raise ValueError(f"layers[{i}].{name} must be a {self.dtype} array of shape "
+                                     f"{want} for Dense({layer.n_in}, {layer.n_out}), got {got}")
+        for i, layer in enumerate(layers):
+            if isinstance(layer, L.Dropout):
+                state = getattr(layer, "state", None)
+                if not (isinstance(state, np.ndarray) and state.dtype == np.uint64
+                        and state.shape == (2,)):
+                    raise ValueError(f"layers[{i}].state must be a uint64 array [key, counter]")
+            if layer.needs_input_grad != (i > 0):
+                layer.needs_input_grad = i > 0
+        self.n_features, self.n_outputs = dense[0][1].n_in, dense[-1][1].n_out
+        self._fused = isinstance(layers[-1], L.Softmax) and isinstance(self.loss, losses.CrossEntropy)
+        self._train_layers = list(layers[:-1] if self._fused else layers)
+        self._train_loss = losses.SoftmaxCrossEntropy() if self._fused else self.loss
 
     def __getstate__(self):
         # Compiled plans point into this network's arrays: a copy or unpickled network builds
-        # its own (and its own lock).
+        # its own (and its own locks).
         state = dict(self.__dict__)
-        state["_plans"], state["_fast_plan"] = {}, None
-        del state["_lock"]
+        state["_plans"], state["_fast_plan"], state["_key"], state["_seen"] = {}, None, None, (-1, None)
+        del state["_lock"], state["_training"]
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._lock = threading.Lock()
+        self._lock, self._training = threading.RLock(), threading.Lock()
 
     def astype(self, dtype):
         """A deep copy of this network with parameters and optimizer state in `dtype`."""
+        dtype = _float_dtype(dtype)
         net = copy.deepcopy(self)
-        net.dtype = np.dtype(dtype)
+        net.dtype = dtype
         for layer in net.layers:
             layer.cast(net.dtype)
         net.optimizer.state = [[s.astype(net.dtype) for s in state] for state in net.optimizer.state]
+        net._refresh()
         return net
 
     # ---------------------------------------------------------------- the layer-by-layer API
@@ -157,10 +227,43 @@ class Network:
         return loss, out
 
     def train_step(self, X, y, sample_weight=None):
-        """One optimizer step on this batch; returns the batch's loss (before the step)."""
-        X, y, sample_weight = self._check_xy(X, y, sample_weight)
+        """One optimizer step on this batch; returns the batch's loss (before the step). An
+        interrupt (Ctrl-C) during the step puts back the network as it was before it."""
+        with self._exclusive("train_step"):
+            self._refresh()
+            X, y, sample_weight = self._check_xy(X, y, sample_weight)
+            self._prepare_training()
+            checkpoint = _Checkpoint(self)
+            try:
+                return self._step(X, y, sample_weight)[0]
+            except BaseException:
+                checkpoint.restore()
+                raise
+
+    @contextlib.contextmanager
+    def _exclusive(self, what):
+        """Run a training call alone: refused while another thread trains this network, and
+        holding the inference lock, so predict and evaluate wait for it."""
+        if not self._training.acquire(blocking=False):
+            raise RuntimeError(f"{what}: this network is being trained by another call (fit or "
+                               f"train_step in another thread); train it from one thread at a time")
+        try:
+            with self._lock:
+                yield
+        finally:
+            self._training.release()
+
+    def _prepare_training(self):
+        """Before training writes them: own writeable arrays, finite parameters and optimizer
+        state that matches them (made if there is none yet)."""
         self._own_arrays()
-        return self._step(X, y, sample_weight)[0]
+        for i, layer in enumerate(self.layers):
+            for name, p in zip(("W", "b"), layer.parameters()):
+                if not kernels.all_finite(p):
+                    raise ValueError(f"layers[{i}].{name} holds NaN or infinity: the network "
+                                     f"cannot train from non-finite parameters")
+        self.optimizer.iterations = V.integer("optimizer.iterations", self.optimizer.iterations, 0)
+        self.optimizer.init_state(self.parameters())
 
     def _own_arrays(self):
         """Before training writes them: writeable copies of parameters, gradients, optimizer
@@ -200,9 +303,7 @@ class Network:
     # ---------------------------------------------------------------- validation
 
     def _check_x(self, X, name="X"):
-        X = np.asarray(X)
-        if X.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}")
+        X = V.real_array(name, X)
         if X.ndim != 2:
             raise ValueError(f"{name} must be 2-dimensional (samples, features), got shape {X.shape}")
         if X.shape[0] == 0:
@@ -217,33 +318,32 @@ class Network:
 
     def _check_xy(self, X, y, sample_weight=None, x_name="X", y_name="y"):
         X = self._check_x(X, x_name)
-        y = np.asarray(y)
-        if y.dtype.kind not in "biuf":
-            raise TypeError(f"{y_name} must hold numbers, got dtype {y.dtype}")
+        y = V.real_array(y_name, y, (1, 2))
         if len(y) != len(X):
             raise ValueError(f"{x_name} has {len(X)} samples but {y_name} has {len(y)}")
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"{y_name} contains NaN or infinity")
         if self._train_loss.takes_labels and y.ndim == 1:
-            if y.dtype.kind == "f":
-                if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
-                    raise ValueError(f"{y_name} holds class labels, which must be whole numbers")
+            if y.dtype.kind == "f" and np.any(y != np.round(y)):
+                raise ValueError(f"{y_name} holds class labels, which must be whole numbers")
             if y.min() < 0 or y.max() >= self.n_outputs:
                 raise ValueError(f"{y_name} holds class labels, which must be in "
                                  f"[0, {self.n_outputs}) for {self.n_outputs} outputs; got "
                                  f"{y.min()}..{y.max()}")
         else:
             width = 1 if y.ndim == 1 else y.shape[1]
-            if y.ndim > 2 or width != self.n_outputs:
+            if width != self.n_outputs:
                 raise ValueError(f"{y_name} must have shape ({len(X)}, {self.n_outputs})"
                                  f"{' or (%d,)' % len(X) if self.n_outputs == 1 else ''} or hold "
                                  f"class labels, got {y.shape}")
-            if not np.all(np.isfinite(y)):
-                raise ValueError(f"{y_name} contains NaN or infinity")
+            self._train_loss.check_target(y, y_name)
         y = self._train_loss.prepare_target(y, self.dtype)
         if sample_weight is not None:
-            sample_weight = np.ascontiguousarray(sample_weight, dtype=self.dtype)
+            sample_weight = V.real_array("sample_weight", sample_weight, 1)
             if sample_weight.shape != (len(X),):
                 raise ValueError(f"sample_weight must have shape ({len(X)},), "
                                  f"got {sample_weight.shape}")
+            sample_weight = np.ascontiguousarray(sample_weight, dtype=self.dtype)
             if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
                 raise ValueError("sample_weight must hold finite numbers >= 0")
             if not np.any(sample_weight > 0):
@@ -256,35 +356,44 @@ class Network:
             validation_split=0.0, sample_weight=None, callbacks=(), verbose=1):
         """Train for `epochs` passes over (X, y) in mini-batches; returns a History.
 
-        validation_split holds out a shuffled (stratified for class labels) fraction of the
-        data; validation_data=(X_val, y_val) gives it explicitly. A non-finite loss stops
-        training with a warning and puts back the weights of the start of that epoch.
+        batch_size larger than the training set means the whole set (as Keras). validation_split
+        holds out a shuffled (stratified for class labels) fraction of the data;
+        validation_data=(X_val, y_val) gives it explicitly. A non-finite loss or non-finite
+        weights stop training with a warning and put back the (finite) weights of the start of
+        that epoch; an interrupt (Ctrl-C) puts back the start of the epoch it interrupted,
+        generator and step count included. Every argument is checked before anything changes.
         verbose: 0 silent, 1 a progress bar, 2 one line per epoch.
         """
-        X, y, sample_weight = self._check_xy(X, y, sample_weight)
-        if not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
-        if verbose not in (0, 1, 2):
+        with self._exclusive("fit"):
+            return self._fit(X, y, epochs, batch_size, shuffle, validation_data,
+                             validation_split, sample_weight, callbacks, verbose)
+
+    def _fit(self, X, y, epochs, batch_size, shuffle, validation_data, validation_split,
+             sample_weight, callbacks, verbose):
+        self._refresh()
+        epochs = V.integer("epochs", epochs, 0)
+        batch_size = V.integer("batch_size", batch_size, 1)
+        if verbose not in (0, 1, 2) or isinstance(verbose, float):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-        if not 0 <= validation_split < 1:
-            raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+        validation_split = V.real("validation_split", validation_split, 0, 1)
+        callbacks = _check_callbacks(callbacks)
+        X, y, sample_weight = self._check_xy(X, y, sample_weight)
         if validation_data is not None and validation_split:
             raise ValueError("give validation_data or validation_split, not both")
-        if validation_split:
-            X, y, sample_weight, validation_data = self._split(X, y, sample_weight, validation_split)
-        elif validation_data is not None:
-            if len(validation_data) not in (2, 3):
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, weights)")
             validation_data = self._check_xy(*validation_data, x_name="X_val", y_name="y_val")
-        n = len(X)
-        if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= n:
-            raise ValueError(f"batch_size must be an integer in [1, {n}] (the training samples), "
-                             f"got {batch_size!r}")
+        validated = validation_data is not None or validation_split > 0
+        metrics = ["loss"] + (["accuracy"] if self.loss.classification else [])
+        metrics += ["val_" + m for m in metrics] if validated else []
         for cb in callbacks:
-            if not isinstance(cb, Callback):
-                raise TypeError(f"callbacks must be fastnn Callbacks, got {type(cb).__name__}")
+            cb.check(metrics)
+        if validation_split:
+            X, y, sample_weight, validation_data = self._split(X, y, sample_weight, validation_split)
+        batch_size = min(batch_size, len(X))
+        self._prepare_training()
 
-        self._own_arrays()
         history = History()
         all_callbacks = [history, *callbacks]
         for cb in all_callbacks:
@@ -304,8 +413,9 @@ class Network:
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch)
                 start = time.perf_counter()
+                checkpoint = _Checkpoint(self)  # before the shuffle: an interrupt puts it back
                 order = self.rng.permutation(len(X)) if shuffle else np.arange(len(X))
-                logs = self._epoch(X, y, sample_weight, batch_size, order, plan)
+                logs = self._epoch(X, y, sample_weight, batch_size, order, plan, checkpoint)
                 if logs is None:
                     break
                 if validation_data is not None:
@@ -329,15 +439,22 @@ class Network:
         no validation): several epochs per engine call, which shuffles as
         self.rng.permutation would, so the numbers are those of the epoch-by-epoch loop. The
         first call runs one epoch, and each next call about CALL_SECONDS' worth at the last
-        call's pace, so the progress bar still moves; "seconds" is the call's time per epoch."""
+        call's pace, so the progress bar still moves; "seconds" is the call's time per epoch.
+        The engine puts back the start of an epoch that diverged; an interrupt puts back the
+        start of the call."""
         n, epoch, chunk = len(X), 0, 1
         penalized = any(self.penalties())
         while epoch < epochs:
             plan.set_learning_rate(self.optimizer.lr)
             start = time.perf_counter()
-            done, finished, sums, self.optimizer.iterations = plan.train_epochs(
-                X, y, sample_weight, batch_size, self.optimizer.iterations,
-                min(chunk, epochs - epoch), self.rng if shuffle else None)
+            checkpoint = _Checkpoint(self)
+            try:
+                done, finished, sums, self.optimizer.iterations = plan.train_epochs(
+                    X, y, sample_weight, batch_size, self.optimizer.iterations,
+                    min(chunk, epochs - epoch), self.rng if shuffle else None)
+            except BaseException:
+                checkpoint.restore()
+                raise
             seconds = (time.perf_counter() - start) / max(done, 1)
             if done:
                 columns = self._epoch_columns(sums, penalized, n)
@@ -346,7 +463,7 @@ class Network:
                 progress.update_many(epoch, columns)
                 epoch += done
             if not finished:
-                warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=3)
+                warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=4)
                 return
             chunk = max(1, int(CALL_SECONDS / max(seconds, 1e-9)))
 
@@ -360,29 +477,28 @@ class Network:
             columns["accuracy"] = (sums[:, 2] / n).tolist()
         return columns
 
-    def _epoch(self, X, y, sample_weight, batch_size, order, plan=None):
+    def _epoch(self, X, y, sample_weight, batch_size, order, plan=None, checkpoint=None):
         """One pass of mini-batch steps over the rows of X in `order`, in the engine when there
-        is a plan; the epoch's logs, or None after a non-finite loss."""
+        is a plan; the epoch's logs, or None after a non-finite loss or non-finite weights, when
+        the weights and optimizer state of the epoch's start (`checkpoint`, taken here if not
+        given) are put back. An interrupt puts back the whole checkpoint and propagates."""
         n = len(X)
-        # The state to put back if a loss goes non-finite: weights and optimizer state alike.
-        start_weights = [p.copy() for p in self.parameters()]
-        start_state = [[s.copy() for s in state] for state in self.optimizer.state]
-        start_iterations = self.optimizer.iterations
-        if plan is not None:
-            plan.set_learning_rate(self.optimizer.lr)  # a callback or schedule may have set it
-            (finished, total_loss, total_penalty, total_correct,
-             self.optimizer.iterations) = plan.train_epoch(X, y, sample_weight, order, batch_size,
-                                                           self.optimizer.iterations, 1)
-        else:
-            finished, total_loss, total_penalty, total_correct = self._python_epoch(
-                X, y, sample_weight, order, batch_size)
-        if not finished:
-            for param, saved in zip(self.parameters(), start_weights):
-                param[...] = saved
-            for state, saved in zip(self.optimizer.state, start_state):
-                for array, copy in zip(state, saved):
-                    array[...] = copy
-            self.optimizer.iterations = start_iterations
+        checkpoint = checkpoint or _Checkpoint(self)
+        try:
+            if plan is not None:
+                plan.set_learning_rate(self.optimizer.lr)  # a callback or schedule may have set it
+                (finished, total_loss, total_penalty, total_correct,
+                 self.optimizer.iterations) = plan.train_epoch(X, y, sample_weight, order,
+                                                               batch_size,
+                                                               self.optimizer.iterations, 1)
+            else:
+                finished, total_loss, total_penalty, total_correct = self._python_epoch(
+                    X, y, sample_weight, order, batch_size)
+        except BaseException:
+            checkpoint.restore()
+            raise
+        if not (finished and all(kernels.all_finite(p) for p in self.parameters())):
+            checkpoint.restore(generator=False)
             warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=3)
             return None
         return self._epoch_logs(total_loss, total_penalty, total_correct, n)
@@ -414,21 +530,15 @@ class Network:
 
     def _plan(self, rows, training, labels=False):
         """The engine plan for batches of up to `rows` rows (targets: class labels or rows), or
-        None (engine off or unsupported). Cached while the parameter and state arrays stay the
-        same objects and the optimizer's hyperparameters the same."""
+        None (engine off or unsupported). Cached until _refresh sees a change, and while the
+        optimizer holds the same state arrays."""
         if not self.engine:
             return None
         from fastnn.engine import compile_plan
-        params = self.parameters()
         if training:
-            self.optimizer.init_state(params)  # the plan points into the state arrays
-        # A plan bakes in the layers (and their settings), the arrays it points into and the
-        # optimizer's hyperparameters but the learning rate, which it is handed.
-        hyper = {k: v for k, v in self.optimizer.config().items() if k != "lr"}
-        key = (rows, training, labels, tuple(map(id, params)),
-               tuple((id(layer), str(layer.config())) for layer in self._train_layers),
-               tuple(id(s) for state in self.optimizer.state for s in state) if training else (),
-               tuple(sorted(hyper.items())) if training else ())
+            self.optimizer.init_state(self.parameters())  # the plan points into the state arrays
+        key = (rows, training, labels,
+               tuple(id(s) for state in self.optimizer.state for s in state) if training else ())
         if key not in self._plans:
             self._plans = {k: v for k, v in self._plans.items() if k[1] != training}
             self._plans[key] = compile_plan(self, rows, labels, training)
@@ -498,7 +608,7 @@ class Network:
         return out
 
     def _prediction_activation(self):
-        if self._train_layers is not self.layers:  # fused Softmax + CrossEntropy
+        if self._fused:  # Softmax + CrossEntropy train as SoftmaxCrossEntropy on the logits
             return "softmax"
         return self.loss.output_activation
 
@@ -507,14 +617,14 @@ class Network:
         or sigmoid applied), values for regression. Works through X in bounded chunks (of
         batch_size rows, if given)."""
         with self._lock:
+            self._refresh()
             plan = self._fast_plan
             if plan is not None and batch_size is None:
                 out = plan.predict_fast(X, self._fast_activation)
                 if out is not None:
                     return out
-            if batch_size is not None and (not isinstance(batch_size, (int, np.integer))
-                                           or batch_size < 1):
-                raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+            if batch_size is not None:
+                batch_size = V.integer("batch_size", batch_size, 1)
             X = self._check_x(X)
             out = self._outputs(X, batch_size, self._prediction_activation())
             if len(X) <= PREDICT_BATCH:
@@ -525,9 +635,11 @@ class Network:
 
     def evaluate(self, X, y, sample_weight=None, batch_size=None):
         """{"loss": mean loss, "accuracy": ...} on (X, y); accuracy for classification losses."""
-        if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
-            raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-        return self._evaluate(*self._check_xy(X, y, sample_weight), batch_size)
+        with self._lock:
+            self._refresh()
+            if batch_size is not None:
+                batch_size = V.integer("batch_size", batch_size, 1)
+            return self._evaluate(*self._check_xy(X, y, sample_weight), batch_size)
 
     def _evaluate(self, X, y, sample_weight, batch_size=None):
         """evaluate on arrays already validated and converted (fit's validation data)."""
@@ -541,98 +653,68 @@ class Network:
 
     # ---------------------------------------------------------------- files
 
-    def _describe(self):
-        meta = {
-            "format": FORMAT, "version": FORMAT_VERSION, "dtype": self.dtype.name,
-            "layers": [{"class": type(layer).__name__, "config": layer.config()}
-                       for layer in self.layers],
-            "loss": {"class": type(self.loss).__name__, "config": self.loss.config()},
-            "optimizer": {"class": type(self.optimizer).__name__,
-                          "config": self.optimizer.config(),
-                          "iterations": self.optimizer.iterations,
-                          "state_per_param": [len(s) for s in self.optimizer.state]},
-        }
-        arrays = {f"param_{i}": p for i, p in enumerate(self.parameters())}
-        for i, state in enumerate(self.optimizer.state):
-            arrays.update({f"opt_{i}_{j}": s for j, s in enumerate(state)})
-        return meta, arrays
-
     def save(self, path):
-        """Write parameters, optimizer state and a JSON description of the architecture to a .npz
-        file (no pickle). The file appears whole or not at all: written to a temporary file in
-        the same folder, then renamed over `path`."""
-        meta, arrays = self._describe()
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".npz", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, metadata=np.array(json.dumps(meta)), **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-
-    @classmethod
-    def _from_description(cls, meta, arrays, dtype=None):
-        dtype = np.dtype(dtype or meta["dtype"])
-        layers = []
-        for spec in meta["layers"]:
-            layer_cls = L.LAYERS[spec["class"]]
-            config = dict(spec["config"])
-            if layer_cls is L.Dense and config.get("init") == "custom":
-                config["init"] = None
-            layers.append(layer_cls(**config))
-        loss = losses.CLASSES[meta["loss"]["class"]](**meta["loss"]["config"])
-        optimizer = optimizers.CLASSES[meta["optimizer"]["class"]](**meta["optimizer"]["config"])
-        net = cls(layers, loss, optimizer, dtype=dtype)
-        params = net.parameters()
-        for i, param in enumerate(params):
-            saved = arrays[f"param_{i}"]
-            if saved.shape != param.shape:
-                raise ValueError(f"parameter {i} has shape {saved.shape}, but the architecture "
-                                 f"needs {param.shape}")
-            param[...] = saved
-        net.optimizer.iterations = int(meta["optimizer"]["iterations"])
-        net.optimizer.state = [
-            [np.array(arrays[f"opt_{i}_{j}"], dtype=dtype) for j in range(count)]
-            for i, count in enumerate(meta["optimizer"]["state_per_param"])]
-        for state, param in zip(net.optimizer.state, params):
-            if any(s.shape != param.shape for s in state):
-                raise ValueError("optimizer state does not match the parameters' shapes")
-        return net
+        """Write the network to a .npz file that fastnn.load reads (see fastnn.io: no pickle,
+        the file appears whole or not at all)."""
+        from fastnn import io
+        io.save(self, path)
 
 
 def load(path):
-    """Load a Network written by Network.save. Never unpickles: a file that is not a valid
-    fastnn model raises ValueError saying what is wrong."""
+    """Load a Network written by Network.save (see fastnn.io.load)."""
+    from fastnn import io
+    return io.load(path)
+
+
+def _float_dtype(dtype):
     try:
-        with open(path, "rb") as f:  # opened here: np.load leaks it when the zip is broken
-            data = np.load(f, allow_pickle=False)
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ValueError("it holds a single array, not an .npz archive")
-            with data:
-                arrays = {name: data[name] for name in data.files}
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-        raise ValueError(f"{path} is not a readable fastnn model file: {error}") from None
-    try:
-        meta = json.loads(str(arrays.pop("metadata")))
-    except (KeyError, ValueError) as error:
-        raise ValueError(f"{path} is not a fastnn model file: no valid metadata ({error})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a fastnn model file")
-    if meta.get("version") != FORMAT_VERSION:
-        raise ValueError(f"{path} has format version {meta.get('version')}; this fastnn reads "
-                         f"version {FORMAT_VERSION}")
-    try:
-        return Network._from_description(meta, arrays)
-    except (KeyError, TypeError, ValueError, IndexError) as error:
-        raise ValueError(f"{path} is not a valid fastnn model file: {error!r}") from None
+        value = np.dtype(dtype)
+    except TypeError:
+        value = None
+    if value not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+    return value
+
+
+def _check_callbacks(callbacks):
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list of fastnn Callbacks, got "
+                        f"{type(callbacks).__name__}")
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks must be fastnn Callbacks, got {type(cb).__name__}")
+    return list(callbacks)
+
+
+class _Checkpoint:
+    """What training changes, copied to be put back after a divergence or an interrupt: the
+    parameters, the optimizer's state and step count, the network's generator and the dropout
+    streams."""
+
+    def __init__(self, net):
+        self.net = net
+        self.params = [p.copy() for p in net.parameters()]
+        self.state = [[s.copy() for s in state] for state in net.optimizer.state]
+        self.iterations = net.optimizer.iterations
+        self.generator = net.rng.bit_generator.state
+        self.streams = [layer.state.copy() for layer in net.layers if isinstance(layer, L.Dropout)]
+
+    def restore(self, generator=True):
+        """Put the copies back (generator=False: the generator and dropout streams stay)."""
+        net = self.net
+        for param, saved in zip(net.parameters(), self.params):
+            param[...] = saved
+        for state, saved in zip(net.optimizer.state, self.state):
+            for array, copied in zip(state, saved):
+                array[...] = copied
+        net.optimizer.iterations = self.iterations
+        if generator:
+            net.rng.bit_generator.state = self.generator
+            dropouts = [layer for layer in net.layers if isinstance(layer, L.Dropout)]
+            for layer, saved in zip(dropouts, self.streams):
+                layer.state[...] = saved
 
 
 class _NoLimits:

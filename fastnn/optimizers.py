@@ -9,19 +9,14 @@ import math
 import numpy as np
 
 from fastnn import kernels as K
+from fastnn.tracking import Tracked
+from fastnn.validation import real as _check
 
 
-def _check(name, value, low, high=np.inf, closed_high=False):
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and (
-        low <= value <= high if closed_high else low <= value < high)
-    if not ok:
-        raise ValueError(f"{name} must be a number in [{low}, {high}{']' if closed_high else ')'}, "
-                         f"got {value!r}")
-    return float(value)
-
-
-class Optimizer:
+class Optimizer(Tracked):
     n_state = 0  # arrays of state per parameter
+    # Handed to the engine on every call, so changing them needs no new plan.
+    _untracked = frozenset({"lr", "iterations"})
 
     def __init__(self, lr, decay=0.0, weight_decay=0.0):
         self.lr = _check("lr", lr, 0)
@@ -35,9 +30,19 @@ class Optimizer:
         return self.lr / (1.0 + self.decay * self.iterations)
 
     def init_state(self, params):
-        """Zero state arrays for `params`, unless the optimizer already holds theirs."""
+        """Zero state arrays for `params`, unless the optimizer already holds state for as many
+        parameters, which must then be theirs: n_state arrays of each one's shape and dtype."""
         if len(self.state) != len(params):
             self.state = [[np.zeros_like(p) for _ in range(self.n_state)] for p in params]
+            return
+        for i, (p, state) in enumerate(zip(params, self.state)):
+            if not (isinstance(state, list) and len(state) == self.n_state and all(
+                    isinstance(s, np.ndarray) and s.shape == p.shape and s.dtype == p.dtype
+                    for s in state)):
+                raise ValueError(
+                    f"optimizer.state[{i}] does not match parameter {i} ({p.dtype}, shape "
+                    f"{p.shape}): {type(self).__name__} keeps {self.n_state} such arrays per "
+                    f"parameter; set optimizer.state = [] to start the optimizer afresh")
 
     def step(self, params, grads, extra_decay=None):
         """One update of every parameter. extra_decay: per parameter, weight decay added to

@@ -159,10 +159,10 @@ def test_save_load_round_trip_predicts_and_continues_identically(tmp_path):
 def test_load_rejects_files_that_are_not_models(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip file at all")
-    with pytest.raises(ValueError, match="not a readable fastnn model file"):
+    with pytest.raises(ValueError, match="not a valid fastnn model file: File is not a zip"):
         fnn.load(bad)
     np.savez(tmp_path / "other.npz", a=np.zeros(3))
-    with pytest.raises(ValueError, match="no valid metadata"):
+    with pytest.raises(ValueError, match="no metadata"):
         fnn.load(tmp_path / "other.npz")
     pickled = tmp_path / "pickled.npz"
     np.savez(pickled, metadata=np.array([{"format": "fastnn-network"}], dtype=object))
@@ -216,7 +216,6 @@ def test_gradcheck_catches_a_wrong_gradient():
             return super().backward(grad) * 1.1
 
     net.layers[1] = WrongTanh()
-    net._train_layers = net.layers
     X = np.random.default_rng(0).standard_normal((5, 3))
     assert fnn.gradcheck(net, X, np.array([0, 1, 1, 0, 1])) > 1e-3
 
@@ -230,8 +229,8 @@ def test_bad_input_gets_a_clear_error():
         net.fit(X, y[:-1])
     with pytest.raises(ValueError, match=r"class labels, which must be in \[0, 10\)"):
         net.fit(X, y + 10)
-    with pytest.raises(ValueError, match=r"batch_size must be an integer in \[1, 40\]"):
-        net.fit(X, y, batch_size=41)
+    with pytest.raises(ValueError, match=r"batch_size must be an integer >= 1, got 0"):
+        net.fit(X, y, batch_size=0)
     with pytest.raises(ValueError, match="NaN or infinity"):
         Xn = X.copy()
         Xn[3, 3] = np.nan

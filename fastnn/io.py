@@ -1,0 +1,437 @@
+"""Model files: save(network, path) and load(path). No pickle: loading never runs code.
+
+A model file is a .npz archive (a zip of .npy members, stored uncompressed, as NumPy's savez
+writes them): `metadata.npy` holds a JSON description (format, version, dtype, layers, loss,
+optimizer), `param_<i>.npy` the parameters in the order of Network.parameters() and
+`opt_<i>_<j>.npy` the optimizer's state arrays of parameter i.
+
+load checks every field of the description, then compares the shapes it declares with the
+arrays' .npy headers and the sizes the archive records, before it allocates anything; it reads
+only the members the format has, and refuses non-finite values. Whatever is wrong with a file,
+the error is a ValueError that says what (a missing file stays FileNotFoundError). save runs the
+same checks before it writes, so it never writes a file that load would refuse, and it replaces
+a file only once the new one is complete.
+"""
+import json
+import math
+import os
+import stat
+import zipfile
+import zlib
+
+import numpy as np
+
+from fastnn import initializers, kernels, losses, optimizers
+from fastnn import layers as L
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, concurrent saves to one path are not detected
+    fcntl = None
+
+FORMAT = "fastnn-network"
+VERSION = 1
+MAX_METADATA_BYTES = 1 << 24  # a description of 10^5 layers is about 6 MB
+MAX_LAYERS = 100_000
+MAX_ITERATIONS = 2**62
+CHUNK_BYTES = 1 << 20  # read arrays in pieces, so reading costs no second copy
+PARTIAL = ".fastnn-partial"  # a save in progress (or killed) writes to .<name>.fastnn-partial
+
+
+# ---------------------------------------------------------------- the description
+
+
+def describe(net):
+    """(metadata, {member name: array}) of a network, as save writes them."""
+    meta = {
+        "format": FORMAT, "version": VERSION, "dtype": net.dtype.name,
+        "layers": [{"class": type(layer).__name__, "config": layer.config()}
+                   for layer in net.layers],
+        "loss": {"class": type(net.loss).__name__, "config": net.loss.config()},
+        "optimizer": {"class": type(net.optimizer).__name__,
+                      "config": net.optimizer.config(),
+                      "iterations": net.optimizer.iterations,
+                      "state_per_param": [len(s) for s in net.optimizer.state]},
+    }
+    arrays = {f"param_{i}": p for i, p in enumerate(net.parameters())}
+    for i, state in enumerate(net.optimizer.state):
+        arrays.update({f"opt_{i}_{j}": s for j, s in enumerate(state)})
+    return meta, arrays
+
+
+def _fields(obj, where, names):
+    """obj, which must be a JSON object with exactly these keys."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"{where} must be an object, got {type(obj).__name__}")
+    if set(obj) != set(names):
+        missing, unknown = sorted(set(names) - set(obj)), sorted(set(obj) - set(names))
+        raise ValueError(f"{where} has fields {sorted(obj)}: "
+                         + "; ".join(([f"missing {missing}"] if missing else [])
+                                     + ([f"unknown {unknown}"] if unknown else [])))
+    return obj
+
+
+def _config(obj, where):
+    """A layer's, loss's or optimizer's constructor arguments: an object of plain values."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"{where} must be an object, got {type(obj).__name__}")
+    for key, value in obj.items():
+        if not (value is None or isinstance(value, (bool, int, float, str))):
+            raise ValueError(f"{where}.{key} must be a number, a string, true/false or null, "
+                             f"got {type(value).__name__}")
+    return dict(obj)
+
+
+def _build(table, spec, where, family):
+    _fields(spec, where, ("class", "config"))
+    cls = table.get(spec["class"]) if isinstance(spec["class"], str) else None
+    if cls is None:
+        raise ValueError(f"{where}.class is {spec['class']!r}, not one of fastnn's {family}: "
+                         f"{sorted(table)}")
+    return cls, _config(spec["config"], where + ".config")
+
+
+class Description:
+    """A checked description: what to build, and the members and array shapes it needs."""
+
+    def __init__(self, meta):
+        _fields(meta, "the metadata", ("format", "version", "dtype", "layers", "loss", "optimizer"))
+        if meta["format"] != FORMAT:
+            raise ValueError(f"format is {meta['format']!r}, not {FORMAT!r}")
+        if type(meta["version"]) is not int or meta["version"] != VERSION:
+            raise ValueError(f"format version {meta['version']!r}: this fastnn reads version "
+                             f"{VERSION}")
+        if meta["dtype"] not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {meta['dtype']!r}")
+        self.dtype = np.dtype(meta["dtype"])
+        layers = meta["layers"]
+        if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
+            raise ValueError(f"layers must be a list of 1 to {MAX_LAYERS} layers")
+        self.layers, self.shapes = [], []
+        for i, spec in enumerate(layers):
+            cls, config = _build(L.LAYERS, spec, f"layers[{i}]", "layers")
+            if cls is L.Dense:
+                if config.get("init") == "custom":  # a function: not saved, not needed to load
+                    config["init"] = None
+                if config.get("init") not in (None, *initializers.INITIALIZERS):
+                    raise ValueError(f"layers[{i}].config.init must be one of "
+                                     f"{sorted(initializers.INITIALIZERS)}, 'custom' or null")
+            try:
+                shapes = cls.parameter_shapes(config)
+            except (KeyError, TypeError, ValueError) as error:
+                raise ValueError(f"layers[{i}].config: {error}") from None
+            self.layers.append((cls, config, len(self.shapes), len(shapes)))
+            self.shapes += shapes
+        self.loss = _construct(*_build(losses.CLASSES, meta["loss"], "loss", "losses"), "loss")
+        spec = _fields(meta["optimizer"], "optimizer",
+                       ("class", "config", "iterations", "state_per_param"))
+        cls, config = _build(optimizers.CLASSES, {"class": spec["class"], "config": spec["config"]},
+                             "optimizer", "optimizers")
+        self.optimizer = _construct(cls, config, "optimizer")
+        self.iterations = spec["iterations"]
+        if type(self.iterations) is not int or not 0 <= self.iterations < MAX_ITERATIONS:
+            raise ValueError(f"optimizer.iterations must be an integer in [0, 2^62), got "
+                             f"{self.iterations!r}")
+        counts = spec["state_per_param"]
+        n_state = self.optimizer.n_state
+        if not (isinstance(counts, list) and all(type(c) is int for c in counts)) or (
+                counts != [] and counts != [n_state] * len(self.shapes)):
+            raise ValueError(f"optimizer.state_per_param must be [] (no state yet) or "
+                             f"{n_state} for each of the {len(self.shapes)} parameters "
+                             f"({cls.__name__} with this config), got {counts!r}")
+        self.state_counts = counts
+
+    def members(self):
+        """{member name: shape} of every array the file must hold, and no other."""
+        shapes = {f"param_{i}": shape for i, shape in enumerate(self.shapes)}
+        for i, count in enumerate(self.state_counts):
+            shapes.update({f"opt_{i}_{j}": self.shapes[i] for j in range(count)})
+        return shapes
+
+
+def _construct(cls, config, where):
+    try:
+        return cls(**config)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}.config: {error}") from None
+
+
+# ---------------------------------------------------------------- save
+
+
+def save(net, path):
+    """Write `net` to `path` (see the module's docstring for the format).
+
+    Refused before anything is written (ValueError): a layer, loss or optimizer that is not one
+    of fastnn's own classes (load could not rebuild it), non-finite parameters or state, a path
+    that is a directory or another non-regular file, or a file with other hard links (replacing
+    it would cut them). A symbolic link is written through: the file it points to is replaced.
+    The new file keeps the permissions (and, where allowed, the owner) of the file it replaces;
+    a new file gets the usual 0666 less the umask. The data go to `.<name>.fastnn-partial` in
+    the same folder first, which is renamed over the target once complete: a save killed
+    midway leaves the old file intact and that one partial file, which the next save replaces.
+    Two saves to one path at once: the second raises RuntimeError.
+    """
+    net._refresh()
+    for where, obj, table in ([(f"layers[{i}]", layer, L.LAYERS) for i, layer in
+                               enumerate(net.layers)]
+                              + [("the loss", net.loss, losses.CLASSES),
+                                 ("the optimizer", net.optimizer, optimizers.CLASSES)]):
+        if table.get(type(obj).__name__) is not type(obj):
+            raise ValueError(f"cannot save {where}: {type(obj).__name__} is not one of fastnn's "
+                             f"own classes, so load could not rebuild it")
+    meta, arrays = describe(net)
+    try:
+        text = json.dumps(meta, allow_nan=False)
+        description = Description(_parse_json(text))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"cannot save this network: {error}") from None
+    for name, shape in description.members().items():
+        array = arrays[name]
+        if array.shape != shape or array.dtype != description.dtype:
+            raise ValueError(f"cannot save: {name} is a {array.dtype} array of shape "
+                             f"{array.shape}, the network needs {description.dtype} {shape}")
+        if not kernels.all_finite(np.ascontiguousarray(array)):
+            raise ValueError(f"cannot save: {name} holds NaN or infinity")
+    target, existing = _target(path)
+    _write(target, existing, lambda f: np.savez(f, metadata=np.array(text), **arrays))
+
+
+def _target(path):
+    """(the file to replace, its os.stat or None), after refusing what save cannot replace."""
+    path = os.fsdecode(os.fspath(path))
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    try:
+        existing = os.stat(target)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None:
+        if stat.S_ISDIR(existing.st_mode):
+            raise ValueError(f"cannot save to {path}: it is a directory")
+        if not stat.S_ISREG(existing.st_mode):
+            raise ValueError(f"cannot save to {path}: it is not a regular file")
+        if existing.st_nlink > 1:
+            raise ValueError(f"cannot save to {path}: the file has {existing.st_nlink} hard links, "
+                             f"and replacing it would cut them; remove it or save elsewhere")
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot save to {path}: the folder {folder} does not exist")
+    return target, existing
+
+
+def _write(target, existing, write):
+    folder, name = os.path.split(os.path.abspath(target))
+    partial = os.path.join(folder, f".{name}{PARTIAL}")
+    fd = _open_partial(partial, target)
+    try:
+        with os.fdopen(os.dup(fd), "wb") as f:
+            write(f)
+            f.flush()
+        if existing is not None:
+            os.fchmod(fd, stat.S_IMODE(existing.st_mode))
+            try:
+                os.fchown(fd, existing.st_uid, existing.st_gid)
+            except OSError:
+                pass  # only the owner or root may give a file away: it stays ours
+        os.fsync(fd)
+        os.replace(partial, target)
+    except BaseException:
+        _remove(partial)
+        raise
+    finally:
+        os.close(fd)
+    _sync_folder(folder)
+
+
+_FLAGS = os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _open_partial(partial, target):
+    """A new, locked partial file; one left by a killed save is removed first."""
+    for _ in range(2):
+        try:
+            fd = os.open(partial, _FLAGS | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            _remove_stale(partial, target)
+            continue
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    raise RuntimeError(f"cannot save to {target}: another save to it is in progress")
+
+
+def _remove_stale(partial, target):
+    try:
+        fd = os.open(partial, _FLAGS | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return
+    except OSError as error:  # a symbolic link or a FIFO in its place
+        raise ValueError(f"cannot save to {target}: {partial} is in the way ({error})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"cannot save to {target}: {partial} is in the way (not a file)")
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RuntimeError(f"cannot save to {target}: another save to it is in "
+                                   f"progress") from None
+        os.unlink(partial)
+    finally:
+        os.close(fd)
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _sync_folder(folder):
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the rename has happened all the same
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- load
+
+
+def load(path):
+    """Load a Network written by Network.save. Never unpickles; a file that is not a valid
+    fastnn model raises ValueError saying what is wrong, before allocating more than the
+    arrays it declares and holds."""
+    name = os.fsdecode(os.fspath(path))
+    try:
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except (FileNotFoundError, PermissionError):
+        raise
+    except OSError as error:
+        raise ValueError(f"{name} cannot be read as a model file: {error}") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{name} is not a model file: not a regular file")
+        try:
+            return _read(f, info.st_size)
+        except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error,
+                ValueError, TypeError, KeyError, RecursionError, OverflowError) as error:
+            raise ValueError(f"{name} is not a valid fastnn model file: {error}") from None
+
+
+def _read(f, file_size):
+    from fastnn.network import Network
+    archive = zipfile.ZipFile(f)
+    infos = archive.infolist()
+    members = {info.filename: info for info in infos}
+    if len(members) != len(infos):
+        raise ValueError("the archive names a member twice")
+    for info in infos:
+        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+            raise ValueError(f"member {info.filename} is compressed or encrypted; model files "
+                             f"store their arrays as they are")
+        if info.file_size != info.compress_size or info.header_offset + info.file_size > file_size:
+            raise ValueError(f"member {info.filename} declares more bytes than the file holds")
+    if "metadata.npy" not in members:
+        raise ValueError("no metadata member")
+    meta_info = members["metadata.npy"]
+    if meta_info.file_size > MAX_METADATA_BYTES:
+        raise ValueError(f"the metadata is {meta_info.file_size} bytes, more than the "
+                         f"{MAX_METADATA_BYTES} a description may take")
+    with archive.open(meta_info) as member:
+        metadata = np.lib.format.read_array(member, allow_pickle=False)
+    if metadata.dtype.kind != "U" or metadata.shape != ():
+        raise ValueError("the metadata must be one string")
+    description = Description(_parse_json(str(metadata[()])))
+    shapes = description.members()
+    wanted = {name + ".npy" for name in shapes} | {"metadata.npy"}
+    if set(members) != wanted:
+        missing, extra = sorted(wanted - set(members)), sorted(set(members) - wanted)
+        raise ValueError("the archive's members do not match its description: "
+                         + "; ".join(([f"missing {missing}"] if missing else [])
+                                     + ([f"not part of the format {extra[:5]}"] if extra else [])))
+    opened = {}
+    for name, shape in shapes.items():  # every header first: nothing allocated yet
+        member = archive.open(members[name + ".npy"])
+        opened[name] = member
+        _check_header(member, members[name + ".npy"], name, shape, description.dtype)
+    arrays = {name: _read_data(member, shapes[name], description.dtype, name)
+              for name, member in opened.items()}
+    for member in opened.values():
+        member.close()
+    for name, array in arrays.items():
+        if not kernels.all_finite(array):
+            raise ValueError(f"{name} holds NaN or infinity")
+    params = [arrays[f"param_{i}"] for i in range(len(description.shapes))]
+    layers = []
+    for cls, config, first, count in description.layers:
+        try:
+            layers.append(cls.from_arrays(config, params[first:first + count], description.dtype))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{cls.__name__} config: {error}") from None
+    optimizer = description.optimizer
+    optimizer.iterations = description.iterations
+    optimizer.state = [[arrays[f"opt_{i}_{j}"] for j in range(count)]
+                       for i, count in enumerate(description.state_counts)]
+    net = Network.__new__(Network)
+    net._setup(layers, description.loss, optimizer, description.dtype, None, 1, True)
+    net._refresh()
+    return net
+
+
+def _check_header(member, info, name, shape, dtype):
+    version = np.lib.format.read_magic(member)
+    if version == (1, 0):
+        header = np.lib.format.read_array_header_1_0(member)
+    elif version == (2, 0):
+        header = np.lib.format.read_array_header_2_0(member)
+    else:
+        raise ValueError(f"{name} has .npy version {version}")
+    got_shape, fortran, got_dtype = header
+    if got_dtype != dtype or fortran or got_shape != shape:
+        raise ValueError(f"{name} is a {got_dtype} array of shape {got_shape}"
+                         f"{' (Fortran order)' if fortran else ''}, but the description needs "
+                         f"{dtype} {shape}")
+    offset, nbytes = member.tell(), math.prod(shape) * dtype.itemsize
+    if info.file_size != offset + nbytes:
+        raise ValueError(f"{name} holds {info.file_size - offset} bytes of data, not the "
+                         f"{nbytes} its header says")
+
+
+def _read_data(member, shape, dtype, name):
+    array = np.empty(shape, dtype)
+    view = memoryview(array.reshape(-1)).cast("B")
+    at = 0
+    while at < len(view):
+        got = member.readinto(view[at:at + CHUNK_BYTES])
+        if not got:
+            raise ValueError(f"{name} ends early")
+        at += got
+    return array
+
+
+def _reject_constant(name):
+    raise ValueError(f"the metadata holds {name}, which is not a number JSON allows")
+
+
+def _finite_float(text):
+    value = float(text)
+    if not np.isfinite(value):
+        raise ValueError(f"the metadata holds the number {text}, too large for a float")
+    return value
+
+
+def _parse_json(text):
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ValueError("the metadata nests too deeply") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"the metadata is not valid JSON: {error}") from None
