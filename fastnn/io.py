@@ -315,10 +315,11 @@ def load(path):
         raise
     except OSError as error:
         raise ValueError(f"{name} cannot be read as a model file: {error}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise ValueError(f"{name} is not a model file: not a regular file")
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"{name} is not a model file: not a regular file")
         try:
             return _read(f, info.st_size)
         except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error,

@@ -84,7 +84,7 @@ class Network(Tracked):
         self.rng = np.random.default_rng(random_state)
         self.stop_training = False
         self._plans, self._fast_plan = {}, None
-        self._key, self._seen = None, (-1, None)
+        self._key, self._seen, self._keyed = None, (-1, None), None
         self._lock = threading.RLock()  # inference reuses buffers: one call at a time
         self._training = threading.Lock()  # held by a running fit or train_step
 
@@ -118,6 +118,7 @@ class Network(Tracked):
             self._check_architecture()
             self._plans, self._fast_plan = {}, None
             self._key = self._config_key()
+            self._keyed = [*layers, self.loss, self.optimizer]  # alive, so their ids stay theirs
         self._seen = (tracking.generation, seen[1])
 
     def _config_key(self):
@@ -178,7 +179,7 @@ class Network(Tracked):
         # Compiled plans point into this network's arrays: a copy or unpickled network builds
         # its own (and its own locks).
         state = dict(self.__dict__)
-        state["_plans"], state["_fast_plan"], state["_key"], state["_seen"] = {}, None, None, (-1, None)
+        state.update(_plans={}, _fast_plan=None, _key=None, _seen=(-1, None), _keyed=None)
         del state["_lock"], state["_training"]
         return state
 

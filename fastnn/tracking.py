@@ -24,6 +24,6 @@ class Tracked:
 
 
 def stamp(obj):
-    """(obj, version): unequal to an earlier stamp once obj is replaced or changed. It holds obj
-    itself, not its id, so a replaced object stays alive and its id cannot be reused."""
-    return obj, obj._version
+    """(id, version) of obj: unequal to an earlier stamp once obj is replaced or changed, as long
+    as the caller keeps the earlier object alive (so that its id cannot be reused)."""
+    return id(obj), getattr(obj, "_version", 0)
