@@ -18,13 +18,24 @@ threads; None leaves BLAS as it is, as scikit-learn does). As in scikit-learn, f
 in float32 and anything else in float64.
 
 Differences: sparse X is not accepted (TypeError); MLPRegressor(loss="poisson") raises
-NotImplementedError; a loss that turns NaN or infinite stops training with a RuntimeWarning and
-the weights of the start of that epoch (scikit-learn trains on and then raises ValueError).
+NotImplementedError; negative sample weights are refused (ValueError). Where scikit-learn raises
+ValueError("Solver produced non-finite parameter weights...") at the end of fit, so do these, but
+they stop training at the first epoch whose loss turns NaN or infinite rather than train on. With
+early_stopping=True, where scikit-learn trains on through the NaN epochs and keeps the best
+weights, these stop at that epoch with a RuntimeWarning and keep the best weights too (n_iter_ and
+loss_curve_ then end there).
+
+A fit or partial_fit that raises leaves the estimator as it was before the call: every argument
+and parameter is checked before any attribute is set, and a fit that fails later (a diverging
+loss, a validation split too small) puts the earlier weights, optimizer state and fitted
+attributes back. An unfitted estimator stays unfitted.
 Unlike Network.save, these estimators pickle, as scikit-learn's do: unpickle only files you trust.
 """
 import numbers
 import os
+import re
 import warnings
+from itertools import chain
 
 import numpy as np
 import scipy.optimize
@@ -41,24 +52,154 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from fastnn import layers as L
 from fastnn import losses, optimizers
+from fastnn import network as _network_module
 from fastnn.network import Network, _blas_threads
+
+try:  # what scikit-learn raises for a bad parameter: a ValueError (and TypeError) subclass
+    from sklearn.utils._param_validation import InvalidParameterError
+except ImportError:  # pragma: no cover - private module moved
+    InvalidParameterError = ValueError
 
 ACTIVATIONS = {"identity": L.Identity, "logistic": L.Sigmoid, "tanh": L.Tanh, "relu": L.ReLU,
                "leaky_relu": L.LeakyReLU}
 STOCHASTIC_SOLVERS = ("sgd", "adam")
+# scikit-learn's words (BaseMultilayerPerceptron._fit), raised where it raises them.
+NON_FINITE_WEIGHTS = ("Solver produced non-finite parameter weights. The input data may contain "
+                      "large values and need to be preprocessed.")
+# The network warns when an epoch's loss turns non-finite; the estimators raise or warn instead.
+_NETWORK_NON_FINITE = re.escape(getattr(_network_module, "NON_FINITE_WARNING",
+                                        "the training loss became NaN or infinite"))
 
 
 def _fail(estimator, name, value, what):
-    raise ValueError(f"The '{name}' parameter of {type(estimator).__name__} must be {what}. "
-                     f"Got {value!r} instead.")
+    raise InvalidParameterError(f"The '{name}' parameter of {type(estimator).__name__} must be "
+                                f"{what}. Got {value!r} instead.")
 
 
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+def _in_interval(value, kind, low, high, closed):
+    """scikit-learn's Interval(kind, low, high, closed=closed).is_satisfied_by(value): Python
+    and NumPy numbers alike, bool counting as an int (as in Python and scikit-learn), NaN never,
+    an open end at None (infinity) refusing infinity."""
+    if not isinstance(value, kind):
+        return False
+    if not isinstance(value, numbers.Integral) and np.isnan(value):
+        return False
+    low = -np.inf if low is None else low
+    high = np.inf if high is None else high
+    above = value >= low if closed in ("left", "both") else value > low
+    below = value <= high if closed in ("right", "both") else value < high
+    return bool(above and below)
 
 
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+def _describe_interval(kind, low, high, closed):
+    left = "[" if closed in ("left", "both") else "("
+    right = "]" if closed in ("right", "both") else ")"
+    name = "an int" if kind is numbers.Integral else "a float"
+    return (f"{name} in the range {left}{'-inf' if low is None else low}, "
+            f"{'inf' if high is None else high}{right}")
+
+
+def _is_bool(value):
+    return isinstance(value, (bool, np.bool_))
+
+
+def _checked_sample_weight(sample_weight, n):
+    """sample_weight as float64 of shape (n,), a scalar spread over all n samples: real numbers,
+    finite and >= 0, not all zero. ValueError naming sample_weight otherwise (strings and complex
+    numbers included, which NumPy would convert or scikit-learn reject obscurely)."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, (str, bytes)):
+        raise ValueError(f"sample_weight must hold real numbers, got the string {sample_weight!r}")
+    try:
+        raw = np.asarray(sample_weight)
+    except (TypeError, ValueError) as error:  # ragged nested lists
+        raise ValueError(f"sample_weight could not be read as an array: {error}") from None
+    if raw.dtype.kind == "O" and any(
+            isinstance(v, (str, bytes, complex, np.complexfloating)) for v in raw.ravel()):
+        raise ValueError("sample_weight must hold real numbers, got strings or complex numbers "
+                         "(dtype object)")
+    if raw.dtype.kind not in "biufO":
+        what = {"U": "strings", "S": "bytes", "c": "complex numbers"}.get(raw.dtype.kind,
+                                                                        f"dtype {raw.dtype}")
+        raise ValueError(f"sample_weight must hold real numbers, got {what} (dtype {raw.dtype})")
+    try:
+        weights = raw.astype(np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"sample_weight must hold real numbers: {error}") from None
+    if weights.ndim == 0:
+        weights = np.full(n, weights[()])
+    elif weights.ndim != 1:
+        raise ValueError(f"sample_weight must be a 1D array or a scalar, got a {weights.ndim}D "
+                         f"array; expected a scalar or a 1D array of length {n}")
+    elif weights.shape != (n,):
+        raise ValueError(f"sample_weight.shape == {weights.shape}, expected ({n},)!")
+    _check_weight_values(weights)
+    return weights
+
+
+def _check_weight_values(weights):
+    if np.isnan(weights).any():
+        raise ValueError("Input sample_weight contains NaN.")
+    if not np.isfinite(weights).all():
+        raise ValueError("Input sample_weight contains infinity or a value too large for "
+                         f"{weights.dtype}.")
+    if (weights < 0).any():
+        raise ValueError("sample_weight must be >= 0: negative weights are not supported")
+    if not (weights > 0).any():
+        raise ValueError("sample_weight must contain at least one non-zero number")
+
+
+class _Rollback:
+    """What a fit may change, taken before it starts, to be put back if it raises: the
+    estimator's attributes (and the contents of its lists) and, for a fit that trains on the
+    existing network (warm_start, partial_fit), the network's weights, optimizer (its state
+    arrays, step count, learning rate), dropout streams and generator. Arrays are put back in
+    place, so references to coefs_[i] stay valid."""
+
+    def __init__(self, estimator, network):
+        self.estimator = estimator
+        self.attributes = dict(vars(estimator))
+        self.lists = [(v, list(v)) for v in self.attributes.values() if isinstance(v, list)]
+        self.net = self.attributes.get("_network") if network else None
+        if self.net is None:
+            return
+        net = self.net
+        self.optimizer = net.optimizer
+        self.optimizer_attributes = dict(vars(net.optimizer))
+        self.optimizer_lists = [(s, list(s)) for s in [net.optimizer.state, *net.optimizer.state]
+                                if isinstance(s, list)]
+        self.arrays = [(a, a.copy()) for a in chain(
+            net.parameters(), chain.from_iterable(net.optimizer.state),
+            (layer.state for layer in net.layers if isinstance(layer, L.Dropout)))
+            if a.flags.writeable]
+        self.bindings = [(layer, name, getattr(layer, name)) for layer in net.layers
+                         for name in ("W", "b", "state") if hasattr(layer, name)]
+        self.generator = net.rng.bit_generator.state
+
+    def restore(self):
+        estimator = self.estimator
+        estimator.__dict__.clear()
+        estimator.__dict__.update(self.attributes)
+        for values, saved in self.lists:
+            values[:] = saved
+        if self.net is None:
+            return
+        net = self.net
+        if net.optimizer is not self.optimizer:
+            net.optimizer = self.optimizer
+        optimizer = self.optimizer
+        for name, value in self.optimizer_attributes.items():
+            if name != "_version" and getattr(optimizer, name, None) is not value:
+                setattr(optimizer, name, value)
+        for values, saved in self.optimizer_lists:
+            values[:] = saved
+        for layer, name, value in self.bindings:
+            if getattr(layer, name) is not value:
+                setattr(layer, name, value)
+        for array, saved in self.arrays:
+            array[...] = saved
+        net.rng.bit_generator.state = self.generator
 
 
 class _BaseMLP(BaseEstimator):
@@ -100,60 +241,79 @@ class _BaseMLP(BaseEstimator):
     # ---------------------------------------------------------------- parameters
 
     def _check_params(self):
-        """The hidden layer sizes as a list, after checking every parameter (ValueError naming
-        the parameter, in scikit-learn's words)."""
+        """The hidden layer sizes as a list of ints, after checking every parameter against
+        scikit-learn's constraints (InvalidParameterError, a ValueError, naming the parameter in
+        scikit-learn's words). Python and NumPy numbers alike; sets nothing."""
         self._check_each_param()
         sizes = self.hidden_layer_sizes
-        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
-        if not all(_is_int(s) and s > 0 for s in sizes):
-            _fail(self, "hidden_layer_sizes", self.hidden_layer_sizes,
-                  "an int or an array-like of ints >= 1")
+        what = "an array-like of ints >= 1 or an int in the range [1, inf)"
+        if isinstance(sizes, numbers.Integral) and not isinstance(sizes, np.bool_):
+            sizes = [sizes]
+        elif isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+            _fail(self, "hidden_layer_sizes", self.hidden_layer_sizes, what)
+        try:
+            sizes = list(sizes)
+        except TypeError:  # a 0-d array
+            _fail(self, "hidden_layer_sizes", self.hidden_layer_sizes, what)
+        if not all(isinstance(s, numbers.Integral) and not isinstance(s, np.bool_) and s >= 1
+                   for s in sizes):
+            _fail(self, "hidden_layer_sizes", self.hidden_layer_sizes, what)
         return [int(s) for s in sizes]
 
     def _check_each_param(self):
         def options(name, allowed):
-            if getattr(self, name) not in allowed:
-                _fail(self, name, getattr(self, name), f"a str among {sorted(allowed)}")
-
-        def number(name, low, high=np.inf, low_open=False, high_open=False, integer=False):
             value = getattr(self, name)
-            ok = (_is_int(value) if integer else _is_real(value)) and (
-                (low < value if low_open else low <= value)
-                and (value < high if high_open else value <= high))
-            if not ok:
-                kind = "an int" if integer else "a float"
-                _fail(self, name, value, f"{kind} in the range {'(' if low_open else '['}{low}, "
-                                   f"{high}{')' if high_open or high == np.inf else ']'}")
+            if not (isinstance(value, str) and value in allowed):
+                _fail(self, name, value, f"a str among {set(sorted(allowed))}")
+
+        def number(name, kind, low, high=None, closed="left", extra=None):
+            value = getattr(self, name)
+            if extra is not None and extra(value):
+                return
+            if not _in_interval(value, kind, low, high, closed):
+                _fail(self, name, value, _describe_interval(kind, low, high, closed))
 
         def flag(name):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                _fail(self, name, getattr(self, name), "an instance of 'bool'")
+            if not _is_bool(getattr(self, name)):
+                _fail(self, name, getattr(self, name), "an instance of 'bool' or 'numpy.bool_'")
 
+        real, integer = numbers.Real, numbers.Integral
         options("activation", set(ACTIVATIONS))
         options("solver", {"lbfgs", "sgd", "adam"})
         options("learning_rate", {"constant", "invscaling", "adaptive"})
-        number("alpha", 0)
-        if self.batch_size != "auto":
-            number("batch_size", 1, integer=True)
-        number("learning_rate_init", 0, low_open=True)
-        number("power_t", 0)
-        number("max_iter", 1, integer=True)
-        number("tol", 0)
-        number("momentum", 0, 1, high_open=True)
-        number("validation_fraction", 0, 1, high_open=True)
-        number("beta_1", 0, 1, high_open=True)
-        number("beta_2", 0, 1, high_open=True)
-        number("epsilon", 0, low_open=True)
-        if self.n_iter_no_change != np.inf:
-            number("n_iter_no_change", 1, integer=True)
-        number("max_fun", 1, integer=True)
-        number("dropout", 0, 1, high_open=True)
+        number("alpha", real, 0)
+        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
+            if not _in_interval(self.batch_size, integer, 1, None, "left"):
+                _fail(self, "batch_size", self.batch_size,
+                      "a str among {'auto'} or an int in the range [1, inf)")
+        number("learning_rate_init", real, 0, closed="neither")
+        number("power_t", real, 0)
+        number("max_iter", integer, 1)
+        number("tol", real, 0)
+        number("momentum", real, 0, 1, closed="both")
+        number("validation_fraction", real, 0, 1, closed="left")
+        number("beta_1", real, 0, 1, closed="left")
+        number("beta_2", real, 0, 1, closed="left")
+        number("epsilon", real, 0, closed="neither")
+        if not (_in_interval(self.n_iter_no_change, integer, 1, None, "left") or (
+                isinstance(self.n_iter_no_change, real) and self.n_iter_no_change == np.inf)):
+            _fail(self, "n_iter_no_change", self.n_iter_no_change,
+                  "an int in the range [1, inf) or a float among {inf}")
+        number("max_fun", integer, 1)
         for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
             flag(name)
-        if not (_is_int(self.verbose) or isinstance(self.verbose, (bool, np.bool_))):
-            _fail(self, "verbose", self.verbose, "a bool or an int")
+        if not (_is_bool(self.verbose) or _in_interval(self.verbose, integer, 0, None, "left")):
+            _fail(self, "verbose", self.verbose,
+                  "an int in the range [0, inf) or an instance of 'bool' or 'numpy.bool_'")
+        state = self.random_state
+        if not (state is None or isinstance(state, np.random.RandomState)
+                or _in_interval(state, integer, 0, 2**32 - 1, "both")):
+            _fail(self, "random_state", state, "an int in the range [0, 4294967295], an "
+                  "instance of 'numpy.random.mtrand.RandomState' or None")
+        number("dropout", real, 0, 1, closed="left")
         if self.threads is not None:
-            number("threads", 1, integer=True)
+            if not _in_interval(self.threads, integer, 1, None, "left") or _is_bool(self.threads):
+                _fail(self, "threads", self.threads, "an int in the range [1, inf) or None")
 
     # ---------------------------------------------------------------- building the network
 
@@ -204,68 +364,143 @@ class _BaseMLP(BaseEstimator):
                 self.best_validation_score_ = None
 
     def _new_optimizer(self):
+        """fastnn's SGD or Adam with this estimator's hyperparameters as Python numbers.
+        scikit-learn takes momentum=1 and any epsilon > 0, where fastnn's constructors stop at
+        momentum < 1 and epsilon >= 1e-300: those two are built within fastnn's ranges and then
+        given the value asked for, which the compiled engine computes with like any other."""
+        lr = float(self.learning_rate_init)
         if self.solver == "sgd":
-            return optimizers.SGD(self.learning_rate_init, momentum=self.momentum,
-                                  nesterov=self.nesterovs_momentum)
-        return optimizers.Adam(self.learning_rate_init, beta1=self.beta_1, beta2=self.beta_2,
-                               eps=self.epsilon, eps_hat=True)
+            momentum = float(self.momentum)
+            optimizer = optimizers.SGD(lr, momentum=momentum if momentum < 1 else 0.5,
+                                       nesterov=bool(self.nesterovs_momentum))
+            if optimizer.momentum != momentum:
+                optimizer.momentum = momentum
+            return optimizer
+        epsilon = float(self.epsilon)
+        optimizer = optimizers.Adam(lr, beta1=float(self.beta_1), beta2=float(self.beta_2),
+                                    eps=max(epsilon, 1e-300), eps_hat=True)
+        if optimizer.eps != epsilon:
+            optimizer.eps = epsilon
+        return optimizer
 
     def _sync_parameters(self):
         """Take up coefs_ / intercepts_ arrays the user replaced (as scikit-learn's L-BFGS
         unpacking does), so that they are what the network computes with."""
+        self._check_replaced_parameters()
         net = self._network
         for i, dense in enumerate(self._dense):
             for attr, given in (("W", self.coefs_), ("b", self.intercepts_)):
                 if given[i] is not getattr(dense, attr):
-                    value = np.asarray(given[i])
-                    if value.shape != getattr(dense, attr).shape:
-                        raise ValueError(f"{'coefs_' if attr == 'W' else 'intercepts_'}[{i}] "
-                                         f"has shape {value.shape}; the network needs "
-                                         f"{getattr(dense, attr).shape}")
-                    setattr(dense, attr, np.array(value, dtype=net.dtype, order="C"))
+                    setattr(dense, attr, np.array(given[i], dtype=net.dtype, order="C"))
                     given[i] = getattr(dense, attr)
+
+    def _check_replaced_parameters(self):
+        """ValueError if coefs_ / intercepts_ were replaced by arrays the network cannot take."""
+        for name, attr in (("coefs_", "W"), ("intercepts_", "b")):
+            given = getattr(self, name)
+            if len(given) != len(self._dense):
+                raise ValueError(f"{name} holds {len(given)} arrays; the network has "
+                                 f"{len(self._dense)} layers")
+            for i, dense in enumerate(self._dense):
+                if given[i] is getattr(dense, attr):
+                    continue
+                value = np.asarray(given[i])
+                if value.shape != getattr(dense, attr).shape or value.dtype.kind not in "biuf":
+                    raise ValueError(f"{name}[{i}] is a {value.dtype} array of shape "
+                                     f"{value.shape}; the network needs real numbers of shape "
+                                     f"{getattr(dense, attr).shape}")
 
     # ---------------------------------------------------------------- fit
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        """fit and partial_fit. Every argument and parameter is checked first, setting nothing;
+        then training, which puts the estimator back as it was if it raises."""
         hidden = self._check_params()
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        data = self._validate_fit_data(X, y, sample_weight, incremental, first_pass, classes)
+        rollback = _Rollback(self, network=not first_pass)
+        try:
+            self._train(data, hidden, first_pass, incremental)
+        except BaseException:
+            rollback.restore()
+            raise
+        return self
+
+    def _validate_fit_data(self, X, y, sample_weight, incremental, first_pass, classes):
+        """The checked and converted arguments of a fit, as a dict, with the fitted attributes
+        they would set (feature names and counts, classes): nothing is set on self here."""
+        if first_pass:
+            # validate_data sets n_features_in_ / feature_names_in_ when reset: on a stand-in
+            probe = object.__new__(type(self))
+            probe.__dict__.update(vars(self))
+        else:
+            probe = self
+        data = self._validate_input(probe, X, y, incremental, first_pass, classes)
+        data["features"] = {name: getattr(probe, name, None)
+                            for name in ("n_features_in_", "feature_names_in_")}
+        X, Y = data["X"], data["Y"]
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
+        if not first_pass:
+            if Y.shape[1] != self.n_outputs_:
+                raise ValueError(f"y has {Y.shape[1]} outputs, but this model was fitted with "
+                                 f"{self.n_outputs_}; fit it afresh (warm_start=False)")
+            self._check_replaced_parameters()
+        dtype = X.dtype if first_pass else self._network.dtype
+        if X.dtype != dtype:
+            X = X.astype(dtype)
+            if not np.isfinite(X).all():
+                raise ValueError(f"Input X contains infinity or a value too large for "
+                                 f"dtype('{dtype}'), the dtype this model was fitted in.")
+        if Y.dtype.kind == "f" and Y.dtype != dtype and not np.isfinite(Y.astype(dtype)).all():
+            raise ValueError(f"Input y contains a value too large for dtype('{dtype}'), the "
+                             "dtype X trains in.")
+        weights = self._sample_weight(_checked_sample_weight(sample_weight, len(X)),
+                                      data["labels"])
+        if weights is not None:
+            weights = weights.astype(dtype)
+            _check_weight_values(weights)
+        data.update(X=np.ascontiguousarray(X), Y=Y, sample_weight=weights)
+        return data
+
+    def _train(self, data, hidden, first_pass, incremental):
+        """Set the attributes that checked data brings, then train (see _fit)."""
+        for name, value in data["features"].items():
+            if value is not None:
+                setattr(self, name, value)
+            elif name in vars(self):
+                delattr(self, name)
+        self._take_classes(data)
+        X, Y, sample_weight = data["X"], data["Y"], data["sample_weight"]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(X.shape[1], Y.shape[1], hidden, X.dtype)
-        elif Y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {Y.shape[1]} outputs, but this model was fitted with "
-                             f"{self.n_outputs_}; fit it afresh (warm_start=False)")
         self._sync_parameters()
         net = self._network
         net._own_arrays()  # copies, if they were read-only (unpickled from a memory map)
         self.coefs_ = [dense.W for dense in self._dense]
         self.intercepts_ = [dense.b for dense in self._dense]
-        X = np.ascontiguousarray(X, dtype=net.dtype)
-        sample_weight = self._sample_weight(sample_weight, len(X))
         X, T, sample_weight = net._check_xy(X, self._targets(Y), sample_weight)
         if self.solver == "lbfgs":
             self._fit_lbfgs(X, T, sample_weight)
         else:
             self._fit_stochastic(X, T, Y, sample_weight, incremental)
-        return self
+        # scikit-learn's last check of fit
+        if not all(np.isfinite(w).all() for w in chain(self.coefs_, self.intercepts_)):
+            raise ValueError(NON_FINITE_WEIGHTS)
 
-    def _sample_weight(self, sample_weight, n):
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.ndim == 0:
-                sample_weight = np.full(n, float(sample_weight))
+    def _take_classes(self, data):
+        pass
+
+    def _sample_weight(self, sample_weight, labels):
         return sample_weight
 
     def _fit_stochastic(self, X, T, Y, sample_weight, incremental):
         net = self._network
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = net.optimizer = self._new_optimizer()
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
         X_val = y_val = w_val = None
         if early_stopping:
@@ -281,7 +516,7 @@ class _BaseMLP(BaseEstimator):
             X, T = X[train], T[train]
             sample_weight = None if sample_weight is None else sample_weight[train]
         n = len(X)
-        if self.batch_size == "auto":
+        if isinstance(self.batch_size, str):  # "auto"
             batch_size = min(200, n)
         else:
             if self.batch_size > n:
@@ -291,47 +526,71 @@ class _BaseMLP(BaseEstimator):
         plan = net._plan(batch_size, training=True, labels=T.ndim == 1)
         sample_idx = np.arange(n, dtype=np.intp)
         limits = _blas_threads(net._threads_for(batch_size))
+        diverged = False
         try:
-            self.n_iter_ = 0
-            for _ in range(self.max_iter):
-                if self.shuffle:
-                    # sklearn.utils.shuffle's draw, without its ~0.3 ms of argument checks
-                    perm = np.arange(n, dtype=np.intp)
-                    self._random_state.shuffle(perm)
-                    sample_idx = sample_idx[perm]
-                logs = net._epoch(X, T, sample_weight, batch_size, sample_idx, plan)
-                if logs is None:  # the loss went non-finite: warned, weights put back
-                    break
-                self.n_iter_ += 1
-                self.loss_ = self._reported_loss(logs)
-                self.t_ += n
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-                self._update_no_improvement_count(early_stopping, X_val, y_val, w_val)
-                if self.solver == "sgd" and self.learning_rate == "invscaling":
-                    net.optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
-                if self._no_improvement_count > self.n_iter_no_change:
-                    what = "Validation score" if early_stopping else "Training loss"
-                    msg = (f"{what} did not improve more than tol={self.tol:f} for "
-                           f"{self.n_iter_no_change} consecutive epochs.")
-                    if self._trigger_stopping(msg):
-                        break
-                    self._no_improvement_count = 0
-                if incremental:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                                  "reached and the optimization hasn't converged yet.",
-                                  ConvergenceWarning)
+            with warnings.catch_warnings():
+                # the network's warning of a non-finite loss: raised or warned about below
+                warnings.filterwarnings("ignore", message=_NETWORK_NON_FINITE,
+                                        category=RuntimeWarning)
+                diverged = self._epochs(X, T, sample_weight, batch_size, sample_idx, plan,
+                                        early_stopping, X_val, y_val, w_val, incremental)
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         finally:
             limits.unregister()
+        if diverged and not early_stopping:
+            # scikit-learn trains on and ends with non-finite weights; fit puts back the old
+            raise ValueError(NON_FINITE_WEIGHTS)
         if early_stopping:
+            if diverged:
+                warnings.warn(f"The training loss became NaN or infinite in epoch "
+                              f"{self.n_iter_ + 1}: training stopped there, and the weights of "
+                              "the best validation score were put back (scikit-learn trains on "
+                              "and keeps the same best weights).", RuntimeWarning)
             for param, best in zip(self.coefs_ + self.intercepts_,
                                    self._best_coefs + self._best_intercepts):
                 param[...] = best
+
+    def _epochs(self, X, T, sample_weight, batch_size, sample_idx, plan, early_stopping,
+                X_val, y_val, w_val, incremental):
+        """scikit-learn's epoch loop; True if an epoch's loss turned non-finite (the network
+        then put back the weights of that epoch's start and training stopped)."""
+        net, n = self._network, len(X)
+        self.n_iter_ = 0
+        for _ in range(self.max_iter):
+            if self.shuffle:
+                # sklearn.utils.shuffle's draw, without its ~0.3 ms of argument checks
+                perm = np.arange(n, dtype=np.intp)
+                self._random_state.shuffle(perm)
+                sample_idx = sample_idx[perm]
+            logs = net._epoch(X, T, sample_weight, batch_size, sample_idx, plan)
+            if logs is None:
+                return True
+            self.n_iter_ += 1
+            self.loss_ = self._reported_loss(logs)
+            self.t_ += n
+            self.loss_curve_.append(self.loss_)
+            if self.verbose:
+                print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+            self._update_no_improvement_count(early_stopping, X_val, y_val, w_val)
+            if self.solver == "sgd" and self.learning_rate == "invscaling":
+                # scikit-learn's expression, in its types (a NumPy power_t rounds as there)
+                net.optimizer.lr = float(
+                    float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t)
+            if self._no_improvement_count > self.n_iter_no_change:
+                what = "Validation score" if early_stopping else "Training loss"
+                msg = (f"{what} did not improve more than tol={self.tol:f} for "
+                       f"{self.n_iter_no_change} consecutive epochs.")
+                if self._trigger_stopping(msg):
+                    break
+                self._no_improvement_count = 0
+            if incremental:
+                break
+            if self.n_iter_ == self.max_iter:
+                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                              "reached and the optimization hasn't converged yet.",
+                              ConvergenceWarning)
+        return False
 
     def _trigger_stopping(self, msg):
         """scikit-learn's: stop, except that sgd with learning_rate="adaptive" divides the
@@ -484,58 +743,69 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y), keeping the optimizer's state from earlier calls. `classes`
         (every class of the whole data) is required on the first call."""
-        first = not hasattr(self, "classes_")
-        if first:
-            if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit.")
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
-            self.classes_ = self._label_binarizer.classes_
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"`classes={classes!r}` is not the same as on the first call to "
-                             f"partial_fit, which was {self.classes_!r}")
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
 
-    def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
-                             reset=reset)
+    def _validate_input(self, probe, X, y, incremental, first_pass, classes):
+        """scikit-learn's checks of X and y (validate_data on `probe`) and of the classes, for
+        fit (first_pass: new classes_) and partial_fit (`classes` on the first call); nothing is
+        set on self. A dict of X, the binarized Y, the labels y and the classes to take."""
+        new_classes = None
+        if incremental:
+            # scikit-learn's _check_partial_fit_first_call, before the data's checks
+            if not hasattr(self, "classes_"):
+                if classes is None:
+                    raise ValueError("classes must be passed on the first call to partial_fit.")
+                new_classes = unique_labels(classes)
+            elif classes is not None and not np.array_equal(self.classes_,
+                                                             unique_labels(classes)):
+                raise ValueError(f"`classes={classes!r}` is not the same as on last call to "
+                                 f"partial_fit, was: {self.classes_!r}")
+        X, y = validate_data(probe, X, y, multi_output=True, dtype=(np.float64, np.float32),
+                             reset=first_pass)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
-            self.classes_ = self._label_binarizer.classes_
+        if new_classes is not None:
+            binarizer = LabelBinarizer()
+            binarizer.fit(y if type_of_target(y).startswith("multilabel") else classes)
+        elif not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            binarizer = LabelBinarizer()
+            binarizer.fit(y)
+            new_classes = binarizer.classes_
         else:
-            classes = unique_labels(y)
-            if self.warm_start and not incremental:
-                if set(classes) != set(self.classes_):
+            binarizer = self._label_binarizer
+        known = self.classes_ if new_classes is None else new_classes
+        if new_classes is None or incremental:
+            labels = unique_labels(y)
+            if self.warm_start:
+                if set(labels) != set(known):
                     raise ValueError("warm_start can only be used where `y` has the same "
                                      "classes as in the previous call to fit. Previously got "
-                                     f"{self.classes_}, `y` has {classes}")
-            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                                     f"{known}, `y` has {labels}")
+            elif len(np.setdiff1d(labels, known, assume_unique=True)):
                 raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
-                                 f"{self.classes_}. 'y' has {classes}.")
-        self._y = y  # the validated labels, for class_weight
-        return X, self._binarize(y)
+                                 f"{known}. 'y' has {labels}.")
+        return {"X": X, "Y": self._binarize(y, binarizer), "labels": y,
+                "classes": None if new_classes is None else (binarizer, new_classes)}
 
-    def _binarize(self, y):
-        """LabelBinarizer.transform(y) as booleans. Class labels of a multiclass model (y checked
-        above to hold only classes_) go straight to their columns: transform's own checks took
-        0.8 ms, a thirtieth of a whole float32 fit on digits."""
-        binarizer = self._label_binarizer
+    def _take_classes(self, data):
+        if data["classes"] is not None:
+            self._label_binarizer, self.classes_ = data["classes"]
+
+    @staticmethod
+    def _binarize(y, binarizer):
+        """binarizer.transform(y) as booleans. Class labels of a multiclass model (y checked
+        above to hold only its classes) go straight to their columns: transform's own checks
+        took 0.8 ms, a thirtieth of a whole float32 fit on digits."""
         if binarizer.y_type_ != "multiclass" or y.ndim != 1:
             return binarizer.transform(y).astype(bool)
         Y = np.zeros((len(y), len(binarizer.classes_)), bool)
         Y[np.arange(len(y)), np.searchsorted(binarizer.classes_, y)] = True
         return Y
 
-    def _sample_weight(self, sample_weight, n):
-        sample_weight = super()._sample_weight(sample_weight, n)
+    def _sample_weight(self, sample_weight, labels):
+        """sample_weight times the weights class_weight gives the labels."""
         if self.class_weight is not None:
-            weights = compute_sample_weight(self.class_weight, self._y)
+            weights = compute_sample_weight(self.class_weight, labels)
             sample_weight = weights if sample_weight is None else sample_weight * weights
         return sample_weight
 
@@ -631,12 +901,17 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """One epoch over (X, y), keeping the optimizer's state from earlier calls."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
-    def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+    def _validate_input(self, probe, X, y, incremental, first_pass, classes=None):
+        """scikit-learn's checks of X and y (validate_data on `probe`), and numeric y: strings
+        are refused here (scikit-learn fails on them inside training)."""
+        X, y = validate_data(probe, X, y, multi_output=True, y_numeric=True,
+                             dtype=(np.float64, np.float32), reset=first_pass)
+        if y.dtype.kind not in "biuf":
+            raise ValueError(f"{type(self).__name__} needs numeric targets y; got an array of "
+                             f"dtype {y.dtype}")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        return X, y
+        return {"X": X, "Y": y, "labels": y}
 
     def _loss(self):
         self.out_activation_ = "identity"
