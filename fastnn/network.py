@@ -258,11 +258,12 @@ class Network(Tracked):
         """Before training writes them: own writeable arrays, finite parameters and optimizer
         state that matches them (made if there is none yet)."""
         self._own_arrays()
-        for i, layer in enumerate(self.layers):
-            for name, p in zip(("W", "b"), layer.parameters()):
-                if not kernels.all_finite(p):
-                    raise ValueError(f"layers[{i}].{name} holds NaN or infinity: the network "
-                                     f"cannot train from non-finite parameters")
+        if not all(map(kernels.all_finite, self.parameters())):
+            for i, layer in enumerate(self.layers):
+                for name, p in zip(("W", "b"), layer.parameters()):
+                    if not kernels.all_finite(p):
+                        raise ValueError(f"layers[{i}].{name} holds NaN or infinity: the network "
+                                         f"cannot train from non-finite parameters")
         self.optimizer.iterations = V.integer("optimizer.iterations", self.optimizer.iterations, 0)
         self.optimizer.init_state(self.parameters())
 
@@ -536,7 +537,7 @@ class Network(Tracked):
         if not self.engine:
             return None
         from fastnn.engine import compile_plan
-        if training:
+        if training and len(self.optimizer.state) != len(self.parameters()):
             self.optimizer.init_state(self.parameters())  # the plan points into the state arrays
         key = (rows, training, labels,
                tuple(id(s) for state in self.optimizer.state for s in state) if training else ())

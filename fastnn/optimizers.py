@@ -36,9 +36,10 @@ class Optimizer(Tracked):
             self.state = [[np.zeros_like(p) for _ in range(self.n_state)] for p in params]
             return
         for i, (p, state) in enumerate(zip(params, self.state)):
-            if not (isinstance(state, list) and len(state) == self.n_state and all(
-                    isinstance(s, np.ndarray) and s.shape == p.shape and s.dtype == p.dtype
-                    for s in state)):
+            ok = type(state) is list and len(state) == self.n_state
+            for s in state if ok else ():
+                ok = ok and type(s) is np.ndarray and s.shape == p.shape and s.dtype == p.dtype
+            if not ok:
                 raise ValueError(
                     f"optimizer.state[{i}] does not match parameter {i} ({p.dtype}, shape "
                     f"{p.shape}): {type(self).__name__} keeps {self.n_state} such arrays per "

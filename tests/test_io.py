@@ -138,7 +138,7 @@ def test_parameter_arrays_of_the_wrong_kind_are_refused(tmp_path, array):
         fnn.load(write(tmp_path / "bad.npz", meta, arrays))
 
 
-def test_members_outside_the_format_are_refused_unread(tmp_path):
+def test_members_outside_the_format_are_refused_unread_with_flat_memory(tmp_path):
     """A small file with a huge deflated member (a zip bomb) is refused from the archive's
     directory: nothing is decompressed, and memory stays flat."""
     net, _, _ = trained()
@@ -172,7 +172,7 @@ def test_members_outside_the_format_are_refused_unread(tmp_path):
 
 
 @pytest.mark.parametrize("size", [10000, 10**6])
-def test_declared_shapes_are_compared_with_the_arrays_before_anything_is_allocated(tmp_path, size):
+def test_declared_shapes_are_compared_with_the_arrays_before_any_memory_is_allocated(tmp_path, size):
     """A 3.6 KB file declaring Dense(size, size) allocated (and initialized) it before comparing
     shapes; Dense(10**6, 10**6) raised MemoryError."""
     net = fnn.Network([fnn.Dense(2, 2)], random_state=0)
