@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import fastnn as fnn
-from fastnn.engine import compile_plan
+from fastnn.engine import compile_plan, output_code
 from fastnn.reference_loop import ReferenceNetwork
+from conftest import assert_close
 
 OPTIMIZERS = [fnn.SGD(0.1), fnn.SGD(0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
               fnn.SGD(0.1, momentum=0.8, decay=0.01), fnn.Adam(0.01, weight_decay=1e-4),
@@ -293,3 +294,126 @@ def test_one_pass_step_of_tiny_classifiers_equals_layer_by_layer(inputs, hidden,
         assert compile_plan(a, 32).one_pass
     for batch_size in (103, 32, 6, 1):
         assert_same_training(a, b, X, y, epochs=2, batch_size=batch_size)
+
+
+# ---------------------------------------------------------------- NaN, divergence
+
+NAN_ACTIVATIONS = {"relu": fnn.ReLU, "leaky_relu": lambda: fnn.LeakyReLU(0.2),
+                   "sigmoid": fnn.Sigmoid, "tanh": fnn.Tanh, "identity": fnn.Identity}
+
+
+def reference_forward(net, X):
+    """The network's raw outputs by fastnn.reference, layer by layer."""
+    from fastnn import reference as R
+    a = X
+    for layer in net._train_layers:
+        if isinstance(layer, fnn.Dense):
+            a = R.dense_forward(a, layer.W, layer.b, np.empty((len(a), layer.W.shape[1]), a.dtype))
+        else:
+            extra = (layer.alpha,) if layer.kind == "leaky_relu" else ()
+            a = getattr(R, layer.kind + "_forward")(a, np.empty_like(a), *extra)
+    return a
+
+
+@pytest.mark.parametrize("activation", NAN_ACTIVATIONS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_engine_predict_propagates_nan_as_the_reference(activation, dtype):
+    """NaN in the inputs (Plan.predict, which trusts its caller's checks) and in the weights
+    (Network.predict, both its paths) comes out where the NumPy reference puts it: through the
+    skinny first layer's fused ReLU (3 inputs), the BLAS layers' epilogue and the softmax."""
+    from fastnn import reference as R
+    act = NAN_ACTIVATIONS[activation]
+    net = fnn.Network([fnn.Dense(3, 40), act(), fnn.Dense(40, 20), act(), fnn.Dense(20, 4)],
+                      dtype=dtype, random_state=0)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3)).astype(dtype)
+    X[[3, 17, 49], [0, 2, 1]] = np.nan
+    plan = compile_plan(net, 16, training=False)
+    for code, final in ((0, None), (output_code("softmax"), "softmax")):
+        got = plan.predict(X, np.empty((50, 4), dtype), code, 2)
+        with np.errstate(invalid="ignore"):
+            want = reference_forward(net, X)
+            if final:
+                want = R.softmax_forward(want, np.empty_like(want))
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        assert np.isnan(got[[3, 17, 49]]).all() and not np.isnan(np.delete(got, [3, 17, 49], 0)).any()
+        assert_close(got[~np.isnan(want)], want[~np.isnan(want)], dtype)
+
+    X = np.ascontiguousarray(np.nan_to_num(X))
+    net.layers[4].W[:, 1] = np.nan  # one output column's weights
+    with np.errstate(invalid="ignore"):
+        want = reference_forward(net, X)
+    got = compile_plan(net, 16, training=False).predict(X, np.empty((50, 4), dtype))
+    assert np.isnan(got[:, 1]).all() and not np.isnan(np.delete(got, 1, 1)).any()
+    assert_close(np.delete(got, 1, 1), np.delete(want, 1, 1), dtype)
+    net.layers[0].b[7] = np.nan  # one hidden unit's bias: it reaches every output
+    for got in (compile_plan(net, 16, training=False).predict(X, np.empty((50, 4), dtype)),
+                net.predict(X), net.predict(X, batch_size=7)):  # fast path, chunked path
+        assert np.isnan(got).all()
+
+
+def test_one_pass_step_sees_a_nan_weight_as_the_reference():
+    """A NaN first-layer weight makes the tiny classifier's loss NaN, in the one-pass step
+    (_tiny.h's ReLU, whose AVX-512 form made NaN 0) and layer by layer, as in the NumPy reference:
+    the epoch stops unfinished."""
+    X, y, _ = data(n=64, d=2, c=3)
+    net = fnn.Network([fnn.Dense(2, 64), fnn.ReLU(), fnn.Dense(64, 3)], optimizer=fnn.SGD(0.1),
+                      random_state=0)
+    net.layers[0].W[1, 5] = np.nan
+    d1, d2 = net.layers[0], net.layers[2]
+    ref = ReferenceNetwork([(d1.W, d1.b, "relu", 0.0, 0.0, None),
+                            (d2.W, d2.b, "identity", 0.0, 0.0, None)],
+                           "softmax_cross_entropy", ("sgd_update", dict(lr=0.1), 0.0))
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(ref.step(X[:32], y[:32])[0])
+    plan = compile_plan(net, 32)
+    for one_pass in (True, False):
+        plan.allow_one_pass(one_pass)
+        finished, *_ = plan.train_epoch(X, y.astype(np.intp), None, np.arange(64), 32, 0)
+        assert not finished
+
+
+@pytest.mark.parametrize("callbacks", [False, True], ids=["engine_epochs", "epoch_by_epoch"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_an_epoch_whose_last_step_overflows_the_weights_is_undone(callbacks, dtype):
+    """Huge steps overflow the weights to infinity in an epoch whose losses were still finite
+    (each is computed before its step): the engine checks the parameters and optimizer state
+    after each epoch and treats that epoch as one with a non-finite loss: the weights, state and
+    iteration count of its start come back, finite, and fit stops with a warning (train_epochs
+    puts them back itself; train_epoch reports finished=False and Network puts back its copy)."""
+    X, y, _ = data(n=64)
+    big = dtype == "float64"
+    X = X.astype(dtype) * (1e100 if big else 1e4)  # gradients of that size
+    net = fnn.Network([fnn.Dense(6, 16), fnn.ReLU(), fnn.Dense(16, 3)], dtype=dtype,
+                      optimizer=fnn.SGD(1e-150 if big else 1e-12, momentum=0.5), random_state=0)
+    extra = dict(callbacks=[fnn.callbacks.Callback()]) if callbacks else {}
+    net.fit(X, y, epochs=2, batch_size=64, verbose=0, **extra)  # tiny steps: all finite
+    start = [p.copy() for p in net.parameters()]
+    start_state = [s[0].copy() for s in net.optimizer.state]
+    iterations = net.optimizer.iterations
+    assert all(np.isfinite(p).all() for p in start)
+    net.optimizer.lr = 1e300 if big else 1e36
+    with pytest.warns(RuntimeWarning, match="training loss became"):
+        history = net.fit(X, y, epochs=3, batch_size=64, verbose=0, **extra)
+    assert len(history.history.get("loss", [])) == 0  # the first epoch diverged
+    for p, q in zip(net.parameters(), start):
+        np.testing.assert_array_equal(p, q)
+    for s, t in zip(net.optimizer.state, start_state):
+        np.testing.assert_array_equal(s[0], t)
+    assert net.optimizer.iterations == iterations
+
+
+def test_train_epoch_reports_parameters_that_overflowed():
+    """Plan.train_epoch, one step whose loss is finite and whose update overflows W: finished is
+    False (the caller puts back its copy); with a harmless step, True."""
+    X, y, _ = data(n=32)
+    net = fnn.Network([fnn.Dense(6, 8), fnn.ReLU(), fnn.Dense(8, 3)], optimizer=fnn.SGD(1e-3),
+                      random_state=0)
+    plan = compile_plan(net, 32)
+    labels = y.astype(np.intp)
+    finished, loss, *_ = plan.train_epoch(X * 1e4, labels, None, np.arange(32), 32, 0)
+    assert finished and np.isfinite(loss)
+    plan.set_learning_rate(1e38)
+    finished, loss, *_ = plan.train_epoch(X * 1e4, labels, None, np.arange(32), 32, 0)
+    assert np.isfinite(loss) and not finished
+    assert not all(np.isfinite(p).all() for p in net.parameters())  # left for the caller

@@ -398,3 +398,83 @@ def test_all_finite_matches_reference(bad, size, where, dtype):
         x[where] = bad
     assert K.all_finite(x) == R.all_finite(x) == (bad is None)
     assert K.all_finite(x.reshape(-1, 1)[::-1]) == (bad is None)  # views are checked too
+
+
+# ---------------------------------------------------------------- NaN propagation
+
+SPECIALS = [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0]
+
+
+def with_specials(rng, shape, dtype, every=5):
+    """Random values with NaN, infinities and signed zeros strewn over them (every `every`-th
+    value, cycling through SPECIALS), so that vector bodies and scalar tails both meet them."""
+    x = randn(rng, shape, dtype, 3).ravel()
+    x[::every] = np.resize(np.array(SPECIALS, dtype), x[::every].size)
+    return x.reshape(shape)
+
+
+def assert_same_nans(got, want, dtype):
+    """NaN exactly where the reference has NaN, infinities where it has them, the other values
+    close (everything exactly equal when `dtype` is None)."""
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg="NaN positions")
+    if dtype is None:
+        np.testing.assert_array_equal(got, want)
+        return
+    infinite = np.isinf(want)
+    np.testing.assert_array_equal(got[infinite], want[infinite], err_msg="infinities")
+    finite = np.isfinite(want)
+    assert_close(got[finite], want[finite], dtype)
+
+
+@pytest.mark.parametrize("kind", ELEMENTWISE + ["softmax"])
+@pytest.mark.parametrize("shape", [(1, 37), (7, 33), (300, 21)])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_activations_propagate_nan_as_the_reference(kind, shape, n_threads, dtype):
+    """NaN (and +-inf, -0) in, and each activation's forward gives NaN where its reference does:
+    ReLU keeps NaN as np.maximum does (it made it 0), and so do the others. The backward passes
+    the reference's values at NaN outputs too (ReLU: 0 where y is NaN, as np.where(y > 0, ...))."""
+    rng = np.random.default_rng(shape[0])
+    x = with_specials(rng, shape, dtype)
+    extra = (0.1,) if kind == "leaky_relu" else ()
+    with np.errstate(invalid="ignore"):
+        want = getattr(R, kind + "_forward")(x, np.empty_like(x), *extra)
+    got = getattr(K, kind + "_forward")(x, np.empty_like(x), *extra, n_threads=n_threads)
+    assert np.isnan(want).any()
+    assert_same_nans(got, want, None if kind in ("identity", "relu", "leaky_relu") else dtype)
+    inplace = x.copy()
+    getattr(K, kind + "_forward")(inplace, inplace, *extra, n_threads=n_threads)
+    np.testing.assert_array_equal(inplace, got)
+    dy = with_specials(rng, shape, dtype, every=7)
+    with np.errstate(invalid="ignore"):
+        dx_want = getattr(R, kind + "_backward")(want, dy, np.empty_like(x), *extra)
+    dx = getattr(K, kind + "_backward")(want, dy, np.empty_like(x), *extra, n_threads=n_threads)
+    assert_same_nans(dx, dx_want, None if kind in ("identity", "relu", "leaky_relu") else dtype)
+
+
+def test_relu_of_nan_is_nan_and_of_minus_zero_plus_zero(dtype):
+    x = np.array([np.nan, -np.nan, -0.0, 0.0, -np.inf, np.inf, -2, 3] * 3, dtype)
+    y = K.relu_forward(x, np.empty_like(x))
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+    assert np.isnan(y[0::8]).all() and np.isnan(y[1::8]).all()
+    assert not np.signbit(y[2::8]).any()  # -0 -> +0, as in the dense epilogue's ReLU
+
+
+@pytest.mark.parametrize("activation", R.ACTIVATIONS)
+@pytest.mark.parametrize("where", ["X", "W", "b"])
+@pytest.mark.parametrize("n,k,m", [(37, 3, 40), (5, 1, 16), (300, 4, 7), (33, 20, 45)])
+def test_dense_forward_propagates_nan_as_the_reference(activation, where, n, k, m, dtype):
+    """A NaN in X, W or b reaches the outputs it reaches in the reference, through the fused
+    ReLU epilogue too: of fastnn's own skinny loops (k <= 4: vector body and scalar tail) and
+    after BLAS (k = 20)."""
+    rng = np.random.default_rng(n + k + m)
+    X, W, b = randn(rng, (n, k), dtype), randn(rng, (k, m), dtype), randn(rng, m, dtype)
+    arrays = {"X": X, "W": W, "b": b}
+    flat = arrays[where].reshape(-1)
+    flat[:: max(1, flat.size // 3)] = np.nan
+    got = K.dense_forward(X, W, b, np.empty((n, m), dtype), activation, 0.2)
+    with np.errstate(invalid="ignore"):
+        want = R.dense_forward(X, W, b, np.empty((n, m), dtype), activation, 0.2)
+    assert np.isnan(want).any()
+    assert_same_nans(got, want, dtype)
+    again = K.dense_forward(X, W, b, np.empty((n, m), dtype), activation, 0.2, n_threads=2)
+    np.testing.assert_array_equal(again, got)  # the threaded epilogue (BLAS path)

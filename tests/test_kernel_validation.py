@@ -1,7 +1,14 @@
 """The kernels' Python boundary: bad arguments raise TypeError/ValueError naming the argument;
 views and read-only inputs are handled, not rejected."""
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
+
+import fastnn
 
 from fastnn import kernels as K
 from fastnn import reference as R
@@ -150,3 +157,64 @@ def test_non_contiguous_input_aliasing_output_gives_the_right_answer():
     want = np.maximum(x, 0)
     K.relu_forward(x, out)
     np.testing.assert_array_equal(out, want)
+
+
+def run_isolated(code):
+    """Run `code` in a fresh interpreter on this fastnn (and kernel build): a crash fails the
+    test instead of killing pytest. Returns its stdout."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=600, env=env)
+    assert proc.returncode == 0, (f"exit status {proc.returncode}\n--- stdout\n{proc.stdout}"
+                                  f"\n--- stderr\n{proc.stderr[-3000:]}")
+    return proc.stdout
+
+
+@pytest.mark.parametrize("name", ["relu_forward", "softmax_backward", "mean_squared_error",
+                                  "dense_forward"])
+@pytest.mark.parametrize("n_threads", [0, -1, -2**31])
+def test_thread_counts_below_one_are_refused(name, n_threads):
+    x = f32(6, 4)
+    args = {"relu_forward": (x, f32(6, 4)), "softmax_backward": (x, x, f32(6, 4)),
+            "mean_squared_error": (x, x, f32(6, 4)), "dense_forward": (x, f32(4, 3), None, f32(6, 3))}
+    with raises(ValueError, f"n_threads must be >= 1, got {n_threads}"):
+        getattr(K, name)(*args[name], n_threads=n_threads)
+
+
+@pytest.mark.parametrize("n_threads", [100000, 2**31 - 1])
+def test_huge_thread_counts_run_on_the_processors_there_are(n_threads):
+    """n_threads above the processor count runs on that many (100000 threads crashed in
+    OpenMP, 2**31 - 1 aborted in libgomp): the activations, losses and dense kernels give what
+    they give on one thread (the gradients and outputs exactly, a loss summed over threads to
+    rounding)."""
+    out = run_isolated(f"""
+        import numpy as np
+        from fastnn import kernels as K
+        huge = {n_threads}
+        rng = np.random.default_rng(0)
+        for dtype in (np.float32, np.float64):
+            x = rng.standard_normal((500, 70)).astype(dtype)  # rows > 1: the threaded loops
+            y = rng.integers(0, 70, 500)
+            for name in ("relu", "tanh", "softmax"):
+                forward, backward = getattr(K, name + "_forward"), getattr(K, name + "_backward")
+                one = forward(x, np.empty_like(x))
+                np.testing.assert_array_equal(forward(x, np.empty_like(x), n_threads=huge), one)
+                np.testing.assert_array_equal(
+                    backward(one, x, np.empty_like(x), n_threads=huge),
+                    backward(one, x, np.empty_like(x)))
+            for name, target in (("softmax_cross_entropy", y), ("mean_squared_error", x[::-1])):
+                g1, g2 = np.empty_like(x), np.empty_like(x)
+                l1 = getattr(K, name)(x, target, g1)
+                l2 = getattr(K, name)(x, target, g2, n_threads=huge)
+                np.testing.assert_array_equal(g2, g1)
+                np.testing.assert_allclose(l2, l1, rtol=1e-5 if dtype == np.float32 else 1e-12)
+            W, b = rng.standard_normal((70, 30)).astype(dtype), rng.standard_normal(30).astype(dtype)
+            for activation in ("relu", "softmax"):
+                one = K.dense_forward(x, W, b, np.empty((500, 30), dtype), activation)
+                np.testing.assert_array_equal(
+                    K.dense_forward(x, W, b, np.empty((500, 30), dtype), activation,
+                                    n_threads=huge), one)
+        print("same as one thread")
+        """)
+    assert "same as one thread" in out

@@ -12,6 +12,34 @@ cimport numpy as cnp
 from libc.stdint cimport uintptr_t
 
 
+cdef extern from *:
+    """
+    #ifndef FASTNN_NUM_PROCS
+    #define FASTNN_NUM_PROCS
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int fnn_num_procs(void) { return omp_get_num_procs(); }
+    #else
+    static int fnn_num_procs(void) { return 1; }
+    #endif
+    #endif
+    """
+    int fnn_num_procs() nogil
+
+
+cdef inline int thread_count(int n_threads) except -1:
+    """The threads a kernel asked for `n_threads` runs on: ValueError below 1; above the
+    processors this process may run on (OpenMP's omp_get_num_procs(); 1 in a build without
+    OpenMP), that many. An OpenMP team of 100000 threads crashes; more than the processors
+    only wait on each other."""
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+    if n_threads == 1:
+        return 1  # no system call on the common path
+    cdef int procs = fnn_num_procs()
+    return n_threads if n_threads <= procs else (procs if procs > 1 else 1)
+
+
 cdef inline int float_typenum(object a, str name) except -1:
     """The dtype number of `a`, which must be a float32 or float64 ndarray; it sets the kernel's dtype."""
     if not cnp.PyArray_Check(a):

@@ -142,8 +142,9 @@ cdef inline void activate(int kind, const floating* x, floating* y, Py_ssize_t n
             for j in range(n):
                 y[j] = x[j]
     elif kind == RELU:
+        # max(x, 0) as np.maximum: NaN stays NaN (x > 0 would make it 0), -0 becomes +0
         for j in range(n):
-            y[j] = x[j] if x[j] > 0 else 0
+            y[j] = x[j] if not (x[j] <= 0) else 0
     elif kind == LEAKY_RELU:
         for j in range(n):
             y[j] = x[j] if x[j] > 0 else alpha * x[j]
@@ -249,12 +250,6 @@ cdef inline int activation_code(object name) except -1:
         return SOFTMAX
     raise ValueError(f"activation must be one of 'identity', 'relu', 'leaky_relu', 'sigmoid', "
                      f"'tanh', 'softmax'; got {name!r}")
-
-
-cdef inline int check_threads(int n_threads) except -1:
-    if n_threads < 1:
-        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
-    return 0
 
 
 cdef inline int check_alpha(double alpha) except -1:

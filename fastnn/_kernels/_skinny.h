@@ -1,7 +1,8 @@
 /* The skinny forward product of _skinny.pxd with the bias and a ReLU fused in:
  * fnn_small_inner_{f,d}: C = A @ B for an inner dimension k <= 4, each output a multiply-add
  * chain over k in order, started from zero, as in OpenBLAS's kernels (the same bits); then
- * + bias[j] (unless NULL) and, with relu, x if x > 0 else 0, as the dense epilogue does.
+ * + bias[j] (unless NULL) and, with relu, x if !(x <= 0) else +0 (NaN stays NaN), as the dense
+ * epilogue does.
  *
  * Written with GCC/clang vector extensions (16 floats or 8 doubles a vector): GCC keeps a
  * Cython lane array in memory across the epilogue's branches, which made it 2x slower.
@@ -37,7 +38,7 @@ static inline void NAME##_k(const T* A, const T* B, const T* bias, int relu, T* 
                 acc += b;                                                                       \
             }                                                                                   \
             if (relu)                                                                           \
-                acc = (V)((IV)acc & (IV)(acc > zero));                                          \
+                acc = (V)((IV)acc & ~(IV)(acc <= zero));                                        \
             memcpy(C + i * m + j, &acc, sizeof acc);                                            \
         }                                                                                       \
         for (ptrdiff_t j = body; j < m; j++) {                                                  \
@@ -46,7 +47,7 @@ static inline void NAME##_k(const T* A, const T* B, const T* bias, int relu, T* 
                 t += a[q] * B[q * m + j];                                                       \
             if (bias)                                                                           \
                 t += bias[j];                                                                   \
-            C[i * m + j] = relu && !(t > 0) ? 0 : t;                                            \
+            C[i * m + j] = relu && t <= 0 ? 0 : t;                                              \
         }                                                                                       \
     }                                                                                           \
 }                                                                                               \

@@ -47,14 +47,16 @@ enum {
 typedef fnn_v16f fnn_tiny_v;
 typedef fnn_v16i fnn_tiny_iv;
 
-/* h > 0 ? h : +0, the dense epilogue's ReLU, NaN to +0 included. */
+/* h <= 0 ? +0 : h, the dense epilogue's ReLU: NaN stays NaN (as np.maximum), -0 becomes +0. */
 FNN_TINY_INLINE fnn_tiny_v fnn_tiny_relu(fnn_tiny_v h) {
 #ifdef __AVX512F__
-    /* one instruction: MAXPS returns its second operand when they are equal (zeros) or NaN */
-    return (fnn_tiny_v)_mm512_max_ps((__m512)h, _mm512_setzero_ps());
+    /* a compare into a mask register and a zeroing move (not MAXPS, which returns its second
+     * operand for a NaN: 0 with max(h, 0), and -0 for -0 with max(0, h)) */
+    const __mmask16 keep = _mm512_cmp_ps_mask((__m512)h, _mm512_setzero_ps(), _CMP_NLE_UQ);
+    return (fnn_tiny_v)_mm512_maskz_mov_ps(keep, (__m512)h);
 #else
     const fnn_tiny_v zero = {0};
-    return (fnn_tiny_v)((fnn_tiny_iv)h & (fnn_tiny_iv)(h > zero));
+    return (fnn_tiny_v)((fnn_tiny_iv)h & ~(fnn_tiny_iv)(h <= zero));
 #endif
 }
 

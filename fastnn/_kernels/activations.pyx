@@ -4,16 +4,18 @@ forward:  out = f(x)                   (elementwise; softmax row-wise over a 2-D
 backward: dx = f'(x) * dy, from y = f(x) (never from x; softmax as a Jacobian-vector product)
 
 Outputs are caller-allocated and may be the input (in place). `n_threads` splits the rows of a
-2-D array over OpenMP threads where the build has OpenMP.
+2-D array over OpenMP threads where the build has OpenMP. It must be >= 1; a count above the
+processors this process may run on (omp_get_num_procs()) runs on that many, and a build without
+OpenMP on one thread. NaN propagates as in fastnn.reference (relu of NaN is NaN, as np.maximum).
 """
 cimport numpy as cnp
 
 from libc.stdint cimport uint64_t
 
-from fastnn._kernels._checks cimport float_typenum, input_array, output_array, same_shape
+from fastnn._kernels._checks cimport (float_typenum, input_array, output_array, same_shape,
+                                      thread_count)
 from fastnn._kernels._rowops cimport (IDENTITY, LEAKY_RELU, RELU, SIGMOID, SOFTMAX, TANH,
-                                      backward_rows, check_alpha, check_threads, dropout_row,
-                                      forward_rows)
+                                      backward_rows, check_alpha, dropout_row, forward_rows)
 
 cnp.import_array()
 
@@ -26,7 +28,7 @@ cdef inline void _rows_cols(cnp.ndarray a, Py_ssize_t* rows, Py_ssize_t* cols):
 
 
 cdef object _forward(int kind, object x, object out, double alpha, int n_threads):
-    check_threads(n_threads)
+    n_threads = thread_count(n_threads)
     cdef int t = float_typenum(x, "x")
     cdef cnp.ndarray xa = input_array(x, "x", t, 2 if kind == SOFTMAX else -1)
     cdef cnp.ndarray oa = output_array(out, "out", t, -1)
@@ -45,7 +47,7 @@ cdef object _forward(int kind, object x, object out, double alpha, int n_threads
 
 
 cdef object _backward(int kind, object y, object dy, object dx, double alpha, int n_threads):
-    check_threads(n_threads)
+    n_threads = thread_count(n_threads)
     cdef int t = float_typenum(y, "y")
     cdef cnp.ndarray ya = input_array(y, "y", t, 2 if kind == SOFTMAX else -1)
     cdef cnp.ndarray dya = input_array(dy, "dy", t, -1)

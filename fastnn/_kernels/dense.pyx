@@ -5,7 +5,10 @@ backward: dW (+)= X^T @ dY,  db (+)= sum_rows(dY),  dX = dY @ W^T
 
 GEMM goes through BLAS (fastnn/_kernels/_blas.pxd); the epilogue is one pass over each output
 row while it is still in cache. `accumulate=True` adds into dW and db (beta = 1), for gradients
-summed over several calls.
+summed over several calls. `n_threads` splits the epilogue's rows over OpenMP threads (BLAS's
+own threads are set apart, by threadpoolctl). It must be >= 1; a count above the processors this
+process may run on (omp_get_num_procs()) runs on that many, and a build without OpenMP on one
+thread.
 """
 cimport numpy as cnp
 from libc.limits cimport INT_MAX
@@ -13,9 +16,8 @@ from libc.limits cimport INT_MAX
 from fastnn._kernels._blas cimport row_blocks
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._checks cimport (data_or_null, dim_equals, float_typenum, input_array,
-                                      no_overlap,
-                                      output_array)
-from fastnn._kernels._rowops cimport activation_code, check_alpha, check_threads
+                                      no_overlap, output_array, thread_count)
+from fastnn._kernels._rowops cimport activation_code, check_alpha
 
 cnp.import_array()
 
@@ -42,7 +44,7 @@ def dense_forward(X, W, b, out, activation="identity", double alpha=0.01, *, int
     """
     cdef int kind = activation_code(activation)
     check_alpha(alpha)
-    check_threads(n_threads)
+    n_threads = thread_count(n_threads)
     cdef int t = float_typenum(X, "X")
     cdef cnp.ndarray Xa = input_array(X, "X", t, 2)
     cdef cnp.ndarray Wa = input_array(W, "W", t, 2)

@@ -10,6 +10,13 @@ alive. Nothing is allocated per batch.
 Each step runs the kernels of the layer-by-layer Python path in the same order on the same
 values (gather, dense + activation, dropout, loss, activation backward, dense backward, update),
 so the two paths give the same numbers.
+
+The kernels trust the plan, so Plan.__init__ first runs its description through _check_plan,
+which refuses (ValueError) anything that would make them read or write out of bounds: layers
+that do not chain, arrays of the wrong shape, unknown codes, missing optimizer state, parameters
+that are not the layers' W and b. `n_threads` must be >= 1; a count above the processors this
+process may run on (omp_get_num_procs()) runs on that many, and a build without OpenMP on one
+thread.
 """
 from contextlib import nullcontext
 
@@ -22,7 +29,7 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy
 from numpy.random cimport bitgen_t
 
-from fastnn._kernels._checks cimport float_typenum, input_array
+from fastnn._kernels._checks cimport float_typenum, input_array, thread_count
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, MAE, MSE, SIGMOID_BCE,
                                          SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES, loss_rows)
@@ -192,6 +199,9 @@ def _tiny_order(Py_ssize_t K, Py_ssize_t H, Py_ssize_t C):
     may treat the last rows of a batch apart) of random inputs and weights whose magnitudes span
     2^-20..2^20, so that any other order of the sums shows."""
     import numpy as np
+    if not (1 <= K <= 4 and 2 <= C <= 4 and 16 <= H <= FNN_TINY_MAX_HIDDEN and H % 16 == 0):
+        raise ValueError(f"_tiny.h takes 1-4 inputs, 2-4 classes and a hidden width of 16..."
+                         f"{FNN_TINY_MAX_HIDDEN} in steps of 16, got {K}-{H}-{C}")
     rng = np.random.default_rng(0)
     def values(*shape):
         return (rng.standard_normal(shape) * 2.0 ** rng.integers(-20, 21, shape)).astype(np.float32)
@@ -381,6 +391,19 @@ cdef bint _all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
     return True
 
 
+cdef bint _state_finite(PlanC* P, floating dtype) noexcept nogil:
+    """Whether every parameter and optimizer state value is finite."""
+    cdef ParamPlan* pp
+    cdef Py_ssize_t j
+    for j in range(P.n_params):
+        pp = &P.params[j]
+        if not (_all_finite(<const floating*>pp.p, pp.size)
+                and (pp.s1 == NULL or _all_finite(<const floating*>pp.s1, pp.size))
+                and (pp.s2 == NULL or _all_finite(<const floating*>pp.s2, pp.size))):
+            return False
+    return True
+
+
 def all_finite(x):
     """Whether every value of a float32 or float64 array is finite (no NaN, no infinity),
     without the temporary array of np.isfinite(x).all()."""
@@ -432,6 +455,156 @@ cdef void _permutation(bitgen_t* g, Py_ssize_t* order, Py_ssize_t n) noexcept no
         order[j] = t
 
 
+# The optimizer state arrays each kind reads and writes (optim_update): SGD's velocity only with
+# momentum > 0.
+cdef int _states_needed(int kind, double momentum) noexcept:
+    if kind == ADAM:
+        return 2
+    if kind == RMSPROP or kind == ADAGRAD:
+        return 1
+    return 1 if momentum > 0 else 0
+
+
+cdef double _real(object x, str what) except? -1:
+    """x as a double, or ValueError naming `what`: a real number (not a bool, nor a string)."""
+    import numbers
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise ValueError(f"engine plan: {what} must be a number, got {x!r}")
+    return float(x)
+
+
+cdef int _in(double x, double lo, double hi, bint lo_open, bint hi_open, str what) except -1:
+    """ValueError unless x lies in the interval (NaN never does)."""
+    if not ((x > lo if lo_open else x >= lo) and (x < hi if hi_open else x <= hi)):
+        raise ValueError(f"engine plan: {what} must be in {'(' if lo_open else '['}{lo:g}, "
+                         f"{hi:g}{')' if hi_open else ']'}, got {x:g}")
+    return 0
+
+
+cdef int _code(object code, object codes, str what) except -1:
+    """A code of the table `codes` (name -> code), or ValueError listing them."""
+    import numpy as np
+    if isinstance(code, (int, np.integer)) and not isinstance(code, bool) and code in codes.values():
+        return code
+    raise ValueError(f"engine plan: unknown {what} code {code!r}; the codes are {dict(codes)}")
+
+
+cdef int _array(object a, object dtype, tuple shape, str what) except -1:
+    import numpy as np
+    if not isinstance(a, np.ndarray):
+        raise ValueError(f"engine plan: {what} must be a numpy array, got {type(a).__name__}")
+    if a.dtype != dtype:
+        raise ValueError(f"engine plan: {what} must have the plan's dtype {dtype}, got {a.dtype}")
+    if a.shape != shape:
+        raise ValueError(f"engine plan: {what} must have shape {shape}, got {a.shape}")
+    return 0
+
+
+cdef int _check_plan(object dtype, list layers, list params, object optimizer, object loss,
+                     Py_ssize_t max_rows, bint labels, int acc_mode, bint training) except -1:
+    """ValueError, naming the problem, for a plan description the kernels would run out of
+    bounds on or that no Network compiles to (see Plan.__init__ for the layouts). The arrays'
+    contiguity and writeability are _ptr's to check."""
+    import numpy as np
+    if dtype != np.float32 and dtype != np.float64:
+        raise ValueError(f"engine plan: dtype must be float32 or float64, got {dtype}")
+    if max_rows < 1:
+        raise ValueError(f"engine plan: max_rows must be >= 1, got {max_rows}")
+    _code(acc_mode, ACCURACY_CODES, "accuracy")
+    if len(layers) == 0:
+        raise ValueError("engine plan: a plan needs at least one Dense layer")
+    cdef Py_ssize_t i, j, k, m, prev = -1
+    cdef int act
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, tuple) or len(layer) != 8:
+            raise ValueError(f"engine plan: layers[{i}] must be a tuple (W, b, dW, db, activation, "
+                             f"alpha, dropout rate, dropout state), got {layer!r:.80}")
+        W, b, dW, db, code, alpha, rate, rng = layer
+        if not (isinstance(W, np.ndarray) and W.ndim == 2):
+            raise ValueError(f"engine plan: layers[{i}]'s W must be a 2-D numpy array, got "
+                             f"{getattr(W, 'shape', type(W).__name__)}")
+        k, m = W.shape
+        if k < 1 or m < 1:
+            raise ValueError(f"engine plan: layers[{i}]'s W must have at least one row and "
+                             f"column, got shape {W.shape}")
+        if prev >= 0 and k != prev:
+            raise ValueError(f"engine plan: layers[{i}]'s W takes {k} inputs, but layers[{i - 1}] "
+                             f"gives {prev} outputs")
+        prev = m
+        _array(W, dtype, (k, m), f"layers[{i}]'s W")
+        _array(b, dtype, (m,), f"layers[{i}]'s b (one per output of W)")
+        _array(dW, dtype, (k, m), f"layers[{i}]'s dW (W's shape)")
+        _array(db, dtype, (m,), f"layers[{i}]'s db (b's shape)")
+        act = _code(code, ACTIVATION_CODES, f"layers[{i}]'s activation")
+        _in(_real(alpha, f"layers[{i}]'s alpha"), 0, float("inf"), False, True,
+            f"layers[{i}]'s alpha (the leaky ReLU's slope)")
+        _in(_real(rate, f"layers[{i}]'s dropout rate"), 0, 1, False, True,
+            f"layers[{i}]'s dropout rate")
+        if rate > 0 and not (isinstance(rng, np.ndarray) and rng.dtype == np.uint64
+                             and rng.size == 2 and rng.flags.c_contiguous and rng.flags.writeable):
+            raise ValueError(f"engine plan: layers[{i}]'s dropout state must be a writeable, "
+                             f"contiguous uint64 array [key, counter]")
+
+    if not (isinstance(optimizer, tuple) and len(optimizer) == 9):
+        raise ValueError("engine plan: optimizer must be a tuple (kind, lr, decay, a, b, eps, "
+                         "weight_decay, nesterov, eps_hat)")
+    if not (isinstance(loss, tuple) and len(loss) == 2):
+        raise ValueError("engine plan: loss must be a tuple (kind, eps)")
+    cdef int opt = _code(optimizer[0], OPTIMIZER_CODES, "optimizer")
+    cdef int loss_kind = _code(loss[0], LOSS_CODES, "loss")
+    cdef double a = _real(optimizer[3], "the optimizer's a (momentum, beta1 or rho)")
+    cdef double eps
+    if training:
+        # The hyperparameters as optim.pyx's and losses.pyx's kernels take them.
+        for value, what in zip(optimizer[1:3] + optimizer[6:7], ("lr", "decay", "weight_decay")):
+            _in(_real(value, what), 0, float("inf"), False, True, f"the optimizer's {what}")
+        if opt != ADAGRAD:
+            _in(a, 0, 1, False, True, "the optimizer's a (momentum, beta1 or rho)")
+        if opt == ADAM:
+            _in(_real(optimizer[4], "beta2"), 0, 1, False, True, "the optimizer's b (beta2)")
+        if opt != SGD:
+            _in(_real(optimizer[5], "eps"), 0, float("inf"), True, True, "the optimizer's eps")
+        if loss_kind == CATEGORICAL_CE or loss_kind == BCE:
+            eps = _real(loss[1], "the loss's eps")
+            if not 0 < eps < 0.5 or (dtype == np.float32 and <float>(1 - eps) >= 1):
+                raise ValueError(f"engine plan: the loss's eps must be in (0, 0.5) and leave "
+                                 f"1 - eps < 1 at the plan's precision, got {eps}")
+        if labels and loss_kind != SOFTMAX_CE and loss_kind != CATEGORICAL_CE:
+            raise ValueError(f"engine plan: loss code {loss_kind} takes target rows, not class "
+                             f"labels (labels=True)")
+        if labels and acc_mode != ACC_NONE and acc_mode != ACC_ARGMAX:
+            raise ValueError(f"engine plan: accuracy code {acc_mode} compares target rows; with "
+                             f"class labels only argmax ({ACC_ARGMAX}) or none ({ACC_NONE})")
+    if (training or params) and len(params) != 2 * len(layers):
+        raise ValueError(f"engine plan: a training plan's params are (W, b) of every layer in "
+                         f"order, {2 * len(layers)} entries; got {len(params)}")
+
+    cdef int needed = _states_needed(opt, a) if training else 0
+    names = {SGD: "SGD with momentum", ADAM: "Adam", RMSPROP: "RMSprop", ADAGRAD: "Adagrad"}
+    for j, entry in enumerate(params):
+        if not isinstance(entry, tuple) or len(entry) != 5:
+            raise ValueError(f"engine plan: params[{j}] must be a tuple (param, grad, state1, "
+                             f"state2, l2), got {entry!r:.80}")
+        p, g, s1, s2, l2 = entry
+        layer = layers[j // 2]
+        what = f"params[{j}] ({'W' if j % 2 == 0 else 'b'} of layers[{j // 2}])"
+        for array, own, name in ((p, layer[j % 2], "param"), (g, layer[2 + j % 2], "grad")):
+            _array(array, dtype, own.shape, f"{what}'s {name}")
+            # the update must write the arrays the forward reads and read what the backward writes
+            if cnp.PyArray_DATA(<cnp.ndarray>array) != cnp.PyArray_DATA(<cnp.ndarray>own):
+                raise ValueError(f"engine plan: {what}'s {name} must be the layer's "
+                                 f"{('W', 'b', 'dW', 'db')[(name == 'grad') * 2 + j % 2]} array")
+        for i, state in enumerate((s1, s2)):
+            if state is None:
+                if i < needed:
+                    raise ValueError(f"engine plan: {what}: {names[opt]} needs {needed} state "
+                                     f"array{'s' if needed > 1 else ''}, state{i + 1} is None")
+            else:
+                _array(state, dtype, p.shape, f"{what}'s state{i + 1}")
+        _in(_real(l2, f"{what}'s l2"), 0, float("inf"), False, True, f"{what}'s l2")
+    return 0
+
+
 cdef class Plan:
     """A Network compiled for the engine; see fastnn/engine.py."""
     cdef PlanC c
@@ -445,16 +618,29 @@ cdef class Plan:
     cdef bint training
     cdef char* snapshot  # the parameters and optimizer state at the start of an epoch
     cdef Py_ssize_t itemsize
+    cdef bint ready      # __init__ ran to its end: the methods may use the plan
 
     def __cinit__(self):
         self.c.layers = NULL
         self.c.params = NULL
         self.snapshot = NULL
+        self.ready = False
 
     def __dealloc__(self):
+        self._release()
+
+    cdef void _release(self) noexcept:
         free(self.c.layers)
         free(self.c.params)
-        free(self.snapshot)
+        free(self.snapshot)  # sized for the old params: must not outlive them
+        self.c.layers, self.c.params, self.snapshot = NULL, NULL, NULL
+        self.c.n_layers = self.c.n_params = 0
+        self.ready = False
+
+    cdef int _require_ready(self) except -1:
+        if not self.ready:
+            raise ValueError("engine: this plan was not compiled (Plan.__init__ failed or never ran)")
+        return 0
 
     def __init__(self, dtype, layers, params, optimizer, loss, Py_ssize_t max_rows,
                  bint labels, int acc_mode, owners=(), layer_list=None, bint training=True):
@@ -463,9 +649,14 @@ cdef class Plan:
         optimizer: (kind, lr, decay, a, b, eps, weight_decay, nesterov, eps_hat); loss: (kind, eps);
         owners: the Dense layers, whose W and b must stay these arrays for predict_fast;
         layer_list: the network's list of training layers, whose items must stay the same;
-        training: False for an inference plan, which may point into read-only parameters."""
+        training: False for an inference plan, which may point into read-only parameters (and
+        takes no params). _check_plan refuses (ValueError) any description that does not fit."""
         import numpy as np
-        self.typenum = cnp.NPY_FLOAT32 if np.dtype(dtype) == np.float32 else cnp.NPY_FLOAT64
+        self._release()  # a second __init__ starts over
+        dtype = np.dtype(dtype)
+        layers, params = list(layers), list(params)
+        _check_plan(dtype, layers, params, optimizer, loss, max_rows, labels, acc_mode, training)
+        self.typenum = cnp.NPY_FLOAT32 if dtype == np.float32 else cnp.NPY_FLOAT64
         cdef int t = self.typenum
         self.keep = [layers, params]
         self.owners = [(layer, layer.W, layer.b) for layer in owners]
@@ -492,10 +683,7 @@ cdef class Plan:
             if rate > 0:
                 lp.D = _ptr(buffers[2], t, max_rows * m, "D")
                 lp.mask = _ptr(buffers[3], t, max_rows * m, "mask")
-                if not (isinstance(rng, np.ndarray) and rng.dtype == np.uint64 and rng.size == 2
-                        and rng.flags.c_contiguous and rng.flags.writeable):
-                    raise ValueError("engine plan: dropout state must be a writeable uint64 [key, counter]")
-                lp.rng = <uint64_t*>cnp.PyArray_DATA(<cnp.ndarray>rng)
+                lp.rng = <uint64_t*>cnp.PyArray_DATA(<cnp.ndarray>rng)  # checked by _check_plan
         self.c.has_l2 = False
         for i, (p, g, s1, s2, l2) in enumerate(params):
             self.c.params[i].size = p.size
@@ -521,11 +709,13 @@ cdef class Plan:
         self.training = training
         self.itemsize = 4 if t == cnp.NPY_FLOAT32 else 8
         self.c.tiny = -1
+        self.ready = True
         self.allow_one_pass(True)
 
     def allow_one_pass(self, bint allow):
         """Whether a network of _tiny.h's shape trains by its one-pass step (the default, where
         its numbers match BLAS's on this machine) or layer by layer, e.g. to time the two."""
+        self._require_ready()
         self.c.tiny = -1
         if allow and self.typenum == cnp.NPY_FLOAT32 and _tiny_shape(&self.c):
             self.c.tiny = _cached_tiny_order(self.c.layers[0].n_in, self.c.layers[0].n_out,
@@ -538,12 +728,16 @@ cdef class Plan:
         return self.c.tiny >= 0
 
     def set_learning_rate(self, double lr):
-        """The base learning rate of the next epochs (a schedule changes it between epochs)."""
+        """The base learning rate of the next epochs (a schedule changes it between epochs): a
+        finite number >= 0, as the optimizer kernels take it."""
+        _in(lr, 0, float("inf"), False, True, "the learning rate")
         self.c.lr = lr
 
     cdef int _epoch_data(self, X, y, sample_weight, Py_ssize_t batch_size,
                          EpochData* d) except -1:
         """Check an epoch's inputs against the plan and point d at them."""
+        cdef Py_ssize_t i
+        self._require_ready()
         cdef int t = self.typenum
         d.n = len(X)
         if not self.training:
@@ -557,6 +751,10 @@ cdef class Plan:
                     and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>y) and len(y) == d.n):
                 raise ValueError("engine: labels must be a C-contiguous intp array of len(X)")
             d.L = <const Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>y)
+            for i in range(d.n):  # the loss reads the output column of each label
+                if not 0 <= d.L[i] < self.n_out:
+                    raise ValueError(f"engine: labels[{i}] = {d.L[i]} is not a class index in "
+                                     f"[0, {self.n_out})")
         else:
             d.T = _ptr(y, t, d.n * self.n_out, "targets", False)
         if sample_weight is not None:
@@ -565,21 +763,34 @@ cdef class Plan:
 
     cdef int _run_epoch(self, EpochData* d, const Py_ssize_t* order, Py_ssize_t batch_size,
                         Py_ssize_t* it, int n_threads, double* sums) noexcept nogil:
+        """One epoch: 0, or 1 when a batch's loss was not finite (it stopped there), or 2 when
+        the epoch ended with a parameter or optimizer state value that is not finite (its last
+        steps overflowed them, the losses before still finite)."""
+        cdef int status
         if self.typenum == cnp.NPY_FLOAT32:
-            return _train_epoch(&self.c, <const float*>d.X, <const float*>d.T, d.L,
-                                <const float*>d.W, order, d.n, batch_size, it, n_threads,
-                                &sums[0], &sums[1], &sums[2])
-        return _train_epoch(&self.c, <const double*>d.X, <const double*>d.T, d.L,
-                            <const double*>d.W, order, d.n, batch_size, it, n_threads,
-                            &sums[0], &sums[1], &sums[2])
+            status = _train_epoch(&self.c, <const float*>d.X, <const float*>d.T, d.L,
+                                  <const float*>d.W, order, d.n, batch_size, it, n_threads,
+                                  &sums[0], &sums[1], &sums[2])
+            if status == 0 and not _state_finite(&self.c, <float>0):
+                status = 2
+        else:
+            status = _train_epoch(&self.c, <const double*>d.X, <const double*>d.T, d.L,
+                                  <const double*>d.W, order, d.n, batch_size, it, n_threads,
+                                  &sums[0], &sums[1], &sums[2])
+            if status == 0 and not _state_finite(&self.c, <double>0):
+                status = 2
+        return status
 
     def train_epoch(self, X, y, sample_weight, order, Py_ssize_t batch_size,
                     Py_ssize_t iterations, int n_threads=1):
         """One epoch of steps over X[order] in batches; returns (finished, loss_sum, penalty_sum,
-        correct, iterations): finished is False when a batch's loss was not finite; the sums are
-        over batches of loss * rows (the L2 penalty included in loss_sum and also alone)."""
+        correct, iterations): finished is False when a batch's loss was not finite, or when the
+        epoch left a parameter or optimizer state value that is not finite (the caller then puts
+        back its copy of the epoch's start); the sums are over batches of loss * rows (the L2
+        penalty included in loss_sum and also alone)."""
         cdef EpochData d
         self._epoch_data(X, y, sample_weight, batch_size, &d)
+        n_threads = thread_count(n_threads)
         if not (cnp.PyArray_Check(order) and cnp.PyArray_TYPE(<cnp.ndarray>order) == cnp.NPY_INTP
                 and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>order) and len(order) == d.n):
             raise ValueError("engine: order must be a C-contiguous intp permutation of len(X)")
@@ -619,13 +830,15 @@ cdef class Plan:
         """Up to `epochs` epochs in one call, each as Network.fit runs one: over the rows in the
         order of generator.permutation(len(X)), drawn here in C with NumPy's algorithm (the same
         order, and the generator left as permutation would leave it), or in their own order when
-        generator is None. When an epoch's loss is not finite, the parameters and optimizer state
-        of that epoch's start are put back and the call stops. Returns (epochs completed,
-        finished, sums, iterations): sums[e] = (loss_sum, penalty_sum, correct) of epoch e, as
-        train_epoch returns them; finished is False after a non-finite loss."""
+        generator is None. When an epoch's loss is not finite, or the epoch leaves a parameter or
+        optimizer state value that is not finite, the parameters and optimizer state of that
+        epoch's start are put back and the call stops. Returns (epochs completed, finished, sums,
+        iterations): sums[e] = (loss_sum, penalty_sum, correct) of epoch e, as train_epoch
+        returns them; finished is False after such an epoch."""
         import numpy as np
         cdef EpochData d
         self._epoch_data(X, y, sample_weight, batch_size, &d)
+        n_threads = thread_count(n_threads)
         if epochs < 0:
             raise ValueError(f"epochs must be >= 0, got {epochs}")
         cdef bitgen_t* g = NULL
@@ -665,6 +878,9 @@ cdef class Plan:
     def predict(self, X, out, int final_act=0, int n_threads=1):
         """out = the network's outputs for X (inference: no dropout), then `final_act` applied;
         X in chunks of the plan's max_rows."""
+        self._require_ready()
+        _code(final_act, ACTIVATION_CODES, "final activation")
+        n_threads = thread_count(n_threads)
         cdef int t = self.typenum
         cdef Py_ssize_t n = len(X)
         cdef const void* Xp = _ptr(X, t, n * self.n_in, "X", False)
@@ -695,6 +911,8 @@ cdef class Plan:
         """predict for small inputs with the checks in C: X a C-contiguous 2-D array of the
         plan's dtype and width, at most 65536 values, all finite, and the plan current. None when
         any of that fails (the caller then validates X in full and says what is wrong)."""
+        self._require_ready()
+        _code(final_act, ACTIVATION_CODES, "final activation")
         if not (cnp.PyArray_CheckExact(X) and cnp.PyArray_TYPE(<cnp.ndarray>X) == self.typenum
                 and cnp.PyArray_NDIM(<cnp.ndarray>X) == 2
                 and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>X)

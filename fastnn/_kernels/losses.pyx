@@ -15,21 +15,23 @@ the c outputs for the element-wise losses (binary cross-entropies, MSE, MAE), as
 
 Targets are class labels (integer array of shape (n,)) for the two categorical losses, or an
 array of the prediction's shape and dtype (one-hot rows, probabilities or values).
+`n_threads` splits the rows over OpenMP threads where the build has OpenMP. It must be >= 1; a
+count above the processors this process may run on (omp_get_num_procs()) runs on that many, and a
+build without OpenMP on one thread.
 """
 cimport numpy as cnp
 
-from fastnn._kernels._checks cimport (float_typenum, input_array, label_array, output_array,
-                                      same_shape, sample_weights, shape,
-                                      data_or_null)
+from fastnn._kernels._checks cimport (data_or_null, float_typenum, input_array, label_array,
+                                      output_array, same_shape, sample_weights, shape,
+                                      thread_count)
 from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, MAE, MSE, SIGMOID_BCE,
                                          SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES, loss_rows)
-from fastnn._kernels._rowops cimport check_threads
 
 cnp.import_array()
 
 cdef double _loss(int kind, object pred, str pred_name, object target, object grad,
                   object sample_weight, double eps, int n_threads) except? -1:
-    check_threads(n_threads)
+    n_threads = thread_count(n_threads)
     cdef int t = float_typenum(pred, pred_name)
     cdef cnp.ndarray za = input_array(pred, pred_name, t, 2)
     cdef Py_ssize_t n = cnp.PyArray_DIM(za, 0), c = cnp.PyArray_DIM(za, 1)
