@@ -5,10 +5,10 @@ backward: dW (+)= X^T @ dY,  db (+)= sum_rows(dY),  dX = dY @ W^T
 
 GEMM goes through BLAS (fastnn/_kernels/_blas.pxd); the epilogue is one pass over each output
 row while it is still in cache. `accumulate=True` adds into dW and db (beta = 1), for gradients
-summed over several calls. `n_threads` splits the epilogue's rows over OpenMP threads (BLAS's
-own threads are set apart, by threadpoolctl). It must be >= 1; a count above the processors this
-process may run on (omp_get_num_procs()) runs on that many, and a build without OpenMP on one
-thread.
+summed over several calls. `n_threads` splits the epilogue's rows over OpenMP threads (BLAS
+runs on its own threads, as it is set, e.g. by threadpoolctl). It must be >= 1; a count above the
+processors this process may run on (omp_get_num_procs()) runs on that many, and a build without
+OpenMP on one thread.
 """
 cimport numpy as cnp
 from libc.limits cimport INT_MAX
