@@ -18,7 +18,8 @@ threads; None leaves BLAS as it is, as scikit-learn does). As in scikit-learn, f
 in float32 and anything else in float64.
 
 Differences: sparse X is not accepted (TypeError); MLPRegressor(loss="poisson") raises
-NotImplementedError; negative sample weights are refused (ValueError). Where scikit-learn raises
+NotImplementedError; negative sample weights and momentum=1 are refused (ValueError, naming them;
+fastnn's engine runs momentum in [0, 1)). Where scikit-learn raises
 ValueError("Solver produced non-finite parameter weights...") at the end of fit, so do these, but
 they stop training at the first epoch whose loss turns NaN or infinite rather than train on. With
 early_stopping=True, where scikit-learn trains on through the NaN epochs and keeps the best
@@ -247,7 +248,8 @@ class _BaseMLP(BaseEstimator):
         self._check_each_param()
         sizes = self.hidden_layer_sizes
         what = "an array-like of ints >= 1 or an int in the range [1, inf)"
-        if isinstance(sizes, numbers.Integral) and not isinstance(sizes, np.bool_):
+        # bools are refused: scikit-learn's check lets True through, then fails on it (TypeError)
+        if isinstance(sizes, numbers.Integral) and not _is_bool(sizes):
             sizes = [sizes]
         elif isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
             _fail(self, "hidden_layer_sizes", self.hidden_layer_sizes, what)
@@ -255,7 +257,7 @@ class _BaseMLP(BaseEstimator):
             sizes = list(sizes)
         except TypeError:  # a 0-d array
             _fail(self, "hidden_layer_sizes", self.hidden_layer_sizes, what)
-        if not all(isinstance(s, numbers.Integral) and not isinstance(s, np.bool_) and s >= 1
+        if not all(isinstance(s, numbers.Integral) and not _is_bool(s) and s >= 1
                    for s in sizes):
             _fail(self, "hidden_layer_sizes", self.hidden_layer_sizes, what)
         return [int(s) for s in sizes]
@@ -290,6 +292,11 @@ class _BaseMLP(BaseEstimator):
         number("power_t", real, 0)
         number("max_iter", integer, 1)
         number("tol", real, 0)
+        # scikit-learn takes momentum=1 too; fastnn's engine runs momentum in [0, 1) only
+        if (self.solver == "sgd" and _in_interval(self.momentum, real, 0, 1, "both")
+                and self.momentum == 1):
+            _fail(self, "momentum", self.momentum, "a float in the range [0, 1) in fastnn "
+                  "(scikit-learn also takes 1, which fastnn's training engine does not)")
         number("momentum", real, 0, 1, closed="both")
         number("validation_fraction", real, 0, 1, closed="left")
         number("beta_1", real, 0, 1, closed="left")
@@ -365,17 +372,13 @@ class _BaseMLP(BaseEstimator):
 
     def _new_optimizer(self):
         """fastnn's SGD or Adam with this estimator's hyperparameters as Python numbers.
-        scikit-learn takes momentum=1 and any epsilon > 0, where fastnn's constructors stop at
-        momentum < 1 and epsilon >= 1e-300: those two are built within fastnn's ranges and then
-        given the value asked for, which the compiled engine computes with like any other."""
+        scikit-learn takes any epsilon > 0, where fastnn's Adam constructor stops at 1e-300: a
+        smaller one is set after construction, and the compiled engine (which takes any
+        epsilon > 0) computes with it like any other."""
         lr = float(self.learning_rate_init)
         if self.solver == "sgd":
-            momentum = float(self.momentum)
-            optimizer = optimizers.SGD(lr, momentum=momentum if momentum < 1 else 0.5,
-                                       nesterov=bool(self.nesterovs_momentum))
-            if optimizer.momentum != momentum:
-                optimizer.momentum = momentum
-            return optimizer
+            return optimizers.SGD(lr, momentum=float(self.momentum),
+                                  nesterov=bool(self.nesterovs_momentum))
         epsilon = float(self.epsilon)
         optimizer = optimizers.Adam(lr, beta1=float(self.beta_1), beta2=float(self.beta_2),
                                     eps=max(epsilon, 1e-300), eps_hat=True)
