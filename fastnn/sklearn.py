@@ -139,6 +139,12 @@ def _checked_sample_weight(sample_weight, n):
     return weights
 
 
+def _fits(values, dtype):
+    """Whether finite `values` stay finite in `dtype` (no overflow, and no warning, to check)."""
+    return (np.dtype(dtype).itemsize >= values.dtype.itemsize or values.size == 0
+            or float(np.max(np.abs(values))) <= float(np.finfo(dtype).max))
+
+
 def _check_weight_values(weights):
     if np.isnan(weights).any():
         raise ValueError("Input sample_weight contains NaN.")
@@ -266,12 +272,11 @@ class _BaseMLP(BaseEstimator):
         def options(name, allowed):
             value = getattr(self, name)
             if not (isinstance(value, str) and value in allowed):
-                _fail(self, name, value, f"a str among {set(sorted(allowed))}")
+                _fail(self, name, value,
+                      f"a str among {{{', '.join(map(repr, sorted(allowed)))}}}")
 
-        def number(name, kind, low, high=None, closed="left", extra=None):
+        def number(name, kind, low, high=None, closed="left"):
             value = getattr(self, name)
-            if extra is not None and extra(value):
-                return
             if not _in_interval(value, kind, low, high, closed):
                 _fail(self, name, value, _describe_interval(kind, low, high, closed))
 
@@ -453,18 +458,21 @@ class _BaseMLP(BaseEstimator):
             self._check_replaced_parameters()
         dtype = X.dtype if first_pass else self._network.dtype
         if X.dtype != dtype:
+            if not _fits(X, dtype):
+                raise ValueError(f"Input X contains a value too large for dtype('{dtype}'), the "
+                                 "dtype this model was fitted in.")
             X = X.astype(dtype)
-            if not np.isfinite(X).all():
-                raise ValueError(f"Input X contains infinity or a value too large for "
-                                 f"dtype('{dtype}'), the dtype this model was fitted in.")
-        if Y.dtype.kind == "f" and Y.dtype != dtype and not np.isfinite(Y.astype(dtype)).all():
+        if Y.dtype.kind == "f" and not _fits(Y, dtype):
             raise ValueError(f"Input y contains a value too large for dtype('{dtype}'), the "
                              "dtype X trains in.")
         weights = self._sample_weight(_checked_sample_weight(sample_weight, len(X)),
                                       data["labels"])
         if weights is not None:
+            _check_weight_values(weights)  # again: class_weight may have made them 0 or inf
+            if not _fits(weights, dtype):
+                raise ValueError(f"Input sample_weight contains a value too large for "
+                                 f"dtype('{dtype}'), the dtype X trains in.")
             weights = weights.astype(dtype)
-            _check_weight_values(weights)
         data.update(X=np.ascontiguousarray(X), Y=Y, sample_weight=weights)
         return data
 
@@ -888,11 +896,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _check_each_param(self):
         super()._check_each_param()
-        if self.loss == "poisson":
+        if isinstance(self.loss, str) and self.loss == "poisson":
             raise NotImplementedError("MLPRegressor(loss='poisson') is not implemented in fastnn "
                                       "yet; use loss='squared_error'")
-        if self.loss != "squared_error":
-            _fail(self, "loss", self.loss, "a str among ['poisson', 'squared_error']")
+        if not (isinstance(self.loss, str) and self.loss == "squared_error"):
+            _fail(self, "loss", self.loss, "a str among {'poisson', 'squared_error'}")
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to X (n_samples, n_features) and targets y (n_samples,) or

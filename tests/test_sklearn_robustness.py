@@ -233,6 +233,32 @@ def test_refused_calls_change_nothing(case):
     assert_same_state(before, state(est))
 
 
+FLOAT32_OVERFLOWS = {
+    # name: (estimator, the refused call on float32 iris and a model fitted on it, what it names)
+    "sample_weight": (MLPClassifier, lambda est, X, y: est.fit(X, y, sample_weight=np.full(N, 1e39)),
+                      "sample_weight"),
+    "regressor_y": (MLPRegressor, lambda est, X, y: est.fit(X, y * 1e39), "y"),
+    "partial_fit_float64_X": (MLPClassifier,
+                              lambda est, X, y: est.partial_fit(X.astype(np.float64) * 1e39, y),
+                              "X"),
+}
+
+
+@pytest.mark.parametrize("case", FLOAT32_OVERFLOWS)
+def test_values_too_large_for_float32_training_are_refused_by_name(case):
+    """float32 X trains in float32: a weight, target or later X beyond its range is refused with
+    its name before anything changes (and without NumPy's overflow warning)."""
+    cls, call, name = FLOAT32_OVERFLOWS[case]
+    X, y = X_IRIS.astype(np.float32), Y_IRIS if cls is MLPClassifier else Y_IRIS.astype(float)
+    est = cls(max_iter=3, random_state=0, warm_start=True)
+    quietly(est.fit, X, y)
+    before = state(est)
+    with pytest.raises(ValueError, match=f"^Input {name} contains a value too large for "
+                                         r"dtype\('float32'\)"):
+        call(est, X, y)
+    assert_same_state(before, state(est))
+
+
 def test_scikit_learn_refuses_what_is_refused_here():
     """The refused sample weights and targets above are refused by scikit-learn too, except
     where fastnn is stricter: negative weights, numeric strings (NumPy would convert them) and
