@@ -18,13 +18,16 @@ threads; None leaves BLAS as it is, as scikit-learn does). As in scikit-learn, f
 in float32 and anything else in float64.
 
 Differences: sparse X is not accepted (TypeError); MLPRegressor(loss="poisson") raises
-NotImplementedError; negative sample weights and momentum=1 are refused (ValueError, naming them;
-fastnn's engine runs momentum in [0, 1)). Where scikit-learn raises
+NotImplementedError; negative or all-zero sample weights, strings as sample weights, and
+momentum=1 are refused (ValueError, naming them; fastnn's engine runs momentum in [0, 1)), and with
+float32 X so are y and sample weights beyond float32's range (scikit-learn keeps those in float64).
+Where scikit-learn raises
 ValueError("Solver produced non-finite parameter weights...") at the end of fit, so do these, but
-they stop training at the first epoch whose loss turns NaN or infinite rather than train on. With
-early_stopping=True, where scikit-learn trains on through the NaN epochs and keeps the best
-weights, these stop at that epoch with a RuntimeWarning and keep the best weights too (n_iter_ and
-loss_curve_ then end there).
+they stop training at the first epoch whose loss, weights or optimizer state turn NaN or infinite
+rather than train on (so an overflow of Adam's state alone, after which scikit-learn's steps round
+to 0, raises here). With early_stopping=True, where scikit-learn trains on through the NaN epochs
+and keeps the best weights, these stop at that epoch with a RuntimeWarning and keep the best
+weights too (n_iter_ and loss_curve_ then end there).
 
 A fit or partial_fit that raises leaves the estimator as it was before the call: every argument
 and parameter is checked before any attribute is set, and a fit that fails later (a diverging
@@ -554,10 +557,10 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(NON_FINITE_WEIGHTS)
         if early_stopping:
             if diverged:
-                warnings.warn(f"The training loss became NaN or infinite in epoch "
-                              f"{self.n_iter_ + 1}: training stopped there, and the weights of "
-                              "the best validation score were put back (scikit-learn trains on "
-                              "and keeps the same best weights).", RuntimeWarning)
+                warnings.warn(f"Training diverged in epoch {self.n_iter_ + 1} (its loss or "
+                              "weights became NaN or infinite): it stopped there, and the "
+                              "weights of the best validation score were put back (scikit-learn "
+                              "trains on and keeps the same best weights).", RuntimeWarning)
             for param, best in zip(self.coefs_ + self.intercepts_,
                                    self._best_coefs + self._best_intercepts):
                 param[...] = best
