@@ -93,7 +93,7 @@ def assert_unfitted(est, params):
     assert set(vars(est)) == set(params), set(vars(est)) - set(params)
 
 
-# ------------------------------------------------------------------ 1. a refused fit changes nothing
+# ---------------------------------------------------------- 1. a refused fit changes nothing
 
 X_IRIS, Y_IRIS = iris()
 N = len(X_IRIS)
@@ -118,7 +118,8 @@ BAD_FITS = {
     **{f"sample_weight_{name}": (MLPClassifier, lambda X, y, w=w: (X, y, {"sample_weight": w}))
        for name, w in BAD_SAMPLE_WEIGHTS.items()},
     "regressor_sample_weight_nan": (
-        MLPRegressor, lambda X, y: (X, y.astype(float), {"sample_weight": BAD_SAMPLE_WEIGHTS["nan"]})),
+        MLPRegressor,
+        lambda X, y: (X, y.astype(float), {"sample_weight": BAD_SAMPLE_WEIGHTS["nan"]})),
     "regressor_sample_weight_complex": (
         MLPRegressor, lambda X, y: (X, y.astype(float), {"sample_weight": np.ones(N) * 1j})),
     "X_nan": (MLPClassifier, lambda X, y: (np.where(X > 2, np.nan, X), y, {})),
@@ -145,7 +146,7 @@ def test_a_refused_fit_leaves_an_unfitted_estimator_unfitted(case, how):
     with pytest.raises((ValueError, TypeError)) as error:
         getattr(est, how)(X, y, **keywords)
     if case.startswith(("sample_weight", "regressor_sample_weight")):
-        assert "sample_weight" in str(error.value) or "Sample weights" in str(error.value)
+        assert "sample_weight" in str(error.value)
     assert_unfitted(est, est.get_params())
 
 
@@ -235,7 +236,8 @@ def test_refused_calls_change_nothing(case):
 
 FLOAT32_OVERFLOWS = {
     # name: (estimator, the refused call on float32 iris and a model fitted on it, what it names)
-    "sample_weight": (MLPClassifier, lambda est, X, y: est.fit(X, y, sample_weight=np.full(N, 1e39)),
+    "sample_weight": (MLPClassifier,
+                      lambda est, X, y: est.fit(X, y, sample_weight=np.full(N, 1e39)),
                       "sample_weight"),
     "regressor_y": (MLPRegressor, lambda est, X, y: est.fit(X, y * 1e39), "y"),
     "partial_fit_float64_X": (MLPClassifier,
