@@ -522,7 +522,6 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
     if len(layers) == 0:
         raise ValueError("engine plan: a plan needs at least one Dense layer")
     cdef Py_ssize_t i, j, k, m, prev = -1
-    cdef int act
     for i, layer in enumerate(layers):
         if not isinstance(layer, tuple) or len(layer) != 8:
             raise ValueError(f"engine plan: layers[{i}] must be a tuple (W, b, dW, db, activation, "
@@ -543,7 +542,7 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
         _array(b, dtype, (m,), f"layers[{i}]'s b (one per output of W)")
         _array(dW, dtype, (k, m), f"layers[{i}]'s dW (W's shape)")
         _array(db, dtype, (m,), f"layers[{i}]'s db (b's shape)")
-        act = _code(code, ACTIVATION_CODES, f"layers[{i}]'s activation")
+        _code(code, ACTIVATION_CODES, f"layers[{i}]'s activation")
         _in(_real(alpha, f"layers[{i}]'s alpha"), 0, float("inf"), False, True,
             f"layers[{i}]'s alpha (the leaky ReLU's slope)")
         _in(_real(rate, f"layers[{i}]'s dropout rate"), 0, 1, False, True,
@@ -657,8 +656,8 @@ cdef class Plan:
         optimizer: (kind, lr, decay, a, b, eps, weight_decay, nesterov, eps_hat); loss: (kind, eps);
         owners: the Dense layers, whose W and b must stay these arrays for predict_fast;
         layer_list: the network's list of training layers, whose items must stay the same;
-        training: False for an inference plan, which may point into read-only parameters (and
-        takes no params). _check_plan refuses (ValueError) any description that does not fit."""
+        training: False for an inference plan, which may point into read-only parameters (its
+        params may be empty). _check_plan refuses (ValueError) any description that does not fit."""
         import numpy as np
         self._release()  # a second __init__ starts over
         dtype = np.dtype(dtype)
