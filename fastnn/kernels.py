@@ -3,6 +3,8 @@
 Each function validates its arguments (dtypes, shapes, contiguity, overlap of outputs with
 inputs) in compiled code, raising TypeError or ValueError that names the argument, and then runs
 a nogil loop or BLAS call on float32 or float64 data. Outputs are preallocated by the caller.
+`n_threads` must be >= 1 (ValueError otherwise); a count above the processors this process may
+run on (OpenMP's omp_get_num_procs()) runs on that many, and a build without OpenMP on one thread.
 The functions come from the kernel build chosen for this CPU (see fastnn/_kernels/__init__.py).
 The NumPy twin of every function, same name and signature, is in fastnn.reference.
 """
