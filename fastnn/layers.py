@@ -45,6 +45,10 @@ class Layer(Tracked):
         """A layer built from `config` holding `arrays` (of parameter_shapes) as its parameters."""
         return cls(**config)
 
+    def check(self, where="layer"):
+        """Raise ValueError if a setting changed since construction is no longer valid (a
+        network checks its layers again before the next call)."""
+
     def cast(self, dtype):
         """Convert the parameters (and their gradients) to `dtype` in place of the old arrays."""
 
@@ -81,6 +85,10 @@ class Dense(Layer):
         if init is not None:
             initializers.get(init)  # fail early on an unknown name
         self.init = init
+
+    def check(self, where="layer"):
+        V.integer(f"{where}.n_in", self.n_in, 1), V.integer(f"{where}.n_out", self.n_out, 1)
+        V.real(f"{where}.l2", self.l2, 0)
 
     @classmethod
     def parameter_shapes(cls, config):
@@ -168,6 +176,9 @@ class LeakyReLU(Activation):
     def __init__(self, alpha=0.01):
         self.alpha = V.real("alpha", alpha, 0)
 
+    def check(self, where="layer"):
+        V.real(f"{where}.alpha", self.alpha, 0)
+
     def _extra(self):
         return (self.alpha,)
 
@@ -196,6 +207,9 @@ class Dropout(Layer):
         self.rate = V.real("rate", rate, 0, 1)
         self.seed(np.random.default_rng(random_state))
         self._mask = None
+
+    def check(self, where="layer"):
+        V.real(f"{where}.rate", self.rate, 0, 1)
 
     def seed(self, rng):
         self.state = np.array([rng.integers(2**63), 0], dtype=np.uint64)

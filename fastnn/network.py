@@ -28,6 +28,8 @@ PREDICT_BATCH = 8192  # rows per chunk when predict is not given a batch size: b
 # (batch 128, 12.8M) 1.16x, 784-100-10 (batch 200, 15.7M) 1.24x (float32) and 1.44x (float64).
 SMALL_WORK = 2 ** 22
 CALL_SECONDS = 0.1  # about how long one engine call of several epochs may run within fit
+NON_FINITE_STEP_WARNING = ("the loss or the weights became NaN or infinite; the step was undone "
+                           "(try a lower learning rate)")
 NON_FINITE_WARNING = ("the training loss became NaN or infinite; training stopped and the weights "
                       "of the start of this epoch were put back (try a lower learning rate)")
 
@@ -64,6 +66,14 @@ class Network(Tracked):
 
     # Derived by the network itself, or set by callbacks: no change to what a plan covers.
     _untracked = frozenset({"stop_training", "n_features", "n_outputs"})
+
+    def __setattr__(self, name, value):
+        # As in the constructor, a loss or optimizer may be given by name.
+        if name == "loss" and isinstance(value, str):
+            value = losses.get(value)
+        elif name == "optimizer" and isinstance(value, str):
+            value = optimizers.get(value)
+        super().__setattr__(name, value)
 
     def __init__(self, layers, loss="softmax_cross_entropy", optimizer="adam", dtype="float32",
                  random_state=None, threads=1, engine=True):
@@ -152,16 +162,20 @@ class Network(Tracked):
             if a.n_out != b.n_in:
                 raise ValueError(f"layer sizes do not chain: a Dense with n_out={a.n_out} is "
                                  f"followed by layers[{i}], a Dense with n_in={b.n_in}")
+        for i, layer in enumerate(layers):
+            layer.check(f"layers[{i}]")
         for i, layer in dense:
             for name in ("W", "b", "dW", "db"):
                 want = (layer.n_in, layer.n_out) if name in ("W", "dW") else (layer.n_out,)
                 array = getattr(layer, name, None)
                 if not (isinstance(array, np.ndarray) and array.shape == want
-                        and array.dtype == self.dtype):
+                        and array.dtype == self.dtype and array.flags.c_contiguous):
                     got = (f"{array.dtype} array of shape {array.shape}"
+                           f"{'' if array.flags.c_contiguous else ' (not C-contiguous)'}"
                            if isinstance(array, np.ndarray) else type(array).__name__)
-                    raise ValueError(f"layers[{i}].{name} must be a {self.dtype} array of shape "
-                                     f"{want} for Dense({layer.n_in}, {layer.n_out}), got {got}")
+                    raise ValueError(f"layers[{i}].{name} must be a C-contiguous {self.dtype} "
+                                     f"array of shape {want} for Dense({layer.n_in}, "
+                                     f"{layer.n_out}), got {got} (np.ascontiguousarray makes one)")
         for i, layer in enumerate(layers):
             if isinstance(layer, L.Dropout):
                 state = getattr(layer, "state", None)
@@ -228,26 +242,32 @@ class Network(Tracked):
         return loss, out
 
     def train_step(self, X, y, sample_weight=None):
-        """One optimizer step on this batch; returns the batch's loss (before the step). An
-        interrupt (Ctrl-C) during the step puts back the network as it was before it."""
+        """One optimizer step on this batch; returns the batch's loss (before the step). A step
+        whose loss or resulting weights are not finite is undone, with a RuntimeWarning (as in
+        fit); an interrupt (Ctrl-C) during the step puts back the network as it was before it."""
         with self._exclusive("train_step"):
             self._refresh()
             X, y, sample_weight = self._check_xy(X, y, sample_weight)
             self._prepare_training()
             checkpoint = _Checkpoint(self)
             try:
-                return self._step(X, y, sample_weight)[0]
+                loss = self._step(X, y, sample_weight)[0]
             except BaseException:
                 checkpoint.restore()
                 raise
+            if not (np.isfinite(loss) and all(map(kernels.all_finite, self.parameters()))):
+                checkpoint.restore(generator=False)
+                warnings.warn(NON_FINITE_STEP_WARNING, RuntimeWarning, stacklevel=2)
+            return loss
 
     @contextlib.contextmanager
     def _exclusive(self, what):
         """Run a training call alone: refused while another thread trains this network, and
         holding the inference lock, so predict and evaluate wait for it."""
         if not self._training.acquire(blocking=False):
-            raise RuntimeError(f"{what}: this network is being trained by another call (fit or "
-                               f"train_step in another thread); train it from one thread at a time")
+            raise RuntimeError(f"{what}: this network is already being trained (by fit or "
+                               f"train_step, in another thread or a callback of this one); "
+                               f"train it from one call at a time")
         try:
             with self._lock:
                 yield
@@ -265,6 +285,10 @@ class Network(Tracked):
                         raise ValueError(f"layers[{i}].{name} holds NaN or infinity: the network "
                                          f"cannot train from non-finite parameters")
         self.optimizer.iterations = V.integer("optimizer.iterations", self.optimizer.iterations, 0)
+        try:
+            self.optimizer.check()
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"optimizer: {error}") from None
         self.optimizer.init_state(self.parameters())
 
     def _own_arrays(self):

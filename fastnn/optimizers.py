@@ -25,6 +25,11 @@ class Optimizer(Tracked):
         self.iterations = 0
         self.state = []
 
+    def check(self):
+        """Raise ValueError if a hyperparameter set since construction is not valid: the
+        constructor's checks, run again on the current values."""
+        type(self)(**self.config())
+
     @property
     def current_lr(self):
         return self.lr / (1.0 + self.decay * self.iterations)

@@ -38,6 +38,7 @@ Unlike Network.save, these estimators pickle, as scikit-learn's do: unpickle onl
 import numbers
 import os
 import re
+import threading
 import warnings
 from itertools import chain
 
@@ -73,6 +74,12 @@ NON_FINITE_WEIGHTS = ("Solver produced non-finite parameter weights. The input d
 # The network warns when an epoch's loss turns non-finite; the estimators raise or warn instead.
 _NETWORK_NON_FINITE = re.escape(getattr(_network_module, "NON_FINITE_WARNING",
                                         "the training loss became NaN or infinite"))
+
+
+# The estimators being fitted (by id): a second fit of one at the same time is refused. Kept
+# here, not on the estimator, so that estimators stay picklable and cloneable.
+_FITTING = set()
+_FITTING_LOCK = threading.Lock()
 
 
 def _fail(estimator, name, value, what):
@@ -424,8 +431,21 @@ class _BaseMLP(BaseEstimator):
     # ---------------------------------------------------------------- fit
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
-        """fit and partial_fit. Every argument and parameter is checked first, setting nothing;
-        then training, which puts the estimator back as it was if it raises."""
+        """fit and partial_fit, one at a time per estimator (another thread's raises
+        RuntimeError). Every argument and parameter is checked first, setting nothing; then
+        training, which puts the estimator back as it was if it raises."""
+        with _FITTING_LOCK:
+            if id(self) in _FITTING:
+                raise RuntimeError("this estimator is already being fitted (fit or partial_fit "
+                                   "in another thread); fit it from one thread at a time")
+            _FITTING.add(id(self))
+        try:
+            return self._fit_alone(X, y, sample_weight, incremental, classes)
+        finally:
+            with _FITTING_LOCK:
+                _FITTING.discard(id(self))
+
+    def _fit_alone(self, X, y, sample_weight, incremental, classes):
         hidden = self._check_params()
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")

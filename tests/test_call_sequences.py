@@ -64,12 +64,14 @@ def test_changed_settings_rebuild_the_plan():
 def test_replaced_parameter_arrays_of_the_wrong_shape_or_dtype_are_refused():
     X, y = data()
     for name, value, match in [
-            ("W", np.zeros((8, 20), np.float32), r"layers\[0\].W must be a float32 array of shape \(8, 16\)"),
+            ("W", np.zeros((8, 20), np.float32), r"layers\[0\].W must be a C-contiguous float32 array of shape \(8, 16\)"),
             ("W", np.zeros((8, 16), np.float64), "got float64"),
             ("b", np.zeros(16, np.float32)[::1].reshape(16, 1), r"layers\[0\].b"),
             ("dW", None, r"layers\[0\].dW"),
             ("n_out", 20, r"a Dense with n_out=20 is followed by layers\[2\], a Dense with n_in=16"),
-            ("n_in", 9, r"layers\[0\].W must be .* for Dense\(9, 16\)")]:
+            ("n_in", 9, r"layers\[0\].W must be .* for Dense\(9, 16\)"),
+            ("W", np.zeros((8, 16), np.float32, order="F"), r"layers\[0\].W .*not C-contiguous"),
+            ("l2", -1.0, r"layers\[0\].l2 must be a number in \[0")]:
         net = fnn.Network([fnn.Dense(8, 16), fnn.ReLU(), fnn.Dense(16, 3)], random_state=0)
         net.fit(X, y, epochs=1, verbose=0)
         before = [p.copy() for p in net.parameters()[2:]]
@@ -80,6 +82,35 @@ def test_replaced_parameter_arrays_of_the_wrong_shape_or_dtype_are_refused():
                 call()
         for p, q in zip(net.parameters()[2:], before):
             np.testing.assert_array_equal(p, q)
+
+
+def test_settings_changed_to_invalid_values_are_refused_by_name():
+    X, y = data()
+    for change, match in [
+            (lambda n: setattr(n.layers[2], "rate", 1.0), r"layers\[2\].rate must be a number in \[0, 1\)"),
+            (lambda n: setattr(n.layers[1], "alpha", -1), r"layers\[1\].alpha must be"),
+            (lambda n: setattr(n.optimizer, "lr", "0.1"), r"optimizer: lr must be a number"),
+            (lambda n: setattr(n.optimizer, "beta1", 5), r"optimizer: beta1 must be a number"),
+            (lambda n: setattr(n.optimizer, "iterations", -3), r"optimizer.iterations must be")]:
+        net = fnn.Network([fnn.Dense(8, 16), fnn.LeakyReLU(0.1), fnn.Dropout(0.2),
+                           fnn.Dense(16, 3)], random_state=0)
+        change(net)
+        with pytest.raises(ValueError, match=match):
+            net.fit(X, y, verbose=0)
+    net.loss, net.optimizer = "mse", "sgd"  # names, as the constructor takes them
+    assert isinstance(net.loss, fnn.MSE) and isinstance(net.optimizer, fnn.SGD)
+
+
+def test_a_diverging_train_step_is_undone_with_a_warning():
+    X, y = data()
+    net = fnn.Network([fnn.Dense(8, 16), fnn.ReLU(), fnn.Dense(16, 3)], optimizer=fnn.SGD(1e38),
+                      random_state=0)
+    X = X * 1e6
+    before = state_of(net)
+    with pytest.warns(RuntimeWarning, match="the step was undone"):
+        net.train_step(X, y)
+    assert_same_state(state_of(net), before)
+    assert np.all(np.isfinite(net.predict(X)))
 
 
 def test_a_layer_may_appear_once():
@@ -104,7 +135,7 @@ def test_non_layers_and_odd_replacements_get_clear_errors():
     with pytest.raises(TypeError, match="network.layers must be a list"):
         net.fit(X, y, verbose=0)
     net.layers = [fnn.Dense(8, 16), fnn.Dense(16, 3)]
-    net.loss = "mse"
+    net.loss = 5
     with pytest.raises(TypeError, match="network.loss must be a fastnn Loss"):
         net.predict(X)
     net.loss = fnn.SoftmaxCrossEntropy()
@@ -139,9 +170,9 @@ def test_two_threads_cannot_train_one_network_at_once():
     second.start()
     second.join()
     first.join()
-    assert len(errors) == 1 and "being trained by another call" in str(errors[0])
+    assert len(errors) == 1 and "already being trained" in str(errors[0])
     assert net.optimizer.iterations == 3 * 20  # one fit's steps, none lost
-    with pytest.raises(RuntimeError, match="being trained"):
+    with pytest.raises(RuntimeError, match="already being trained"):
         with net._exclusive("test"):
             threading_result = []
             t = threading.Thread(target=lambda: threading_result.append(
@@ -447,3 +478,38 @@ def test_random_call_sequences_give_only_clean_errors():
     """, timeout=600)
     ok, refused = map(int, out.split())
     assert ok > 50 and refused > 50, out
+
+
+def test_two_threads_cannot_fit_one_estimator_at_once():
+    from fastnn import MLPClassifier
+    X, y = data(n=3000)
+    est = MLPClassifier(hidden_layer_sizes=(64,), max_iter=30, tol=0, n_iter_no_change=100,
+                        random_state=0)
+    started, errors = threading.Event(), []
+    fit = est._fit_alone
+
+    def slow_fit(*args):  # the first fit signals, then holds on long enough to be overlapped
+        started.set()
+        time.sleep(0.2)
+        return fit(*args)
+
+    est._fit_alone = slow_fit
+    def quiet_fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning: 30 epochs are not enough
+            est.fit(X, y)
+
+    first = threading.Thread(target=quiet_fit)
+    first.start()
+    started.wait()
+    with pytest.raises(RuntimeError, match="already being fitted"):
+        est.fit(X[:100], y[:100])
+    first.join()
+    del est._fit_alone
+    alone = MLPClassifier(**est.get_params())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        alone.fit(X, y)
+    assert est.n_iter_ == alone.n_iter_ == 30  # the refused fit took nothing from the first
+    for a, b in zip(est.coefs_, alone.coefs_):
+        np.testing.assert_array_equal(a, b)
