@@ -186,7 +186,7 @@ def settle(threads, rows, sizes):
     through SciPy's took 33-134 ms an epoch of 784-100-10 on 2 cores, and 16-18 ms after 0.2 s.
     Small work is left alone: there the pause made the next sample slower (a cold start: fastnn's
     iris epochs took 81 us after it, 46 us without), and its GEMMs run on one thread anyway."""
-    from fastnn.network import small_work
+    from fastnn.thresholds import small_work
     if threads > 1 and not small_work(rows, sizes):
         time.sleep(0.2)
 
@@ -197,7 +197,7 @@ def gemm_floor(n, sizes, batch, dtype=np.float32, min_calls=500):
     engine's BLAS with the engine's thread rule (one thread for small work); over enough
     epochs for at least `min_calls` batches."""
     from threadpoolctl import threadpool_limits
-    from fastnn.network import small_work
+    from fastnn.thresholds import small_work
     weights = [(W.astype(dtype), b) for W, b in initial_weights(sizes)]
     rows = min(batch, n)
     bufs = [(np.ones((rows, W.shape[0]), dtype), W, np.ones((rows, W.shape[1]), dtype),

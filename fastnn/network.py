@@ -17,27 +17,15 @@ from fastnn import layers as L
 from fastnn import validation as V
 from fastnn.callbacks import Callback, History
 from fastnn.metrics import accuracy
+from fastnn.thresholds import (CALL_SECONDS, INFERENCE_VALUES, PREDICT_BATCH,
+                               THREAD_LIMIT_VALUES, small_work)
 from fastnn.tracking import Tracked, stamp
 
-PREDICT_BATCH = 8192  # rows per chunk when predict is not given a batch size: bounded memory
-# A batch whose largest matrix product has fewer multiply-adds than this runs BLAS on one thread:
-# waking a second thread per call costs more than it gives. Whole fits on 2 cores, 2 threads
-# against 1 (the engine's own loops on one thread): 64-64-10 (batch 32, 0.13M) and 64-100-10
-# (batch 200, 1.3M, float64) 1.02-1.03x slower, 128-128-10 (batch 200, 3.3M) 1.03x slower;
-# 256-128-10 (batch 128, 4.2M) 1.05x faster, 512-128-10 (batch 100, 6.6M) 1.06x, 784-128-10
-# (batch 128, 12.8M) 1.16x, 784-100-10 (batch 200, 15.7M) 1.24x (float32) and 1.44x (float64).
-SMALL_WORK = 2 ** 22
-CALL_SECONDS = 0.1  # about how long one engine call of several epochs may run within fit
 NON_FINITE_STEP_WARNING = ("the loss or the weights became NaN or infinite; the step was undone "
                            "(try a lower learning rate)")
-NON_FINITE_WARNING = ("the training loss became NaN or infinite; training stopped and the weights "
-                      "of the start of this epoch were put back (try a lower learning rate)")
-
-
-def small_work(rows, sizes):
-    """Whether batches of `rows` rows through layers of `sizes` (n_in, hidden..., n_out) are
-    small work: their largest matrix product under SMALL_WORK multiply-adds."""
-    return max(rows * a * b for a, b in zip(sizes, sizes[1:])) < SMALL_WORK
+NON_FINITE_WARNING = ("the training loss or weights became NaN or infinite; training stopped "
+                      "and the weights of the start of this epoch were put back (try a lower "
+                      "learning rate)")
 
 
 class Network(Tracked):
@@ -594,7 +582,7 @@ class Network(Tracked):
     def _inference_rows(self):
         """Rows per chunk of the engine's predict and evaluate."""
         widest = max(layer.n_out for layer in self.layers if isinstance(layer, L.Dense))
-        return max(1, min(PREDICT_BATCH, 2**20 // max(widest, self.n_features)))
+        return max(1, min(PREDICT_BATCH, INFERENCE_VALUES // max(widest, self.n_features)))
 
     def _threads_for(self, rows):
         """The BLAS threads for batches of `rows` rows: self.threads, or 1 for small work."""
@@ -603,8 +591,9 @@ class Network(Tracked):
         return 1 if small_work(rows, sizes) else self.threads
 
     def _inference_plan(self):
-        """The engine plan for predict and evaluate, or None; its buffers hold at most 2^20
-        values per layer (8192 rows at the most), so memory stays bounded however large X is."""
+        """The engine plan for predict and evaluate, or None; its buffers hold at most
+        INFERENCE_VALUES per layer (PREDICT_BATCH rows at the most), so memory stays bounded
+        however large X is."""
         return self._plan(self._inference_rows(), training=False)
 
     def _outputs(self, X, batch_size, final_activation=None):
@@ -615,9 +604,8 @@ class Network(Tracked):
         out = np.empty((len(X), self.n_outputs), self.dtype)
         plan = self._inference_plan()
         if plan is not None:
-            # Below 2^16 input values the thread limit's own cost (threadpoolctl) would dominate.
             limits = (_blas_threads(self._threads_for(min(len(X), self._inference_rows())))
-                      if len(X) * self.n_features > 2**16 else _NoLimits())
+                      if len(X) * self.n_features > THREAD_LIMIT_VALUES else _NoLimits())
             try:
                 return plan.predict(X, out, output_code(final_activation), 1)
             finally:
