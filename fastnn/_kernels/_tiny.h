@@ -389,10 +389,20 @@ FNN_TINY_INLINE void fnn_tiny_logits_kc(const float* X, const ptrdiff_t* rows, c
     }
 }
 
-/* The entry points: K and C become compile-time constants, so the chains stay in registers. */
+/* The entry points: K and C become compile-time constants, so the chains stay in registers.
+ * The step reproduces BLAS's fused multiply-add sums, so it is compiled only where the compiler
+ * may fuse them (the x86-64-v3 and v4 builds, ARMv8): without FMA no order of its sums can match
+ * BLAS's, the engine never chooses it, and leaving its twelve instantiations out saves most of
+ * the baseline build's compile time. */
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+#define FNN_TINY_AVAILABLE 1
 #define FNN_TINY_CASES(CASE)                                                                     \
     CASE(1, 2) CASE(1, 3) CASE(1, 4) CASE(2, 2) CASE(2, 3) CASE(2, 4)                            \
     CASE(3, 2) CASE(3, 3) CASE(3, 4) CASE(4, 2) CASE(4, 3) CASE(4, 4)
+#else
+#define FNN_TINY_AVAILABLE 0
+#define FNN_TINY_CASES(CASE)
+#endif
 
 static inline double fnn_tiny_step(const float* X, const ptrdiff_t* rows, const ptrdiff_t* labels,
                                    const float* W1, const float* b1, const float* W2,

@@ -37,8 +37,9 @@ from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, RMSPROP, SGD, optim_upda
 from fastnn._kernels._rowops cimport (IDENTITY, RELU, SOFTMAX, activation_code, backward_rows,
                                       dropout_row, forward_rows, row_dot)
 from fastnn._kernels._skinny cimport SKINNY_MAX
-from fastnn._kernels._tiny cimport (FNN_TINY_CHAIN, FNN_TINY_MAX_HIDDEN, FNN_TINY_TREE,
-                                    TINY_MAX_WORK, fnn_tiny_logits, fnn_tiny_step)
+from fastnn._kernels._tiny cimport (FNN_TINY_AVAILABLE, FNN_TINY_CHAIN, FNN_TINY_MAX_HIDDEN,
+                                    FNN_TINY_TREE, TINY_MAX_WORK, fnn_tiny_logits,
+                                    fnn_tiny_step)
 
 cnp.import_array()
 
@@ -202,6 +203,8 @@ def _tiny_order(Py_ssize_t K, Py_ssize_t H, Py_ssize_t C):
     if not (1 <= K <= 4 and 2 <= C <= 4 and 16 <= H <= FNN_TINY_MAX_HIDDEN and H % 16 == 0):
         raise ValueError(f"_tiny.h takes 1-4 inputs, 2-4 classes and a hidden width of 16..."
                          f"{FNN_TINY_MAX_HIDDEN} in steps of 16, got {K}-{H}-{C}")
+    if not FNN_TINY_AVAILABLE:
+        return -1
     rng = np.random.default_rng(0)
     def values(*shape):
         return (rng.standard_normal(shape) * 2.0 ** rng.integers(-20, 21, shape)).astype(np.float32)
