@@ -17,6 +17,7 @@ import io
 import math
 import os
 import re
+import stat
 import sys
 import tempfile
 import time
@@ -25,6 +26,7 @@ import numpy as np
 
 DATASETS = ("digits", "iris", "spiral", "vertical", "xor")
 DEFAULT_EPOCHS = {"digits": 30, "iris": 100, "spiral": 1000, "vertical": 100, "xor": 2000}
+MAX_CSV_BYTES = 1 << 30  # the CSV is read whole into memory, and parsed as text
 MAX_SEED = 2**32 - 1  # scikit-learn's train_test_split (the bundled sets' splits) takes no more
 
 
@@ -133,6 +135,12 @@ def check_output(option, path):
                              f"({error.strerror or error})") from None
         os.close(fd)
         os.unlink(probe)
+    if option == "--save":
+        from fastnn import io as model_files
+        try:
+            model_files.check_path(path)  # what save itself refuses (long names, links, ...)
+        except (ValueError, OSError) as error:
+            raise UsageError(f"{option} {path}: {one_line(error)}") from None
 
 
 def check_plot(path):
@@ -154,7 +162,13 @@ def read_csv(path):
     skipped. Every problem is a UsageError naming the file and the row."""
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise UsageError(f"cannot read {path}: not a regular file")
+            if info.st_size > MAX_CSV_BYTES:
+                raise UsageError(f"{path} is {info.st_size} bytes; --csv reads files of up to "
+                                 f"{MAX_CSV_BYTES} bytes (train larger data from Python)")
+            data = f.read(MAX_CSV_BYTES + 1)
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
     try:
@@ -319,6 +333,8 @@ def main(argv=None):
     # else is a bug and keeps its traceback.
     except (ValueError, TypeError, OSError, csv.Error) as error:
         message = one_line(error) or type(error).__name__
+    except MemoryError:
+        message = "not enough memory for this network and data (try smaller --hidden sizes)"
     print(f"error: {message}", file=sys.stderr)
     return 2
 

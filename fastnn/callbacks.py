@@ -96,6 +96,8 @@ class EarlyStopping(Callback):
         min_delta = abs(V.real("min_delta", min_delta, -np.inf))
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
         self.restore_best_weights = restore_best_weights
+        self.best, self.best_epoch, self.best_weights, self.wait = None, None, None, 0
+        self.stopped_epoch = None
         self.mode = mode if mode != "auto" else ("max" if "acc" in monitor else "min")
 
     def check(self, metrics):

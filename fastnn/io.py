@@ -181,8 +181,9 @@ def save(net, path):
             raise ValueError(f"cannot save {where}: {type(obj).__name__} is not one of fastnn's "
                              f"own classes, so load could not rebuild it")
     meta, arrays = describe(net)
+    arrays = {name: np.ascontiguousarray(a) for name, a in arrays.items()}  # as load reads them
     try:
-        text = json.dumps(meta, allow_nan=False)
+        text = json.dumps(meta, allow_nan=False, default=_plain)
         description = Description(_parse_json(text))
     except (TypeError, ValueError) as error:
         raise ValueError(f"cannot save this network: {error}") from None
@@ -197,14 +198,42 @@ def save(net, path):
     _write(target, existing, lambda f: np.savez(f, metadata=np.array(text), **arrays))
 
 
+def _plain(value):
+    """A NumPy number in a config, as the Python number JSON writes."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"a config holds {type(value).__name__}, which a model file cannot")
+
+
+def check_path(path):
+    """Raise ValueError, FileNotFoundError or PermissionError if save could not write `path`:
+    the command line checks this before training, so a model is never lost to a bad path."""
+    target, _ = _target(path)
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot save to {path}: the folder {folder} is not writable")
+
+
+def _partial_name(target):
+    """.<name>.fastnn-partial beside the target; a long name is shortened, keeping it unique."""
+    folder, name = os.path.split(os.path.abspath(target))
+    if len(os.fsencode(name)) > 200:
+        name = name[:150] + "~%08x" % zlib.crc32(os.fsencode(name))
+    return os.path.join(folder, f".{name}{PARTIAL}")
+
+
 def _target(path):
     """(the file to replace, its os.stat or None), after refusing what save cannot replace."""
     path = os.fsdecode(os.fspath(path))
-    target = os.path.realpath(path) if os.path.islink(path) else path
+    if not path or path.endswith(("/", os.sep)) or os.path.basename(path) in (".", ".."):
+        raise ValueError(f"cannot save to {path!r}: it names no file")
     try:
+        target = os.path.realpath(path) if os.path.islink(path) else path
         existing = os.stat(target)
     except FileNotFoundError:
         existing = None
+    except OSError as error:  # a loop of symbolic links, a name too long
+        raise ValueError(f"cannot save to {path}: {error.strerror}") from None
     if existing is not None:
         if stat.S_ISDIR(existing.st_mode):
             raise ValueError(f"cannot save to {path}: it is a directory")
@@ -220,19 +249,19 @@ def _target(path):
 
 
 def _write(target, existing, write):
-    folder, name = os.path.split(os.path.abspath(target))
-    partial = os.path.join(folder, f".{name}{PARTIAL}")
+    folder = os.path.dirname(os.path.abspath(target))
+    partial = _partial_name(target)
     fd = _open_partial(partial, target)
     try:
         with os.fdopen(os.dup(fd), "wb") as f:
             write(f)
             f.flush()
         if existing is not None:
-            os.fchmod(fd, stat.S_IMODE(existing.st_mode))
-            try:
+            try:  # first: a change of owner clears the setuid and setgid bits
                 os.fchown(fd, existing.st_uid, existing.st_gid)
             except OSError:
                 pass  # only the owner or root may give a file away: it stays ours
+            os.fchmod(fd, stat.S_IMODE(existing.st_mode))
         os.fsync(fd)
         os.replace(partial, target)
     except BaseException:
@@ -254,8 +283,13 @@ def _open_partial(partial, target):
         except FileExistsError:
             _remove_stale(partial, target)
             continue
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BaseException:
+            os.close(fd)
+            _remove(partial)
+            raise
         return fd
     raise RuntimeError(f"cannot save to {target}: another save to it is in progress")
 
@@ -323,7 +357,8 @@ def load(path):
         try:
             return _read(f, info.st_size)
         except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error,
-                ValueError, TypeError, KeyError, RecursionError, OverflowError) as error:
+                ValueError, TypeError, KeyError, RecursionError, OverflowError,
+                NotImplementedError, MemoryError) as error:
             raise ValueError(f"{name} is not a valid fastnn model file: {error}") from None
 
 
@@ -347,9 +382,11 @@ def _read(f, file_size):
         raise ValueError(f"the metadata is {meta_info.file_size} bytes, more than the "
                          f"{MAX_METADATA_BYTES} a description may take")
     with archive.open(meta_info) as member:
-        metadata = np.lib.format.read_array(member, allow_pickle=False)
-    if metadata.dtype.kind != "U" or metadata.shape != ():
-        raise ValueError("the metadata must be one string")
+        header = _read_header(member, "metadata")
+        if header[2].kind != "U" or header[0] != () or header[1] or \
+                member.tell() + header[2].itemsize != meta_info.file_size:
+            raise ValueError("the metadata must be one string, as long as its member")
+        metadata = _read_data(member, (), header[2], "metadata")
     description = Description(_parse_json(str(metadata[()])))
     shapes = description.members()
     wanted = {name + ".npy" for name in shapes} | {"metadata.npy"}
@@ -387,15 +424,18 @@ def _read(f, file_size):
     return net
 
 
-def _check_header(member, info, name, shape, dtype):
+def _read_header(member, name):
+    """(shape, fortran order, dtype) of a .npy member, read without allocating its data."""
     version = np.lib.format.read_magic(member)
     if version == (1, 0):
-        header = np.lib.format.read_array_header_1_0(member)
-    elif version == (2, 0):
-        header = np.lib.format.read_array_header_2_0(member)
-    else:
-        raise ValueError(f"{name} has .npy version {version}")
-    got_shape, fortran, got_dtype = header
+        return np.lib.format.read_array_header_1_0(member)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(member)
+    raise ValueError(f"{name} has .npy version {version}")
+
+
+def _check_header(member, info, name, shape, dtype):
+    got_shape, fortran, got_dtype = _read_header(member, name)
     if got_dtype != dtype or fortran or got_shape != shape:
         raise ValueError(f"{name} is a {got_dtype} array of shape {got_shape}"
                          f"{' (Fortran order)' if fortran else ''}, but the description needs "

@@ -23,6 +23,17 @@ class Loss(Tracked):
     def check_target(self, y, name):
         """Raise ValueError if the (finite, real) target array y cannot be this loss's target."""
 
+    def check(self, dtype):
+        """Raise ValueError if a setting changed since construction, or one the network's dtype
+        cannot represent, is not valid: the probability clip 1 - eps must stay below 1."""
+        eps = getattr(self, "eps", None)
+        if eps is not None:
+            V.real("loss.eps", eps, 0, 0.5, low_open=True)
+            if self.kernel in ("categorical_cross_entropy", "binary_cross_entropy") and \
+                    dtype.type(1) - dtype.type(eps) >= 1:
+                raise ValueError(f"loss.eps={eps} is lost in {dtype}: 1 - eps rounds to 1 "
+                                 f"(use at least {np.finfo(dtype).epsneg})")
+
     def prepare_target(self, y, dtype):
         """The target as the kernel wants it: class labels as intp (n,), else (n, k) of dtype."""
         y = np.asarray(y)
@@ -46,12 +57,21 @@ class Loss(Tracked):
         return f"{type(self).__name__}({args})"
 
 
+def _check_probabilities(y, name):
+    if y.size and not (y.min() >= 0 and y.max() <= 1):
+        raise ValueError(f"{name} holds target probabilities, which must be in [0, 1]; got "
+                         f"{y.min()}..{y.max()}")
+
+
 class SoftmaxCrossEntropy(Loss):
     """Cross-entropy of softmax(logits): targets are class labels or one-hot/probability rows."""
     kernel = "softmax_cross_entropy"
     output_activation = "softmax"
     classification = True
     takes_labels = True
+
+    def check_target(self, y, name):
+        _check_probabilities(y, name)
 
 
 class CrossEntropy(Loss):
@@ -67,6 +87,9 @@ class CrossEntropy(Loss):
 
     def _extra(self):
         return (self.eps,)
+
+    def check_target(self, y, name):
+        _check_probabilities(y, name)
 
     def config(self):
         return {"eps": self.eps}

@@ -21,6 +21,8 @@ from fastnn.thresholds import (CALL_SECONDS, INFERENCE_VALUES, PREDICT_BATCH,
                                THREAD_LIMIT_VALUES, small_work)
 from fastnn.tracking import Tracked, stamp
 
+MAX_ITERATIONS = 2**62  # optimizer steps: the engine's counter never wraps
+
 NON_FINITE_STEP_WARNING = ("the loss or the weights became NaN or infinite; the step was undone "
                            "(try a lower learning rate)")
 NON_FINITE_WARNING = ("the training loss or weights became NaN or infinite; training stopped "
@@ -61,6 +63,8 @@ class Network(Tracked):
             value = losses.get(value)
         elif name == "optimizer" and isinstance(value, str):
             value = optimizers.get(value)
+        elif name == "dtype":
+            value = _float_dtype(value)
         super().__setattr__(name, value)
 
     def __init__(self, layers, loss="softmax_cross_entropy", optimizer="adam", dtype="float32",
@@ -135,6 +139,7 @@ class Network(Tracked):
             raise TypeError(f"network.optimizer must be a fastnn Optimizer, got "
                             f"{type(self.optimizer).__name__}")
         _float_dtype(self.dtype)
+        self.loss.check(self.dtype)
         first = {}
         for i, layer in enumerate(layers):
             if not isinstance(layer, L.Layer):
@@ -252,27 +257,38 @@ class Network(Tracked):
     def _exclusive(self, what):
         """Run a training call alone: refused while another thread trains this network, and
         holding the inference lock, so predict and evaluate wait for it."""
-        if not self._training.acquire(blocking=False):
-            raise RuntimeError(f"{what}: this network is already being trained (by fit or "
-                               f"train_step, in another thread or a callback of this one); "
-                               f"train it from one call at a time")
-        try:
+        acquired = False
+        try:  # acquired inside the try: an interrupt cannot leave the lock held
+            acquired = self._training.acquire(blocking=False)
+            if not acquired:
+                raise RuntimeError(f"{what}: this network is already being trained (by fit or "
+                                   f"train_step, in another thread or a callback of this one); "
+                                   f"train it from one call at a time")
             with self._lock:
                 yield
         finally:
-            self._training.release()
+            if acquired:
+                self._training.release()
 
     def _prepare_training(self):
         """Before training writes them: own writeable arrays, finite parameters and optimizer
         state that matches them (made if there is none yet)."""
+        if not isinstance(self.rng, np.random.Generator):
+            raise TypeError(f"network.rng must be a numpy.random.Generator, got "
+                            f"{type(self.rng).__name__}")
+        if not isinstance(self.optimizer.state, list):
+            raise TypeError(f"optimizer.state must be a list (one list of arrays per parameter), "
+                            f"got {type(self.optimizer.state).__name__}")
         self._own_arrays()
+        self._refresh()  # _own_arrays may have replaced read-only arrays with copies
         if not all(map(kernels.all_finite, self.parameters())):
             for i, layer in enumerate(self.layers):
                 for name, p in zip(("W", "b"), layer.parameters()):
                     if not kernels.all_finite(p):
                         raise ValueError(f"layers[{i}].{name} holds NaN or infinity: the network "
                                          f"cannot train from non-finite parameters")
-        self.optimizer.iterations = V.integer("optimizer.iterations", self.optimizer.iterations, 0)
+        self.optimizer.iterations = V.integer("optimizer.iterations", self.optimizer.iterations, 0,
+                                              MAX_ITERATIONS)
         try:
             self.optimizer.check()
         except (TypeError, ValueError) as error:
@@ -427,9 +443,15 @@ class Network(Tracked):
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch)
                 start = time.perf_counter()
+                self._prepare_training()  # a callback may have changed the network
+                plan = self._plan(batch_size, training=True, labels=y.ndim == 1)
                 checkpoint = _Checkpoint(self)  # before the shuffle: an interrupt puts it back
-                order = self.rng.permutation(len(X)) if shuffle else np.arange(len(X))
-                logs = self._epoch(X, y, sample_weight, batch_size, order, plan, checkpoint)
+                try:
+                    order = self.rng.permutation(len(X)) if shuffle else np.arange(len(X))
+                    logs = self._epoch(X, y, sample_weight, batch_size, order, plan, checkpoint)
+                except BaseException:
+                    checkpoint.restore()
+                    raise
                 if logs is None:
                     break
                 if validation_data is not None:
@@ -546,6 +568,7 @@ class Network(Tracked):
         """The engine plan for batches of up to `rows` rows (targets: class labels or rows), or
         None (engine off or unsupported). Cached until _refresh sees a change, and while the
         optimizer holds the same state arrays."""
+        self._refresh()  # a plan is current only for what the network holds now
         if not self.engine:
             return None
         from fastnn.engine import compile_plan
@@ -671,7 +694,8 @@ class Network(Tracked):
         """Write the network to a .npz file that fastnn.load reads (see fastnn.io: no pickle,
         the file appears whole or not at all)."""
         from fastnn import io
-        io.save(self, path)
+        with self._lock:  # not while a fit in another thread is changing the weights
+            io.save(self, path)
 
 
 def load(path):

@@ -40,14 +40,21 @@ class Optimizer(Tracked):
         if len(self.state) != len(params):
             self.state = [[np.zeros_like(p) for _ in range(self.n_state)] for p in params]
             return
+        if any(state == [] for state in self.state) and self.n_state:
+            # state turned on after construction (SGD's momentum): it starts at zero, as new
+            self.state = [state or [np.zeros_like(p) for _ in range(self.n_state)]
+                          for p, state in zip(params, self.state)]
+        elif not self.n_state and any(self.state):
+            self.state = [[] for _ in params]  # and turned off: nothing to keep
         for i, (p, state) in enumerate(zip(params, self.state)):
             ok = type(state) is list and len(state) == self.n_state
             for s in state if ok else ():
-                ok = ok and type(s) is np.ndarray and s.shape == p.shape and s.dtype == p.dtype
+                ok = (ok and type(s) is np.ndarray and s.shape == p.shape and s.dtype == p.dtype
+                      and s.flags.c_contiguous)
             if not ok:
                 raise ValueError(
                     f"optimizer.state[{i}] does not match parameter {i} ({p.dtype}, shape "
-                    f"{p.shape}): {type(self).__name__} keeps {self.n_state} such arrays per "
+                    f"{p.shape}): {type(self).__name__} keeps {self.n_state} C-contiguous such arrays per "
                     f"parameter; set optimizer.state = [] to start the optimizer afresh")
 
     def step(self, params, grads, extra_decay=None):
@@ -74,7 +81,10 @@ class SGD(Optimizer):
         super().__init__(lr, decay, weight_decay)
         self.momentum = _check("momentum", momentum, 0, 1)
         self.nesterov = bool(nesterov)
-        self.n_state = 1 if self.momentum > 0 else 0
+
+    @property
+    def n_state(self):
+        return 1 if self.momentum > 0 else 0  # the velocity, with momentum
 
     def _update(self, param, grad, state, lr, wd):
         K.sgd_update(param, grad, state[0] if state else None, lr=lr, momentum=self.momentum,
@@ -94,7 +104,7 @@ class Adam(Optimizer):
                  eps_hat=False):
         super().__init__(lr, decay, weight_decay)
         self.beta1, self.beta2 = _check("beta1", beta1, 0, 1), _check("beta2", beta2, 0, 1)
-        self.eps = _check("eps", eps, 1e-300)
+        self.eps = _check("eps", eps, 0, low_open=True)
         self.eps_hat = bool(eps_hat)
 
     def _update(self, param, grad, state, lr, wd):
@@ -115,7 +125,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, lr=0.001, rho=0.9, eps=1e-7, weight_decay=0.0, decay=0.0):
         super().__init__(lr, decay, weight_decay)
-        self.rho, self.eps = _check("rho", rho, 0, 1), _check("eps", eps, 1e-300)
+        self.rho, self.eps = _check("rho", rho, 0, 1), _check("eps", eps, 0, low_open=True)
 
     def _update(self, param, grad, state, lr, wd):
         K.rmsprop_update(param, grad, state[0], lr=lr, rho=self.rho, eps=self.eps,
@@ -130,7 +140,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, lr=0.01, eps=1e-7, weight_decay=0.0, decay=0.0):
         super().__init__(lr, decay, weight_decay)
-        self.eps = _check("eps", eps, 1e-300)
+        self.eps = _check("eps", eps, 0, low_open=True)
 
     def _update(self, param, grad, state, lr, wd):
         K.adagrad_update(param, grad, state[0], lr=lr, eps=self.eps, weight_decay=wd)

@@ -40,6 +40,7 @@ import os
 import re
 import threading
 import warnings
+import weakref
 from itertools import chain
 
 import numpy as np
@@ -76,9 +77,9 @@ _NETWORK_NON_FINITE = re.escape(getattr(_network_module, "NON_FINITE_WARNING",
                                         "the training loss became NaN or infinite"))
 
 
-# The estimators being fitted (by id): a second fit of one at the same time is refused. Kept
-# here, not on the estimator, so that estimators stay picklable and cloneable.
-_FITTING = set()
+# The estimators being fitted: a second fit of one at the same time is refused. Kept here, not
+# on the estimator, so that estimators stay picklable and cloneable.
+_FITTING = weakref.WeakSet()
 _FITTING_LOCK = threading.Lock()
 
 
@@ -434,16 +435,20 @@ class _BaseMLP(BaseEstimator):
         """fit and partial_fit, one at a time per estimator (another thread's raises
         RuntimeError). Every argument and parameter is checked first, setting nothing; then
         training, which puts the estimator back as it was if it raises."""
-        with _FITTING_LOCK:
-            if id(self) in _FITTING:
-                raise RuntimeError("this estimator is already being fitted (fit or partial_fit "
-                                   "in another thread); fit it from one thread at a time")
-            _FITTING.add(id(self))
-        try:
+        added = False
+        try:  # added inside the try: an interrupt cannot leave the estimator marked
+            with _FITTING_LOCK:
+                if self in _FITTING:
+                    raise RuntimeError("this estimator is already being fitted (fit or "
+                                       "partial_fit in another thread); fit it from one thread "
+                                       "at a time")
+                _FITTING.add(self)
+                added = True
             return self._fit_alone(X, y, sample_weight, incremental, classes)
         finally:
-            with _FITTING_LOCK:
-                _FITTING.discard(id(self))
+            if added:
+                with _FITTING_LOCK:
+                    _FITTING.discard(self)
 
     def _fit_alone(self, X, y, sample_weight, incremental, classes):
         hidden = self._check_params()

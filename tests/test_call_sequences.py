@@ -513,3 +513,98 @@ def test_two_threads_cannot_fit_one_estimator_at_once():
     assert est.n_iter_ == alone.n_iter_ == 30  # the refused fit took nothing from the first
     for a, b in zip(est.coefs_, alone.coefs_):
         np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- found by attacking it
+
+
+def test_read_only_weights_are_copied_and_the_copies_trained():
+    """fit copies read-only arrays before it writes them; the engine used to train the dropped
+    originals through a cached plan while the network kept its untouched copies."""
+    X, y = data()
+    net = fnn.Network([fnn.Dense(8, 16), fnn.ReLU(), fnn.Dense(16, 3)], optimizer=fnn.SGD(0.1),
+                      random_state=0)
+    net.fit(X, y, epochs=2, verbose=0)
+    net.layers[0].W.setflags(write=False)
+    before = [p.copy() for p in net.parameters()]
+    net.fit(X, y, epochs=2, verbose=0)
+    for p, q in zip(net.parameters(), before):
+        assert not np.array_equal(p, q)
+
+
+def test_replaced_estimator_coefficients_are_the_ones_trained():
+    from fastnn import MLPClassifier
+    X, y = data(n=200)
+    for solver in ("sgd", "adam"):
+        est = MLPClassifier(hidden_layer_sizes=(8,), solver=solver, random_state=0)
+        est.partial_fit(X, y, classes=[0, 1, 2])
+        est.coefs_[0] = est.coefs_[0].copy()
+        before = est.coefs_[0].copy()
+        est.partial_fit(X, y)
+        assert not np.array_equal(est.coefs_[0], before), solver
+
+
+def test_changes_made_by_a_callback_take_effect_from_the_next_epoch():
+    X, y = data()
+
+    class Replace(fnn.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                self.network.layers[2] = self.new = fnn.Dense(16, 3, random_state=1)
+                self.start = self.new.W.copy()
+
+    for engine in (True, False):
+        net = fnn.Network([fnn.Dense(8, 16), fnn.ReLU(), fnn.Dense(16, 3)], random_state=0,
+                          engine=engine)
+        replace = Replace()
+        net.optimizer.state = []
+        net.fit(X, y, epochs=3, callbacks=[replace], verbose=0)
+        assert not np.array_equal(replace.new.W, replace.start), engine  # the new layer trained
+
+
+def test_target_rows_of_the_cross_entropies_must_be_probabilities():
+    X, y = data()
+    net = mlp()
+    with pytest.raises(ValueError, match=r"target probabilities, which must be in \[0, 1\]"):
+        net.fit(X, -np.eye(3)[y], verbose=0)
+
+
+def test_odd_optimizer_and_network_attributes_are_refused_by_name():
+    X, y = data()
+    for change, error, match in [
+            (lambda n: setattr(n.optimizer, "iterations", 2**63 - 2), ValueError,
+             r"optimizer.iterations must be an integer in \[0, 4611686018427387904\]"),
+            (lambda n: setattr(n.optimizer, "state", "abcd"), TypeError, "optimizer.state must be a list"),
+            (lambda n: setattr(n, "rng", 5), TypeError, "network.rng must be a numpy.random.Generator"),
+            (lambda n: setattr(n.optimizer, "decay", -1), ValueError, "decay must be a number"),
+            (lambda n: setattr(n, "loss", fnn.CrossEntropy(eps=1e-300)), ValueError,
+             "loss.eps=1e-300 is lost in float32")]:
+        net = mlp()
+        change(net)
+        with pytest.raises(error, match=match):
+            net.fit(X, y, verbose=0)
+
+
+def test_momentum_turned_on_or_off_after_construction():
+    X, y = data()
+    net = fnn.Network([fnn.Dense(8, 16), fnn.ReLU(), fnn.Dense(16, 3)], optimizer=fnn.SGD(0.1),
+                      random_state=0)
+    net.fit(X, y, epochs=1, verbose=0)
+    net.optimizer.momentum = 0.9
+    net.fit(X, y, epochs=1, verbose=0)
+    assert [len(s) for s in net.optimizer.state] == [1] * 4
+    net.optimizer.momentum = 0.0
+    net.fit(X, y, epochs=1, verbose=0)
+    assert [len(s) for s in net.optimizer.state] == [0] * 4
+
+
+def test_an_error_in_on_train_begin_is_the_one_raised():
+    X, y = data()
+
+    class Broken(fnn.Callback):
+        def on_train_begin(self, logs=None):
+            raise ValueError("broken callback")
+
+    with pytest.raises(ValueError, match="broken callback"):
+        mlp().fit(X, y, validation_split=0.2, verbose=0,
+                  callbacks=[Broken(), fnn.EarlyStopping("val_loss")])

@@ -282,3 +282,19 @@ def test_ctrl_c_while_training():
             process.kill()
             process.wait()
     assert process.returncode == 130 and err == "error: interrupted\n", (process.returncode, err)
+
+
+# ------------------------------------------------------ found by attacking it
+
+def test_a_csv_that_is_not_a_regular_file_is_refused_unread():
+    assert_error(run("--csv", "/dev/zero", "--target", "y", *QUICK),
+                 "cannot read /dev/zero: not a regular file")
+
+
+def test_a_network_too_large_for_memory_is_one_line():
+    assert_error(run("iris", "--hidden", "99999999999", *QUICK), "not enough memory",
+                 before_training=False)
+
+
+def test_a_save_name_too_long_is_refused_before_training(tmp_path):
+    assert_error(run("iris", "--save", tmp_path / ("m" * 300), *QUICK), "File name too long")

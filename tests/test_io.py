@@ -433,3 +433,106 @@ def test_mutated_model_files_give_only_value_errors():
     """, timeout=600)
     refused, loaded = map(int, out.split())
     assert refused > 100 and loaded > 0, out  # both outcomes were exercised
+
+
+# ---------------------------------------------------------------- found by attacking it
+
+
+def test_a_metadata_header_that_declares_a_huge_string_is_refused_unread(tmp_path):
+    net, _, _ = trained()
+    net.save(tmp_path / "m.npz")
+    meta, arrays = members(tmp_path / "m.npz")
+    text = json.dumps(meta)
+    for descr, shape in (("<U100000000", "()"), ("<U1", "(1000000000000,)")):
+        header = ("{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape))
+        header += " " * (63 - len(header) % 64) + "\n"
+        blob = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+        blob += text.encode("utf-32-le")
+        with zipfile.ZipFile(tmp_path / "huge.npz", "w") as z:
+            z.writestr("metadata.npy", blob)
+            for name, array in arrays.items():
+                with z.open(name + ".npy", "w") as f:
+                    np.lib.format.write_array(f, array)
+        with pytest.raises(ValueError, match="the metadata must be one string"):
+            fnn.load(tmp_path / "huge.npz")
+
+
+def test_unsupported_zip_features_are_value_errors(tmp_path):
+    net, _, _ = trained()
+    net.save(tmp_path / "m.npz")
+    data = bytearray((tmp_path / "m.npz").read_bytes())
+    central = data.rfind(b"PK\x01\x02", 0, data.rfind(b"PK\x05\x06"))
+    data[central + 8] |= 0x40  # flag bit 6, strong encryption: zipfile raises NotImplementedError
+    (tmp_path / "flag.npz").write_bytes(bytes(data))
+    with pytest.raises(ValueError):
+        fnn.load(tmp_path / "flag.npz")
+
+
+def test_save_writes_what_load_reads_whatever_the_arrays_memory_order(tmp_path):
+    net, X, y = trained()
+    net.optimizer.state[0][0] = np.asfortranarray(net.optimizer.state[0][0].reshape(4, 8))
+    net.save(tmp_path / "m.npz")
+    loaded = fnn.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.optimizer.state[0][0], net.optimizer.state[0][0])
+    with pytest.raises(ValueError, match=r"optimizer.state\[0\] does not match.*C-contiguous"):
+        net.fit(X, y, verbose=0)  # the kernels need C order: refused by name
+
+
+def test_save_keeps_setuid_and_setgid_bits(tmp_path):
+    net, _, _ = trained()
+    path = tmp_path / "m.npz"
+    net.save(path)
+    os.chmod(path, 0o6750)
+    net.save(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o6750
+
+
+def test_save_refuses_paths_that_name_no_file_and_shortens_long_partial_names(tmp_path):
+    net, X, _ = trained()
+    for bad in ("", str(tmp_path) + "/", str(tmp_path / "x.npz") + "/", str(tmp_path / "..")):
+        with pytest.raises(ValueError, match="names no file|is a directory"):
+            net.save(bad)
+    long = tmp_path / ("m" * 240 + ".npz")
+    net.save(long)
+    np.testing.assert_array_equal(fnn.load(long).predict(X), net.predict(X))
+    assert sorted(os.listdir(tmp_path)) == [long.name]
+    with pytest.raises(ValueError, match="File name too long"):
+        net.save(tmp_path / ("m" * 300))
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    with pytest.raises(ValueError, match="cannot save to"):
+        net.save(loop)
+
+
+def test_numpy_numbers_set_on_layers_and_optimizers_save_as_numbers(tmp_path):
+    net, X, y = trained()
+    net.layers[1].alpha = np.float32(0.2)
+    net.optimizer.lr = np.float32(0.01)
+    net.dtype = "float32"
+    net.fit(X, y, epochs=1, verbose=0)
+    net.save(tmp_path / "m.npz")
+    loaded = fnn.load(tmp_path / "m.npz")
+    assert loaded.layers[1].alpha == pytest.approx(0.2) and loaded.dtype == np.float32
+
+
+def test_save_waits_for_a_fit_running_in_another_thread(tmp_path):
+    """A save while another thread fits used to write weights of neither epoch (torn)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((4000, 4)), rng.integers(0, 3, 4000)
+    net = fnn.Network([fnn.Dense(4, 64), fnn.ReLU(), fnn.Dense(64, 3)], random_state=0)
+    started = threading.Event()
+
+    class Signal(fnn.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            started.set()
+
+    fit = threading.Thread(target=lambda: net.fit(X, y, epochs=20, batch_size=32, verbose=0,
+                                                  callbacks=[Signal()]))
+    fit.start()
+    started.wait()
+    net.save(tmp_path / "m.npz")  # waits for the fit
+    fit.join()
+    loaded = fnn.load(tmp_path / "m.npz")
+    assert loaded.optimizer.iterations == net.optimizer.iterations == 20 * 125
+    for p, q in zip(loaded.parameters(), net.parameters()):
+        np.testing.assert_array_equal(p, q)
