@@ -13,22 +13,37 @@ from fastnn.tracking import Tracked
 from fastnn.validation import real as _check
 
 
+# Each hyperparameter's range, as the constructors check it: (low, high, low end open).
+RANGES = {"lr": (0, np.inf, False), "decay": (0, np.inf, False),
+          "weight_decay": (0, np.inf, False), "momentum": (0, 1, False),
+          "beta1": (0, 1, False), "beta2": (0, 1, False), "rho": (0, 1, False),
+          "eps": (0, np.inf, True)}
+
+
+def _hyper(name, value):
+    """value as a float, checked against its hyperparameter's range."""
+    low, high, low_open = RANGES[name]
+    return _check(name, value, low, high, low_open=low_open)
+
+
 class Optimizer(Tracked):
     n_state = 0  # arrays of state per parameter
     # Handed to the engine on every call, so changing them needs no new plan.
     _untracked = frozenset({"lr", "iterations"})
 
     def __init__(self, lr, decay=0.0, weight_decay=0.0):
-        self.lr = _check("lr", lr, 0)
-        self.decay = _check("decay", decay, 0)
-        self.weight_decay = _check("weight_decay", weight_decay, 0)
+        self.lr = _hyper("lr", lr)
+        self.decay = _hyper("decay", decay)
+        self.weight_decay = _hyper("weight_decay", weight_decay)
         self.iterations = 0
         self.state = []
 
     def check(self):
         """Raise ValueError if a hyperparameter set since construction is not valid: the
-        constructor's checks, run again on the current values."""
-        type(self)(**self.config())
+        constructors' ranges, checked again on the current values."""
+        for name, value in self.config().items():
+            if name in RANGES:
+                _hyper(name, value)
 
     @property
     def current_lr(self):
@@ -79,7 +94,7 @@ class SGD(Optimizer):
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, decay=0.0):
         super().__init__(lr, decay, weight_decay)
-        self.momentum = _check("momentum", momentum, 0, 1)
+        self.momentum = _hyper("momentum", momentum)
         self.nesterov = bool(nesterov)
 
     @property
@@ -103,8 +118,8 @@ class Adam(Optimizer):
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decay=0.0,
                  eps_hat=False):
         super().__init__(lr, decay, weight_decay)
-        self.beta1, self.beta2 = _check("beta1", beta1, 0, 1), _check("beta2", beta2, 0, 1)
-        self.eps = _check("eps", eps, 0, low_open=True)
+        self.beta1, self.beta2 = _hyper("beta1", beta1), _hyper("beta2", beta2)
+        self.eps = _hyper("eps", eps)
         self.eps_hat = bool(eps_hat)
 
     def _update(self, param, grad, state, lr, wd):
@@ -125,7 +140,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, lr=0.001, rho=0.9, eps=1e-7, weight_decay=0.0, decay=0.0):
         super().__init__(lr, decay, weight_decay)
-        self.rho, self.eps = _check("rho", rho, 0, 1), _check("eps", eps, 0, low_open=True)
+        self.rho, self.eps = _hyper("rho", rho), _hyper("eps", eps)
 
     def _update(self, param, grad, state, lr, wd):
         K.rmsprop_update(param, grad, state[0], lr=lr, rho=self.rho, eps=self.eps,
@@ -140,7 +155,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, lr=0.01, eps=1e-7, weight_decay=0.0, decay=0.0):
         super().__init__(lr, decay, weight_decay)
-        self.eps = _check("eps", eps, 0, low_open=True)
+        self.eps = _hyper("eps", eps)
 
     def _update(self, param, grad, state, lr, wd):
         K.adagrad_update(param, grad, state[0], lr=lr, eps=self.eps, weight_decay=wd)
