@@ -375,8 +375,8 @@ def test_a_plan_that_was_not_compiled_refuses_to_run():
                 assert "not compiled" in str(error), error
                 print("refused:", error)
         args = base("adam")
-        p = plan(args)
         bad = dict(args, max_rows=0)
+        p = E.Plan.__new__(E.Plan)
         try:
             p.__init__(bad["dtype"], bad["layers"], bad["params"], bad["optimizer"], bad["loss"],
                        0, True, bad["acc_mode"])
@@ -390,27 +390,98 @@ def test_a_plan_that_was_not_compiled_refuses_to_run():
         """, times=5)
 
 
-def test_a_second_init_starts_over():
-    """__init__ run again on a plan that trained: its epoch snapshot was sized for the first
-    network's parameters, and the restore of a bigger network's diverged epoch wrote past it."""
+def test_a_plan_is_compiled_once():
+    """__init__ called again on a plan raises RuntimeError and leaves the plan as it was: it
+    used to free the plan's C arrays and build new ones, under another thread's train_epochs
+    running with the GIL released (a segfault), and to restore a bigger network's diverged
+    epoch past the snapshot sized for the first. A plan whose __init__ failed is not retried
+    either (build a new Plan)."""
     out = run_isolated("""
+        def init(p, args):
+            p.__init__(args["dtype"], args["layers"], args["params"], args["optimizer"],
+                       args["loss"], args["max_rows"], True, args["acc_mode"])
+
         small = base("sgd", sizes=(3, 4, 2), acts=("relu", "identity"))
         p = plan(small)
         X, y = data(small)
         p.train_epochs(X, y, None, 16, 0, 1)  # allocates the snapshot
+        trained = [param.copy() for param, *_ in small["params"]]
         big = base("sgd", sizes=(3, 1200, 1200, 4), acts=("relu", "relu", "identity"))
-        p.__init__(big["dtype"], big["layers"], big["params"], big["optimizer"], big["loss"],
-                   big["max_rows"], True, big["acc_mode"])
         start = [param.copy() for param, *_ in big["params"]]
-        X, y = data(big)
-        p.set_learning_rate(1e300)  # the first step overflows: the epoch is put back
-        done, finished, _, _ = p.train_epochs(X * 1e200, y, None, 16, 0, 2)
-        assert done == 0 and not finished
+        for args in (big, small, dict(small, max_rows=0)):
+            try:
+                init(p, args)
+            except RuntimeError as error:
+                assert "already compiled" in str(error) and "build a new Plan" in str(error)
+                print("refused:", error)
         for (param, *_), want in zip(big["params"], start):
+            np.testing.assert_array_equal(param, want)  # never touched
+        for (param, *_), want in zip(small["params"], trained):
             np.testing.assert_array_equal(param, want)
-        print("restored")
+        exercise(p, small)  # still the small network's plan
+        # a plan whose first __init__ failed
+        q = E.Plan.__new__(E.Plan)
+        for args in (dict(small, max_rows=0), small):
+            try:
+                init(q, args)
+            except (ValueError, RuntimeError) as error:
+                print(type(error).__name__, error)
+        print("done")
         """)
-    assert "restored" in out
+    assert out.count("refused:") == 3, out
+    assert "ValueError engine plan: max_rows must be >= 1" in out and \
+        "RuntimeError engine: this Plan was already compiled" in out, out
+
+
+def test_init_while_another_thread_trains_is_refused():
+    """The attacker's repro: a thread runs plan.train_epochs with the GIL released while the
+    main thread calls plan.__init__ with another network's description. That freed the C
+    arrays under the running epochs (segfault); now __init__ raises RuntimeError and the
+    training gives exactly what it gives undisturbed."""
+    out = run_isolated("""
+        import threading
+        import time
+        import fastnn as fnn
+        from fastnn.engine import compile_plan
+
+        def network():
+            return fnn.Network([fnn.Dense(20, 256), fnn.ReLU(), fnn.Dense(256, 10)],
+                               optimizer=fnn.Adam(0.001), random_state=0)
+
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((4000, 20)).astype(np.float32)
+        y = rng.integers(0, 10, 4000).astype(np.intp)
+        results = {}
+        for disturbed in (False, True):
+            net = network()
+            p = compile_plan(net, 32, labels=True)
+            started = threading.Event()
+
+            def train():
+                started.set()
+                results[disturbed] = p.train_epochs(X, y, None, 32, 0, 30, None)
+
+            thread = threading.Thread(target=train)
+            thread.start()
+            if disturbed:
+                started.wait()
+                time.sleep(0.02)
+                other = base("adam", dtype=np.float32, sizes=(5, 7, 3), acts=("tanh", "identity"))
+                try:
+                    p.__init__(other["dtype"], other["layers"], other["params"],
+                               other["optimizer"], other["loss"], 8, True, other["acc_mode"])
+                except RuntimeError as error:
+                    print("refused:", error, "| training still running:", thread.is_alive())
+            thread.join()
+            results[disturbed] = results[disturbed] + ([w.copy() for w in net.parameters()],)
+        (done0, fin0, sums0, it0, w0), (done1, fin1, sums1, it1, w1) = results[False], results[True]
+        assert done0 == done1 == 30 and fin0 and fin1 and it0 == it1 == 30 * 125
+        np.testing.assert_array_equal(sums1, sums0)
+        for a, b in zip(w0, w1):
+            np.testing.assert_array_equal(b, a)
+        print("same training")
+        """)
+    assert "refused:" in out and "same training" in out, out
 
 
 def test_epoch_inputs_are_checked_against_the_plan():

@@ -7,8 +7,12 @@
 #
 # Inputs that are not C-contiguous are copied (a view is never rejected); outputs must be
 # C-contiguous, writeable and of the exact shape and dtype, because a kernel cannot write into a
-# copy on the caller's behalf.
+# copy on the caller's behalf. Then every output is checked against every input (as the kernel
+# reads it, after any copy) and every other output by distinct_or_same: no shared memory,
+# except an output that is exactly an input where the kernel documents in-place use.
 cimport numpy as cnp
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_Check
+from cpython.number cimport PyNumber_Index
 from libc.stdint cimport uintptr_t
 
 
@@ -27,17 +31,36 @@ cdef extern from *:
     int fnn_num_procs() nogil
 
 
-cdef inline int thread_count(int n_threads) except -1:
-    """The threads a kernel asked for `n_threads` runs on: ValueError below 1; above the
-    processors this process may run on (OpenMP's omp_get_num_procs(); 1 in a build without
-    OpenMP), that many. An OpenMP team of 100000 threads crashes; more than the processors
-    only wait on each other."""
-    if n_threads < 1:
-        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
-    if n_threads == 1:
+cdef inline int thread_count(object n_threads) except -1:
+    """The threads a kernel asked for `n_threads` runs on. n_threads is any integer (a Python
+    int of any size, a NumPy integer, anything with __index__; TypeError otherwise): ValueError
+    below 1; above the processors this process may run on (OpenMP's omp_get_num_procs(); 1 in
+    a build without OpenMP), that many, however large. An OpenMP team of 100000 threads
+    crashes; more than the processors only wait on each other."""
+    cdef int overflow = 0
+    if not PyLong_Check(n_threads):
+        n_threads = PyNumber_Index(n_threads)
+    cdef long long n = PyLong_AsLongLongAndOverflow(n_threads, &overflow)
+    if n == 1 and overflow == 0:
         return 1  # no system call on the common path
+    if overflow < 0 or (overflow == 0 and n < 1):
+        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
     cdef int procs = fnn_num_procs()
-    return n_threads if n_threads <= procs else (procs if procs > 1 else 1)
+    if procs < 1:
+        procs = 1
+    return <int>n if overflow == 0 and n <= procs else procs
+
+
+cdef inline Py_ssize_t count_in(object x, str name, Py_ssize_t lo, Py_ssize_t hi) except? -1:
+    """x, an integer of any size (as thread_count takes it), if lo <= x < hi; ValueError naming
+    `name` otherwise (never OverflowError: 2**70 is out of range like -1 is)."""
+    cdef int overflow = 0
+    if not PyLong_Check(x):
+        x = PyNumber_Index(x)
+    cdef long long n = PyLong_AsLongLongAndOverflow(x, &overflow)
+    if overflow != 0 or not lo <= n < hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}), got {x}")
+    return n
 
 
 cdef inline int float_typenum(object a, str name) except -1:
@@ -129,12 +152,28 @@ cdef inline int dim_equals(Py_ssize_t got, Py_ssize_t want, str what) except -1:
     return 0
 
 
-cdef inline int no_overlap(cnp.ndarray out, str out_name, cnp.ndarray a, str a_name) except -1:
-    """A BLAS output may not share memory with an operand (both are contiguous blocks here)."""
-    cdef uintptr_t o = <uintptr_t>cnp.PyArray_DATA(out)
-    cdef uintptr_t p = <uintptr_t>cnp.PyArray_DATA(a)
-    if o < p + <uintptr_t>cnp.PyArray_NBYTES(a) and p < o + <uintptr_t>cnp.PyArray_NBYTES(out):
-        raise ValueError(f"{out_name} must not share memory with {a_name}")
+cdef inline bint overlaps(void* a, Py_ssize_t a_bytes, void* b, Py_ssize_t b_bytes) noexcept:
+    """Whether the bytes [a, a + a_bytes) and [b, b + b_bytes) share one (an empty block shares
+    none, wherever it points)."""
+    cdef uintptr_t p = <uintptr_t>a, q = <uintptr_t>b
+    return (a_bytes > 0 and b_bytes > 0 and p < q + <uintptr_t>b_bytes
+            and q < p + <uintptr_t>a_bytes)
+
+
+cdef inline int distinct_or_same(cnp.ndarray out, str out_name, cnp.ndarray a, str a_name,
+                                 bint in_place) except -1:
+    """The one aliasing rule of every kernel, for an output `out` and another argument `a` (an
+    input or another output), both C-contiguous, so each is the block of bytes [data, data +
+    nbytes): they must not share memory, except that with `in_place` (where the kernel says an
+    output may be that input) `out` may be exactly `a` (the same start and size; the kernels
+    check the shapes). A partial overlap is never allowed: the kernel would read values it has
+    already overwritten. Pointer arithmetic only: a few nanoseconds a pair."""
+    cdef void* o = cnp.PyArray_DATA(out)
+    cdef void* p = cnp.PyArray_DATA(a)
+    cdef Py_ssize_t on = cnp.PyArray_NBYTES(out), pn = cnp.PyArray_NBYTES(a)
+    if overlaps(o, on, p, pn) and not (in_place and o == p and on == pn):
+        raise ValueError(f"{out_name} must not share memory with {a_name}"
+                         + (f" (unless it is {a_name} itself, in place)" if in_place else ""))
     return 0
 
 

@@ -6,9 +6,10 @@ backward: dW (+)= X^T @ dY,  db (+)= sum_rows(dY),  dX = dY @ W^T
 GEMM goes through BLAS (fastnn/_kernels/_blas.pxd); the epilogue is one pass over each output
 row while it is still in cache. `accumulate=True` adds into dW and db (beta = 1), for gradients
 summed over several calls. `n_threads` splits the epilogue's rows over OpenMP threads (BLAS
-runs on its own threads, as it is set, e.g. by threadpoolctl). It must be >= 1; a count above the
-processors this process may run on (omp_get_num_procs()) runs on that many, and a build without
-OpenMP on one thread.
+runs on its own threads, as it is set, e.g. by threadpoolctl). It is an integer >= 1; a count
+above the processors this process may run on (omp_get_num_procs()), however large, runs on that
+many, and a build without OpenMP on one thread. No output may share memory with an input or
+another output (ValueError naming both).
 """
 cimport numpy as cnp
 from libc.limits cimport INT_MAX
@@ -16,7 +17,7 @@ from libc.limits cimport INT_MAX
 from fastnn._kernels._blas cimport row_blocks
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._checks cimport (data_or_null, dim_equals, float_typenum, input_array,
-                                      no_overlap, output_array, thread_count)
+                                      distinct_or_same, output_array, thread_count)
 from fastnn._kernels._rowops cimport activation_code, check_alpha
 
 cnp.import_array()
@@ -35,7 +36,7 @@ def _gemm_row_blocks(bint trans_a, bint trans_b, int m, int n, int k, int lda, i
     return row_blocks(trans_a, trans_b, m, n, k, lda, ldc, itemsize)
 
 
-def dense_forward(X, W, b, out, activation="identity", double alpha=0.01, *, int n_threads=1):
+def dense_forward(X, W, b, out, activation="identity", double alpha=0.01, *, n_threads=1):
     """out = activation(X @ W + b) with the bias add and activation fused after the GEMM.
 
     X (n, k), W (k, m), b (m,) or None, out (n, m) preallocated; all of one float dtype.
@@ -44,7 +45,7 @@ def dense_forward(X, W, b, out, activation="identity", double alpha=0.01, *, int
     """
     cdef int kind = activation_code(activation)
     check_alpha(alpha)
-    n_threads = thread_count(n_threads)
+    cdef int threads = thread_count(n_threads)
     cdef int t = float_typenum(X, "X")
     cdef cnp.ndarray Xa = input_array(X, "X", t, 2)
     cdef cnp.ndarray Wa = input_array(W, "W", t, 2)
@@ -57,20 +58,22 @@ def dense_forward(X, W, b, out, activation="identity", double alpha=0.01, *, int
         dim_equals(cnp.PyArray_DIM(ba, 0), m, "b.shape[0] (= W.shape[1])")
     dim_equals(cnp.PyArray_DIM(oa, 0), n, "out.shape[0] (= X.shape[0])")
     dim_equals(cnp.PyArray_DIM(oa, 1), m, "out.shape[1] (= W.shape[1])")
-    no_overlap(oa, "out", Xa, "X")
-    no_overlap(oa, "out", Wa, "W")
+    distinct_or_same(oa, "out", Xa, "X", False)
+    distinct_or_same(oa, "out", Wa, "W", False)
+    if ba is not None:
+        distinct_or_same(oa, "out", ba, "b", False)
     _blas_dims(n, k, m)
     cdef void* bp = data_or_null(ba)
     if t == cnp.NPY_FLOAT32:
         with nogil:
             dense_forward_core(<const float*>cnp.PyArray_DATA(Xa), <const float*>cnp.PyArray_DATA(Wa),
                      <const float*>bp, <float*>cnp.PyArray_DATA(oa),
-                     n, k, m, kind, <float>alpha, n_threads)
+                     n, k, m, kind, <float>alpha, threads)
     else:
         with nogil:
             dense_forward_core(<const double*>cnp.PyArray_DATA(Xa), <const double*>cnp.PyArray_DATA(Wa),
                      <const double*>bp, <double*>cnp.PyArray_DATA(oa),
-                     n, k, m, kind, alpha, n_threads)
+                     n, k, m, kind, alpha, threads)
     return out
 
 
@@ -97,17 +100,27 @@ def dense_backward(X, W, dY, dW, db, dX=None, *, bint accumulate=False):
     dim_equals(cnp.PyArray_DIM(dYa, 1), m, "dY.shape[1] (= W.shape[1])")
     dim_equals(cnp.PyArray_DIM(dWa, 0), k, "dW.shape[0] (= W.shape[0])")
     dim_equals(cnp.PyArray_DIM(dWa, 1), m, "dW.shape[1] (= W.shape[1])")
-    no_overlap(dWa, "dW", Xa, "X")
-    no_overlap(dWa, "dW", dYa, "dY")
     if dba is not None:
         dim_equals(cnp.PyArray_DIM(dba, 0), m, "db.shape[0] (= W.shape[1])")
-        no_overlap(dba, "db", dYa, "dY")
     if dXa is not None:
         dim_equals(cnp.PyArray_DIM(dXa, 0), n, "dX.shape[0] (= X.shape[0])")
         dim_equals(cnp.PyArray_DIM(dXa, 1), k, "dX.shape[1] (= X.shape[1])")
-        no_overlap(dXa, "dX", dYa, "dY")
-        no_overlap(dXa, "dX", Wa, "W")
-        no_overlap(dXa, "dX", dWa, "dW")
+    # Every output apart from every input and from the other outputs (none is computed in place).
+    distinct_or_same(dWa, "dW", Xa, "X", False)
+    distinct_or_same(dWa, "dW", Wa, "W", False)
+    distinct_or_same(dWa, "dW", dYa, "dY", False)
+    if dba is not None:
+        distinct_or_same(dba, "db", Xa, "X", False)
+        distinct_or_same(dba, "db", Wa, "W", False)
+        distinct_or_same(dba, "db", dYa, "dY", False)
+        distinct_or_same(dba, "db", dWa, "dW", False)
+    if dXa is not None:
+        distinct_or_same(dXa, "dX", Xa, "X", False)
+        distinct_or_same(dXa, "dX", Wa, "W", False)
+        distinct_or_same(dXa, "dX", dYa, "dY", False)
+        distinct_or_same(dXa, "dX", dWa, "dW", False)
+        if dba is not None:
+            distinct_or_same(dXa, "dX", dba, "db", False)
     _blas_dims(n, k, m)
     cdef void* dbp = data_or_null(dba)
     cdef void* dXp = data_or_null(dXa)

@@ -21,15 +21,17 @@ thread.
 from contextlib import nullcontext
 
 cimport numpy as cnp
+from cpython.number cimport PyNumber_Index
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from cython cimport floating
 from libc.math cimport isfinite, pow, sqrt
-from libc.stdint cimport UINT32_MAX, uint64_t
+from libc.stdint cimport UINT32_MAX, uint64_t, uintptr_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy
 from numpy.random cimport bitgen_t
 
-from fastnn._kernels._checks cimport float_typenum, input_array, thread_count
+from fastnn._kernels._checks cimport (count_in, distinct_or_same, float_typenum, input_array,
+                                      overlaps, thread_count)
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, MAE, MSE, SIGMOID_BCE,
                                          SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES, loss_rows)
@@ -50,6 +52,15 @@ cdef enum:
     ACC_PROBABILITIES = 3   # yes/no above 0.5
     PARALLEL_MIN = 32768    # elements below which a loop stays on one thread
     FAST_PREDICT_MAX = 65536  # input values up to which predict_fast runs (no BLAS threading)
+
+# The counts a plan takes. Steps are numbered below 2^62 (as fastnn.io saves them), so the step
+# counter and the products of the schedule never wrap; a buffer of max_rows x a layer's width
+# holds at most 2^31 values (8 GiB of float32), far past any batch, so a mistyped max_rows is
+# refused by name instead of allocated (or failing with MemoryError); one train_epochs call runs
+# fewer than 2^31 epochs, and its per-epoch sums grow with the epochs it runs.
+cdef Py_ssize_t MAX_ITERATIONS = 2**62
+cdef Py_ssize_t MAX_BUFFER_VALUES = 2**31
+cdef Py_ssize_t MAX_EPOCHS = 2**31
 
 
 # The codes a Plan takes, keyed by the names the Python side uses (activation layers' `kind`,
@@ -112,6 +123,7 @@ cdef struct EpochData:
     const Py_ssize_t* L  # class labels, or NULL
     const void* W       # sample weights, or NULL
     Py_ssize_t n
+    Py_ssize_t batch_size
 
 
 cdef inline int _threads(int n_threads, Py_ssize_t elements) noexcept nogil:
@@ -512,10 +524,11 @@ cdef int _array(object a, object dtype, tuple shape, str what) except -1:
 
 
 cdef int _check_plan(object dtype, list layers, list params, object optimizer, object loss,
-                     Py_ssize_t max_rows, bint labels, int acc_mode, bint training) except -1:
+                     object max_rows, bint labels, int acc_mode, bint training) except -1:
     """ValueError, naming the problem, for a plan description the kernels would run out of
-    bounds on or that no Network compiles to (see Plan.__init__ for the layouts). The arrays'
-    contiguity and writeability are _ptr's to check."""
+    bounds on, that would compute wrong numbers (arrays that share memory), or that no Network
+    compiles to (see Plan.__init__ for the layouts). The arrays' contiguity and writeability
+    are _ptr's to check. max_rows is an integer of any size."""
     import numpy as np
     if dtype != np.float32 and dtype != np.float64:
         raise ValueError(f"engine plan: dtype must be float32 or float64, got {dtype}")
@@ -541,6 +554,10 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
             raise ValueError(f"engine plan: layers[{i}]'s W takes {k} inputs, but layers[{i - 1}] "
                              f"gives {prev} outputs")
         prev = m
+        if max_rows * max(k, m) > MAX_BUFFER_VALUES:
+            raise ValueError(f"engine plan: max_rows = {max_rows} rows of layers[{i}]'s "
+                             f"{max(k, m)} values would be more than the 2^{31} values a buffer "
+                             f"holds; max_rows must be at most {MAX_BUFFER_VALUES // max(k, m)}")
         _array(W, dtype, (k, m), f"layers[{i}]'s W")
         _array(b, dtype, (m,), f"layers[{i}]'s b (one per output of W)")
         _array(dW, dtype, (k, m), f"layers[{i}]'s dW (W's shape)")
@@ -612,6 +629,52 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
             else:
                 _array(state, dtype, p.shape, f"{what}'s state{i + 1}")
         _in(_real(l2, f"{what}'s l2"), 0, float("inf"), False, True, f"{what}'s l2")
+    if training:
+        _disjoint(_plan_arrays(layers, params, True))
+    return 0
+
+
+cdef list _plan_arrays(list layers, list params, bint training):
+    """(array, name, read by predict) for every array a checked plan description points into:
+    what training writes (all of them) and predict reads (the layers' W and b). params' param
+    and grad are the layers' W, b, dW and db (_check_plan), so they are not listed again."""
+    found = []
+    for i, (W, b, dW, db, code, alpha, rate, rng) in enumerate(layers):
+        found += [(W, f"layers[{i}]'s W", True), (b, f"layers[{i}]'s b", True)]
+        if training:
+            found += [(dW, f"layers[{i}]'s dW", False), (db, f"layers[{i}]'s db", False)]
+            if rate > 0:
+                found.append((rng, f"layers[{i}]'s dropout state", False))
+    if training:
+        for j, (p, g, s1, s2, l2) in enumerate(params):
+            for k, state in enumerate((s1, s2)):
+                if state is not None:
+                    found.append((state, f"params[{j}]'s state{k + 1}", False))
+    return found
+
+
+cdef int _disjoint(list arrays) except -1:
+    """ValueError naming two of `arrays` (array, name, _) that share memory: a training step
+    writes every one of them while it reads the others. The one exception is one dropout state
+    shared by two Dropout layers, which draw from it one after the other as the layer-by-layer
+    path does. Sorted by address, so a deep network's hundreds of arrays cost no more than a
+    sort."""
+    cdef Py_ssize_t i
+    cdef cnp.ndarray a, b
+    spans = sorted([(<uintptr_t>cnp.PyArray_DATA(<cnp.ndarray>arr),
+                     cnp.PyArray_NBYTES(<cnp.ndarray>arr), idx)
+                    for idx, (arr, _, _) in enumerate(arrays)
+                    if cnp.PyArray_NBYTES(<cnp.ndarray>arr) > 0])
+    cdef Py_ssize_t reach = -1  # the span among those before that ends last
+    for i in range(len(spans)):
+        if reach >= 0 and spans[i][0] < spans[reach][0] + spans[reach][1]:
+            a, b = arrays[spans[reach][2]][0], arrays[spans[i][2]][0]
+            if not (cnp.PyArray_TYPE(a) == cnp.NPY_UINT64 == cnp.PyArray_TYPE(b)
+                    and spans[i][:2] == spans[reach][:2]):
+                raise ValueError(f"engine plan: {arrays[spans[i][2]][1]} must not share memory "
+                                 f"with {arrays[spans[reach][2]][1]}")
+        if reach < 0 or spans[i][0] + spans[i][1] > spans[reach][0] + spans[reach][1]:
+            reach = i
     return 0
 
 
@@ -629,30 +692,48 @@ cdef class Plan:
     cdef char* snapshot  # the parameters and optimizer state at the start of an epoch
     cdef Py_ssize_t itemsize
     cdef bint ready      # __init__ ran to its end: the methods may use the plan
+    cdef bint started    # __init__ has been called: it never runs again
+    # The plan's arrays as byte spans [start, start + size), those predict reads (W, b) first:
+    # a call's arguments must not share memory with what the call writes or (predict) reads.
+    cdef uintptr_t* spans
+    cdef Py_ssize_t n_spans, n_read_spans
+    cdef list span_names
 
     def __cinit__(self):
         self.c.layers = NULL
         self.c.params = NULL
         self.snapshot = NULL
+        self.spans = NULL
+        self.n_spans = self.n_read_spans = 0
         self.ready = False
+        self.started = False
 
     def __dealloc__(self):
-        self._release()
-
-    cdef void _release(self) noexcept:
+        # The only place the plan's memory is freed: no method runs on a plan being deallocated
+        # (a running method holds a reference to it), and __init__ never runs a second time.
         free(self.c.layers)
         free(self.c.params)
-        free(self.snapshot)  # sized for the old params: must not outlive them
-        self.c.layers, self.c.params, self.snapshot = NULL, NULL, NULL
-        self.c.n_layers = self.c.n_params = 0
-        self.ready = False
+        free(self.snapshot)
+        free(self.spans)
 
     cdef int _require_ready(self) except -1:
         if not self.ready:
             raise ValueError("engine: this plan was not compiled (Plan.__init__ failed or never ran)")
         return 0
 
-    def __init__(self, dtype, layers, params, optimizer, loss, Py_ssize_t max_rows,
+    cdef int _apart(self, object a, str name, bint predict) except -1:
+        """ValueError unless the array `a`, an argument of a call, shares no memory with the
+        plan's arrays that the call writes (training: all of them) or reads (predict: W, b)."""
+        cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>a)
+        cdef Py_ssize_t nbytes = cnp.PyArray_NBYTES(<cnp.ndarray>a), i
+        for i in range(self.n_read_spans if predict else self.n_spans):
+            if overlaps(p, nbytes, <void*>self.spans[2 * i], <Py_ssize_t>self.spans[2 * i + 1]):
+                raise ValueError(f"engine: {name} must not share memory with "
+                                 f"{self.span_names[i]}, which the plan "
+                                 f"{'reads' if predict else 'writes'}")
+        return 0
+
+    def __init__(self, dtype, layers, params, optimizer, loss, max_rows,
                  bint labels, int acc_mode, owners=(), layer_list=None, bint training=True):
         """layers: (W, b, dW, db, activation code, alpha, dropout rate, dropout state or None)
         per Dense layer; params: (param, grad, state1 or None, state2 or None, L2 strength);
@@ -660,11 +741,21 @@ cdef class Plan:
         owners: the Dense layers, whose W and b must stay these arrays for predict_fast;
         layer_list: the network's list of training layers, whose items must stay the same;
         training: False for an inference plan, which may point into read-only parameters (its
-        params may be empty). _check_plan refuses (ValueError) any description that does not fit."""
+        params may be empty); max_rows: the most rows of a batch or predict chunk, an integer
+        whose buffers hold at most 2^31 values each. _check_plan refuses (ValueError) any
+        description that does not fit.
+
+        A Plan is compiled once: __init__ called again on it (even one that failed) raises
+        RuntimeError, since another thread may be running the plan with the GIL released; build
+        a new Plan instead."""
+        if self.started:
+            raise RuntimeError("engine: this Plan was already compiled (__init__ runs once: "
+                               "another thread may be running it); build a new Plan")
+        self.started = True
         import numpy as np
-        self._release()  # a second __init__ starts over
         dtype = np.dtype(dtype)
         layers, params = list(layers), list(params)
+        max_rows = PyNumber_Index(max_rows)
         _check_plan(dtype, layers, params, optimizer, loss, max_rows, labels, acc_mode, training)
         self.typenum = cnp.NPY_FLOAT32 if dtype == np.float32 else cnp.NPY_FLOAT64
         cdef int t = self.typenum
@@ -719,6 +810,16 @@ cdef class Plan:
         self.training = training
         self.itemsize = 4 if t == cnp.NPY_FLOAT32 else 8
         self.c.tiny = -1
+        arrays = sorted(_plan_arrays(layers, params, training), key=lambda entry: not entry[2])
+        self.spans = <uintptr_t*>malloc(max(2 * len(arrays), 1) * sizeof(uintptr_t))
+        if self.spans == NULL:
+            raise MemoryError()
+        for i, (array, _, _) in enumerate(arrays):
+            self.spans[2 * i] = <uintptr_t>cnp.PyArray_DATA(<cnp.ndarray>array)
+            self.spans[2 * i + 1] = <uintptr_t>cnp.PyArray_NBYTES(<cnp.ndarray>array)
+        self.n_spans = len(arrays)
+        self.n_read_spans = sum(1 for entry in arrays if entry[2])
+        self.span_names = [name for _, name, _ in arrays]
         self.ready = True
         self.allow_one_pass(True)
 
@@ -743,23 +844,31 @@ cdef class Plan:
         _in(lr, 0, float("inf"), False, True, "the learning rate")
         self.c.lr = lr
 
-    cdef int _epoch_data(self, X, y, sample_weight, Py_ssize_t batch_size,
+    cdef int _epoch_data(self, X, y, sample_weight, object batch_size,
                          EpochData* d) except -1:
-        """Check an epoch's inputs against the plan and point d at them."""
+        """Check an epoch's inputs against the plan and point d at them. None of them may share
+        memory with an array the plan writes: a step would change them under the epoch (and
+        labels, checked once here, could then send the loss out of bounds)."""
         cdef Py_ssize_t i
         self._require_ready()
         cdef int t = self.typenum
-        d.n = len(X)
         if not self.training:
             raise ValueError("engine: this plan was compiled for inference and cannot train")
+        batch_size = PyNumber_Index(batch_size)
         if not 1 <= batch_size <= self.c.max_rows:
             raise ValueError(f"batch_size must be in [1, {self.c.max_rows}], got {batch_size}")
+        d.batch_size = batch_size
+        d.n = len(X)
+        if d.n < 1:
+            raise ValueError("engine: X must have at least one row")
         d.X = _ptr(X, t, d.n * self.n_in, "X", False)
+        self._apart(X, "X", False)
         d.T, d.L, d.W = NULL, NULL, NULL
         if self.labels:
             if not (cnp.PyArray_Check(y) and cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_INTP
                     and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>y) and len(y) == d.n):
                 raise ValueError("engine: labels must be a C-contiguous intp array of len(X)")
+            self._apart(y, "labels", False)
             d.L = <const Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>y)
             for i in range(d.n):  # the loss reads the output column of each label
                 if not 0 <= d.L[i] < self.n_out:
@@ -767,9 +876,23 @@ cdef class Plan:
                                      f"[0, {self.n_out})")
         else:
             d.T = _ptr(y, t, d.n * self.n_out, "targets", False)
+            self._apart(y, "targets", False)
         if sample_weight is not None:
             d.W = _ptr(sample_weight, t, d.n, "sample_weight", False)
+            self._apart(sample_weight, "sample_weight", False)
         return 0
+
+    cdef Py_ssize_t _iterations(self, EpochData* d, object iterations,
+                                object epochs) except -1:
+        """`iterations` (the steps taken before, which number the next), an integer in [0, 2^62),
+        checked to stay below 2^62 after `epochs` epochs of d's batches, so the step counter
+        never wraps."""
+        cdef Py_ssize_t it = count_in(iterations, "iterations", 0, MAX_ITERATIONS)
+        steps = epochs * ((d.n + d.batch_size - 1) // d.batch_size)
+        if it + steps >= MAX_ITERATIONS:
+            raise ValueError(f"iterations = {it} and the {steps} steps of this call would pass "
+                             f"2^62 - 1, the last step number")
+        return it
 
     cdef int _run_epoch(self, EpochData* d, const Py_ssize_t* order, Py_ssize_t batch_size,
                         Py_ssize_t* it, int n_threads, double* sums) noexcept nogil:
@@ -791,19 +914,21 @@ cdef class Plan:
                 status = 2
         return status
 
-    def train_epoch(self, X, y, sample_weight, order, Py_ssize_t batch_size,
-                    Py_ssize_t iterations, int n_threads=1):
+    def train_epoch(self, X, y, sample_weight, order, batch_size, iterations, n_threads=1):
         """One epoch of steps over X[order] in batches; returns (finished, loss_sum, penalty_sum,
         correct, iterations): finished is False when a batch's loss was not finite, or when the
         epoch left a parameter or optimizer state value that is not finite (the caller then puts
         back its copy of the epoch's start); the sums are over batches of loss * rows (the L2
-        penalty included in loss_sum and also alone)."""
+        penalty included in loss_sum and also alone). iterations is in [0, 2^62), and stays
+        there after the epoch's steps (ValueError otherwise)."""
         cdef EpochData d
         self._epoch_data(X, y, sample_weight, batch_size, &d)
-        n_threads = thread_count(n_threads)
+        cdef Py_ssize_t it = self._iterations(&d, iterations, 1)
+        cdef int threads = thread_count(n_threads)
         if not (cnp.PyArray_Check(order) and cnp.PyArray_TYPE(<cnp.ndarray>order) == cnp.NPY_INTP
                 and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>order) and len(order) == d.n):
             raise ValueError("engine: order must be a C-contiguous intp permutation of len(X)")
+        self._apart(order, "order", False)
         cdef const Py_ssize_t* Op = <const Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>order)
         cdef Py_ssize_t i
         for i in range(d.n):
@@ -811,10 +936,9 @@ cdef class Plan:
                 raise ValueError(f"engine: order[{i}] = {Op[i]} is out of range")
         cdef double sums[3]
         sums[0] = sums[1] = sums[2] = 0
-        cdef Py_ssize_t it = iterations
         cdef int status
         with nogil:
-            status = self._run_epoch(&d, Op, batch_size, &it, n_threads, sums)
+            status = self._run_epoch(&d, Op, d.batch_size, &it, threads, sums)
         return status == 0, sums[0], sums[1], sums[2], it
 
     cdef void _state(self, bint save) noexcept nogil:
@@ -835,8 +959,8 @@ cdef class Plan:
                         memcpy(bufs[i], at, nbytes)
                     at += nbytes
 
-    def train_epochs(self, X, y, sample_weight, Py_ssize_t batch_size, Py_ssize_t iterations,
-                     Py_ssize_t epochs, generator=None, int n_threads=1):
+    def train_epochs(self, X, y, sample_weight, batch_size, iterations, epochs, generator=None,
+                     n_threads=1):
         """Up to `epochs` epochs in one call, each as Network.fit runs one: over the rows in the
         order of generator.permutation(len(X)), drawn here in C with NumPy's algorithm (the same
         order, and the generator left as permutation would leave it), or in their own order when
@@ -844,13 +968,15 @@ cdef class Plan:
         optimizer state value that is not finite, the parameters and optimizer state of that
         epoch's start are put back and the call stops. Returns (epochs completed, finished, sums,
         iterations): sums[e] = (loss_sum, penalty_sum, correct) of epoch e, as train_epoch
-        returns them; finished is False after such an epoch."""
+        returns them; finished is False after such an epoch. epochs is in [0, 2^31), and
+        iterations in [0, 2^62) and stays there after the steps of all the epochs (ValueError
+        otherwise); the sums take memory for the epochs that run, not for all those asked."""
         import numpy as np
         cdef EpochData d
         self._epoch_data(X, y, sample_weight, batch_size, &d)
-        n_threads = thread_count(n_threads)
-        if epochs < 0:
-            raise ValueError(f"epochs must be >= 0, got {epochs}")
+        cdef Py_ssize_t n_epochs = count_in(epochs, "epochs", 0, MAX_EPOCHS)
+        cdef Py_ssize_t it = self._iterations(&d, iterations, n_epochs)
+        cdef int threads = thread_count(n_threads)
         cdef bitgen_t* g = NULL
         lock = None
         if generator is not None:
@@ -865,42 +991,56 @@ cdef class Plan:
             if self.snapshot == NULL:
                 raise MemoryError()
         cdef cnp.ndarray order = np.arange(d.n, dtype=np.intp)
-        cdef cnp.ndarray sums = np.zeros((epochs, 3))
         cdef Py_ssize_t* Op = <Py_ssize_t*>cnp.PyArray_DATA(order)
-        cdef double* Sp = <double*>cnp.PyArray_DATA(sums)
-        cdef Py_ssize_t it = iterations, start, e, done = 0
+        cdef cnp.ndarray sums
+        cdef double* Sp
+        cdef Py_ssize_t start, e, done = 0, block = 64, n_block
         cdef int status = 0
+        blocks = []  # the sums, in blocks of epochs that double in size as the epochs run
         with (lock if lock is not None else nullcontext()):
-            with nogil:
-                for e in range(epochs):
-                    if g != NULL:
-                        _permutation(g, Op, d.n)
-                    self._state(True)
-                    start = it
-                    status = self._run_epoch(&d, Op, batch_size, &it, n_threads, Sp + 3 * e)
-                    if status != 0:
-                        self._state(False)
-                        it = start
-                        break
-                    done += 1
-        return done, status == 0, sums[:done], it
+            while done < n_epochs and status == 0:
+                n_block = min(block, n_epochs - done)
+                sums = np.zeros((n_block, 3))
+                Sp = <double*>cnp.PyArray_DATA(sums)
+                with nogil:
+                    for e in range(n_block):
+                        if g != NULL:
+                            _permutation(g, Op, d.n)
+                        self._state(True)
+                        start = it
+                        status = self._run_epoch(&d, Op, d.batch_size, &it, threads, Sp + 3 * e)
+                        if status != 0:
+                            self._state(False)
+                            it = start
+                            break
+                        done += 1
+                blocks.append(sums if status == 0 else sums[:e])
+                block = min(2 * block, 1 << 20)
+        if len(blocks) != 1:
+            sums = np.concatenate(blocks) if blocks else np.zeros((0, 3))
+        else:
+            sums = blocks[0]
+        return done, status == 0, sums, it
 
-    def predict(self, X, out, int final_act=0, int n_threads=1):
+    def predict(self, X, out, int final_act=0, n_threads=1):
         """out = the network's outputs for X (inference: no dropout), then `final_act` applied;
-        X in chunks of the plan's max_rows."""
+        X in chunks of the plan's max_rows. out may share no memory with X or the layers' W and
+        b (ValueError)."""
         self._require_ready()
         _final_act(final_act)
-        n_threads = thread_count(n_threads)
+        cdef int threads = thread_count(n_threads)
         cdef int t = self.typenum
         cdef Py_ssize_t n = len(X)
         cdef const void* Xp = _ptr(X, t, n * self.n_in, "X", False)
         cdef void* Op = _ptr(out, t, n * self.n_out, "out")
+        distinct_or_same(<cnp.ndarray>out, "out", <cnp.ndarray>X, "X", False)
+        self._apart(out, "out", True)
         if t == cnp.NPY_FLOAT32:
             with nogil:
-                _predict(&self.c, <const float*>Xp, <float*>Op, n, final_act, n_threads)
+                _predict(&self.c, <const float*>Xp, <float*>Op, n, final_act, threads)
         else:
             with nogil:
-                _predict(&self.c, <const double*>Xp, <double*>Op, n, final_act, n_threads)
+                _predict(&self.c, <const double*>Xp, <double*>Op, n, final_act, threads)
         return out
 
     def current(self):

@@ -1,10 +1,12 @@
 """Losses: each returns the mean loss and writes its gradient w.r.t. the prediction.
 
-All take a 2-D prediction (n, c), a target, a preallocated `grad` of the prediction's shape (it
-may be the prediction itself) and optional per-sample weights w (n,). The mean is weighted,
-sum_i w_i * loss_i / sum_i w_i (plain mean without weights); loss_i is summed over the classes
-for the cross-entropies, sigmoid_binary_cross_entropy_sum and sum_of_squares, and averaged over
-the c outputs for the element-wise losses (binary cross-entropies, MSE, MAE), as Keras does.
+All take a 2-D prediction (n, c), a target, a preallocated `grad` of the prediction's shape and
+optional per-sample weights w (n,). grad may be the prediction itself (in place); any other
+memory it shares with the prediction, the target or the weights is refused (ValueError naming
+both). The mean is weighted, sum_i w_i * loss_i / sum_i w_i (plain mean without weights);
+loss_i is summed over the classes for the cross-entropies, sigmoid_binary_cross_entropy_sum and
+sum_of_squares, and averaged over the c outputs for the element-wise losses (binary
+cross-entropies, MSE, MAE), as Keras does.
 
   softmax_cross_entropy           from logits via log-sum-exp, grad = (softmax(z) - y) / n
   categorical_cross_entropy       on probabilities, log of p clipped to [eps, 1 - eps]
@@ -15,14 +17,14 @@ the c outputs for the element-wise losses (binary cross-entropies, MSE, MAE), as
 
 Targets are class labels (integer array of shape (n,)) for the two categorical losses, or an
 array of the prediction's shape and dtype (one-hot rows, probabilities or values).
-`n_threads` splits the rows over OpenMP threads where the build has OpenMP. It must be >= 1; a
-count above the processors this process may run on (omp_get_num_procs()) runs on that many, and a
-build without OpenMP on one thread.
+`n_threads` splits the rows over OpenMP threads where the build has OpenMP. It is an integer
+>= 1; a count above the processors this process may run on (omp_get_num_procs()), however large,
+runs on that many, and a build without OpenMP on one thread.
 """
 cimport numpy as cnp
 
-from fastnn._kernels._checks cimport (data_or_null, float_typenum, input_array, label_array,
-                                      output_array, same_shape, sample_weights, shape,
+from fastnn._kernels._checks cimport (data_or_null, distinct_or_same, float_typenum, input_array,
+                                      label_array, output_array, same_shape, sample_weights, shape,
                                       thread_count)
 from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, MAE, MSE, SIGMOID_BCE,
                                          SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES, loss_rows)
@@ -30,8 +32,8 @@ from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, MAE, MSE, SIGMOID_
 cnp.import_array()
 
 cdef double _loss(int kind, object pred, str pred_name, object target, object grad,
-                  object sample_weight, double eps, int n_threads) except? -1:
-    n_threads = thread_count(n_threads)
+                  object sample_weight, double eps, object threads) except? -1:
+    cdef int n_threads = thread_count(threads)
     cdef int t = float_typenum(pred, pred_name)
     cdef cnp.ndarray za = input_array(pred, pred_name, t, 2)
     cdef Py_ssize_t n = cnp.PyArray_DIM(za, 0), c = cnp.PyArray_DIM(za, 1)
@@ -48,6 +50,12 @@ cdef double _loss(int kind, object pred, str pred_name, object target, object gr
         ta = input_array(target, "target", t, 2)
         same_shape(za, pred_name, ta, "target")
     cdef cnp.ndarray wa = sample_weights(sample_weight, "sample_weight", t, n)
+    # grad may be the prediction itself (each value is read before it is overwritten), nothing
+    # else it reads
+    distinct_or_same(ga, "grad", za, pred_name, True)
+    distinct_or_same(ga, "grad", ta if ta is not None else la, "target", False)
+    if wa is not None:
+        distinct_or_same(ga, "grad", wa, "sample_weight", False)
     if kind == CATEGORICAL_CE or kind == BCE:
         if not 0 < eps < 0.5 or (t == cnp.NPY_FLOAT32 and <float>(1 - eps) >= 1):
             raise ValueError(f"eps must be in (0, 0.5) and leave 1 - eps < 1 at the array's "
@@ -71,7 +79,7 @@ cdef double _loss(int kind, object pred, str pred_name, object target, object gr
     return loss
 
 
-def softmax_cross_entropy(logits, target, grad, sample_weight=None, *, int n_threads=1):
+def softmax_cross_entropy(logits, target, grad, sample_weight=None, *, n_threads=1):
     """Mean of -log softmax(logits)[target]; grad = w_i (softmax(logits) - onehot) / sum w.
 
     target: class labels (n,) or target probabilities (n, c). grad may be logits."""
@@ -79,42 +87,42 @@ def softmax_cross_entropy(logits, target, grad, sample_weight=None, *, int n_thr
 
 
 def categorical_cross_entropy(probs, target, grad, sample_weight=None, double eps=1e-7, *,
-                              int n_threads=1):
+                              n_threads=1):
     """Mean of -sum_j target_j log(clip(probs_j, eps, 1 - eps)); grad = -w_i target / clip(p) / sum w.
 
     target: class labels (n,) or target probabilities (n, c)."""
     return _loss(CATEGORICAL_CE, probs, "probs", target, grad, sample_weight, eps, n_threads)
 
 
-def sigmoid_binary_cross_entropy(logits, target, grad, sample_weight=None, *, int n_threads=1):
+def sigmoid_binary_cross_entropy(logits, target, grad, sample_weight=None, *, n_threads=1):
     """Mean of max(z, 0) - z*y + log1p(exp(-|z|)); grad = w_i (sigmoid(z) - y) / (c sum w)."""
     return _loss(SIGMOID_BCE, logits, "logits", target, grad, sample_weight, 0.0, n_threads)
 
 
 def sigmoid_binary_cross_entropy_sum(logits, target, grad, sample_weight=None, *,
-                                     int n_threads=1):
+                                     n_threads=1):
     """Mean over samples of sum_j max(z, 0) - z*y + log1p(exp(-|z|)); grad = w_i (sigmoid(z) - y)
     / sum w. For one output the same as sigmoid_binary_cross_entropy."""
     return _loss(SIGMOID_BCE_SUM, logits, "logits", target, grad, sample_weight, 0.0, n_threads)
 
 
 def binary_cross_entropy(probs, target, grad, sample_weight=None, double eps=1e-7, *,
-                         int n_threads=1):
+                         n_threads=1):
     """Mean of -(y log p + (1 - y) log(1 - p)) with p clipped to [eps, 1 - eps]."""
     return _loss(BCE, probs, "probs", target, grad, sample_weight, eps, n_threads)
 
 
-def mean_squared_error(pred, target, grad, sample_weight=None, *, int n_threads=1):
+def mean_squared_error(pred, target, grad, sample_weight=None, *, n_threads=1):
     """Mean of (pred - target)^2; grad = 2 w_i (pred - target) / (c sum w)."""
     return _loss(MSE, pred, "pred", target, grad, sample_weight, 0.0, n_threads)
 
 
-def mean_absolute_error(pred, target, grad, sample_weight=None, *, int n_threads=1):
+def mean_absolute_error(pred, target, grad, sample_weight=None, *, n_threads=1):
     """Mean of |pred - target|; grad = w_i sign(pred - target) / (c sum w)."""
     return _loss(MAE, pred, "pred", target, grad, sample_weight, 0.0, n_threads)
 
 
-def sum_of_squares(pred, target, grad, sample_weight=None, *, int n_threads=1):
+def sum_of_squares(pred, target, grad, sample_weight=None, *, n_threads=1):
     """Mean over samples of 0.5 * sum_j (pred - target)^2 (the classic backprop error);
     grad = w_i (pred - target) / sum w."""
     return _loss(SUM_OF_SQUARES, pred, "pred", target, grad, sample_weight, 0.0, n_threads)

@@ -7,11 +7,15 @@ With g = grad + weight_decay * param (L2 decay coupled into the gradient):
             param -= lr * m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
   rmsprop:  s = rho s + (1 - rho) g^2;  param -= lr * g / (sqrt(s) + eps)
   adagrad:  s += g^2;  param -= lr * g / (sqrt(s) + eps)
+
+param and the state arrays are updated in place; none of them may share memory with grad or
+with each other (ValueError naming both: m = v, or a velocity that is param, would compute
+wrong numbers without a word).
 """
 cimport numpy as cnp
 
-from fastnn._kernels._checks cimport (data_or_null, float_typenum, input_array, output_array,
-                                      same_shape)
+from fastnn._kernels._checks cimport (data_or_null, distinct_or_same, float_typenum, input_array,
+                                      output_array, same_shape)
 from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, RMSPROP, SGD, optim_update
 
 cnp.import_array()
@@ -38,6 +42,15 @@ cdef object _run(int kind, object param, object grad, object s1, str s1_name, ob
     if s2 is not None:
         s2a = output_array(s2, s2_name, t, -1)
         same_shape(pa, "param", s2a, s2_name)
+    distinct_or_same(pa, "param", ga, "grad", False)
+    if s1a is not None:
+        distinct_or_same(s1a, s1_name, pa, "param", False)
+        distinct_or_same(s1a, s1_name, ga, "grad", False)
+    if s2a is not None:
+        distinct_or_same(s2a, s2_name, pa, "param", False)
+        distinct_or_same(s2a, s2_name, ga, "grad", False)
+        if s1a is not None:
+            distinct_or_same(s2a, s2_name, s1a, s1_name, False)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(pa)
     cdef void* s1p = data_or_null(s1a)
     cdef void* s2p = data_or_null(s2a)
