@@ -524,7 +524,7 @@ def test_plan_thread_counts_below_one_are_refused():
         args = base("sgd")
         p = plan(args)
         X, y = data(args, n=5000)
-        for n_threads in (0, -1):
+        for n_threads in (0, -1, -2**63, -2**100):
             for call in (lambda: p.predict(X, np.empty((len(X), 4)), 0, n_threads),
                          lambda: p.train_epochs(X, y, None, 16, 0, 1, None, n_threads),
                          lambda: p.train_epoch(X, y, None, np.arange(len(X)), 16, 0, n_threads)):
@@ -533,13 +533,14 @@ def test_plan_thread_counts_below_one_are_refused():
                 except ValueError as error:
                     assert f"n_threads must be >= 1, got {n_threads}" in str(error), error
                     print("refused:", error)
-        """, times=6)
+        """, times=12)
 
 
-@pytest.mark.parametrize("n_threads", [100000, 2**31 - 1])
+@pytest.mark.parametrize("n_threads", [100000, 2**31 - 1, 2**31, 2**100])
 def test_plan_huge_thread_counts_run_on_the_processors_there_are(n_threads):
     """predict and training with n_threads above the processors (100000 crashed, 2**31 - 1
-    aborted in libgomp) give what one thread gives; the rows are enough for the threaded loops."""
+    aborted in libgomp, 2**31 and above raised OverflowError) give what one thread gives; the
+    rows are enough for the threaded loops."""
     out = run_isolated(f"""
         for dtype in (np.float32, np.float64):
             outs = []
@@ -561,3 +562,217 @@ def test_plan_huge_thread_counts_run_on_the_processors_there_are(n_threads):
         print("same as one thread")
         """)
     assert "same as one thread" in out
+
+
+# ---------------------------------------------------------------- counts and sizes
+
+def test_step_counts_that_would_wrap_are_refused():
+    """iterations near 2**63 ran and wrapped the step counter (2**63 raised OverflowError):
+    iterations outside [0, 2^62), and epochs whose steps would take it past 2^62 - 1, are
+    refused with ValueError; up to 2^62 - 1 itself runs. 40 rows in batches of 16: 3 steps an
+    epoch."""
+    assert_refused("""
+        args = base("adam")
+        p = plan(args)
+        X, y = data(args)
+        order = np.arange(40)
+        for it in (-1, -2**70, 2**62, 2**63 - 1, 2**63, 2**100):
+            for call in (lambda: p.train_epochs(X, y, None, 16, it, 1),
+                         lambda: p.train_epoch(X, y, None, order, 16, it)):
+                try:
+                    call()
+                except ValueError as error:
+                    assert f"iterations must be in [0, {2**62}), got {it}" in str(error), error
+                    print("refused:", error)
+        for it, epochs in ((2**62 - 3, 1), (2**62 - 30, 10), (2**62 - 2**32, 2**31 - 1)):
+            try:
+                p.train_epochs(X, y, None, 16, it, epochs)
+            except ValueError as error:
+                assert "would pass 2^62 - 1" in str(error), error
+                print("refused:", error)
+        try:
+            p.train_epoch(X, y, None, order, 16, 2**62 - 3)
+        except ValueError as error:
+            assert "would pass 2^62 - 1" in str(error), error
+            print("refused:", error)
+        for epochs in (-1, 2**31, 2**40, 2**64):
+            try:
+                p.train_epochs(X, y, None, 16, 0, epochs)
+            except ValueError as error:
+                assert f"epochs must be in [0, {2**31}), got {epochs}" in str(error), error
+                print("refused:", error)
+        for batch_size in (0, 17, 2**64):
+            try:
+                p.train_epochs(X, y, None, batch_size, 0, 1)
+            except ValueError as error:
+                assert f"batch_size must be in [1, 16], got {batch_size}" in str(error), error
+                print("refused:", error)
+        # the last step numbers run
+        assert p.train_epochs(X, y, None, 16, 2**62 - 31, 10)[3] == 2**62 - 1
+        assert p.train_epoch(X, y, None, order, 16, 2**62 - 4)[4] == 2**62 - 1
+        """, times=12 + 4 + 4 + 3)
+
+
+def test_max_rows_the_buffers_cannot_hold_is_refused():
+    """Plan(max_rows=2**40) allocated its buffers up front and raised MemoryError (2**70:
+    OverflowError): a max_rows whose rows of the widest layer pass 2^31 values is refused with a
+    ValueError naming max_rows and its largest value."""
+    assert_refused("""
+        for rows in (2**40, 2**70, 2**31 // 8 + 1):
+            args = base("sgd", max_rows=rows)  # the widest layer has 8 values
+            refused(args, f"max_rows = {rows} rows of layers\\[0\\]'s 8 values would be more "
+                          f"than the 2\\^31 values a buffer holds; max_rows must be at most "
+                          f"{2**31 // 8}")
+        args = base("sgd", sizes=(3000, 8, 4), acts=("relu", "identity"), max_rows=2**20)
+        refused(args, "layers\\[0\\]'s 3000 values")
+        p = plan(base("sgd", max_rows=2**20))  # 8 M values a buffer: allocated
+        """, times=4)
+
+
+def test_the_sums_of_train_epochs_grow_with_the_epochs_that_run():
+    """train_epochs allocated its per-epoch sums for all the epochs asked before running one:
+    epochs=2**31 - 1 raised MemoryError even when the first epoch diverges. Now the sums grow
+    in blocks with the epochs that run, and 200 epochs in one call (blocks of 64, 128 and 8)
+    give what 200 calls of one epoch give."""
+    out = run_isolated("""
+        import tracemalloc
+        args = base("sgd")
+        p = plan(args)
+        X, y = data(args)
+        p.set_learning_rate(1e300)  # the first step overflows: the epoch is put back
+        tracemalloc.start()
+        done, finished, sums, it = p.train_epochs(X * 1e200, y, None, 16, 0, 2**31 - 1)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert done == 0 and not finished and sums.shape == (0, 3) and it == 0, (done, sums)
+        assert peak < 2**20, peak
+
+        runs = []
+        for per_call in (200, 1):
+            args = base("adam")
+            p = plan(args)
+            X, y = data(args)
+            rng = np.random.default_rng(5)
+            sums, it = [], 0
+            for _ in range(200 // per_call):
+                done, finished, s, it = p.train_epochs(X, y, None, 16, it, per_call, rng)
+                assert done == per_call and finished
+                sums.append(s)
+            runs.append((np.concatenate(sums), it, [a.copy() for a, *_ in args["params"]]))
+        (s1, it1, w1), (s2, it2, w2) = runs
+        assert s1.shape == (200, 3) and it1 == it2 == 600
+        np.testing.assert_array_equal(s1, s2)
+        for a, b in zip(w1, w2):
+            np.testing.assert_array_equal(a, b)
+        print("grown")
+        """)
+    assert "grown" in out
+
+
+# ---------------------------------------------------------------- arrays that share memory
+
+def test_plan_arrays_that_share_memory_are_refused():
+    """A training step writes every array of the plan (W, b, dW, db, the optimizer state, the
+    dropout state) while reading the others: Adam's m = v, a velocity that is W, a dW that
+    overlaps another layer's W by one value, or a dropout state inside a W computed wrong
+    numbers. Refused with a ValueError naming both."""
+    assert_refused("""
+        def pair(a, b):
+            return f"({re.escape(a)} must not share memory with {re.escape(b)}|" \
+                   f"{re.escape(b)} must not share memory with {re.escape(a)})"
+
+        args = base("adam")
+        p0 = args["params"][0]
+        args["params"][0] = (p0[0], p0[1], p0[2], p0[2], 0.0)  # m is v
+        refused(args, pair("params[0]'s state1", "params[0]'s state2"))
+
+        args = base("sgd")
+        W = args["layers"][1][0]
+        p2 = args["params"][2]
+        args["params"][2] = (p2[0], p2[1], W, None, 0.0)  # the velocity is W
+        refused(args, pair("params[2]'s state1", "layers[1]'s W"))
+
+        args = base("sgd")
+        buf = np.zeros(3 * 8 + 8 * 5 - 1)
+        W0, dW1 = buf[:24].reshape(3, 8), buf[23:].reshape(8, 5)  # one value in common
+        W0[...] = args["layers"][0][0]
+        l0, l1 = args["layers"][0], args["layers"][1]
+        args["layers"][0] = (W0,) + l0[1:]
+        args["layers"][1] = l1[:2] + (dW1,) + l1[3:]
+        args["params"][0] = (W0,) + args["params"][0][1:]
+        args["params"][2] = args["params"][2][:1] + (dW1,) + args["params"][2][2:]
+        refused(args, pair("layers[0]'s W", "layers[1]'s dW"))
+
+        args = base("sgd")
+        W = args["layers"][0][0]
+        args["layers"][0] = args["layers"][0][:6] + (0.5, W.view(np.uint64).reshape(-1)[:2])
+        refused(args, pair("layers[0]'s dropout state", "layers[0]'s W"))
+
+        # one dropout state shared by two Dropout layers is fine: they draw one after the other
+        args = base("sgd")
+        state = np.array([1, 0], np.uint64)
+        for i in (0, 1):
+            args["layers"][i] = args["layers"][i][:6] + (0.5, state)
+        exercise(plan(args), args)
+        """, times=4)
+
+
+def test_epoch_and_predict_arguments_that_share_memory_with_the_plan_are_refused():
+    """train_epoch(s)'s X, labels or targets, sample weights and order may not share memory
+    with what the steps write (labels in a W were checked, then overwritten by the update and
+    read as column indices; an order in a dW indexed X out of bounds: crashes), nor predict's
+    out with X or the W and b it reads."""
+    assert_refused("""
+        def expect(call, match):
+            try:
+                call()
+            except ValueError as error:
+                assert re.search(match, str(error)), error
+                print("refused:", error)
+
+        args = base("sgd", sizes=(3, 40, 5, 4), acts=("relu", "tanh", "identity"))
+        p = plan(args)
+        X, y = data(args)
+        W0, b0, dW0 = args["layers"][0][:3]   # (3, 40), (40,), (3, 40)
+        W1, b1, dW1, db1 = args["layers"][1][:4]  # (40, 5), (5,) ...
+        order = np.arange(40)
+        labels = W1.view(np.intp).reshape(-1)[:40]
+        labels[...] = y  # valid labels, until a step updates W1
+        expect(lambda: p.train_epoch(X, labels, None, order, 16, 0),
+               r"labels must not share memory with layers\\[1\\]'s W, which the plan writes")
+        expect(lambda: p.train_epochs(X, labels, None, 16, 0, 2),
+               r"labels must not share memory with layers\\[1\\]'s W")
+        in_dW = dW0.view(np.intp).reshape(-1)[:40]
+        in_dW[...] = order  # a valid order, until the first backward writes dW0
+        expect(lambda: p.train_epoch(X, y, None, in_dW, 16, 0),
+               r"order must not share memory with layers\\[0\\]'s dW")
+        expect(lambda: p.train_epoch(W0.reshape(40, 3), y, None, order, 16, 0),
+               r"X must not share memory with layers\\[0\\]'s W")
+        W1[...] = np.abs(W1)  # valid weights
+        expect(lambda: p.train_epochs(X, y, W1.reshape(-1)[:40], 16, 0, 1),
+               r"sample_weight must not share memory with layers\\[1\\]'s W")
+        expect(lambda: p.train_epochs(X, y, args["params"][1][2], 16, 0, 1),
+               r"sample_weight must not share memory with params\\[1\\]'s state1")
+
+        targets = base("sgd", sizes=(3, 40, 4), acts=("relu", "identity"), labels=False,
+                       loss="mean_squared_error")
+        q = plan(targets)
+        Xt, yt = data(targets)
+        dW0t = targets["layers"][0][2]  # (3, 40): the targets of 30 rows
+        expect(lambda: q.train_epochs(Xt[:30], dW0t.reshape(30, 4), None, 16, 0, 1),
+               r"targets must not share memory with layers\\[0\\]'s dW")
+
+        expect(lambda: p.predict(X[:30], W0.reshape(30, 4)),
+               r"out must not share memory with layers\\[0\\]'s W, which the plan reads")
+        expect(lambda: p.predict(X[:5], b0.reshape(10, 4)[:5]),
+               r"out must not share memory with layers\\[0\\]'s b, which the plan reads")
+        square = base("sgd", sizes=(4, 6, 4), acts=("relu", "identity"))
+        r = plan(square)
+        Xs = data(square)[0]
+        expect(lambda: r.predict(Xs, Xs), "out must not share memory with X")
+        buf = np.zeros(41 * 4)
+        expect(lambda: r.predict(buf[4:].reshape(40, 4), buf[:160].reshape(40, 4)),
+               "out must not share memory with X")
+        out = np.empty((40, 4))
+        np.testing.assert_array_equal(p.predict(X, out), p.predict(X.copy(), np.empty((40, 4))))
+        """, times=11)

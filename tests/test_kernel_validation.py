@@ -1,6 +1,7 @@
 """The kernels' Python boundary: bad arguments raise TypeError/ValueError naming the argument;
 views and read-only inputs are handled, not rejected."""
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,8 @@ import fastnn
 
 from fastnn import kernels as K
 from fastnn import reference as R
+from conftest import assert_close
+from isolated import run_isolated as run_isolated_with_tests
 
 
 def f32(*shape):
@@ -159,6 +162,209 @@ def test_non_contiguous_input_aliasing_output_gives_the_right_answer():
     np.testing.assert_array_equal(out, want)
 
 
+# ---------------------------------------------------------------- aliasing
+#
+# Every kernel: its arrays (name, shape, role: "in" read, "out" written, "inout" both; dtype None
+# is the float dtype of the test), how to call it (`impl` is fastnn.kernels or
+# fastnn.reference), and the outputs that may be exactly an input (in place), as documented.
+# No other output may share memory with any other argument.
+ACTIVATION_KINDS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
+LOSS_KERNELS = {"softmax_cross_entropy": "logits", "categorical_cross_entropy": "probs",
+                "sigmoid_binary_cross_entropy": "logits",
+                "sigmoid_binary_cross_entropy_sum": "logits", "binary_cross_entropy": "probs",
+                "mean_squared_error": "pred", "mean_absolute_error": "pred", "sum_of_squares": "pred"}
+OPTIMIZER_KERNELS = {
+    "sgd_update": (["velocity"], lambda f, a: f(a["param"], a["grad"], a["velocity"], lr=0.1,
+                                                 momentum=0.9)),
+    "adam_update": (["m", "v"], lambda f, a: f(a["param"], a["grad"], a["m"], a["v"], 3)),
+    "rmsprop_update": (["sq"], lambda f, a: f(a["param"], a["grad"], a["sq"])),
+    "adagrad_update": (["acc"], lambda f, a: f(a["param"], a["grad"], a["acc"]))}
+
+
+def kernel_specs():
+    specs = {}
+    for kind in ACTIVATION_KINDS:
+        specs[kind + "_forward"] = (
+            [("x", (4, 3), "in", None), ("out", (4, 3), "out", None)],
+            lambda impl, a, kind=kind: getattr(impl, kind + "_forward")(a["x"], a["out"]),
+            {("out", "x")})
+        specs[kind + "_backward"] = (
+            [("y", (4, 3), "in", None), ("dy", (4, 3), "in", None), ("dx", (4, 3), "out", None)],
+            lambda impl, a, kind=kind: getattr(impl, kind + "_backward")(a["y"], a["dy"], a["dx"]),
+            {("dx", "y"), ("dx", "dy")})
+    specs["dropout_forward"] = (
+        [("x", (4, 3), "in", None), ("out", (4, 3), "out", None), ("mask", (4, 3), "out", None),
+         ("state", (2,), "inout", np.uint64)],
+        lambda impl, a: impl.dropout_forward(a["x"], a["out"], a["mask"], 0.5, a["state"]),
+        {("out", "x")})
+    specs["dense_forward"] = (
+        [("X", (4, 3), "in", None), ("W", (3, 2), "in", None), ("b", (2,), "in", None),
+         ("out", (4, 2), "out", None)],
+        lambda impl, a: impl.dense_forward(a["X"], a["W"], a["b"], a["out"], "tanh"), set())
+    specs["dense_backward"] = (
+        [("X", (4, 3), "in", None), ("W", (3, 2), "in", None), ("dY", (4, 2), "in", None),
+         ("dW", (3, 2), "inout", None), ("db", (2,), "inout", None), ("dX", (4, 3), "out", None)],
+        lambda impl, a: impl.dense_backward(a["X"], a["W"], a["dY"], a["dW"], a["db"], a["dX"],
+                                            accumulate=True), set())
+    for name, pred in LOSS_KERNELS.items():
+        for labels in ((False, True) if name in ("softmax_cross_entropy",
+                                                 "categorical_cross_entropy") else (False,)):
+            specs[name + ("[labels]" if labels else "")] = (
+                [(pred, (4, 3), "in", None),
+                 ("target", (4,) if labels else (4, 3), "in", np.intp if labels else None),
+                 ("grad", (4, 3), "out", None), ("sample_weight", (4,), "in", None)],
+                lambda impl, a, name=name, pred=pred: getattr(impl, name)(
+                    a[pred], a["target"], a["grad"], a["sample_weight"]),
+                {("grad", pred)})
+    for name, (states, call) in OPTIMIZER_KERNELS.items():
+        specs[name] = ([("param", (5,), "inout", None), ("grad", (5,), "in", None)]
+                       + [(state, (5,), "inout", None) for state in states],
+                       lambda impl, a, call=call, name=name: call(getattr(impl, name), a), set())
+    return specs
+
+
+SPECS = kernel_specs()
+
+
+def fill(name, array, rng):
+    """Valid values for an argument: class labels, positive weights, a dropout stream, a
+    second moment >= 0; random numbers otherwise."""
+    if array.dtype == np.intp:
+        array[...] = rng.integers(0, 3, array.shape)
+    elif array.dtype == np.uint64:
+        array[...] = [12345, 7]
+    elif name in ("sample_weight", "v", "sq", "acc") or name == "probs":
+        array[...] = rng.uniform(0.1, 0.9, array.shape)
+    else:
+        array[...] = rng.standard_normal(array.shape)
+
+
+def fresh_arguments(spec, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for name, shape, _, kind in spec[0]:
+        arrays[name] = np.empty(shape, kind or dtype)
+        fill(name, arrays[name], rng)
+    return arrays
+
+
+def aliasing_cases(labels):
+    """(kernel, output, other argument, placement) for every output and every other argument of
+    every kernel (labels: only the two losses that take class labels, with labels; else the
+    rest): `other` one element after `output`, `output` one element after `other`, and both at
+    the same address (a partial overlap when their sizes differ, exact aliasing when they do
+    not: that is left out where the kernel documents the in-place use)."""
+    cases = []
+    for kernel, (arrays, _, in_place) in SPECS.items():
+        if ("[labels]" in kernel) != labels:
+            continue
+        roles = {name: role for name, _, role, _ in arrays}
+        sizes = {name: int(np.prod(shape)) for name, shape, _, _ in arrays}
+        names = [name for name, _, _, _ in arrays]
+        for i, out in enumerate(names):
+            for other in names[i + 1:] + names[:i]:
+                if roles[out] == "in" or (roles[other] != "in" and names.index(other) < i):
+                    continue  # each pair of outputs once
+                for placement in ("other after", "output after", "same start"):
+                    if (placement == "same start" and (out, other) in in_place
+                            and sizes[out] == sizes[other]):
+                        continue
+                    cases.append((kernel, out, other, placement))
+    return cases
+
+
+def overlapping(spec, dtype, out, other, placement):
+    """The arguments with `out` and `other` carved from one buffer as `placement` says."""
+    arrays = fresh_arguments(spec, dtype)
+    shapes = {name: (shape, np.dtype(kind or dtype)) for name, shape, _, kind in spec[0]}
+    step = max(shapes[out][1].itemsize, shapes[other][1].itemsize)
+    offsets = {"other after": (0, step), "output after": (step, 0), "same start": (0, 0)}[placement]
+    size = step + max(np.prod(shape) * dt.itemsize for shape, dt in shapes.values())
+    buf = np.zeros(int(size) + 64, np.uint8)
+    for name, offset in zip((out, other), offsets):
+        shape, dt = shapes[name]
+        arrays[name] = np.ndarray(shape, dt, buffer=buf, offset=offset)
+    rng = np.random.default_rng(1)
+    fill(out, arrays[out], rng)
+    fill(other, arrays[other], rng)  # the input's values last: they must be valid
+    return arrays
+
+
+def word(name):
+    return rf"(?<![\w\[]){re.escape(name)}(?![\w\]])"
+
+
+def aliasing_refused(kernel, out, other, placement, dtype):
+    """None if the kernel refuses the overlap with a ValueError naming both arguments, else
+    what it did."""
+    spec = SPECS[kernel]
+    arrays = overlapping(spec, dtype, out, other, placement)
+    try:
+        spec[1](K, arrays)
+    except ValueError as error:
+        message = str(error)
+        if ("must not share memory" in message and re.search(word(out), message)
+                and re.search(word(other), message)):
+            return None
+        return f"wrong message: {message}"
+    return "accepted"
+
+
+@pytest.mark.parametrize("kernel,out,other,placement", aliasing_cases(labels=False))
+def test_outputs_sharing_memory_with_another_argument_are_refused(kernel, out, other, placement,
+                                                                   dtype):
+    """An output that shares memory with an input or another output computed wrong numbers
+    without a word (dense_forward's out overlapping b; dW = W; a loss's grad = target; adam's
+    m = v; an activation's out = x shifted by one element...): now ValueError naming both."""
+    assert aliasing_refused(kernel, out, other, placement, dtype) is None
+
+
+def test_class_labels_sharing_memory_with_grad_are_refused():
+    """The same for the losses' class labels, in a fresh interpreter: labels that grad
+    overlaps were checked, then overwritten by the gradient and read as column indices (a
+    crash)."""
+    out = run_isolated_with_tests("""
+        import numpy as np
+        import test_kernel_validation as T
+        cases = T.aliasing_cases(labels=True)
+        for case in cases:
+            for dtype in (np.float32, np.float64):
+                print(case, dtype.__name__, T.aliasing_refused(*case, dtype))
+        print(len(cases), "cases")
+        """)
+    lines = out.splitlines()
+    n = len(aliasing_cases(labels=True))  # 2 losses x 3 arguments x 3 placements - 2 in place
+    assert n == 16 and lines[-1] == f"{n} cases" and len(lines) == 2 * n + 1, out
+    assert all(line.endswith(" None") for line in lines[:-1]), out
+
+
+IN_PLACE_CASES = [(kernel, out, other) for kernel, spec in SPECS.items()
+                  for out, other in sorted(spec[2])]
+
+
+@pytest.mark.parametrize("kernel,out,other", IN_PLACE_CASES)
+def test_documented_in_place_uses_give_the_reference_numbers(kernel, out, other, dtype):
+    """Exact aliasing where a kernel documents it (out is x, dx is dy or y, a loss's grad is
+    its prediction, dropout's out is x) still runs, and gives fastnn.reference's numbers for
+    the same call on separate arrays."""
+    spec = SPECS[kernel]
+    got = fresh_arguments(spec, dtype)
+    got[out] = got[other]
+    want = fresh_arguments(spec, dtype)
+    result_k, result_r = spec[1](K, got), spec[1](R, want)
+    assert_close(got[out], want[out], dtype)
+    if isinstance(result_r, float):
+        assert_close(result_k, result_r, dtype)
+    for name, _, role, _ in spec[0]:
+        if role != "in" and name != out:
+            np.testing.assert_allclose(got[name], want[name], rtol=1e-5)
+
+
+def test_every_kernel_with_outputs_is_in_the_aliasing_table():
+    covered = {kernel.split("[")[0] for kernel in SPECS}
+    assert covered == {name for names in K.NAMES.values() for name in names} - {"all_finite"}
+
+
 def run_isolated(code):
     """Run `code` in a fresh interpreter on this fastnn (and kernel build): a crash fails the
     test instead of killing pytest. Returns its stdout."""
@@ -173,7 +379,7 @@ def run_isolated(code):
 
 @pytest.mark.parametrize("name", ["relu_forward", "softmax_backward", "mean_squared_error",
                                   "dense_forward"])
-@pytest.mark.parametrize("n_threads", [0, -1, -2**31])
+@pytest.mark.parametrize("n_threads", [0, -1, -2**31, -2**31 - 1, -2**63, -2**100])
 def test_thread_counts_below_one_are_refused(name, n_threads):
     x = f32(6, 4)
     args = {"relu_forward": (x, f32(6, 4)), "softmax_backward": (x, x, f32(6, 4)),
@@ -182,12 +388,12 @@ def test_thread_counts_below_one_are_refused(name, n_threads):
         getattr(K, name)(*args[name], n_threads=n_threads)
 
 
-@pytest.mark.parametrize("n_threads", [100000, 2**31 - 1])
+@pytest.mark.parametrize("n_threads", [100000, 2**31 - 1, 2**31, 2**64, 2**100])
 def test_huge_thread_counts_run_on_the_processors_there_are(n_threads):
     """n_threads above the processor count runs on that many (100000 threads crashed in
-    OpenMP, 2**31 - 1 aborted in libgomp): the activations, losses and dense kernels give what
-    they give on one thread (the gradients and outputs exactly, a loss summed over threads to
-    rounding)."""
+    OpenMP, 2**31 - 1 aborted in libgomp, 2**31 and above raised OverflowError): the
+    activations, losses and dense kernels give what they give on one thread (the gradients and
+    outputs exactly, a loss summed over threads to rounding)."""
     out = run_isolated(f"""
         import numpy as np
         from fastnn import kernels as K
@@ -218,3 +424,39 @@ def test_huge_thread_counts_run_on_the_processors_there_are(n_threads):
         print("same as one thread")
         """)
     assert "same as one thread" in out
+
+
+def test_every_thread_count_argument_takes_integers_of_any_size():
+    """Every kernel with n_threads takes any integer (a Python int of any size, a NumPy
+    integer) and clamps it, or refuses it below 1 with ValueError; not an integer, TypeError.
+    Before, `int n_threads` raised OverflowError from 2**31 on (in a fresh interpreter: a
+    clamp that failed would start 2**31 OpenMP threads)."""
+    out = run_isolated("""
+        import numpy as np
+        import pytest
+        from fastnn import kernels as K
+        x = np.random.default_rng(0).standard_normal((3, 4))
+        calls = {name: (lambda f: lambda n: f(x, np.empty_like(x), n_threads=n))(getattr(K, name))
+                 for name in K.NAMES["activations"] if name.endswith("_forward")
+                 and name != "dropout_forward"}
+        calls.update({name: (lambda f: lambda n: f(x, x, np.empty_like(x), n_threads=n))(
+            getattr(K, name)) for name in K.NAMES["activations"] if name.endswith("_backward")})
+        calls.update({name: (lambda f: lambda n: f(np.abs(x) / 4, np.abs(x[::-1]) / 4,
+                                                    np.empty_like(x), n_threads=n))(getattr(K, name))
+                      for name in K.NAMES["losses"]})
+        calls["dense_forward"] = lambda n: K.dense_forward(x, x.T.copy(), None,
+                                                           np.empty((3, 3)), n_threads=n)
+        assert len(calls) == 6 + 6 + 8 + 1
+        for name, call in calls.items():
+            one = call(1)
+            for n in (2, np.int64(7), np.uint64(2**64 - 1), 2**31, 2**63, 2**100, True):
+                np.testing.assert_allclose(call(n), one, rtol=1e-12)  # a loss: to rounding
+            for n in (0, np.int8(-3), -2**63, -2**100, False):
+                with pytest.raises(ValueError, match=f"n_threads must be >= 1, got {n}"):
+                    call(n)
+            for n in (2.0, "2", None):
+                with pytest.raises(TypeError):
+                    call(n)
+        print("uniform")
+        """)
+    assert "uniform" in out
