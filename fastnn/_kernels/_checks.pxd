@@ -37,12 +37,14 @@ cdef inline int thread_count(object n_threads) except -1:
     below 1; above the processors this process may run on (OpenMP's omp_get_num_procs(); 1 in
     a build without OpenMP), that many, however large. An OpenMP team of 100000 threads
     crashes; more than the processors only wait on each other."""
+    if n_threads is 1:  # the default (CPython's one object 1): no call on the common path
+        return 1
     cdef int overflow = 0
     if not PyLong_Check(n_threads):
         n_threads = PyNumber_Index(n_threads)
     cdef long long n = PyLong_AsLongLongAndOverflow(n_threads, &overflow)
     if n == 1 and overflow == 0:
-        return 1  # no system call on the common path
+        return 1  # no system call
     if overflow < 0 or (overflow == 0 and n < 1):
         raise ValueError(f"n_threads must be >= 1, got {n_threads}")
     cdef int procs = fnn_num_procs()
@@ -152,12 +154,26 @@ cdef inline int dim_equals(Py_ssize_t got, Py_ssize_t want, str what) except -1:
     return 0
 
 
+cdef inline Py_ssize_t nbytes(cnp.ndarray a) noexcept:
+    """a.nbytes without PyArray_NBYTES's call through the NumPy C-API table."""
+    cdef Py_ssize_t n = cnp.PyArray_ITEMSIZE(a)
+    cdef int d
+    for d in range(cnp.PyArray_NDIM(a)):
+        n *= cnp.PyArray_DIM(a, d)
+    return n
+
+
 cdef inline bint overlaps(void* a, Py_ssize_t a_bytes, void* b, Py_ssize_t b_bytes) noexcept:
     """Whether the bytes [a, a + a_bytes) and [b, b + b_bytes) share one (an empty block shares
     none, wherever it points)."""
     cdef uintptr_t p = <uintptr_t>a, q = <uintptr_t>b
     return (a_bytes > 0 and b_bytes > 0 and p < q + <uintptr_t>b_bytes
             and q < p + <uintptr_t>a_bytes)
+
+
+cdef inline int _shared_memory(str out_name, str a_name, bint in_place) except -1:
+    raise ValueError(f"{out_name} must not share memory with {a_name}"
+                     + (f" (unless it is {a_name} itself, in place)" if in_place else ""))
 
 
 cdef inline int distinct_or_same(cnp.ndarray out, str out_name, cnp.ndarray a, str a_name,
@@ -170,10 +186,9 @@ cdef inline int distinct_or_same(cnp.ndarray out, str out_name, cnp.ndarray a, s
     already overwritten. Pointer arithmetic only: a few nanoseconds a pair."""
     cdef void* o = cnp.PyArray_DATA(out)
     cdef void* p = cnp.PyArray_DATA(a)
-    cdef Py_ssize_t on = cnp.PyArray_NBYTES(out), pn = cnp.PyArray_NBYTES(a)
+    cdef Py_ssize_t on = nbytes(out), pn = nbytes(a)
     if overlaps(o, on, p, pn) and not (in_place and o == p and on == pn):
-        raise ValueError(f"{out_name} must not share memory with {a_name}"
-                         + (f" (unless it is {a_name} itself, in place)" if in_place else ""))
+        return _shared_memory(out_name, a_name, in_place)
     return 0
 
 

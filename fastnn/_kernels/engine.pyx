@@ -14,8 +14,14 @@ so the two paths give the same numbers.
 The kernels trust the plan, so Plan.__init__ first runs its description through _check_plan,
 which refuses (ValueError) anything that would make them read or write out of bounds: layers
 that do not chain, arrays of the wrong shape, unknown codes, missing optimizer state, parameters
-that are not the layers' W and b. `n_threads` must be >= 1; a count above the processors this
-process may run on (omp_get_num_procs()) runs on that many, and a build without OpenMP on one
+that are not the layers' W and b, a max_rows whose buffers would pass 2^31 values; and anything
+that would compute wrong numbers: arrays of the plan that share memory. The arguments of each
+call may not share memory with what it writes (training: every array of the plan) or reads
+(predict: W and b). A Plan is compiled once: __init__ again raises RuntimeError (another
+thread may be running the plan with the GIL released), and its memory is freed only when it is
+deallocated. Step numbers stay below 2^62 and one train_epochs call runs fewer than 2^31 epochs
+(ValueError). `n_threads` is an integer >= 1; a count above the processors this process may run
+on (omp_get_num_procs()), however large, runs on that many, and a build without OpenMP on one
 thread.
 """
 from contextlib import nullcontext
