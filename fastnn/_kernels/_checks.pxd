@@ -154,42 +154,64 @@ cdef inline int dim_equals(Py_ssize_t got, Py_ssize_t want, str what) except -1:
     return 0
 
 
-cdef inline Py_ssize_t nbytes(cnp.ndarray a) noexcept:
-    """a.nbytes without PyArray_NBYTES's call through the NumPy C-API table."""
+cdef struct Span:
+    uintptr_t start     # the first byte of a C-contiguous array's data,
+    uintptr_t end       # one past its last; both 0 for an empty array, which shares nothing
+
+
+cdef inline Span span(cnp.ndarray a) noexcept:
+    """The bytes of a C-contiguous array (without PyArray_NBYTES's call through the NumPy
+    C-API table)."""
     cdef Py_ssize_t n = cnp.PyArray_ITEMSIZE(a)
     cdef int d
     for d in range(cnp.PyArray_NDIM(a)):
         n *= cnp.PyArray_DIM(a, d)
-    return n
+    cdef Span s
+    s.start = <uintptr_t>cnp.PyArray_DATA(a) if n > 0 else 0
+    s.end = s.start + <uintptr_t>n if n > 0 else 0
+    return s
 
 
-cdef inline bint overlaps(void* a, Py_ssize_t a_bytes, void* b, Py_ssize_t b_bytes) noexcept:
-    """Whether the bytes [a, a + a_bytes) and [b, b + b_bytes) share one (an empty block shares
-    none, wherever it points)."""
-    cdef uintptr_t p = <uintptr_t>a, q = <uintptr_t>b
-    return (a_bytes > 0 and b_bytes > 0 and p < q + <uintptr_t>b_bytes
-            and q < p + <uintptr_t>a_bytes)
+cdef extern from *:
+    """
+    #ifndef FASTNN_SHARED_MEMORY
+    #define FASTNN_SHARED_MEMORY
+    /* distinct_or_same's error, out of line: the check inlined into every kernel stays a few
+       compares, with no string formatting among them. */
+    #if defined(__GNUC__)
+    __attribute__((noinline, cold))
+    #endif
+    static int fnn_shared_memory(PyObject* out_name, PyObject* a_name, int in_place) {
+        if (in_place)
+            PyErr_Format(PyExc_ValueError, "%U must not share memory with %U (unless it is %U "
+                         "itself, in place)", out_name, a_name, a_name);
+        else
+            PyErr_Format(PyExc_ValueError, "%U must not share memory with %U", out_name, a_name);
+        return -1;
+    }
+    #endif
+    """
+    int fnn_shared_memory(object out_name, object a_name, int in_place) except -1
 
 
-cdef inline int _shared_memory(str out_name, str a_name, bint in_place) except -1:
-    raise ValueError(f"{out_name} must not share memory with {a_name}"
-                     + (f" (unless it is {a_name} itself, in place)" if in_place else ""))
+cdef inline int spans_apart(Span out, str out_name, Span a, str a_name,
+                            bint in_place) except -1:
+    """The one aliasing rule of every kernel, for an output `out` and another argument `a` (an
+    input or another output), both C-contiguous, so each is one block of bytes: they must not
+    share memory, except that with `in_place` (where the kernel says an output may be that
+    input) `out` may be exactly `a` (the same start and size; the kernels check the shapes). A
+    partial overlap is never allowed: the kernel would read values it has already overwritten.
+    Four compares: about a nanosecond a pair."""
+    if out.start < a.end and a.start < out.end and not (
+            in_place and out.start == a.start and out.end == a.end):
+        return fnn_shared_memory(out_name, a_name, in_place)
+    return 0
 
 
 cdef inline int distinct_or_same(cnp.ndarray out, str out_name, cnp.ndarray a, str a_name,
                                  bint in_place) except -1:
-    """The one aliasing rule of every kernel, for an output `out` and another argument `a` (an
-    input or another output), both C-contiguous, so each is the block of bytes [data, data +
-    nbytes): they must not share memory, except that with `in_place` (where the kernel says an
-    output may be that input) `out` may be exactly `a` (the same start and size; the kernels
-    check the shapes). A partial overlap is never allowed: the kernel would read values it has
-    already overwritten. Pointer arithmetic only: a few nanoseconds a pair."""
-    cdef void* o = cnp.PyArray_DATA(out)
-    cdef void* p = cnp.PyArray_DATA(a)
-    cdef Py_ssize_t on = nbytes(out), pn = nbytes(a)
-    if overlaps(o, on, p, pn) and not (in_place and o == p and on == pn):
-        return _shared_memory(out_name, a_name, in_place)
-    return 0
+    """spans_apart for two arrays (a kernel that checks several pairs takes each span once)."""
+    return spans_apart(span(out), out_name, span(a), a_name, in_place)
 
 
 cdef inline cnp.ndarray sample_weights(object w, str name, int typenum, Py_ssize_t n):

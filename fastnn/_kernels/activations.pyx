@@ -15,8 +15,8 @@ cimport numpy as cnp
 
 from libc.stdint cimport uint64_t
 
-from fastnn._kernels._checks cimport (distinct_or_same, float_typenum, input_array,
-                                      output_array, same_shape, thread_count)
+from fastnn._kernels._checks cimport (Span, distinct_or_same, float_typenum, input_array,
+                                      output_array, same_shape, span, spans_apart, thread_count)
 from fastnn._kernels._rowops cimport (IDENTITY, LEAKY_RELU, RELU, SIGMOID, SOFTMAX, TANH,
                                       backward_rows, check_alpha, dropout_row, forward_rows)
 
@@ -58,8 +58,9 @@ cdef object _backward(int kind, object y, object dy, object dx, double alpha, ob
     cdef cnp.ndarray dxa = output_array(dx, "dx", t, -1)
     same_shape(ya, "y", dya, "dy")
     same_shape(ya, "y", dxa, "dx")
-    distinct_or_same(dxa, "dx", ya, "y", True)
-    distinct_or_same(dxa, "dx", dya, "dy", True)
+    cdef Span sdx = span(dxa)
+    spans_apart(sdx, "dx", span(ya), "y", True)
+    spans_apart(sdx, "dx", span(dya), "dy", True)
     cdef Py_ssize_t rows, cols
     _rows_cols(ya, &rows, &cols)
     if t == cnp.NPY_FLOAT32:
@@ -152,12 +153,13 @@ def dropout_forward(x, out, mask, double rate, state):
     if not (cnp.PyArray_Check(state) and cnp.PyArray_TYPE(<cnp.ndarray>state) == cnp.NPY_UINT64
             and cnp.PyArray_SIZE(<cnp.ndarray>state) == 2 and cnp.PyArray_ISCARRAY(<cnp.ndarray>state)):
         raise TypeError("state must be a writeable, contiguous uint64 array [key, counter]")
-    distinct_or_same(oa, "out", xa, "x", True)
-    distinct_or_same(ma, "mask", xa, "x", False)
-    distinct_or_same(ma, "mask", oa, "out", False)
-    distinct_or_same(<cnp.ndarray>state, "state", xa, "x", False)
-    distinct_or_same(<cnp.ndarray>state, "state", oa, "out", False)
-    distinct_or_same(<cnp.ndarray>state, "state", ma, "mask", False)
+    cdef Span sx = span(xa), so = span(oa), sm = span(ma), ss = span(<cnp.ndarray>state)
+    spans_apart(so, "out", sx, "x", True)
+    spans_apart(sm, "mask", sx, "x", False)
+    spans_apart(sm, "mask", so, "out", False)
+    spans_apart(ss, "state", sx, "x", False)
+    spans_apart(ss, "state", so, "out", False)
+    spans_apart(ss, "state", sm, "mask", False)
     cdef uint64_t* st = <uint64_t*>cnp.PyArray_DATA(<cnp.ndarray>state)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(xa)
     if t == cnp.NPY_FLOAT32:

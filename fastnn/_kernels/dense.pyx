@@ -16,8 +16,9 @@ from libc.limits cimport INT_MAX
 
 from fastnn._kernels._blas cimport row_blocks
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
-from fastnn._kernels._checks cimport (data_or_null, dim_equals, float_typenum, input_array,
-                                      distinct_or_same, output_array, thread_count)
+from fastnn._kernels._checks cimport (Span, data_or_null, dim_equals, distinct_or_same,
+                                      float_typenum, input_array, output_array, span, spans_apart,
+                                      thread_count)
 from fastnn._kernels._rowops cimport activation_code, check_alpha
 
 cnp.import_array()
@@ -58,10 +59,11 @@ def dense_forward(X, W, b, out, activation="identity", double alpha=0.01, *, n_t
         dim_equals(cnp.PyArray_DIM(ba, 0), m, "b.shape[0] (= W.shape[1])")
     dim_equals(cnp.PyArray_DIM(oa, 0), n, "out.shape[0] (= X.shape[0])")
     dim_equals(cnp.PyArray_DIM(oa, 1), m, "out.shape[1] (= W.shape[1])")
-    distinct_or_same(oa, "out", Xa, "X", False)
-    distinct_or_same(oa, "out", Wa, "W", False)
+    cdef Span so = span(oa)
+    spans_apart(so, "out", span(Xa), "X", False)
+    spans_apart(so, "out", span(Wa), "W", False)
     if ba is not None:
-        distinct_or_same(oa, "out", ba, "b", False)
+        spans_apart(so, "out", span(ba), "b", False)
     _blas_dims(n, k, m)
     cdef void* bp = data_or_null(ba)
     if t == cnp.NPY_FLOAT32:
@@ -106,21 +108,24 @@ def dense_backward(X, W, dY, dW, db, dX=None, *, bint accumulate=False):
         dim_equals(cnp.PyArray_DIM(dXa, 0), n, "dX.shape[0] (= X.shape[0])")
         dim_equals(cnp.PyArray_DIM(dXa, 1), k, "dX.shape[1] (= X.shape[1])")
     # Every output apart from every input and from the other outputs (none is computed in place).
-    distinct_or_same(dWa, "dW", Xa, "X", False)
-    distinct_or_same(dWa, "dW", Wa, "W", False)
-    distinct_or_same(dWa, "dW", dYa, "dY", False)
+    cdef Span sX = span(Xa), sW = span(Wa), sdY = span(dYa), sdW = span(dWa), sdb, sdX
+    spans_apart(sdW, "dW", sX, "X", False)
+    spans_apart(sdW, "dW", sW, "W", False)
+    spans_apart(sdW, "dW", sdY, "dY", False)
     if dba is not None:
-        distinct_or_same(dba, "db", Xa, "X", False)
-        distinct_or_same(dba, "db", Wa, "W", False)
-        distinct_or_same(dba, "db", dYa, "dY", False)
-        distinct_or_same(dba, "db", dWa, "dW", False)
+        sdb = span(dba)
+        spans_apart(sdb, "db", sX, "X", False)
+        spans_apart(sdb, "db", sW, "W", False)
+        spans_apart(sdb, "db", sdY, "dY", False)
+        spans_apart(sdb, "db", sdW, "dW", False)
     if dXa is not None:
-        distinct_or_same(dXa, "dX", Xa, "X", False)
-        distinct_or_same(dXa, "dX", Wa, "W", False)
-        distinct_or_same(dXa, "dX", dYa, "dY", False)
-        distinct_or_same(dXa, "dX", dWa, "dW", False)
+        sdX = span(dXa)
+        spans_apart(sdX, "dX", sX, "X", False)
+        spans_apart(sdX, "dX", sW, "W", False)
+        spans_apart(sdX, "dX", sdY, "dY", False)
+        spans_apart(sdX, "dX", sdW, "dW", False)
         if dba is not None:
-            distinct_or_same(dXa, "dX", dba, "db", False)
+            spans_apart(sdX, "dX", sdb, "db", False)
     _blas_dims(n, k, m)
     cdef void* dbp = data_or_null(dba)
     cdef void* dXp = data_or_null(dXa)

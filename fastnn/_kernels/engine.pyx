@@ -36,8 +36,8 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy
 from numpy.random cimport bitgen_t
 
-from fastnn._kernels._checks cimport (count_in, distinct_or_same, float_typenum, input_array,
-                                      overlaps, thread_count)
+from fastnn._kernels._checks cimport (Span, count_in, distinct_or_same, float_typenum,
+                                      input_array, span, thread_count)
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, MAE, MSE, SIGMOID_BCE,
                                          SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES, loss_rows)
@@ -699,9 +699,9 @@ cdef class Plan:
     cdef Py_ssize_t itemsize
     cdef bint ready      # __init__ ran to its end: the methods may use the plan
     cdef bint started    # __init__ has been called: it never runs again
-    # The plan's arrays as byte spans [start, start + size), those predict reads (W, b) first:
-    # a call's arguments must not share memory with what the call writes or (predict) reads.
-    cdef uintptr_t* spans
+    # The bytes of the plan's arrays, those predict reads (W, b) first: a call's arguments must
+    # not share memory with what the call writes or (predict) reads.
+    cdef Span* spans
     cdef Py_ssize_t n_spans, n_read_spans
     cdef list span_names
 
@@ -730,10 +730,10 @@ cdef class Plan:
     cdef int _apart(self, object a, str name, bint predict) except -1:
         """ValueError unless the array `a`, an argument of a call, shares no memory with the
         plan's arrays that the call writes (training: all of them) or reads (predict: W, b)."""
-        cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>a)
-        cdef Py_ssize_t nbytes = cnp.PyArray_NBYTES(<cnp.ndarray>a), i
+        cdef Span s = span(<cnp.ndarray>a)
+        cdef Py_ssize_t i
         for i in range(self.n_read_spans if predict else self.n_spans):
-            if overlaps(p, nbytes, <void*>self.spans[2 * i], <Py_ssize_t>self.spans[2 * i + 1]):
+            if s.start < self.spans[i].end and self.spans[i].start < s.end:
                 raise ValueError(f"engine: {name} must not share memory with "
                                  f"{self.span_names[i]}, which the plan "
                                  f"{'reads' if predict else 'writes'}")
@@ -817,12 +817,11 @@ cdef class Plan:
         self.itemsize = 4 if t == cnp.NPY_FLOAT32 else 8
         self.c.tiny = -1
         arrays = sorted(_plan_arrays(layers, params, training), key=lambda entry: not entry[2])
-        self.spans = <uintptr_t*>malloc(max(2 * len(arrays), 1) * sizeof(uintptr_t))
+        self.spans = <Span*>malloc(max(len(arrays), 1) * sizeof(Span))
         if self.spans == NULL:
             raise MemoryError()
         for i, (array, _, _) in enumerate(arrays):
-            self.spans[2 * i] = <uintptr_t>cnp.PyArray_DATA(<cnp.ndarray>array)
-            self.spans[2 * i + 1] = <uintptr_t>cnp.PyArray_NBYTES(<cnp.ndarray>array)
+            self.spans[i] = span(<cnp.ndarray>array)
         self.n_spans = len(arrays)
         self.n_read_spans = sum(1 for entry in arrays if entry[2])
         self.span_names = [name for _, name, _ in arrays]

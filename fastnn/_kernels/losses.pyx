@@ -23,9 +23,9 @@ runs on that many, and a build without OpenMP on one thread.
 """
 cimport numpy as cnp
 
-from fastnn._kernels._checks cimport (data_or_null, distinct_or_same, float_typenum, input_array,
+from fastnn._kernels._checks cimport (Span, data_or_null, float_typenum, input_array,
                                       label_array, output_array, same_shape, sample_weights, shape,
-                                      thread_count)
+                                      span, spans_apart, thread_count)
 from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, MAE, MSE, SIGMOID_BCE,
                                          SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES, loss_rows)
 
@@ -52,10 +52,11 @@ cdef double _loss(int kind, object pred, str pred_name, object target, object gr
     cdef cnp.ndarray wa = sample_weights(sample_weight, "sample_weight", t, n)
     # grad may be the prediction itself (each value is read before it is overwritten), nothing
     # else it reads
-    distinct_or_same(ga, "grad", za, pred_name, True)
-    distinct_or_same(ga, "grad", ta if ta is not None else la, "target", False)
+    cdef Span sg = span(ga)
+    spans_apart(sg, "grad", span(za), pred_name, True)
+    spans_apart(sg, "grad", span(ta if ta is not None else la), "target", False)
     if wa is not None:
-        distinct_or_same(ga, "grad", wa, "sample_weight", False)
+        spans_apart(sg, "grad", span(wa), "sample_weight", False)
     if kind == CATEGORICAL_CE or kind == BCE:
         if not 0 < eps < 0.5 or (t == cnp.NPY_FLOAT32 and <float>(1 - eps) >= 1):
             raise ValueError(f"eps must be in (0, 0.5) and leave 1 - eps < 1 at the array's "

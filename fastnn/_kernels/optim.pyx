@@ -14,8 +14,8 @@ wrong numbers without a word).
 """
 cimport numpy as cnp
 
-from fastnn._kernels._checks cimport (data_or_null, distinct_or_same, float_typenum, input_array,
-                                      output_array, same_shape)
+from fastnn._kernels._checks cimport (Span, data_or_null, float_typenum, input_array,
+                                      output_array, same_shape, span, spans_apart)
 from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, RMSPROP, SGD, optim_update
 
 cnp.import_array()
@@ -42,15 +42,18 @@ cdef object _run(int kind, object param, object grad, object s1, str s1_name, ob
     if s2 is not None:
         s2a = output_array(s2, s2_name, t, -1)
         same_shape(pa, "param", s2a, s2_name)
-    distinct_or_same(pa, "param", ga, "grad", False)
+    cdef Span sp = span(pa), sg = span(ga), ss1, ss2
+    spans_apart(sp, "param", sg, "grad", False)
     if s1a is not None:
-        distinct_or_same(s1a, s1_name, pa, "param", False)
-        distinct_or_same(s1a, s1_name, ga, "grad", False)
+        ss1 = span(s1a)
+        spans_apart(ss1, s1_name, sp, "param", False)
+        spans_apart(ss1, s1_name, sg, "grad", False)
     if s2a is not None:
-        distinct_or_same(s2a, s2_name, pa, "param", False)
-        distinct_or_same(s2a, s2_name, ga, "grad", False)
+        ss2 = span(s2a)
+        spans_apart(ss2, s2_name, sp, "param", False)
+        spans_apart(ss2, s2_name, sg, "grad", False)
         if s1a is not None:
-            distinct_or_same(s2a, s2_name, s1a, s1_name, False)
+            spans_apart(ss2, s2_name, ss1, s1_name, False)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(pa)
     cdef void* s1p = data_or_null(s1a)
     cdef void* s2p = data_or_null(s2a)
