@@ -21,7 +21,7 @@ from fastnn.thresholds import (CALL_SECONDS, INFERENCE_VALUES, PREDICT_BATCH,
                                THREAD_LIMIT_VALUES, small_work)
 from fastnn.tracking import Tracked, stamp
 
-MAX_ITERATIONS = 2**62  # optimizer steps: the engine's counter never wraps
+MAX_ITERATIONS = 2**62  # optimizer steps stay below it, as the engine and model files require
 
 NON_FINITE_STEP_WARNING = ("the loss or the weights became NaN or infinite; the step was undone "
                            "(try a lower learning rate)")
@@ -288,7 +288,7 @@ class Network(Tracked):
                         raise ValueError(f"layers[{i}].{name} holds NaN or infinity: the network "
                                          f"cannot train from non-finite parameters")
         self.optimizer.iterations = V.integer("optimizer.iterations", self.optimizer.iterations, 0,
-                                              MAX_ITERATIONS)
+                                              MAX_ITERATIONS - 1)
         try:
             self.optimizer.check()
         except (TypeError, ValueError) as error:

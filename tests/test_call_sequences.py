@@ -573,7 +573,7 @@ def test_odd_optimizer_and_network_attributes_are_refused_by_name():
     X, y = data()
     for change, error, match in [
             (lambda n: setattr(n.optimizer, "iterations", 2**63 - 2), ValueError,
-             r"optimizer.iterations must be an integer in \[0, 4611686018427387904\]"),
+             r"optimizer.iterations must be an integer in \[0, 4611686018427387903\]"),
             (lambda n: setattr(n.optimizer, "state", "abcd"), TypeError, "optimizer.state must be a list"),
             (lambda n: setattr(n, "rng", 5), TypeError, "network.rng must be a numpy.random.Generator"),
             (lambda n: setattr(n.optimizer, "decay", -1), ValueError, "decay must be a number"),
