@@ -138,6 +138,7 @@ def test_parameter_arrays_of_the_wrong_kind_are_refused(tmp_path, array):
         fnn.load(write(tmp_path / "bad.npz", meta, arrays))
 
 
+@pytest.mark.measures_memory
 def test_members_outside_the_format_are_refused_unread_with_flat_memory(tmp_path):
     """A small file with a huge deflated member (a zip bomb) is refused from the archive's
     directory: nothing is decompressed, and memory stays flat."""
@@ -171,6 +172,7 @@ def test_members_outside_the_format_are_refused_unread_with_flat_memory(tmp_path
         fnn.load(tmp_path / "compressed.npz")
 
 
+@pytest.mark.measures_memory
 @pytest.mark.parametrize("size", [10000, 10**6])
 def test_declared_shapes_are_compared_with_the_arrays_before_any_memory_is_allocated(tmp_path, size):
     """A 3.6 KB file declaring Dense(size, size) allocated (and initialized) it before comparing

@@ -208,6 +208,7 @@ def rss_mb():
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
 
 
+@pytest.mark.measures_memory
 def test_2000_fit_predict_save_load_cycles_keep_memory_flat(tmp_path):
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((64, 3)).astype(np.float32), rng.integers(0, 2, 64)
@@ -228,6 +229,7 @@ def test_2000_fit_predict_save_load_cycles_keep_memory_flat(tmp_path):
     assert rss_mb() - start < 20, f"resident memory grew by {rss_mb() - start:.1f} MB"
 
 
+@pytest.mark.measures_memory
 def test_predicting_ten_million_rows_in_bounded_memory():
     net = fnn.Network([fnn.Dense(2, 16), fnn.ReLU(), fnn.Dense(16, 1)], loss="mse",
                       random_state=0)
