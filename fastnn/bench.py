@@ -10,9 +10,7 @@ faster) and the "GEMM floor": the same epoch's matrix multiplications alone, thr
 BLAS, timed in the same alternation.
 """
 import argparse
-import contextlib
 import os
-import platform
 import statistics
 import time
 
@@ -20,6 +18,7 @@ import numpy as np
 
 import fastnn as fnn
 from fastnn import kernels as K
+from fastnn.bench_timing import gemm_floor, initial_weights, machine, settle
 
 # name: (sizes, rows, batch size, learning rate, epochs per sample). A sample is one fit of that
 # many epochs. fit has a fixed cost per call, its Python, about 50 us warm and up to several
@@ -53,12 +52,6 @@ def make_data(name, sizes, rows, seed=0):
         rng = np.random.default_rng(seed)
         X, y = rng.random((rows, sizes[0])), rng.integers(0, sizes[-1], rows)
     return np.ascontiguousarray(X, dtype=np.float32), y.astype(np.intp)
-
-
-def initial_weights(sizes, seed=0):
-    rng = np.random.default_rng(seed)
-    return [(fnn.initializers.he(rng, a, b, np.float32), np.zeros(b, np.float32))
-            for a, b in zip(sizes, sizes[1:])]
 
 
 # ------------------------------------------------------------------ systems: setup -> epoch()
@@ -178,41 +171,6 @@ def available_systems():
     return [s for s in SYSTEMS if all(importlib.util.find_spec(m) for m in MODULES.get(s, ()))]
 
 
-def settle(threads, rows, sizes):
-    """Before a sample whose BLAS calls run on several threads (batches of `rows` rows through
-    layers of `sizes`, not small work): a pause for the last system's BLAS workers to stop
-    spinning. NumPy and SciPy each bundle an OpenBLAS, whose idle workers spin for a while before
-    they sleep; right after a 2-thread fit through NumPy's (scikit-learn's), the GEMM floor
-    through SciPy's took 33-134 ms an epoch of 784-100-10 on 2 cores, and 16-18 ms after 0.2 s.
-    Small work is left alone: there the pause made the next sample slower (a cold start: fastnn's
-    iris epochs took 81 us after it, 46 us without), and its GEMMs run on one thread anyway."""
-    from fastnn.thresholds import small_work
-    if threads > 1 and not small_work(rows, sizes):
-        time.sleep(0.2)
-
-
-def gemm_floor(n, sizes, batch, dtype=np.float32, min_calls=500):
-    """Seconds per epoch of the GEMMs alone: for each batch of an epoch over n rows, X @ W
-    forward and X^T dY, dY W^T backward for every layer (no dX for the first), through the
-    engine's BLAS with the engine's thread rule (one thread for small work); over enough
-    epochs for at least `min_calls` batches."""
-    from threadpoolctl import threadpool_limits
-    from fastnn.thresholds import small_work
-    weights = [(W.astype(dtype), b) for W, b in initial_weights(sizes)]
-    rows = min(batch, n)
-    bufs = [(np.ones((rows, W.shape[0]), dtype), W, np.ones((rows, W.shape[1]), dtype),
-             np.empty_like(W), np.empty((rows, W.shape[0]), dtype)) for W, _ in weights]
-    n_batches = -(-n // batch)
-    reps = max(1, -(-min_calls // n_batches))
-    with threadpool_limits(1) if small_work(rows, sizes) else contextlib.nullcontext():
-        start = time.perf_counter()
-        for _ in range(reps * n_batches):
-            for i, (x, W, dy, dW, dx) in enumerate(bufs):
-                K.dense_forward(x, W, None, dy)
-                K.dense_backward(x, W, dy, dW, None, dx if i else None)
-        return (time.perf_counter() - start) / reps
-
-
 def predict_latency(threads, repeats):
     """Median seconds of a single-row predict of digits 64-64-10: fastnn and PyTorch."""
     X, y = make_data("digits", (64, 64, 10), 1797)
@@ -294,17 +252,6 @@ def run_threads(workloads, threads, repeats, systems):
 
 def _fmt(seconds):
     return f"{seconds * 1e3:.3f} ms" if seconds >= 1e-4 else f"{seconds * 1e6:.2f} us"
-
-
-def machine():
-    """The CPU model and core count, for the tables."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores"
 
 
 def table(results, systems, repeats, command):

@@ -5,7 +5,7 @@
 Both get the same arguments and the same X, and (see fastnn/sklearn.py) take the same steps to
 float rounding, so they run the same number of epochs; tol=0 keeps them from stopping early.
 Each sample times one whole fit() of each estimator, alternating, and the "GEMM floor": the
-matrix multiplications of that fit alone through the same BLAS (see fastnn.bench.gemm_floor).
+matrix multiplications of that fit alone through the same BLAS (see fastnn.bench_timing.gemm_floor).
 The table gives the median seconds per fit, scikit-learn's time / fastnn's, and scikit-learn's
 time / the floor: the speed-up that an estimator doing nothing but these BLAS calls would get.
 The floor's rate in multiply-adds per second, set beside the core's peak rate
@@ -37,7 +37,7 @@ def make_data(name):
 def multiply_adds(n, sizes, batch, epochs):
     """The multiply-adds of the GEMM floor's products: per row, X @ W and X^T dY for every
     layer, dY W^T for all but the first; in epochs of ceil(n / batch) full batches, as
-    fastnn.bench.gemm_floor times them."""
+    fastnn.bench_timing.gemm_floor times them."""
     products = [a * b for a, b in zip(sizes, sizes[1:])]
     rows = -(-n // batch) * batch
     return epochs * rows * (2 * sum(products) + sum(products[1:]))
@@ -48,7 +48,7 @@ def run(threads_list, repeats, solvers=("sgd", "adam"), dtypes=("float64", "floa
     from sklearn.neural_network import MLPClassifier as SkMLP
     from threadpoolctl import threadpool_limits
 
-    from fastnn.bench import gemm_floor, settle
+    from fastnn.bench_timing import gemm_floor, settle
     from fastnn.sklearn import MLPClassifier
     results = []
     for threads in threads_list:

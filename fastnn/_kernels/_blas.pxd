@@ -1,10 +1,39 @@
-# Row-major GEMM over scipy.linalg.cython_blas.
+# Row-major GEMM over SciPy's BLAS (scipy.linalg.cython_blas).
 #
 # BLAS is column-major. A row-major matrix is its column-major transpose, so the row-major
 # C = op(A) op(B) is computed as the column-major C^T = op(B)^T op(A)^T: the same flags with the
 # operands swapped (the pattern of scikit-learn's utils/_cython_blas.pyx).
+#
+# The functions are looked up when a module loads (load_blas), as `cimport
+# scipy.linalg.cython_blas` would, so that building fastnn needs no SciPy.
+from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 from cython cimport floating
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+
+cdef extern from *:
+    """
+    typedef void (*fnn_sgemm_t)(char*, char*, int*, int*, int*, float*, float*, int*, float*,
+                                int*, float*, float*, int*);
+    typedef void (*fnn_dgemm_t)(char*, char*, int*, int*, int*, double*, double*, int*, double*,
+                                int*, double*, double*, int*);
+    static fnn_sgemm_t fnn_sgemm;
+    static fnn_dgemm_t fnn_dgemm;
+    static void fnn_set_gemm(void* s, void* d) { fnn_sgemm = (fnn_sgemm_t)s; fnn_dgemm = (fnn_dgemm_t)d; }
+    """
+    void sgemm "fnn_sgemm"(char*, char*, int*, int*, int*, float*, float*, int*, float*, int*,
+                           float*, float*, int*) noexcept nogil
+    void dgemm "fnn_dgemm"(char*, char*, int*, int*, int*, double*, double*, int*, double*, int*,
+                           double*, double*, int*) noexcept nogil
+    void fnn_set_gemm(void* s, void* d)
+
+
+cdef inline int load_blas() except -1:
+    """Point sgemm and dgemm at SciPy's; each module that calls gemm runs this once at import."""
+    from scipy.linalg import cython_blas
+    capi = cython_blas.__pyx_capi__
+    fnn_set_gemm(PyCapsule_GetPointer(capi["sgemm"], PyCapsule_GetName(capi["sgemm"])),
+                 PyCapsule_GetPointer(capi["dgemm"], PyCapsule_GetName(capi["dgemm"])))
+    return 0
 
 
 cdef extern from *:

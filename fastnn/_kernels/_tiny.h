@@ -390,11 +390,11 @@ FNN_TINY_INLINE void fnn_tiny_logits_kc(const float* X, const ptrdiff_t* rows, c
 }
 
 /* The entry points: K and C become compile-time constants, so the chains stay in registers.
- * The step reproduces BLAS's fused multiply-add sums, so it is compiled only where the compiler
- * may fuse them (the x86-64-v3 and v4 builds, ARMv8): without FMA no order of its sums can match
- * BLAS's, the engine never chooses it, and leaving its twelve instantiations out saves most of
- * the baseline build's compile time. */
-#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+ * The step reproduces the fused multiply-add sums of OpenBLAS's SkylakeX-family (AVX-512)
+ * kernels, so it is compiled only in the AVX-512 build: elsewhere OpenBLAS runs other kernels
+ * (or, without FMA, no order of the step's sums can match), the engine would never choose it,
+ * and its twelve instantiations were most of the other builds' compile time. */
+#if defined(__AVX512F__) && defined(__FMA__)
 #define FNN_TINY_AVAILABLE 1
 #define FNN_TINY_CASES(CASE)                                                                     \
     CASE(1, 2) CASE(1, 3) CASE(1, 4) CASE(2, 2) CASE(2, 3) CASE(2, 4)                            \

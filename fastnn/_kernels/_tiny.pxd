@@ -8,7 +8,7 @@ cdef extern from "_tiny.h" nogil:
         FNN_TINY_CHAIN
         FNN_TINY_TREE
         FNN_TINY_MAX_HIDDEN
-        FNN_TINY_AVAILABLE  # 0 where the build has no FMA: the step is left out
+        FNN_TINY_AVAILABLE  # 0 outside the AVX-512 build: the step is left out
     double fnn_tiny_step(const float* X, const Py_ssize_t* rows, const Py_ssize_t* labels,
                          const float* W1, const float* b1, const float* W2, const float* b2,
                          float* dW1, float* db1, float* dW2, float* db2, Py_ssize_t n,

@@ -14,7 +14,7 @@ another output (ValueError naming both).
 cimport numpy as cnp
 from libc.limits cimport INT_MAX
 
-from fastnn._kernels._blas cimport row_blocks
+from fastnn._kernels._blas cimport load_blas, row_blocks
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._checks cimport (Span, data_or_null, dim_equals, distinct_or_same,
                                       float_typenum, input_array, output_array, span, spans_apart,
@@ -22,6 +22,7 @@ from fastnn._kernels._checks cimport (Span, data_or_null, dim_equals, distinct_o
 from fastnn._kernels._rowops cimport activation_code, check_alpha
 
 cnp.import_array()
+load_blas()
 
 cdef inline int _blas_dims(Py_ssize_t n, Py_ssize_t k, Py_ssize_t m) except -1:
     # BLAS takes 32-bit dimensions.

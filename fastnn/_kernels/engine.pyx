@@ -36,6 +36,7 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy
 from numpy.random cimport bitgen_t
 
+from fastnn._kernels._blas cimport load_blas
 from fastnn._kernels._checks cimport (Span, count_in, distinct_or_same, float_typenum,
                                       input_array, span, thread_count)
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
@@ -50,6 +51,7 @@ from fastnn._kernels._tiny cimport (FNN_TINY_AVAILABLE, FNN_TINY_CHAIN, FNN_TINY
                                     fnn_tiny_step)
 
 cnp.import_array()
+load_blas()
 
 cdef enum:
     ACC_NONE = 0
