@@ -1,8 +1,6 @@
-"""Every size and time threshold of the Python side, each with the reason for it. The
-measurements behind them are in benchmarks/THRESHOLDS.md. The compiled kernels' own thresholds
-(OpenBLAS's small-matrix line in _kernels/_blas.pxd, the skinny and one-pass step limits in
-_kernels/_skinny.pxd and _kernels/_tiny.pxd, predict_fast's size in _kernels/engine.pyx) sit
-beside the code they steer, each with its reason.
+"""Every size and time threshold of fastnn, each with the reason for it; the measurements behind
+them are in benchmarks/THRESHOLDS.md. The names in COMPILED are the compiled kernels' too:
+setup.py writes them into fastnn/_kernels/_thresholds.pxd, which the kernels cimport.
 """
 
 # A batch whose largest matrix product has fewer multiply-adds runs BLAS on one thread: waking
@@ -23,6 +21,36 @@ THREAD_LIMIT_VALUES = 2**16
 # About how long one engine call of several epochs may run within fit, so the progress bar
 # moves and Ctrl-C is answered that soon.
 CALL_SECONDS = 0.1
+
+
+# ---- the compiled kernels' thresholds (fastnn/_kernels/)
+
+# OpenBLAS's AVX-512 cores multiply without packing up to this many multiply-adds (m*n*k), and
+# just past it two to five blocks of rows that each stay under it beat one packed product.
+SMALL_MNK = 1_000_000
+
+# From here on one packed product beats the blocks of rows.
+BLOCKED_MNK_MAX = 2**22
+
+# Blocks of X^T dY thinner than this many rows lose to one packed product.
+MIN_BLOCK_ROWS_TN = 32
+
+# Products of a skinny W (a dimension <= 4) up to this many outputs run in fastnn's own loops;
+# larger ones go to BLAS, which can thread them.
+SKINNY_MAX = 2**20
+
+# The one-pass step of tiny classifiers follows OpenBLAS's small-matrix kernels, which take
+# products of at most SMALL_MNK multiply-adds.
+TINY_MAX_WORK = SMALL_MNK
+
+# Elements below which an engine loop stays on one thread: an OpenMP fork costs more.
+PARALLEL_MIN = 32768
+
+# Input values up to which predict_fast runs (one engine call, BLAS on one thread).
+FAST_PREDICT_MAX = 65536
+
+COMPILED = ("SMALL_MNK", "BLOCKED_MNK_MAX", "MIN_BLOCK_ROWS_TN", "SKINNY_MAX", "TINY_MAX_WORK",
+            "PARALLEL_MIN", "FAST_PREDICT_MAX")
 
 
 def small_work(rows, sizes):

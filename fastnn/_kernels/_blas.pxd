@@ -9,6 +9,8 @@
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 from cython cimport floating
 
+from fastnn._kernels._thresholds cimport BLOCKED_MNK_MAX, MIN_BLOCK_ROWS_TN, SMALL_MNK
+
 
 cdef extern from *:
     """
@@ -47,16 +49,6 @@ cdef extern from *:
     #endif
     """
     const bint FNN_OPENBLAS_SMALL_KERNELS
-
-
-cdef enum:
-    # OpenBLAS's AVX-512 cores compute a product of m*n*k <= 100^3 with small-matrix kernels,
-    # without packing the operands; a larger one is packed, and just past the line that is
-    # 1.2-1.8x slower than the same product done as two to five blocks of rows that each fit under
-    # it (measured, single thread, float32 and float64). From 2^22 on, the packed path wins.
-    SMALL_MNK = 1000000
-    BLOCKED_MNK_MAX = 1 << 22
-    MIN_BLOCK_ROWS_TN = 32  # thinner blocks of X^T dY lose to one packed product
 
 
 cdef inline bint _aliasing_strides(int lda, int ldc, int itemsize) noexcept nogil:

@@ -9,8 +9,8 @@ from cython.parallel cimport prange
 
 from fastnn._kernels._blas cimport gemm
 from fastnn._kernels._rowops cimport IDENTITY, RELU, activate
-from fastnn._kernels._skinny cimport (SKINNY, SKINNY_MAX, gemm_small_inner, gemm_tn_few_cols,
-                                      gemm_tn_few_rows)
+from fastnn._kernels._skinny cimport SKINNY, gemm_small_inner, gemm_tn_few_cols, gemm_tn_few_rows
+from fastnn._kernels._thresholds cimport SKINNY_MAX
 
 
 cdef extern from "_transpose.h" nogil:

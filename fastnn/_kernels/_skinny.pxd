@@ -12,6 +12,8 @@
 # accumulators in registers.
 from cython cimport floating
 
+from fastnn._kernels._thresholds cimport SKINNY_MAX
+
 
 cdef extern from "_skinny.h" nogil:
     void fnn_small_inner_f(const float* A, const float* B, const float* bias, int relu, float* C,
@@ -23,7 +25,6 @@ cdef extern from "_skinny.h" nogil:
 cdef enum:
     SKINNY = 4            # a dimension up to this takes these loops
     SKINNY_BLOCK = 64     # columns accumulated at once (fewer with K > 2, see _block)
-    SKINNY_MAX = 1 << 20  # larger products go to BLAS, which can thread them
 
 
 cdef inline Py_ssize_t _block(Py_ssize_t K) noexcept nogil:

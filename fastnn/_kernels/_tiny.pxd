@@ -17,8 +17,3 @@ cdef extern from "_tiny.h" nogil:
                          const float* b1, const float* W2, const float* b2, float* Z,
                          Py_ssize_t n, int K, Py_ssize_t H, int C, int order)
 
-
-cdef enum:
-    # OpenBLAS's small-matrix kernels, whose order _tiny.h follows, take products of at most
-    # this many multiply-adds; larger ones go to its general kernel.
-    TINY_MAX_WORK = 1000000

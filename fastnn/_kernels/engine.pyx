@@ -45,10 +45,10 @@ from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, MAE, MSE, SIGMOID_
 from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, RMSPROP, SGD, optim_update
 from fastnn._kernels._rowops cimport (IDENTITY, RELU, SOFTMAX, activation_code, backward_rows,
                                       dropout_row, forward_rows, row_dot)
-from fastnn._kernels._skinny cimport SKINNY_MAX
+from fastnn._kernels._thresholds cimport (FAST_PREDICT_MAX, PARALLEL_MIN, SKINNY_MAX,
+                                          TINY_MAX_WORK)
 from fastnn._kernels._tiny cimport (FNN_TINY_AVAILABLE, FNN_TINY_CHAIN, FNN_TINY_MAX_HIDDEN,
-                                    FNN_TINY_TREE, TINY_MAX_WORK, fnn_tiny_logits,
-                                    fnn_tiny_step)
+                                    FNN_TINY_TREE, fnn_tiny_logits, fnn_tiny_step)
 
 cnp.import_array()
 load_blas()
@@ -58,8 +58,6 @@ cdef enum:
     ACC_ARGMAX = 1
     ACC_LOGITS = 2          # yes/no above 0
     ACC_PROBABILITIES = 3   # yes/no above 0.5
-    PARALLEL_MIN = 32768    # elements below which a loop stays on one thread
-    FAST_PREDICT_MAX = 65536  # input values up to which predict_fast runs (no BLAS threading)
 
 # The counts a plan takes. Steps are numbered below 2^62 (as fastnn.io saves them), so the step
 # counter and the products of the schedule never wrap; a buffer of max_rows x a layer's width
