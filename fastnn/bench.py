@@ -21,13 +21,8 @@ from fastnn import kernels as K
 from fastnn.bench_timing import gemm_floor, initial_weights, machine, settle
 
 # name: (sizes, rows, batch size, learning rate, epochs per sample). A sample is one fit of that
-# many epochs. fit has a fixed cost per call, its Python, about 50 us warm and up to several
-# times that right after the other libraries have run and left the caches cold. Spiral's epochs
-# take about 12 us in fastnn, so its samples are 500 epochs (6 ms): in samples of 50, fastnn's
-# time per epoch came out 1.4x higher (16.9 vs 11.7 us, median of 7, 1 thread). Samples of the
-# other small workloads last a few ms too (iris 3 ms, digits 11 ms): after Keras, whose working
-# set leaves the caches cold, fastnn's iris epochs took 73 us in samples of 10 (61 us without
-# Keras in the alternation) and 50 us in samples of 50.
+# many epochs, a few ms at least, so fit's fixed cost per call stays out of the time per epoch
+# (benchmarks/METHOD.md).
 WORKLOADS = {
     "spiral 2-64-3, full batch": ((2, 64, 3), 300, 300, 1.0, 500),
     "iris 4-32-32-3, batch 4": ((4, 32, 32, 3), 150, 4, 0.01, 50),

@@ -20,11 +20,8 @@ def initial_weights(sizes, seed=0):
 def settle(threads, rows, sizes):
     """Before a sample whose BLAS calls run on several threads (batches of `rows` rows through
     layers of `sizes`, not small work): a pause for the last system's BLAS workers to stop
-    spinning. NumPy and SciPy each bundle an OpenBLAS, whose idle workers spin for a while before
-    they sleep; right after a 2-thread fit through NumPy's (scikit-learn's), the GEMM floor
-    through SciPy's took 33-134 ms an epoch of 784-100-10 on 2 cores, and 16-18 ms after 0.2 s.
-    Small work is left alone: there the pause made the next sample slower (a cold start: fastnn's
-    iris epochs took 81 us after it, 46 us without), and its GEMMs run on one thread anyway."""
+    spinning (NumPy and SciPy each bundle an OpenBLAS). Small work is left alone: the pause
+    made its next sample slower, and its GEMMs run on one thread anyway (benchmarks/METHOD.md)."""
     from fastnn.thresholds import small_work
     if threads > 1 and not small_work(rows, sizes):
         time.sleep(0.2)
