@@ -123,7 +123,7 @@ def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint
         raise
     if not (finished and all(kernels.all_finite(p) for p in net.parameters())):
         checkpoint.restore(generator=False)
-        warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=5)  # Network.fit's caller
+        warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=6)  # Network.fit's caller
         return None
     sums = np.array([[total_loss, total_penalty, total_correct]])
     columns = epoch_columns(net, sums, any(net.penalties()), len(X))
@@ -159,7 +159,7 @@ def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, h
             progress.update_many(epoch, columns)
             epoch += done
         if not finished:
-            warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=4)  # Network.fit's caller
+            warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=5)  # Network.fit's caller
             return
         chunk = max(1, int(CALL_SECONDS / max(seconds, 1e-9)))
 
