@@ -76,16 +76,18 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
     order(): the row order of the next epoch (drawn after its checkpoint, so an interrupt puts
     the generator back too); end(epoch, logs) -> True stops after that epoch; begin(epoch) runs
     first in each epoch. validation_data: checked (X, y, weights), evaluated into the logs as
-    val_*. prepare: check the network again before each epoch (a callback may have changed it).
+    val_*. prepare: check the network and take its plan again before each epoch (a callback
+    may have changed it); without it the hooks may change only the learning rate.
     """
     labels = y.ndim == 1
+    plan = None if prepare else net.training_plan(batch_size, labels)
     for epoch in range(epochs):
         if begin is not None:
             begin(epoch)
         start = time.perf_counter()
         if prepare:
             net.prepare_training()
-        plan = net.training_plan(batch_size, labels)
+            plan = net.training_plan(batch_size, labels)
         checkpoint = Checkpoint(net)
         try:
             logs = run_epoch(net, X, y, sample_weight, batch_size, order(), plan, checkpoint)
