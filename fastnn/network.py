@@ -16,8 +16,7 @@ from fastnn import kernels, losses, optimizers, tracking, training
 from fastnn import layers as L
 from fastnn import validation as V
 from fastnn.metrics import accuracy
-from fastnn.thresholds import (CALL_SECONDS, INFERENCE_VALUES, PREDICT_BATCH,
-                               THREAD_LIMIT_VALUES, small_work)
+from fastnn.thresholds import INFERENCE_VALUES, PREDICT_BATCH, THREAD_LIMIT_VALUES, small_work
 from fastnn.tracking import Tracked, stamp
 
 MAX_ITERATIONS = 2**62  # optimizer steps stay below it, as the engine and model files require
