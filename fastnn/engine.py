@@ -45,8 +45,8 @@ def compile_plan(network, max_rows, labels=None, training=True):
     """An engine Plan for `network` with buffers for `max_rows` rows, or None if unsupported.
     labels: whether training targets are class labels (default: if the loss takes them);
     training: False for predict only (the parameters may then be read-only)."""
-    groups = _groups(network._train_layers)
-    loss, optimizer = network._train_loss, network.optimizer
+    groups = _groups(network.train_layers)
+    loss, optimizer = network.train_loss, network.optimizer
     name = OPTIMIZER_NAMES.get(type(optimizer))
     if groups is None or name is None or type(loss) not in losses.CLASSES.values():
         return None
@@ -70,8 +70,8 @@ def compile_plan(network, max_rows, labels=None, training=True):
                       optimizer.weight_decay, hyper.get("nesterov", False),
                       hyper.get("eps_hat", False))
     plan_loss = (_engine.LOSS_CODES[loss.kernel], getattr(loss, "eps", 0.0))
-    mode = network._accuracy_mode() if network.loss.classification else None
+    mode = network.accuracy_mode() if network.loss.classification else None
     return _engine.Plan(network.dtype, plan_layers, plan_params, plan_optimizer, plan_loss,
                         max_rows, loss.takes_labels if labels is None else labels,
                         _engine.ACCURACY_CODES[mode], [dense for dense, _, _ in groups],
-                        network._train_layers, training)
+                        network.train_layers, training)

@@ -1,6 +1,8 @@
 """Finite-difference check of a whole network's gradients."""
 import numpy as np
 
+from fastnn.validation import check_xy
+
 
 def gradcheck(network, X, y, sample_weight=None, eps=1e-6, max_checks_per_param=40, seed=0):
     """Largest relative error between back-propagated and central-difference gradients of the
@@ -11,8 +13,8 @@ def gradcheck(network, X, y, sample_weight=None, eps=1e-6, max_checks_per_param=
     entries.
     """
     net = network.astype(np.float64)
-    X, y, sample_weight = net._check_xy(X, y, sample_weight)
-    net._loss_and_gradients(X, y, sample_weight, training=False)
+    X, y, sample_weight = check_xy(net, X, y, sample_weight)
+    net.loss_and_gradients(X, y, sample_weight, training=False)
     analytic = [g.copy() for g in net.gradients()]
     rng = np.random.default_rng(seed)
     worst = 0.0
@@ -22,9 +24,9 @@ def gradcheck(network, X, y, sample_weight=None, eps=1e-6, max_checks_per_param=
         for i in picks:
             old = flat[i]
             flat[i] = old + eps
-            up = net._loss_and_gradients(X, y, sample_weight, training=False)[0]
+            up = net.loss_and_gradients(X, y, sample_weight, training=False)[0]
             flat[i] = old - eps
-            down = net._loss_and_gradients(X, y, sample_weight, training=False)[0]
+            down = net.loss_and_gradients(X, y, sample_weight, training=False)[0]
             flat[i] = old
             numeric = (up - down) / (2 * eps)
             error = abs(numeric - flat_grad[i]) / max(abs(numeric) + abs(flat_grad[i]), 1e-7)

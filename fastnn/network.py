@@ -2,32 +2,28 @@
 
 A final Softmax() layer followed by CrossEntropy() trains through the fused, stable
 SoftmaxCrossEntropy on the logits (the Softmax layer still runs at prediction). Inputs are
-validated and converted once at the boundary (dtype, contiguity, shapes, labels, finiteness).
+validated and converted once at the boundary (dtype, contiguity, shapes, labels, finiteness),
+by fastnn.validation. fit and train_step run fastnn.training's loop; save and load are fastnn.io.
 """
 import contextlib
 import copy
 import threading
-import time
 import warnings
 
 import numpy as np
 
-from fastnn import kernels, losses, optimizers, tracking
+from fastnn import kernels, losses, optimizers, tracking, training
 from fastnn import layers as L
 from fastnn import validation as V
-from fastnn.callbacks import Callback, History
 from fastnn.metrics import accuracy
-from fastnn.thresholds import (CALL_SECONDS, INFERENCE_VALUES, PREDICT_BATCH,
-                               THREAD_LIMIT_VALUES, small_work)
+from fastnn.thresholds import INFERENCE_VALUES, PREDICT_BATCH, THREAD_LIMIT_VALUES, small_work
 from fastnn.tracking import Tracked, stamp
 
 MAX_ITERATIONS = 2**62  # optimizer steps stay below it, as the engine and model files require
 
 NON_FINITE_STEP_WARNING = ("the loss or the weights became NaN or infinite; the step was undone "
                            "(try a lower learning rate)")
-NON_FINITE_WARNING = ("the training loss or weights became NaN or infinite; training stopped "
-                      "and the weights of the start of this epoch were put back (try a lower "
-                      "learning rate)")
+NON_FINITE_WARNING = training.NON_FINITE_WARNING
 
 
 class Network(Tracked):
@@ -225,7 +221,20 @@ class Network(Tracked):
             grad = layer.backward(grad)
         return grad
 
-    def _loss_and_gradients(self, X, y, sample_weight, training):
+    @property
+    def train_layers(self):
+        """The layers training runs: all but a final Softmax that trains fused with
+        CrossEntropy (as SoftmaxCrossEntropy on the logits)."""
+        return self._train_layers
+
+    @property
+    def train_loss(self):
+        """The loss training computes (SoftmaxCrossEntropy for Softmax + CrossEntropy)."""
+        return self._train_loss
+
+    def loss_and_gradients(self, X, y, sample_weight=None, training=False):
+        """(training loss without the L2 penalty, outputs of the training layers) on checked
+        arrays (fastnn.validation.check_xy), every layer's gradients filled; no step taken."""
         out = X
         for layer in self._train_layers:
             out = layer.forward(out, training)
@@ -240,11 +249,11 @@ class Network(Tracked):
         fit); an interrupt (Ctrl-C) during the step puts back the network as it was before it."""
         with self._exclusive("train_step"):
             self._refresh()
-            X, y, sample_weight = self._check_xy(X, y, sample_weight)
-            self._prepare_training()
-            checkpoint = _Checkpoint(self)
+            X, y, sample_weight = V.check_xy(self, X, y, sample_weight)
+            self.prepare_training()
+            checkpoint = training.Checkpoint(self)
             try:
-                loss = self._step(X, y, sample_weight)[0]
+                loss = training.step(self, X, y, sample_weight)[0]
             except BaseException:
                 checkpoint.restore()
                 raise
@@ -270,7 +279,7 @@ class Network(Tracked):
             if acquired:
                 self._training.release()
 
-    def _prepare_training(self):
+    def prepare_training(self):
         """Before training writes them: own writeable arrays, finite parameters and optimizer
         state that matches them (made if there is none yet)."""
         if not isinstance(self.rng, np.random.Generator):
@@ -279,8 +288,8 @@ class Network(Tracked):
         if not isinstance(self.optimizer.state, list):
             raise TypeError(f"optimizer.state must be a list (one list of arrays per parameter), "
                             f"got {type(self.optimizer.state).__name__}")
-        self._own_arrays()
-        self._refresh()  # _own_arrays may have replaced read-only arrays with copies
+        self.own_arrays()
+        self._refresh()  # own_arrays may have replaced read-only arrays with copies
         if not all(map(kernels.all_finite, self.parameters())):
             for i, layer in enumerate(self.layers):
                 for name, p in zip(("W", "b"), layer.parameters()):
@@ -295,7 +304,7 @@ class Network(Tracked):
             raise ValueError(f"optimizer: {error}") from None
         self.optimizer.init_state(self.parameters())
 
-    def _own_arrays(self):
+    def own_arrays(self):
         """Before training writes them: writeable copies of parameters, gradients, optimizer
         state and dropout states that are read-only (as after unpickling from a memory map)."""
         arrays = [a for layer in self.layers for a in layer.parameters() + layer.gradients()]
@@ -312,73 +321,6 @@ class Network(Tracked):
     def penalties(self):
         """L2 strength per parameter, in the order of parameters() (see Dense's l2)."""
         return [s for layer in self.layers for s in layer.penalties()]
-
-    def _step(self, X, y, sample_weight):
-        """(loss with the L2 penalty, outputs, the penalty alone) of one optimizer step."""
-        loss, out = self._loss_and_gradients(X, y, sample_weight, training=True)
-        decay, penalty = None, 0.0
-        # The batch's size, or its weights summed in order in double as the engine does.
-        size = (len(X) if sample_weight is None
-                else float(np.cumsum(sample_weight, dtype=np.float64)[-1]))
-        strengths = self.penalties()
-        if any(strengths) and size > 0:
-            decay = [s / size for s in strengths]
-            penalty = sum(0.5 * d * float(np.dot(p.ravel(), p.ravel().astype(np.float64)))
-                          for d, p in zip(decay, self.parameters()) if d)
-            loss += penalty
-        if np.isfinite(loss):
-            self.optimizer.step(self.parameters(), self.gradients(), decay)
-        return loss, out, penalty
-
-    # ---------------------------------------------------------------- validation
-
-    def _check_x(self, X, name="X"):
-        X = V.real_array(name, X)
-        if X.ndim != 2:
-            raise ValueError(f"{name} must be 2-dimensional (samples, features), got shape {X.shape}")
-        if X.shape[0] == 0:
-            raise ValueError(f"{name} has no samples")
-        if X.shape[1] != self.n_features:
-            raise ValueError(f"{name} has {X.shape[1]} features, but the network's first Dense "
-                             f"layer takes {self.n_features}")
-        X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not kernels.all_finite(X):
-            raise ValueError(f"{name} contains NaN or infinity")
-        return X
-
-    def _check_xy(self, X, y, sample_weight=None, x_name="X", y_name="y"):
-        X = self._check_x(X, x_name)
-        y = V.real_array(y_name, y, (1, 2))
-        if len(y) != len(X):
-            raise ValueError(f"{x_name} has {len(X)} samples but {y_name} has {len(y)}")
-        if not np.all(np.isfinite(y)):
-            raise ValueError(f"{y_name} contains NaN or infinity")
-        if self._train_loss.takes_labels and y.ndim == 1:
-            if y.dtype.kind == "f" and np.any(y != np.round(y)):
-                raise ValueError(f"{y_name} holds class labels, which must be whole numbers")
-            if y.min() < 0 or y.max() >= self.n_outputs:
-                raise ValueError(f"{y_name} holds class labels, which must be in "
-                                 f"[0, {self.n_outputs}) for {self.n_outputs} outputs; got "
-                                 f"{y.min()}..{y.max()}")
-        else:
-            width = 1 if y.ndim == 1 else y.shape[1]
-            if width != self.n_outputs:
-                raise ValueError(f"{y_name} must have shape ({len(X)}, {self.n_outputs})"
-                                 f"{' or (%d,)' % len(X) if self.n_outputs == 1 else ''} or hold "
-                                 f"class labels, got {y.shape}")
-            self._train_loss.check_target(y, y_name)
-        y = self._train_loss.prepare_target(y, self.dtype)
-        if sample_weight is not None:
-            sample_weight = V.real_array("sample_weight", sample_weight, 1)
-            if sample_weight.shape != (len(X),):
-                raise ValueError(f"sample_weight must have shape ({len(X)},), "
-                                 f"got {sample_weight.shape}")
-            sample_weight = np.ascontiguousarray(sample_weight, dtype=self.dtype)
-            if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
-                raise ValueError("sample_weight must hold finite numbers >= 0")
-            if not np.any(sample_weight > 0):
-                raise ValueError("sample_weight is all zero: no sample would count")
-        return X, y, sample_weight
 
     # ---------------------------------------------------------------- fit / predict / evaluate
 
@@ -400,20 +342,21 @@ class Network(Tracked):
 
     def _fit(self, X, y, epochs, batch_size, shuffle, validation_data, validation_split,
              sample_weight, callbacks, verbose):
+        """fit's checks of every argument, then fastnn.training.fit."""
         self._refresh()
         epochs = V.integer("epochs", epochs, 0)
         batch_size = V.integer("batch_size", batch_size, 1)
         if verbose not in (0, 1, 2) or isinstance(verbose, float):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         validation_split = V.real("validation_split", validation_split, 0, 1)
-        callbacks = _check_callbacks(callbacks)
-        X, y, sample_weight = self._check_xy(X, y, sample_weight)
+        callbacks = training.check_callbacks(callbacks)
+        X, y, sample_weight = V.check_xy(self, X, y, sample_weight)
         if validation_data is not None and validation_split:
             raise ValueError("give validation_data or validation_split, not both")
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, weights)")
-            validation_data = self._check_xy(*validation_data, x_name="X_val", y_name="y_val")
+            validation_data = V.check_xy(self, *validation_data, x_name="X_val", y_name="y_val")
         validated = validation_data is not None or validation_split > 0
         metrics = ["loss"] + (["accuracy"] if self.loss.classification else [])
         metrics += ["val_" + m for m in metrics] if validated else []
@@ -421,148 +364,9 @@ class Network(Tracked):
             cb.check(metrics)
         if validation_split:
             X, y, sample_weight, validation_data = self._split(X, y, sample_weight, validation_split)
-        batch_size = min(batch_size, len(X))
-        self._prepare_training()
-
-        history = History()
-        all_callbacks = [history, *callbacks]
-        for cb in all_callbacks:
-            cb.network = self
-        self.stop_training = False
-        plan = self._plan(batch_size, training=True, labels=y.ndim == 1)
-        limits = _blas_threads(self._threads_for(batch_size))
-        progress = _Progress(epochs, verbose)
-        try:
-            for cb in all_callbacks:
-                cb.on_train_begin()
-            if plan is not None and not callbacks and validation_data is None:
-                self._fit_in_engine(X, y, sample_weight, epochs, batch_size, shuffle, plan,
-                                    history, progress)
-                return history
-            for epoch in range(epochs):
-                for cb in all_callbacks:
-                    cb.on_epoch_begin(epoch)
-                start = time.perf_counter()
-                self._prepare_training()  # a callback may have changed the network
-                plan = self._plan(batch_size, training=True, labels=y.ndim == 1)
-                checkpoint = _Checkpoint(self)  # before the shuffle: an interrupt puts it back
-                try:
-                    order = self.rng.permutation(len(X)) if shuffle else np.arange(len(X))
-                    logs = self._epoch(X, y, sample_weight, batch_size, order, plan, checkpoint)
-                except BaseException:
-                    checkpoint.restore()
-                    raise
-                if logs is None:
-                    break
-                if validation_data is not None:
-                    logs.update({"val_" + k: v for k, v in self._evaluate(*validation_data).items()})
-                logs["seconds"] = time.perf_counter() - start
-                for cb in all_callbacks:
-                    cb.on_epoch_end(epoch, logs)
-                progress.update(epoch, logs)
-                if self.stop_training:
-                    break
-        finally:
-            limits.unregister()
-            progress.close()
-            for cb in all_callbacks:
-                cb.on_train_end()
-        return history
-
-    def _fit_in_engine(self, X, y, sample_weight, epochs, batch_size, shuffle, plan, history,
-                       progress):
-        """fit's epochs when nothing needs Python between them (no callbacks but the History,
-        no validation): several epochs per engine call, which shuffles as
-        self.rng.permutation would, so the numbers are those of the epoch-by-epoch loop. The
-        first call runs one epoch, and each next call about CALL_SECONDS' worth at the last
-        call's pace, so the progress bar still moves; "seconds" is the call's time per epoch.
-        The engine puts back the start of an epoch that diverged; an interrupt puts back the
-        start of the call."""
-        n, epoch, chunk = len(X), 0, 1
-        penalized = any(self.penalties())
-        while epoch < epochs:
-            plan.set_learning_rate(self.optimizer.lr)
-            start = time.perf_counter()
-            checkpoint = _Checkpoint(self)
-            try:
-                done, finished, sums, self.optimizer.iterations = plan.train_epochs(
-                    X, y, sample_weight, batch_size, self.optimizer.iterations,
-                    min(chunk, epochs - epoch), self.rng if shuffle else None)
-            except BaseException:
-                checkpoint.restore()
-                raise
-            seconds = (time.perf_counter() - start) / max(done, 1)
-            if done:
-                columns = self._epoch_columns(sums, penalized, n)
-                columns["seconds"] = [seconds] * done
-                history.extend(epoch, columns)
-                progress.update_many(epoch, columns)
-                epoch += done
-            if not finished:
-                warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=4)
-                return
-            chunk = max(1, int(CALL_SECONDS / max(seconds, 1e-9)))
-
-    def _epoch_columns(self, sums, penalized, n):
-        """The logs of several epochs, metric by metric, from the engine's (loss, penalty,
-        correct) sums over n samples per epoch."""
-        columns = {"loss": (sums[:, 0] / n).tolist()}
-        if penalized:
-            columns["penalty"] = (sums[:, 1] / n).tolist()  # the L2 part of the loss
-        if self.loss.classification:
-            columns["accuracy"] = (sums[:, 2] / n).tolist()
-        return columns
-
-    def _epoch(self, X, y, sample_weight, batch_size, order, plan=None, checkpoint=None):
-        """One pass of mini-batch steps over the rows of X in `order`, in the engine when there
-        is a plan; the epoch's logs, or None after a non-finite loss or non-finite weights, when
-        the weights and optimizer state of the epoch's start (`checkpoint`, taken here if not
-        given) are put back. An interrupt puts back the whole checkpoint and propagates."""
-        n = len(X)
-        checkpoint = checkpoint or _Checkpoint(self)
-        try:
-            if plan is not None:
-                plan.set_learning_rate(self.optimizer.lr)  # a callback or schedule may have set it
-                (finished, total_loss, total_penalty, total_correct,
-                 self.optimizer.iterations) = plan.train_epoch(X, y, sample_weight, order,
-                                                               batch_size,
-                                                               self.optimizer.iterations, 1)
-            else:
-                finished, total_loss, total_penalty, total_correct = self._python_epoch(
-                    X, y, sample_weight, order, batch_size)
-        except BaseException:
-            checkpoint.restore()
-            raise
-        if not (finished and all(kernels.all_finite(p) for p in self.parameters())):
-            checkpoint.restore(generator=False)
-            warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=3)
-            return None
-        return self._epoch_logs(total_loss, total_penalty, total_correct, n)
-
-    def _epoch_logs(self, total_loss, total_penalty, total_correct, n):
-        """An epoch's logs from its sums over n samples."""
-        columns = self._epoch_columns(np.array([[total_loss, total_penalty, total_correct]]),
-                                      any(self.penalties()), n)
-        return {key: values[0] for key, values in columns.items()}
-
-    def _python_epoch(self, X, y, sample_weight, order, batch_size):
-        """The layer-by-layer epoch: (finished, loss and penalty summed over samples, correct
-        predictions)."""
-        total_loss = total_penalty = total_correct = 0.0
-        mode = self._accuracy_mode()
-        for start in range(0, len(X), batch_size):
-            idx = order[start:start + batch_size]
-            w = None if sample_weight is None else sample_weight[idx]
-            if w is not None and not w.sum() > 0:
-                continue  # a batch whose weights are all zero teaches nothing
-            loss, out, penalty = self._step(X[idx], y[idx], w)
-            if not np.isfinite(loss):
-                return False, total_loss, total_penalty, total_correct
-            total_loss += loss * len(idx)
-            total_penalty += penalty * len(idx)
-            if self.loss.classification:
-                total_correct += accuracy(out, y[idx], mode) * len(idx)
-        return True, total_loss, total_penalty, total_correct
+        self.prepare_training()
+        return training.fit(self, X, y, sample_weight, epochs, min(batch_size, len(X)),
+                            shuffle, validation_data, callbacks, verbose)
 
     def _plan(self, rows, training, labels=False):
         """The engine plan for batches of up to `rows` rows (targets: class labels or rows), or
@@ -581,7 +385,12 @@ class Network(Tracked):
             self._plans[key] = compile_plan(self, rows, labels, training)
         return self._plans[key]
 
-    def _accuracy_mode(self):
+    def training_plan(self, batch_size, labels):
+        """The engine plan that trains on batches of up to batch_size rows (labels: the targets
+        are class labels), or None for the layer-by-layer path."""
+        return self._plan(batch_size, True, labels)
+
+    def accuracy_mode(self):
         """How raw training outputs become predictions: argmax over classes for the categorical
         losses, a threshold (0 on logits, 0.5 on probabilities) for binary cross-entropy."""
         if self._train_loss.takes_labels:
@@ -607,7 +416,7 @@ class Network(Tracked):
         widest = max(layer.n_out for layer in self.layers if isinstance(layer, L.Dense))
         return max(1, min(PREDICT_BATCH, INFERENCE_VALUES // max(widest, self.n_features)))
 
-    def _threads_for(self, rows):
+    def threads_for(self, rows):
         """The BLAS threads for batches of `rows` rows: self.threads, or 1 for small work."""
         dense = [layer for layer in self.layers if isinstance(layer, L.Dense)]
         sizes = [self.n_features] + [layer.n_out for layer in dense]
@@ -627,8 +436,8 @@ class Network(Tracked):
         out = np.empty((len(X), self.n_outputs), self.dtype)
         plan = self._inference_plan()
         if plan is not None:
-            limits = (_blas_threads(self._threads_for(min(len(X), self._inference_rows())))
-                      if len(X) * self.n_features > THREAD_LIMIT_VALUES else _NoLimits())
+            limits = (training.blas_threads(self.threads_for(min(len(X), self._inference_rows())))
+                      if len(X) * self.n_features > THREAD_LIMIT_VALUES else training.NoLimits())
             try:
                 return plan.predict(X, out, output_code(final_activation), 1)
             finally:
@@ -662,7 +471,7 @@ class Network(Tracked):
                     return out
             if batch_size is not None:
                 batch_size = V.integer("batch_size", batch_size, 1)
-            X = self._check_x(X)
+            X = V.check_x(self, X)
             out = self._outputs(X, batch_size, self._prediction_activation())
             if len(X) <= PREDICT_BATCH:
                 from fastnn.engine import output_code
@@ -676,16 +485,17 @@ class Network(Tracked):
             self._refresh()
             if batch_size is not None:
                 batch_size = V.integer("batch_size", batch_size, 1)
-            return self._evaluate(*self._check_xy(X, y, sample_weight), batch_size)
+            return self.evaluate_arrays(*V.check_xy(self, X, y, sample_weight), batch_size)
 
-    def _evaluate(self, X, y, sample_weight, batch_size=None):
-        """evaluate on arrays already validated and converted (fit's validation data)."""
+    def evaluate_arrays(self, X, y, sample_weight=None, batch_size=None):
+        """evaluate on arrays already checked and converted by fastnn.validation.check_xy (as
+        fit's validation data)."""
         with self._lock:
             out = self._outputs(X, batch_size)
         loss, _ = self._train_loss.compute(out, y, sample_weight)
         result = {"loss": loss}
         if self.loss.classification:
-            result["accuracy"] = accuracy(out, y, self._accuracy_mode())
+            result["accuracy"] = accuracy(out, y, self.accuracy_mode())
         return result
 
     # ---------------------------------------------------------------- files
@@ -712,98 +522,3 @@ def _float_dtype(dtype):
     if value not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
     return value
-
-
-def _check_callbacks(callbacks):
-    if callbacks is None:
-        return []
-    if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
-        raise TypeError(f"callbacks must be a list of fastnn Callbacks, got "
-                        f"{type(callbacks).__name__}")
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise TypeError(f"callbacks must be fastnn Callbacks, got {type(cb).__name__}")
-    return list(callbacks)
-
-
-class _Checkpoint:
-    """What training changes, copied to be put back after a divergence or an interrupt: the
-    parameters, the optimizer's state and step count, the network's generator and the dropout
-    streams."""
-
-    def __init__(self, net):
-        self.net = net
-        self.params = [p.copy() for p in net.parameters()]
-        self.state = [[s.copy() for s in state] for state in net.optimizer.state]
-        self.iterations = net.optimizer.iterations
-        self.generator = net.rng.bit_generator.state
-        self.streams = [layer.state.copy() for layer in net.layers if isinstance(layer, L.Dropout)]
-
-    def restore(self, generator=True):
-        """Put the copies back (generator=False: the generator and dropout streams stay)."""
-        net = self.net
-        for param, saved in zip(net.parameters(), self.params):
-            param[...] = saved
-        for state, saved in zip(net.optimizer.state, self.state):
-            for array, copied in zip(state, saved):
-                array[...] = copied
-        net.optimizer.iterations = self.iterations
-        if generator:
-            net.rng.bit_generator.state = self.generator
-            dropouts = [layer for layer in net.layers if isinstance(layer, L.Dropout)]
-            for layer, saved in zip(dropouts, self.streams):
-                layer.state[...] = saved
-
-
-class _NoLimits:
-    def unregister(self):
-        pass
-
-
-_controller = None
-
-
-def _blas_threads(threads):
-    """Limit BLAS to `threads` threads until .unregister() (threadpoolctl), if it has more.
-    The controller is made once: building one scans every loaded library (about 1 ms)."""
-    global _controller
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
-        _controller = ThreadpoolController().select(user_api="blas")
-    if all(lib.num_threads <= threads for lib in _controller.lib_controllers):
-        return _NoLimits()
-    return _controller.limit(limits=threads)
-
-
-class _Progress:
-    """verbose=1: a tqdm bar over epochs with the latest metrics; verbose=2: a line per epoch."""
-
-    def __init__(self, epochs, verbose):
-        self.verbose, self.epochs, self.bar = verbose, epochs, None
-        if verbose == 1 and epochs:
-            from tqdm.auto import tqdm
-            self.bar = tqdm(total=epochs, unit="epoch", dynamic_ncols=True)
-
-    def update_many(self, first_epoch, columns):
-        """update for epochs first_epoch, first_epoch + 1, ...: columns maps each metric to its
-        values per epoch."""
-        if not self.verbose:
-            return
-        keys = list(columns)
-        for offset, values in enumerate(zip(*columns.values())):
-            self.update(first_epoch + offset, dict(zip(keys, values)))
-
-    def update(self, epoch, logs):
-        if not self.verbose:
-            return
-        shown = {k: f"{v:.4f}" for k, v in logs.items() if k != "seconds"}
-        if self.bar is not None:
-            self.bar.set_postfix(shown, refresh=False)
-            self.bar.update(1)
-        elif self.verbose == 2:
-            items = " - ".join(f"{k}: {v}" for k, v in shown.items())
-            print(f"epoch {epoch + 1}/{self.epochs} - {logs['seconds']:.3f}s - {items}", flush=True)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()

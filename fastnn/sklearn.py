@@ -9,8 +9,9 @@ scikit-learn's order, the same shuffling and validation split, the L2 penalty `a
 the batch's size (or sample-weight sum), Adam with scikit-learn's epsilon, the learning-rate
 schedules, stopping after `n_iter_no_change` epochs without a `tol` improvement, early stopping
 on a held-out score with the best weights put back, L-BFGS through SciPy. The arithmetic is
-fastnn's: every epoch is one call of the compiled engine. So the same arguments give the same
-numbers as scikit-learn up to float rounding.
+fastnn's: every epoch is one call of the compiled engine, in fastnn.training's loop (the one
+Network.fit runs). So the same arguments give the same numbers as scikit-learn up to float
+rounding.
 
 Extras, off by default so the defaults match scikit-learn: `dropout` after each hidden layer
 (stochastic solvers), activation="leaky_relu", `class_weight` (classifier), `threads` (BLAS
@@ -57,9 +58,9 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from fastnn import layers as L
-from fastnn import losses, optimizers
-from fastnn import network as _network_module
-from fastnn.network import Network, _blas_threads
+from fastnn import losses, optimizers, training
+from fastnn.network import Network
+from fastnn.validation import check_xy
 
 try:  # what scikit-learn raises for a bad parameter: a ValueError (and TypeError) subclass
     from sklearn.utils._param_validation import InvalidParameterError
@@ -73,8 +74,7 @@ STOCHASTIC_SOLVERS = ("sgd", "adam")
 NON_FINITE_WEIGHTS = ("Solver produced non-finite parameter weights. The input data may contain "
                       "large values and need to be preprocessed.")
 # The network warns when an epoch's loss turns non-finite; the estimators raise or warn instead.
-_NETWORK_NON_FINITE = re.escape(getattr(_network_module, "NON_FINITE_WARNING",
-                                        "the training loss became NaN or infinite"))
+_NETWORK_NON_FINITE = re.escape(training.NON_FINITE_WARNING)
 
 
 # The estimators being fitted: a second fit of one at the same time is refused. Kept here, not
@@ -518,10 +518,10 @@ class _BaseMLP(BaseEstimator):
             self._initialize(X.shape[1], Y.shape[1], hidden, X.dtype)
         self._sync_parameters()
         net = self._network
-        net._own_arrays()  # copies, if they were read-only (unpickled from a memory map)
+        net.own_arrays()  # copies, if they were read-only (unpickled from a memory map)
         self.coefs_ = [dense.W for dense in self._dense]
         self.intercepts_ = [dense.b for dense in self._dense]
-        X, T, sample_weight = net._check_xy(X, self._targets(Y), sample_weight)
+        X, T, sample_weight = check_xy(net, X, self._targets(Y), sample_weight)
         if self.solver == "lbfgs":
             self._fit_lbfgs(X, T, sample_weight)
         else:
@@ -562,17 +562,15 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
                               "going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n))
-        plan = net._plan(batch_size, training=True, labels=T.ndim == 1)
-        sample_idx = np.arange(n, dtype=np.intp)
-        limits = _blas_threads(net._threads_for(batch_size))
+        limits = training.blas_threads(net.threads_for(batch_size))
         diverged = False
         try:
             with warnings.catch_warnings():
                 # the network's warning of a non-finite loss: raised or warned about below
                 warnings.filterwarnings("ignore", message=_NETWORK_NON_FINITE,
                                         category=RuntimeWarning)
-                diverged = self._epochs(X, T, sample_weight, batch_size, sample_idx, plan,
-                                        early_stopping, X_val, y_val, w_val, incremental)
+                diverged = self._epochs(X, T, sample_weight, batch_size, early_stopping, X_val,
+                                        y_val, w_val, incremental)
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         finally:
@@ -590,45 +588,58 @@ class _BaseMLP(BaseEstimator):
                                    self._best_coefs + self._best_intercepts):
                 param[...] = best
 
-    def _epochs(self, X, T, sample_weight, batch_size, sample_idx, plan, early_stopping,
-                X_val, y_val, w_val, incremental):
-        """scikit-learn's epoch loop; True if an epoch's loss turned non-finite (the network
-        then put back the weights of that epoch's start and training stopped)."""
-        net, n = self._network, len(X)
+    def _epochs(self, X, T, sample_weight, batch_size, early_stopping, X_val, y_val, w_val,
+                incremental):
+        """scikit-learn's epochs, run by fastnn.training's loop with scikit-learn's shuffle and
+        _end_epoch as its hooks; True if an epoch's loss or weights turned non-finite (the loop
+        then put back the weights of that epoch's start and stopped)."""
+        n = len(X)
+        sample_idx = np.arange(n, dtype=np.intp)
         self.n_iter_ = 0
-        for _ in range(self.max_iter):
+
+        def order():
+            nonlocal sample_idx
             if self.shuffle:
                 # sklearn.utils.shuffle's draw, without its ~0.3 ms of argument checks
                 perm = np.arange(n, dtype=np.intp)
                 self._random_state.shuffle(perm)
                 sample_idx = sample_idx[perm]
-            logs = net._epoch(X, T, sample_weight, batch_size, sample_idx, plan)
-            if logs is None:
+            return sample_idx
+
+        def end(epoch, logs):
+            return self._end_epoch(logs, n, early_stopping, X_val, y_val, w_val, incremental)
+
+        return not training.run_epochs(self._network, X, T, sample_weight, self.max_iter,
+                                       batch_size, order, end)
+
+    def _end_epoch(self, logs, n, early_stopping, X_val, y_val, w_val, incremental):
+        """scikit-learn's work after an epoch: n_iter_, loss_curve_, the no-improvement count
+        (on the loss or the validation score), the invscaling learning rate, stopping and the
+        ConvergenceWarning. True stops training."""
+        self.n_iter_ += 1
+        self.loss_ = self._reported_loss(logs)
+        self.t_ += n
+        self.loss_curve_.append(self.loss_)
+        if self.verbose:
+            print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+        self._update_no_improvement_count(early_stopping, X_val, y_val, w_val)
+        if self.solver == "sgd" and self.learning_rate == "invscaling":
+            # scikit-learn's expression, in its types (a NumPy power_t rounds as there)
+            self._network.optimizer.lr = float(
+                float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t)
+        if self._no_improvement_count > self.n_iter_no_change:
+            what = "Validation score" if early_stopping else "Training loss"
+            msg = (f"{what} did not improve more than tol={self.tol:f} for "
+                   f"{self.n_iter_no_change} consecutive epochs.")
+            if self._trigger_stopping(msg):
                 return True
-            self.n_iter_ += 1
-            self.loss_ = self._reported_loss(logs)
-            self.t_ += n
-            self.loss_curve_.append(self.loss_)
-            if self.verbose:
-                print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-            self._update_no_improvement_count(early_stopping, X_val, y_val, w_val)
-            if self.solver == "sgd" and self.learning_rate == "invscaling":
-                # scikit-learn's expression, in its types (a NumPy power_t rounds as there)
-                net.optimizer.lr = float(
-                    float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t)
-            if self._no_improvement_count > self.n_iter_no_change:
-                what = "Validation score" if early_stopping else "Training loss"
-                msg = (f"{what} did not improve more than tol={self.tol:f} for "
-                       f"{self.n_iter_no_change} consecutive epochs.")
-                if self._trigger_stopping(msg):
-                    break
-                self._no_improvement_count = 0
-            if incremental:
-                break
-            if self.n_iter_ == self.max_iter:
-                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                              "reached and the optimization hasn't converged yet.",
-                              ConvergenceWarning)
+            self._no_improvement_count = 0
+        if incremental:
+            return True
+        if self.n_iter_ == self.max_iter:
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                          "reached and the optimization hasn't converged yet.",
+                          ConvergenceWarning)
         return False
 
     def _trigger_stopping(self, msg):
@@ -687,7 +698,7 @@ class _BaseMLP(BaseEstimator):
         def loss_and_gradient(packed):
             for p, start, stop in zip(params, bounds[:-1], bounds[1:]):
                 p[...] = packed[start:stop].reshape(p.shape)
-            loss, _ = net._loss_and_gradients(X, T, sample_weight, training=False)
+            loss, _ = net.loss_and_gradients(X, T, sample_weight, training=False)
             penalty = 0.5 * decay * sum(float(np.dot(W.ravel(), W.ravel())) for W in self.coefs_)
             gradient = np.concatenate([g.ravel() for g in grads]).astype(np.float64)
             gradient[:bounds[len(self.coefs_)]] += decay * np.concatenate(
@@ -695,7 +706,7 @@ class _BaseMLP(BaseEstimator):
             last.update(loss=loss + penalty, penalty=penalty)
             return loss + penalty, gradient
 
-        limits = _blas_threads(net._threads_for(len(X)))
+        limits = training.blas_threads(net.threads_for(len(X)))
         try:
             result = scipy.optimize.minimize(
                 loss_and_gradient, np.concatenate([p.ravel() for p in params]).astype(np.float64),

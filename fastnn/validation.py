@@ -1,8 +1,12 @@
 """Checks of arguments at the Python boundary, each raising ValueError or TypeError that names
-the argument. Python and NumPy numbers are accepted alike; booleans are not numbers here."""
+the argument. Python and NumPy numbers are accepted alike; booleans are not numbers here.
+check_x and check_xy convert a network's data once (Network's fit, train_step, predict and
+evaluate, the estimators, gradcheck), so that the training loop and the kernels can trust it."""
 import numbers
 
 import numpy as np
+
+from fastnn import kernels
 
 
 def is_real(value):
@@ -51,3 +55,59 @@ def real_array(name, value, ndim=None):
             dims = " or ".join(map(str, allowed))
             raise ValueError(f"{name} must be {dims}-dimensional, got shape {arr.shape}")
     return arr
+
+
+def check_x(net, X, name="X"):
+    """X as a C-contiguous array in the network's dtype: 2-dimensional, with samples, the
+    network's number of features and finite values."""
+    X = real_array(name, X)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-dimensional (samples, features), got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} has no samples")
+    if X.shape[1] != net.n_features:
+        raise ValueError(f"{name} has {X.shape[1]} features, but the network's first Dense "
+                         f"layer takes {net.n_features}")
+    X = np.ascontiguousarray(X, dtype=net.dtype)
+    if not kernels.all_finite(X):
+        raise ValueError(f"{name} contains NaN or infinity")
+    return X
+
+
+def check_xy(net, X, y, sample_weight=None, x_name="X", y_name="y"):
+    """(X, y, sample_weight) checked and converted for the network's training loss, as fit,
+    evaluate, train_step and the estimators take them: X as check_x; y class labels in
+    [0, n_outputs) or targets of n_outputs columns, as the loss prepares them; sample_weight
+    (optional) finite, >= 0, not all zero, in the network's dtype."""
+    X, loss = check_x(net, X, x_name), net.train_loss
+    y = real_array(y_name, y, (1, 2))
+    if len(y) != len(X):
+        raise ValueError(f"{x_name} has {len(X)} samples but {y_name} has {len(y)}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"{y_name} contains NaN or infinity")
+    if loss.takes_labels and y.ndim == 1:
+        if y.dtype.kind == "f" and np.any(y != np.round(y)):
+            raise ValueError(f"{y_name} holds class labels, which must be whole numbers")
+        if y.min() < 0 or y.max() >= net.n_outputs:
+            raise ValueError(f"{y_name} holds class labels, which must be in "
+                             f"[0, {net.n_outputs}) for {net.n_outputs} outputs; got "
+                             f"{y.min()}..{y.max()}")
+    else:
+        width = 1 if y.ndim == 1 else y.shape[1]
+        if width != net.n_outputs:
+            raise ValueError(f"{y_name} must have shape ({len(X)}, {net.n_outputs})"
+                             f"{' or (%d,)' % len(X) if net.n_outputs == 1 else ''} or hold "
+                             f"class labels, got {y.shape}")
+        loss.check_target(y, y_name)
+    y = loss.prepare_target(y, net.dtype)
+    if sample_weight is not None:
+        sample_weight = real_array("sample_weight", sample_weight, 1)
+        if sample_weight.shape != (len(X),):
+            raise ValueError(f"sample_weight must have shape ({len(X)},), "
+                             f"got {sample_weight.shape}")
+        sample_weight = np.ascontiguousarray(sample_weight, dtype=net.dtype)
+        if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
+            raise ValueError("sample_weight must hold finite numbers >= 0")
+        if not np.any(sample_weight > 0):
+            raise ValueError("sample_weight is all zero: no sample would count")
+    return X, y, sample_weight

@@ -1,0 +1,315 @@
+"""The one training loop: Network.fit and the scikit-learn estimators' sgd and adam run it.
+
+run_epochs is the epoch loop. Each epoch takes a Checkpoint, runs its mini-batch steps in the
+compiled engine when the network has a plan (else layer by layer, with the same numbers), and
+hands its logs to an `end(epoch, logs) -> stop?` hook. A non-finite loss or non-finite weights
+put the checkpoint back and stop the loop with a RuntimeWarning; an interrupt puts it back and
+propagates. fit adds callbacks, validation data and progress on top; with none of them it runs
+several epochs per engine call (fit_in_engine). The estimators' hook does scikit-learn's part
+(loss_curve_, tol / n_iter_no_change, early stopping, the learning-rate schedules).
+
+Every function here takes arrays already checked and converted by fastnn.validation.
+"""
+import time
+import warnings
+
+import numpy as np
+
+from fastnn import kernels
+from fastnn import layers as L
+from fastnn.callbacks import Callback, History
+from fastnn.metrics import accuracy
+from fastnn.thresholds import CALL_SECONDS
+
+NON_FINITE_WARNING = ("the training loss or weights became NaN or infinite; training stopped "
+                      "and the weights of the start of this epoch were put back (try a lower "
+                      "learning rate)")
+
+
+def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, callbacks,
+        verbose):
+    """Network.fit's training on the arguments it checked (batch_size at most len(X)); returns
+    the History. Callbacks see the network as cb.network; on_train_end runs however it ends."""
+    history = History()
+    all_callbacks = [history, *callbacks]
+    for cb in all_callbacks:
+        cb.network = net
+    net.stop_training = False
+    plan = net.training_plan(batch_size, labels=y.ndim == 1)
+    limits = blas_threads(net.threads_for(batch_size))
+    progress = Progress(epochs, verbose)
+    try:
+        for cb in all_callbacks:
+            cb.on_train_begin()
+        if plan is not None and not callbacks and validation_data is None:
+            fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, history,
+                          progress)
+            return history
+
+        def begin(epoch):
+            for cb in all_callbacks:
+                cb.on_epoch_begin(epoch)
+
+        def end(epoch, logs):
+            for cb in all_callbacks:
+                cb.on_epoch_end(epoch, logs)
+            progress.update(epoch, logs)
+            return net.stop_training
+
+        n = len(X)
+        order = (lambda: net.rng.permutation(n)) if shuffle else (lambda: np.arange(n))
+        run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin,
+                   validation_data, prepare=True)
+    finally:
+        limits.unregister()
+        progress.close()
+        for cb in all_callbacks:
+            cb.on_train_end()
+    return history
+
+
+def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=None,
+               validation_data=None, prepare=False):
+    """Up to `epochs` passes over (X, y); False if one diverged (its start was put back and the
+    loop stopped), else True.
+
+    order(): the row order of the next epoch (drawn after its checkpoint, so an interrupt puts
+    the generator back too); end(epoch, logs) -> True stops after that epoch; begin(epoch) runs
+    first in each epoch. validation_data: checked (X, y, weights), evaluated into the logs as
+    val_*. prepare: check the network and take its plan again before each epoch (a callback
+    may have changed it); without it the hooks may change only the learning rate.
+    """
+    labels = y.ndim == 1
+    plan = None if prepare else net.training_plan(batch_size, labels)
+    for epoch in range(epochs):
+        if begin is not None:
+            begin(epoch)
+        start = time.perf_counter()
+        if prepare:
+            net.prepare_training()
+            plan = net.training_plan(batch_size, labels)
+        checkpoint = Checkpoint(net)
+        try:
+            logs = run_epoch(net, X, y, sample_weight, batch_size, order(), plan, checkpoint)
+        except BaseException:
+            checkpoint.restore()
+            raise
+        if logs is None:
+            return False
+        if validation_data is not None:
+            logs.update({"val_" + k: v for k, v in net.evaluate_arrays(*validation_data).items()})
+        logs["seconds"] = time.perf_counter() - start
+        if end(epoch, logs):
+            break
+    return True
+
+
+def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint=None):
+    """One pass of mini-batch steps over the rows of X in `order`, in the engine when there is a
+    plan; the epoch's logs, or None after a non-finite loss or non-finite weights, when the
+    weights and optimizer state of the epoch's start (`checkpoint`, taken here if not given) are
+    put back. An interrupt puts back the whole checkpoint and propagates."""
+    checkpoint = checkpoint or Checkpoint(net)
+    optimizer = net.optimizer
+    try:
+        if plan is not None:
+            plan.set_learning_rate(optimizer.lr)  # a callback or schedule may have set it
+            (finished, total_loss, total_penalty, total_correct,
+             optimizer.iterations) = plan.train_epoch(X, y, sample_weight, order, batch_size,
+                                                      optimizer.iterations, 1)
+        else:
+            finished, total_loss, total_penalty, total_correct = python_epoch(
+                net, X, y, sample_weight, order, batch_size)
+    except BaseException:
+        checkpoint.restore()
+        raise
+    if not (finished and all(kernels.all_finite(p) for p in net.parameters())):
+        checkpoint.restore(generator=False)
+        warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=6)  # Network.fit's caller
+        return None
+    sums = np.array([[total_loss, total_penalty, total_correct]])
+    columns = epoch_columns(net, sums, any(net.penalties()), len(X))
+    return {key: values[0] for key, values in columns.items()}
+
+
+def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, history, progress):
+    """fit's epochs when nothing needs Python between them (no callbacks but the History, no
+    validation): several epochs per engine call, which shuffles as net.rng.permutation would,
+    so the numbers are those of the epoch-by-epoch loop. The first call runs one epoch, and each
+    next call about CALL_SECONDS' worth at the last call's pace, so the progress bar still
+    moves; "seconds" is the call's time per epoch. The engine puts back the start of an epoch
+    that diverged; an interrupt puts back the start of the call."""
+    n, epoch, chunk = len(X), 0, 1
+    penalized = any(net.penalties())
+    optimizer = net.optimizer
+    while epoch < epochs:
+        plan.set_learning_rate(optimizer.lr)
+        start = time.perf_counter()
+        checkpoint = Checkpoint(net)
+        try:
+            done, finished, sums, optimizer.iterations = plan.train_epochs(
+                X, y, sample_weight, batch_size, optimizer.iterations,
+                min(chunk, epochs - epoch), net.rng if shuffle else None)
+        except BaseException:
+            checkpoint.restore()
+            raise
+        seconds = (time.perf_counter() - start) / max(done, 1)
+        if done:
+            columns = epoch_columns(net, sums, penalized, n)
+            columns["seconds"] = [seconds] * done
+            history.extend(epoch, columns)
+            progress.update_many(epoch, columns)
+            epoch += done
+        if not finished:
+            warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=5)  # Network.fit's caller
+            return
+        chunk = max(1, int(CALL_SECONDS / max(seconds, 1e-9)))
+
+
+def epoch_columns(net, sums, penalized, n):
+    """The logs of several epochs, metric by metric, from the engine's (loss, penalty, correct)
+    sums over n samples per epoch."""
+    columns = {"loss": (sums[:, 0] / n).tolist()}
+    if penalized:
+        columns["penalty"] = (sums[:, 1] / n).tolist()  # the L2 part of the loss
+    if net.loss.classification:
+        columns["accuracy"] = (sums[:, 2] / n).tolist()
+    return columns
+
+
+def python_epoch(net, X, y, sample_weight, order, batch_size):
+    """The layer-by-layer epoch: (finished, loss and penalty summed over samples, correct
+    predictions)."""
+    total_loss = total_penalty = total_correct = 0.0
+    mode = net.accuracy_mode()
+    classification = net.loss.classification
+    for start in range(0, len(X), batch_size):
+        idx = order[start:start + batch_size]
+        w = None if sample_weight is None else sample_weight[idx]
+        if w is not None and not w.sum() > 0:
+            continue  # a batch whose weights are all zero teaches nothing
+        loss, out, penalty = step(net, X[idx], y[idx], w)
+        if not np.isfinite(loss):
+            return False, total_loss, total_penalty, total_correct
+        total_loss += loss * len(idx)
+        total_penalty += penalty * len(idx)
+        if classification:
+            total_correct += accuracy(out, y[idx], mode) * len(idx)
+    return True, total_loss, total_penalty, total_correct
+
+
+def step(net, X, y, sample_weight):
+    """(loss with the L2 penalty, outputs, the penalty alone) of one optimizer step of the layer
+    path; no step when the loss is not finite."""
+    loss, out = net.loss_and_gradients(X, y, sample_weight, training=True)
+    decay, penalty = None, 0.0
+    # The batch's size, or its weights summed in order in double as the engine does.
+    size = (len(X) if sample_weight is None
+            else float(np.cumsum(sample_weight, dtype=np.float64)[-1]))
+    strengths = net.penalties()
+    if any(strengths) and size > 0:
+        decay = [s / size for s in strengths]
+        penalty = sum(0.5 * d * float(np.dot(p.ravel(), p.ravel().astype(np.float64)))
+                      for d, p in zip(decay, net.parameters()) if d)
+        loss += penalty
+    if np.isfinite(loss):
+        net.optimizer.step(net.parameters(), net.gradients(), decay)
+    return loss, out, penalty
+
+
+class Checkpoint:
+    """What training changes, copied to be put back after a divergence or an interrupt: the
+    parameters, the optimizer's state and step count, the network's generator and the dropout
+    streams."""
+
+    def __init__(self, net):
+        self.net = net
+        self.params = [p.copy() for p in net.parameters()]
+        self.state = [[s.copy() for s in state] for state in net.optimizer.state]
+        self.iterations = net.optimizer.iterations
+        self.generator = net.rng.bit_generator.state
+        self.streams = [layer.state.copy() for layer in net.layers if isinstance(layer, L.Dropout)]
+
+    def restore(self, generator=True):
+        """Put the copies back (generator=False: the generator and dropout streams stay)."""
+        net = self.net
+        for param, saved in zip(net.parameters(), self.params):
+            param[...] = saved
+        for state, saved in zip(net.optimizer.state, self.state):
+            for array, copied in zip(state, saved):
+                array[...] = copied
+        net.optimizer.iterations = self.iterations
+        if generator:
+            net.rng.bit_generator.state = self.generator
+            dropouts = [layer for layer in net.layers if isinstance(layer, L.Dropout)]
+            for layer, saved in zip(dropouts, self.streams):
+                layer.state[...] = saved
+
+
+def check_callbacks(callbacks):
+    """callbacks (None, or a list or tuple of fastnn Callbacks) as a list; TypeError otherwise."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list of fastnn Callbacks, got "
+                        f"{type(callbacks).__name__}")
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks must be fastnn Callbacks, got {type(cb).__name__}")
+    return list(callbacks)
+
+
+class NoLimits:
+    """What blas_threads returns when BLAS has no more threads than asked: nothing to undo."""
+
+    def unregister(self):
+        pass
+
+
+_controller = None
+
+
+def blas_threads(threads):
+    """Limit BLAS to `threads` threads until .unregister() (threadpoolctl), if it has more.
+    The controller is made once: building one scans every loaded library (about 1 ms)."""
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+        _controller = ThreadpoolController().select(user_api="blas")
+    if all(lib.num_threads <= threads for lib in _controller.lib_controllers):
+        return NoLimits()
+    return _controller.limit(limits=threads)
+
+
+class Progress:
+    """verbose=1: a tqdm bar over epochs with the latest metrics; verbose=2: a line per epoch."""
+
+    def __init__(self, epochs, verbose):
+        self.verbose, self.epochs, self.bar = verbose, epochs, None
+        if verbose == 1 and epochs:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=epochs, unit="epoch", dynamic_ncols=True)
+
+    def update_many(self, first_epoch, columns):
+        """update for epochs first_epoch, first_epoch + 1, ...: columns maps each metric to its
+        values per epoch."""
+        if not self.verbose:
+            return
+        keys = list(columns)
+        for offset, values in enumerate(zip(*columns.values())):
+            self.update(first_epoch + offset, dict(zip(keys, values)))
+
+    def update(self, epoch, logs):
+        if not self.verbose:
+            return
+        shown = {k: f"{v:.4f}" for k, v in logs.items() if k != "seconds"}
+        if self.bar is not None:
+            self.bar.set_postfix(shown, refresh=False)
+            self.bar.update(1)
+        elif self.verbose == 2:
+            items = " - ".join(f"{k}: {v}" for k, v in shown.items())
+            print(f"epoch {epoch + 1}/{self.epochs} - {logs['seconds']:.3f}s - {items}", flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
