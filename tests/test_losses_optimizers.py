@@ -350,3 +350,12 @@ def test_adamw_training_equals_torch_step_for_step(dtype, engine):
                                        atol=rtol)
             np.testing.assert_allclose(dense.b, linear.bias.detach().numpy(), rtol=rtol,
                                        atol=rtol)
+
+
+def test_cli_trains_with_adamw(tmp_path, capsys):
+    from fastnn.__main__ import main
+    path = tmp_path / "m.npz"
+    assert main(["train", "iris", "--optimizer", "adamw", "--epochs", "5", "--verbose", "0",
+                 "--save", str(path)]) == 0
+    assert "adamw lr=0.01" in capsys.readouterr().out
+    assert type(fnn.load(path).optimizer) is fnn.AdamW
