@@ -338,7 +338,9 @@ def test_adamw_training_equals_torch_step_for_step(dtype, engine):
             linear.weight.copy_(torch.tensor(dense.W.T))  # torch's Linear holds W transposed
             linear.bias.copy_(torch.tensor(dense.b))
     opt = torch.optim.AdamW(model.parameters(), lr=0.01, weight_decay=0.05)
-    rtol = 1e-10 if dtype == "float64" else 2e-5
+    # float32: the two libraries' gradients differ in rounding (summation order), which Adam's
+    # normalization lifts to ~1e-5 in ten steps; the update itself agrees to a few ulp (above)
+    rtol = 1e-12 if dtype == "float64" else 2e-5
     for step in range(10):
         batch = slice(16 * (step % 4), 16 * (step % 4 + 1))
         net.fit(X[batch], y[batch], epochs=1, batch_size=16, shuffle=False, verbose=0)
