@@ -75,7 +75,8 @@ class Optimizer(Tracked):
 
     def step(self, params, grads, extra_decay=None):
         """One update of every parameter. extra_decay: per parameter, weight decay added to
-        self.weight_decay for this step (a network's L2 penalties, see Dense's l2)."""
+        self.weight_decay for this step (a network's L2 penalties, see Dense's l2); a decoupled
+        optimizer (AdamW) adds it to the gradient alone and decays by weight_decay apart."""
         self.init_state(params)
         lr = self.current_lr
         extra_decay = extra_decay or [0.0] * len(params)
