@@ -166,7 +166,8 @@ class Huber(Loss):
 class Poisson(Loss):
     """Poisson negative log-likelihood from log rates, as torch.nn.PoissonNLLLoss(
     log_input=True): exp(z) - y z averaged over the outputs; predict gives the rates exp(z).
-    Targets are counts or rates >= 0."""
+    Targets are counts or rates >= 0. At float32 exp(z) overflows to inf from z > 88.38 (the
+    exact overflow is at 88.72), and the loss with it."""
     kernel = "poisson"
     output_activation = "exponential"
 
