@@ -16,11 +16,11 @@ from fastnn.callbacks import Callback, EarlyStopping, History  # noqa: F401
 from fastnn.gradcheck import gradcheck  # noqa: F401
 from fastnn.layers import (Dense, Dropout, Identity, Layer, LeakyReLU, ReLU,  # noqa: F401
                            Sigmoid, Softmax, Tanh)
-from fastnn.losses import (MAE, MSE, BinaryCrossEntropy, CrossEntropy, Loss,  # noqa: F401
-                           SoftmaxCrossEntropy, SumOfSquares)
+from fastnn.losses import (MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss,  # noqa: F401
+                           Poisson, SoftmaxCrossEntropy, SumOfSquares)
 from fastnn.io import load  # noqa: F401
 from fastnn.network import Network  # noqa: F401
-from fastnn.optimizers import SGD, Adagrad, Adam, Optimizer, RMSprop  # noqa: F401
+from fastnn.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop  # noqa: F401
 
 
 def __getattr__(name):

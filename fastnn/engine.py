@@ -14,7 +14,7 @@ ACTIVATION_LAYERS = (L.Identity, L.ReLU, L.LeakyReLU, L.Sigmoid, L.Tanh, L.Softm
 OPTIMIZER_NAMES = {cls: name for name, cls in optimizers.OPTIMIZERS.items()}
 # Which hyperparameters fill the plan's two optimizer slots a and b.
 OPTIMIZER_SLOTS = {"sgd": ("momentum", None), "adam": ("beta1", "beta2"), "rmsprop": ("rho", None),
-                   "adagrad": (None, None)}
+                   "adagrad": (None, None), "adamw": ("beta1", "beta2")}
 
 
 def output_code(activation):
@@ -69,7 +69,7 @@ def compile_plan(network, max_rows, labels=None, training=True):
                       hyper.get(a, 0.0), hyper.get(b, 0.0), hyper.get("eps", 0.0),
                       optimizer.weight_decay, hyper.get("nesterov", False),
                       hyper.get("eps_hat", False))
-    plan_loss = (_engine.LOSS_CODES[loss.kernel], getattr(loss, "eps", 0.0))
+    plan_loss = (_engine.LOSS_CODES[loss.kernel], getattr(loss, "eps", getattr(loss, "delta", 0.0)))
     mode = network.accuracy_mode() if network.loss.classification else None
     return _engine.Plan(network.dtype, plan_layers, plan_params, plan_optimizer, plan_loss,
                         max_rows, loss.takes_labels if labels is None else labels,

@@ -15,14 +15,15 @@ NAMES = {
     "activations": [
         "identity_forward", "identity_backward", "relu_forward", "relu_backward",
         "leaky_relu_forward", "leaky_relu_backward", "sigmoid_forward", "sigmoid_backward",
-        "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward", "dropout_forward"],
+        "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward", "dropout_forward",
+        "exponential_forward", "exponential_backward"],
     "dense": ["dense_forward", "dense_backward"],
     "engine": ["all_finite"],
     "losses": [
         "softmax_cross_entropy", "categorical_cross_entropy", "sigmoid_binary_cross_entropy",
         "sigmoid_binary_cross_entropy_sum", "binary_cross_entropy", "mean_squared_error",
-        "mean_absolute_error", "sum_of_squares"],
-    "optim": ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update"],
+        "mean_absolute_error", "sum_of_squares", "huber", "poisson"],
+    "optim": ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adamw_update"],
 }
 
 #: The kernel build in use: "baseline", "x86_64_v3" (AVX2, FMA) or "x86_64_v4" (AVX-512).

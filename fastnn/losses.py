@@ -137,6 +137,46 @@ class SumOfSquares(Loss):
     kernel = "sum_of_squares"
 
 
+class Huber(Loss):
+    """Huber loss, as torch.nn.HuberLoss: 0.5 r^2 where |r| <= delta, else
+    delta (|r| - 0.5 delta), r = pred - target, averaged over the outputs.
+
+    Parameters
+    ----------
+    delta : float
+        Where the loss turns from quadratic to linear (> 0).
+    """
+    kernel = "huber"
+
+    def __init__(self, delta=1.0):
+        self.delta = V.real("delta", delta, 0, np.inf, low_open=True)
+
+    def check(self, dtype):
+        delta = V.real("loss.delta", self.delta, 0, np.inf, low_open=True)
+        if not 0 < dtype.type(delta) < np.inf:
+            raise ValueError(f"loss.delta={delta} is not a positive finite {dtype}")
+
+    def _extra(self):
+        return (self.delta,)
+
+    def config(self):
+        return {"delta": self.delta}
+
+
+class Poisson(Loss):
+    """Poisson negative log-likelihood from log rates, as torch.nn.PoissonNLLLoss(
+    log_input=True): exp(z) - y z averaged over the outputs; predict gives the rates exp(z).
+    Targets are counts or rates >= 0. At float32 exp(z) overflows to inf from z > 88.38 (the
+    exact overflow is at 88.72), and the loss with it."""
+    kernel = "poisson"
+    output_activation = "exponential"
+
+    def check_target(self, y, name):
+        if y.size and not (np.all(np.isfinite(y)) and y.min() >= 0):
+            raise ValueError(f"{name} holds Poisson targets, which must be finite and >= 0; "
+                             f"got {y.min()}..{y.max()}")
+
+
 LOSSES = {
     "softmax_cross_entropy": SoftmaxCrossEntropy,
     "cross_entropy": CrossEntropy,
@@ -147,9 +187,11 @@ LOSSES = {
     "mae": MAE,
     "mean_absolute_error": MAE,
     "sum_of_squares": SumOfSquares,
+    "huber": Huber,
+    "poisson": Poisson,
 }
 CLASSES = {cls.__name__: cls for cls in (SoftmaxCrossEntropy, CrossEntropy, BinaryCrossEntropy,
-                                         MSE, MAE, SumOfSquares)}
+                                         MSE, MAE, SumOfSquares, Huber, Poisson)}
 
 
 def get(loss):

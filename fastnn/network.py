@@ -32,8 +32,8 @@ class Network(Tracked):
     layers: a list of fastnn layers, e.g. [Dense(64, 32), ReLU(), Dense(32, 10)]; each layer
             object may appear once.
     loss: a Loss or its name ("softmax_cross_entropy", "cross_entropy", "binary_cross_entropy",
-          "mse", "mae", "sum_of_squares").
-    optimizer: an Optimizer or its name ("sgd", "adam", "rmsprop", "adagrad").
+          "mse", "mae", "sum_of_squares", "huber", "poisson").
+    optimizer: an Optimizer or its name ("sgd", "adam", "adamw", "rmsprop", "adagrad").
     dtype: "float32" (default) or "float64", for parameters and computation.
     random_state: seeds the initial weights, shuffling, dropout and validation splits.
     threads: BLAS threads (threadpoolctl) for fit, predict and evaluate, used where a batch's

@@ -28,6 +28,7 @@ def _hyper(name, value):
 
 class Optimizer(Tracked):
     n_state = 0  # arrays of state per parameter
+    decoupled = False  # weight_decay applied apart from the gradient (AdamW), not as L2
     # Handed to the engine on every call, so changing them needs no new plan.
     _untracked = frozenset({"lr", "iterations"})
 
@@ -74,12 +75,14 @@ class Optimizer(Tracked):
 
     def step(self, params, grads, extra_decay=None):
         """One update of every parameter. extra_decay: per parameter, weight decay added to
-        self.weight_decay for this step (a network's L2 penalties, see Dense's l2)."""
+        self.weight_decay for this step (a network's L2 penalties, see Dense's l2); a decoupled
+        optimizer (AdamW) adds it to the gradient alone and decays by weight_decay apart."""
         self.init_state(params)
         lr = self.current_lr
         extra_decay = extra_decay or [0.0] * len(params)
+        coupled = 0.0 if self.decoupled else self.weight_decay
         for param, grad, state, extra in zip(params, grads, self.state, extra_decay):
-            self._update(param, grad, state, lr, self.weight_decay + extra)
+            self._update(param, grad, state, lr, coupled + extra)
         self.iterations += 1
 
     def config(self):
@@ -135,6 +138,36 @@ class Adam(Optimizer):
                 "eps_hat": self.eps_hat}
 
 
+class AdamW(Optimizer):
+    """Adam with decoupled weight decay, as torch.optim.AdamW: param *= 1 - lr * weight_decay,
+    then Adam's bias-corrected step on the gradient (a layer's l2 penalty stays in the gradient).
+
+    Parameters
+    ----------
+    lr, beta1, beta2, eps : float
+        As Adam's (PyTorch's defaults).
+    weight_decay : float
+        Decoupled decay per step, scaled by the learning rate (PyTorch's default 0.01).
+    decay : float
+        Learning-rate decay, lr / (1 + decay * iterations).
+    """
+    n_state = 2
+    decoupled = True
+
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, decay=0.0):
+        super().__init__(lr, decay, weight_decay)
+        self.beta1, self.beta2 = _hyper("beta1", beta1), _hyper("beta2", beta2)
+        self.eps = _hyper("eps", eps)
+
+    def _update(self, param, grad, state, lr, l2):
+        K.adamw_update(param, grad, state[0], state[1], self.iterations + 1, lr=lr,
+                       beta1=self.beta1, beta2=self.beta2, eps=self.eps,
+                       weight_decay=self.weight_decay, l2=l2)
+
+    def config(self):
+        return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
 class RMSprop(Optimizer):
     n_state = 1
 
@@ -164,7 +197,7 @@ class Adagrad(Optimizer):
         return {**super().config(), "eps": self.eps}
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad}
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad, "adamw": AdamW}
 CLASSES = {cls.__name__: cls for cls in OPTIMIZERS.values()}
 
 

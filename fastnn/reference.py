@@ -6,7 +6,7 @@ over speed; `n_threads` is accepted and ignored.
 """
 import numpy as np
 
-ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax")
+ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "exponential")
 
 
 # ---------------------------------------------------------------- activations
@@ -35,6 +35,8 @@ def _activate(x, activation, alpha):
         return np.tanh(x)
     if activation == "softmax":
         return _softmax(x)
+    if activation == "exponential":
+        return np.exp(x)
     raise ValueError(f"activation must be one of {ACTIVATIONS}; got {activation!r}")
 
 
@@ -93,6 +95,16 @@ def softmax_forward(x, out, *, n_threads=1):
 
 def softmax_backward(y, dy, dx, *, n_threads=1):
     dx[...] = y * (dy - (dy * y).sum(axis=1, keepdims=True))
+    return dx
+
+
+def exponential_forward(x, out, *, n_threads=1):
+    with np.errstate(over="ignore"):
+        return np.exp(x, out=out)
+
+
+def exponential_backward(y, dy, dx, *, n_threads=1):
+    dx[...] = dy * y
     return dx
 
 
@@ -211,6 +223,22 @@ def sum_of_squares(pred, target, grad, sample_weight=None, *, n_threads=1):
     return _weighted_mean(0.5 * (d * d).sum(axis=1, dtype=np.float64), d, grad, sample_weight)
 
 
+def huber(pred, target, grad, sample_weight=None, delta=1.0, *, n_threads=1):
+    d, c = pred - target, pred.shape[1]
+    a = np.abs(d)
+    elementwise = np.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+    return _weighted_mean(elementwise.mean(axis=1, dtype=np.float64),
+                          np.clip(d, -delta, delta) / c, grad, sample_weight)
+
+
+def poisson(log_rate, target, grad, sample_weight=None, *, n_threads=1):
+    z, y, c = log_rate, target, log_rate.shape[1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        rate = np.exp(z)
+        return _weighted_mean((rate - y * z).mean(axis=1, dtype=np.float64), (rate - y) / c,
+                              grad, sample_weight)
+
+
 # ---------------------------------------------------------------- optimizer updates
 
 def sgd_update(param, grad, velocity=None, *, lr=0.01, momentum=0.0, nesterov=False,
@@ -232,6 +260,16 @@ def adam_update(param, grad, m, v, t, *, lr=0.001, beta1=0.9, beta2=0.999, eps=1
     m_hat = m / (1 - beta1 ** t)
     v_hat = v / (1 - beta2 ** t)
     param -= lr * m_hat / (np.sqrt(v_hat) + eps)
+    return param
+
+
+def adamw_update(param, grad, m, v, t, *, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8,
+                 weight_decay=0.01, l2=0.0):
+    g = grad + l2 * param
+    param *= 1 - lr * weight_decay
+    m[...] = beta1 * m + (1 - beta1) * g
+    v[...] = beta2 * v + (1 - beta2) * g * g
+    param -= lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
     return param
 
 

@@ -21,7 +21,7 @@ class ReferenceNetwork:
         self.opt_name, self.hyper, self.decay = optimizer
         self.iterations = 0
         n_state = {"sgd_update": 1 if self.hyper.get("momentum", 0) else 0, "adam_update": 2,
-                   "rmsprop_update": 1, "adagrad_update": 1}[self.opt_name]
+                   "rmsprop_update": 1, "adagrad_update": 1, "adamw_update": 2}[self.opt_name]
         self.state = [[np.zeros_like(p) for _ in range(n_state)] for p in self.parameters()]
 
     def parameters(self):
@@ -65,8 +65,8 @@ class ReferenceNetwork:
         lr = self.hyper["lr"] / (1 + self.decay * self.iterations)
         hyper = {k: v for k, v in self.hyper.items() if k != "lr"}
         for p, g, state in zip(self.parameters(), grads, self.state):
-            if self.opt_name == "adam_update":
-                R.adam_update(p, g, *state, self.iterations + 1, lr=lr, **hyper)
+            if self.opt_name in ("adam_update", "adamw_update"):
+                getattr(R, self.opt_name)(p, g, *state, self.iterations + 1, lr=lr, **hyper)
             else:
                 getattr(R, self.opt_name)(p, g, *state, lr=lr, **hyper)
         self.iterations += 1

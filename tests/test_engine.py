@@ -10,7 +10,8 @@ from conftest import assert_close
 
 OPTIMIZERS = [fnn.SGD(0.1), fnn.SGD(0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
               fnn.SGD(0.1, momentum=0.8, decay=0.01), fnn.Adam(0.01, weight_decay=1e-4),
-              fnn.RMSprop(0.005), fnn.Adagrad(0.05, decay=0.001)]
+              fnn.RMSprop(0.005), fnn.Adagrad(0.05, decay=0.001),
+              fnn.AdamW(0.01, weight_decay=0.05, decay=0.01)]
 
 
 def data(n=97, d=6, c=3, seed=0):
@@ -76,6 +77,8 @@ LOSSES = {
     "mae": (None, lambda r, n: r.standard_normal((n, 3)).astype(np.float32)),
     "sum_of_squares": (fnn.Sigmoid, lambda r, n: r.uniform(0, 1, (n, 3)).astype(np.float32)),
     "one_hot": (None, lambda r, n: np.eye(3, dtype=np.float32)[r.integers(0, 3, n)]),
+    "huber": (None, lambda r, n: 2 * r.standard_normal((n, 3)).astype(np.float32)),
+    "poisson": (None, lambda r, n: r.poisson(1.5, (n, 3)).astype(np.float32)),
 }
 
 

@@ -49,7 +49,8 @@ def test_a_saved_network_loads_whole(tmp_path):
 
 @pytest.mark.parametrize("optimizer, counts", [
     ("adam", "zeros"), ("adam", "ones"), ("rmsprop", "zeros"), ("adagrad", "zeros"),
-    (fnn.SGD(0.1, momentum=0.9), "zeros")], ids=["adam", "adam_one", "rmsprop", "adagrad", "sgd"])
+    (fnn.SGD(0.1, momentum=0.9), "zeros"), ("adamw", "ones")],
+    ids=["adam", "adam_one", "rmsprop", "adagrad", "sgd", "adamw_one"])
 def test_state_that_does_not_match_the_optimizer_is_refused(tmp_path, optimizer, counts):
     """The issue's crash: state_per_param set to zeros (or ones) and the opt_* arrays dropped
     made the next fit segfault. load must refuse; fit runs in a fresh interpreter in case."""

@@ -74,6 +74,8 @@ LOSS_INPUTS = {
     "mean_squared_error": lambda r: (r.standard_normal((5, 2)), r.standard_normal((5, 2))),
     "mean_absolute_error": lambda r: (r.standard_normal((5, 2)), r.standard_normal((5, 2)) + 0.2),
     "sum_of_squares": lambda r: (r.standard_normal((5, 2)), r.standard_normal((5, 2))),
+    "huber": lambda r: (2 * r.standard_normal((5, 2)), r.standard_normal((5, 2))),
+    "poisson": lambda r: (r.standard_normal((5, 3)), r.poisson(2.0, (5, 3)).astype(float)),
 }
 
 

@@ -8,7 +8,7 @@ from fastnn import reference as R
 from conftest import assert_close
 
 SHAPES = [(1, 1, 1), (1, 5, 3), (6, 1, 1), (7, 13, 5), (32, 64, 10), (1024, 33, 17)]
-ELEMENTWISE = ["identity", "relu", "leaky_relu", "sigmoid", "tanh"]
+ELEMENTWISE = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "exponential"]
 FLOATS = [np.float32, np.float64]
 dims = st.integers(1, 40)
 seeds = st.integers(0, 2**32 - 1)
@@ -227,6 +227,8 @@ LOSSES = {
     "mean_squared_error": (lambda r, s, d: randn(r, s, d), lambda r, s, d: randn(r, s, d), False),
     "mean_absolute_error": (lambda r, s, d: randn(r, s, d), lambda r, s, d: randn(r, s, d), False),
     "sum_of_squares": (lambda r, s, d: randn(r, s, d), lambda r, s, d: randn(r, s, d), False),
+    "huber": (lambda r, s, d: randn(r, s, d, 2), lambda r, s, d: randn(r, s, d), False),
+    "poisson": (lambda r, s, d: randn(r, s, d), lambda r, s, d: r.poisson(2.0, s).astype(d), False),
 }
 
 
@@ -321,6 +323,7 @@ OPTIMIZERS = {
     "adam": ("adam_update", 2, dict(lr=0.01, weight_decay=1e-2)),
     "rmsprop": ("rmsprop_update", 1, dict(lr=0.01, rho=0.8)),
     "adagrad": ("adagrad_update", 1, dict(lr=0.1, weight_decay=1e-3)),
+    "adamw": ("adamw_update", 2, dict(lr=0.01, weight_decay=0.1, l2=1e-2)),
 }
 
 
@@ -333,7 +336,7 @@ def check_optimizer(opt, shape, dtype, seed, steps=5):
     for step in range(1, steps + 1):
         grad = randn(rng, shape, dtype)
         for impl, param, state in zip((K, R), params, states):
-            t = (step,) if name == "adam_update" else ()
+            t = (step,) if name in ("adam_update", "adamw_update") else ()
             getattr(impl, name)(param, grad, *state, *t, **hyper)
     assert_close(params[0], params[1], dtype, factor=steps)
     for s_k, s_r in zip(*states):

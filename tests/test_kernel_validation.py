@@ -168,17 +168,19 @@ def test_non_contiguous_input_aliasing_output_gives_the_right_answer():
 # is the float dtype of the test), how to call it (`impl` is fastnn.kernels or
 # fastnn.reference), and the outputs that may be exactly an input (in place), as documented.
 # No other output may share memory with any other argument.
-ACTIVATION_KINDS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
+ACTIVATION_KINDS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "exponential"]
 LOSS_KERNELS = {"softmax_cross_entropy": "logits", "categorical_cross_entropy": "probs",
                 "sigmoid_binary_cross_entropy": "logits",
                 "sigmoid_binary_cross_entropy_sum": "logits", "binary_cross_entropy": "probs",
-                "mean_squared_error": "pred", "mean_absolute_error": "pred", "sum_of_squares": "pred"}
+                "mean_squared_error": "pred", "mean_absolute_error": "pred", "sum_of_squares": "pred",
+                "huber": "pred", "poisson": "log_rate"}
 OPTIMIZER_KERNELS = {
     "sgd_update": (["velocity"], lambda f, a: f(a["param"], a["grad"], a["velocity"], lr=0.1,
                                                  momentum=0.9)),
     "adam_update": (["m", "v"], lambda f, a: f(a["param"], a["grad"], a["m"], a["v"], 3)),
     "rmsprop_update": (["sq"], lambda f, a: f(a["param"], a["grad"], a["sq"])),
-    "adagrad_update": (["acc"], lambda f, a: f(a["param"], a["grad"], a["acc"]))}
+    "adagrad_update": (["acc"], lambda f, a: f(a["param"], a["grad"], a["acc"])),
+    "adamw_update": (["m", "v"], lambda f, a: f(a["param"], a["grad"], a["m"], a["v"], 3, l2=0.1))}
 
 
 def kernel_specs():
@@ -446,7 +448,7 @@ def test_every_thread_count_argument_takes_integers_of_any_size():
                       for name in K.NAMES["losses"]})
         calls["dense_forward"] = lambda n: K.dense_forward(x, x.T.copy(), None,
                                                            np.empty((3, 3)), n_threads=n)
-        assert len(calls) == 6 + 6 + 8 + 1
+        assert len(calls) == 7 + 7 + 10 + 1
         for name, call in calls.items():
             one = call(1)
             for n in (2, np.int64(7), np.uint64(2**64 - 1), 2**31, 2**63, 2**100, True):

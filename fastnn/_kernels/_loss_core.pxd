@@ -15,6 +15,8 @@ cdef enum:
     MAE = 5
     SUM_OF_SQUARES = 6
     SIGMOID_BCE_SUM = 7  # SIGMOID_BCE summed over the outputs (scikit-learn's multi-label loss)
+    HUBER = 8  # eps is delta
+    POISSON = 9  # from log rates
     CHUNK = 256  # elements whose loss terms are summed at once, from a buffer on the stack
     ROW_BLOCK = 64  # rows of softmax cross-entropy whose exps (and logs) run as one loop
 
@@ -55,6 +57,17 @@ cdef inline void _elementwise(int kind, const floating* z, const floating* t, fl
             d = z[j] - t[j]
             terms[j] = fabs(d)
             g[j] = scale * ((d > 0) - (d < 0))
+    elif kind == HUBER:
+        for j in range(c):
+            d = z[j] - t[j]
+            e = d if d >= 0 else -d  # |d| at the array's precision
+            terms[j] = <floating>0.5 * d * d if e <= eps else eps * (e - <floating>0.5 * eps)
+            g[j] = scale * _clip(d, -eps, eps)
+    elif kind == POISSON:
+        for j in range(c):
+            e = fexp(z[j])
+            terms[j] = e - t[j] * z[j]
+            g[j] = scale * (e - t[j])
     else:
         for j in range(c):
             d = z[j] - t[j]

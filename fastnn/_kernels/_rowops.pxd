@@ -27,6 +27,7 @@ cdef enum:
     SIGMOID = 3
     TANH = 4
     SOFTMAX = 5
+    EXP = 6  # Poisson's output transform (minimal; the activation registry replaces it)
     LANES = 8
 
 
@@ -156,6 +157,9 @@ cdef inline void activate(int kind, const floating* x, floating* y, Py_ssize_t n
             y[j] = ftanh(x[j])
     elif kind == SOFTMAX:
         softmax_row(x, y, n)
+    elif kind == EXP:
+        for j in range(n):
+            y[j] = fexp(x[j])
 
 
 cdef inline void activate_backward(int kind, const floating* y, const floating* dy, floating* dx,
@@ -184,6 +188,9 @@ cdef inline void activate_backward(int kind, const floating* y, const floating* 
         s = row_dot(dy, y, n)
         for j in range(n):
             dx[j] = y[j] * (dy[j] - <floating>s)
+    elif kind == EXP:
+        for j in range(n):
+            dx[j] = dy[j] * y[j]
 
 
 cdef inline void forward_rows(int kind, const floating* x, floating* y, Py_ssize_t rows,
@@ -248,8 +255,10 @@ cdef inline int activation_code(object name) except -1:
         return TANH
     if name == "softmax":
         return SOFTMAX
+    if name == "exponential":
+        return EXP
     raise ValueError(f"activation must be one of 'identity', 'relu', 'leaky_relu', 'sigmoid', "
-                     f"'tanh', 'softmax'; got {name!r}")
+                     f"'tanh', 'softmax', 'exponential'; got {name!r}")
 
 
 cdef inline int check_alpha(double alpha) except -1:

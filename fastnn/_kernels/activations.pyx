@@ -17,7 +17,7 @@ from libc.stdint cimport uint64_t
 
 from fastnn._kernels._checks cimport (Span, distinct_or_same, float_typenum, input_array,
                                       output_array, same_shape, span, spans_apart, thread_count)
-from fastnn._kernels._rowops cimport (IDENTITY, LEAKY_RELU, RELU, SIGMOID, SOFTMAX, TANH,
+from fastnn._kernels._rowops cimport (EXP, IDENTITY, LEAKY_RELU, RELU, SIGMOID, SOFTMAX, TANH,
                                       backward_rows, check_alpha, dropout_row, forward_rows)
 
 cnp.import_array()
@@ -136,6 +136,16 @@ def softmax_forward(x, out, *, n_threads=1):
 def softmax_backward(y, dy, dx, *, n_threads=1):
     """dx[i] = y[i] * (dy[i] - <dy[i], y[i]>), row by row: the softmax JVP without a Jacobian."""
     return _backward(SOFTMAX, y, dy, dx, 0.0, n_threads)
+
+
+def exponential_forward(x, out, *, n_threads=1):
+    """out = exp(x) (Poisson's output transform: rates from log rates)."""
+    return _forward(EXP, x, out, 0.0, n_threads)
+
+
+def exponential_backward(y, dy, dx, *, n_threads=1):
+    """dx = dy * y."""
+    return _backward(EXP, y, dy, dx, 0.0, n_threads)
 
 
 def dropout_forward(x, out, mask, double rate, state):

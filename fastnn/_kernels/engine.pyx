@@ -40,10 +40,11 @@ from fastnn._kernels._blas cimport load_blas
 from fastnn._kernels._checks cimport (Span, count_in, distinct_or_same, float_typenum,
                                       input_array, span, thread_count)
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
-from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, MAE, MSE, SIGMOID_BCE,
-                                         SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES, loss_rows)
-from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, RMSPROP, SGD, optim_update
-from fastnn._kernels._rowops cimport (IDENTITY, RELU, SOFTMAX, activation_code, backward_rows,
+from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HUBER, MAE, MSE, POISSON,
+                                         SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES,
+                                         loss_rows)
+from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, ADAMW, RMSPROP, SGD, optim_update
+from fastnn._kernels._rowops cimport (EXP, IDENTITY, RELU, activation_code, backward_rows,
                                       dropout_row, forward_rows, row_dot)
 from fastnn._kernels._thresholds cimport (FAST_PREDICT_MAX, PARALLEL_MIN, SKINNY_MAX,
                                           TINY_MAX_WORK)
@@ -72,13 +73,14 @@ cdef Py_ssize_t MAX_EPOCHS = 2**31
 # The codes a Plan takes, keyed by the names the Python side uses (activation layers' `kind`,
 # loss kernels, optimizer names, accuracy modes); the values are the C enums themselves.
 ACTIVATION_CODES = {name: activation_code(name) for name in
-                    ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax")}
+                    ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "exponential")}
 LOSS_CODES = {"softmax_cross_entropy": SOFTMAX_CE, "categorical_cross_entropy": CATEGORICAL_CE,
               "sigmoid_binary_cross_entropy": SIGMOID_BCE,
               "sigmoid_binary_cross_entropy_sum": SIGMOID_BCE_SUM, "binary_cross_entropy": BCE,
               "mean_squared_error": MSE, "mean_absolute_error": MAE,
-              "sum_of_squares": SUM_OF_SQUARES}
-OPTIMIZER_CODES = {"sgd": SGD, "adam": ADAM, "rmsprop": RMSPROP, "adagrad": ADAGRAD}
+              "sum_of_squares": SUM_OF_SQUARES, "huber": HUBER, "poisson": POISSON}
+OPTIMIZER_CODES = {"sgd": SGD, "adam": ADAM, "rmsprop": RMSPROP, "adagrad": ADAGRAD,
+                   "adamw": ADAMW}
 ACCURACY_CODES = {None: ACC_NONE, "argmax": ACC_ARGMAX, "logits": ACC_LOGITS,
                   "probabilities": ACC_PROBABILITIES}
 
@@ -285,9 +287,12 @@ cdef bint _add_loss(PlanC* P, floating dtype, double loss, double wsum, Py_ssize
 cdef void _step(PlanC* P, floating dtype, Py_ssize_t* iterations, double wsum) noexcept nogil:
     """The optimizer's update of every parameter from its gradient; iterations += 1."""
     cdef double lr = P.lr / (1.0 + P.decay * iterations[0]), eps = P.eps, c1 = 0, c2 = 0
+    # AdamW's weight decay is decoupled (keep); only the layers' L2 enters its gradient
+    cdef double keep = 1 - lr * P.wd if P.opt_kind == ADAMW else 1
+    cdef double wd = 0 if P.opt_kind == ADAMW else P.wd
     cdef ParamPlan* pp
     cdef Py_ssize_t j
-    if P.opt_kind == ADAM:
+    if P.opt_kind == ADAM or P.opt_kind == ADAMW:
         c1 = 1.0 / (1.0 - pow(P.a, iterations[0] + 1))
         c2 = 1.0 / (1.0 - pow(P.b, iterations[0] + 1))
         if P.eps_hat:
@@ -296,8 +301,8 @@ cdef void _step(PlanC* P, floating dtype, Py_ssize_t* iterations, double wsum) n
         pp = &P.params[j]
         optim_update(P.opt_kind, <floating*>pp.p, <const floating*>pp.g, <floating*>pp.s1,
                      <floating*>pp.s2, pp.size, <floating>lr, <floating>P.a, <floating>P.b,
-                     <floating>eps, <floating>(P.wd + pp.l2 / wsum), P.nesterov,
-                     <floating>c1, <floating>c2)
+                     <floating>eps, <floating>(wd + pp.l2 / wsum), P.nesterov,
+                     <floating>c1, <floating>c2, <floating>keep)
     iterations[0] += 1
 
 
@@ -479,7 +484,7 @@ cdef void _permutation(bitgen_t* g, Py_ssize_t* order, Py_ssize_t n) noexcept no
 # The optimizer state arrays each kind reads and writes (optim_update): SGD's velocity only with
 # momentum > 0.
 cdef int _states_needed(int kind, double momentum) noexcept:
-    if kind == ADAM:
+    if kind == ADAM or kind == ADAMW:
         return 2
     if kind == RMSPROP or kind == ADAGRAD:
         return 1
@@ -512,7 +517,7 @@ cdef int _code(object code, object codes, str what) except -1:
 
 cdef inline int _final_act(int code) except -1:
     # predict's own check, in C: predict_fast's whole call takes a few microseconds
-    if not IDENTITY <= code <= SOFTMAX:
+    if not IDENTITY <= code <= EXP:
         raise ValueError(f"engine: unknown final activation code {code}; the codes are "
                          f"{ACTIVATION_CODES}")
     return 0
@@ -593,7 +598,7 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
             _in(_real(value, what), 0, float("inf"), False, True, f"the optimizer's {what}")
         if opt != ADAGRAD:
             _in(a, 0, 1, False, True, "the optimizer's a (momentum, beta1 or rho)")
-        if opt == ADAM:
+        if opt == ADAM or opt == ADAMW:
             _in(_real(optimizer[4], "beta2"), 0, 1, False, True, "the optimizer's b (beta2)")
         if opt != SGD:
             _in(_real(optimizer[5], "eps"), 0, float("inf"), True, True, "the optimizer's eps")
@@ -602,6 +607,9 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
             if not 0 < eps < 0.5 or (dtype == np.float32 and <float>(1 - eps) >= 1):
                 raise ValueError(f"engine plan: the loss's eps must be in (0, 0.5) and leave "
                                  f"1 - eps < 1 at the plan's precision, got {eps}")
+        if loss_kind == HUBER:
+            _in(_real(loss[1], "the Huber loss's delta"), 0, float("inf"), True, True,
+                "the Huber loss's delta")
         if labels and loss_kind != SOFTMAX_CE and loss_kind != CATEGORICAL_CE:
             raise ValueError(f"engine plan: loss code {loss_kind} takes target rows, not class "
                              f"labels (labels=True)")
@@ -613,7 +621,8 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
                          f"order, {2 * len(layers)} entries; got {len(params)}")
 
     cdef int needed = _states_needed(opt, a) if training else 0
-    names = {SGD: "SGD with momentum", ADAM: "Adam", RMSPROP: "RMSprop", ADAGRAD: "Adagrad"}
+    names = {SGD: "SGD with momentum", ADAM: "Adam", RMSPROP: "RMSprop", ADAGRAD: "Adagrad",
+             ADAMW: "AdamW"}
     for j, entry in enumerate(params):
         if not isinstance(entry, tuple) or len(entry) != 5:
             raise ValueError(f"engine plan: params[{j}] must be a tuple (param, grad, state1, "

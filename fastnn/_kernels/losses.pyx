@@ -6,7 +6,7 @@ memory it shares with the prediction, the target or the weights is refused (Valu
 both). The mean is weighted, sum_i w_i * loss_i / sum_i w_i (plain mean without weights);
 loss_i is summed over the classes for the cross-entropies, sigmoid_binary_cross_entropy_sum and
 sum_of_squares, and averaged over the c outputs for the element-wise losses (binary
-cross-entropies, MSE, MAE), as Keras does.
+cross-entropies, MSE, MAE, Huber, Poisson), as Keras does.
 
   softmax_cross_entropy           from logits via log-sum-exp, grad = (softmax(z) - y) / n
   categorical_cross_entropy       on probabilities, log of p clipped to [eps, 1 - eps]
@@ -14,6 +14,8 @@ cross-entropies, MSE, MAE), as Keras does.
   sigmoid_binary_cross_entropy_sum  the same summed over the outputs (scikit-learn's MLP)
   binary_cross_entropy            on probabilities, clipped like categorical_cross_entropy
   mean_squared_error, mean_absolute_error, and sum_of_squares: 0.5 * sum_j (p - y)^2 per sample
+  huber                           0.5 r^2 for |r| <= delta, else delta (|r| - 0.5 delta); r = p - y
+  poisson                         from log rates z: exp(z) - y z (PyTorch's PoissonNLLLoss)
 
 Targets are class labels (integer array of shape (n,)) for the two categorical losses, or an
 array of the prediction's shape and dtype (one-hot rows, probabilities or values).
@@ -26,8 +28,9 @@ cimport numpy as cnp
 from fastnn._kernels._checks cimport (Span, data_or_null, float_typenum, input_array,
                                       label_array, output_array, same_shape, sample_weights, shape,
                                       span, spans_apart, thread_count)
-from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, MAE, MSE, SIGMOID_BCE,
-                                         SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES, loss_rows)
+from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HUBER, MAE, MSE, POISSON,
+                                         SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES,
+                                         loss_rows)
 
 cnp.import_array()
 
@@ -61,6 +64,8 @@ cdef double _loss(int kind, object pred, str pred_name, object target, object gr
         if not 0 < eps < 0.5 or (t == cnp.NPY_FLOAT32 and <float>(1 - eps) >= 1):
             raise ValueError(f"eps must be in (0, 0.5) and leave 1 - eps < 1 at the array's "
                              f"precision, got {eps}")
+    if kind == HUBER and not 0 < eps < float("inf"):
+        raise ValueError(f"delta must be a finite number > 0, got {eps}")
     cdef const Py_ssize_t* labels = <const Py_ssize_t*>data_or_null(la)
     cdef void* tp = data_or_null(ta)
     cdef void* wp = data_or_null(wa)
@@ -127,3 +132,15 @@ def sum_of_squares(pred, target, grad, sample_weight=None, *, n_threads=1):
     """Mean over samples of 0.5 * sum_j (pred - target)^2 (the classic backprop error);
     grad = w_i (pred - target) / sum w."""
     return _loss(SUM_OF_SQUARES, pred, "pred", target, grad, sample_weight, 0.0, n_threads)
+
+
+def huber(pred, target, grad, sample_weight=None, double delta=1.0, *, n_threads=1):
+    """Mean of 0.5 r^2 where |r| <= delta, else delta (|r| - 0.5 delta), r = pred - target
+    (PyTorch's HuberLoss); grad = w_i clip(r, -delta, delta) / (c sum w)."""
+    return _loss(HUBER, pred, "pred", target, grad, sample_weight, delta, n_threads)
+
+
+def poisson(log_rate, target, grad, sample_weight=None, *, n_threads=1):
+    """Mean of exp(z) - target z, z = log_rate (PyTorch's PoissonNLLLoss(log_input=True));
+    grad = w_i (exp(z) - target) / (c sum w)."""
+    return _loss(POISSON, log_rate, "log_rate", target, grad, sample_weight, 0.0, n_threads)

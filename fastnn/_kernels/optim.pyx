@@ -5,6 +5,8 @@ With g = grad + weight_decay * param (L2 decay coupled into the gradient):
             (the form of scikit-learn and Keras; momentum = 0 is param -= lr * g, no velocity)
   adam:     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
             param -= lr * m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
+  adamw:    param *= 1 - lr * weight_decay (decoupled, as torch.optim.AdamW), then adam's step
+            with g = grad + l2 * param (l2: a coupled penalty such as Dense's l2, else 0)
   rmsprop:  s = rho s + (1 - rho) g^2;  param -= lr * g / (sqrt(s) + eps)
   adagrad:  s += g^2;  param -= lr * g / (sqrt(s) + eps)
 
@@ -16,7 +18,7 @@ cimport numpy as cnp
 
 from fastnn._kernels._checks cimport (Span, data_or_null, float_typenum, input_array,
                                       output_array, same_shape, span, spans_apart)
-from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, RMSPROP, SGD, optim_update
+from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, ADAMW, RMSPROP, SGD, optim_update
 
 cnp.import_array()
 
@@ -28,7 +30,7 @@ cdef inline int _in_range(double x, double lo, double hi, str name, str what) ex
 
 cdef object _run(int kind, object param, object grad, object s1, str s1_name, object s2,
                  str s2_name, double lr, double a, double b, double eps, double wd,
-                 bint nesterov, double c1, double c2):
+                 bint nesterov, double c1, double c2, double keep=1):
     _in_range(lr, 0, float("inf"), "lr", "a finite number >= 0")
     _in_range(wd, 0, float("inf"), "weight_decay", "a finite number >= 0")
     cdef int t = float_typenum(param, "param")
@@ -63,13 +65,13 @@ cdef object _run(int kind, object param, object grad, object s1, str s1_name, ob
                     <float*>s1p,
                     <float*>s2p,
                     n, <float>lr, <float>a, <float>b, <float>eps, <float>wd, nesterov,
-                    <float>c1, <float>c2)
+                    <float>c1, <float>c2, <float>keep)
     else:
         with nogil:
             optim_update(kind, <double*>cnp.PyArray_DATA(pa), <const double*>cnp.PyArray_DATA(ga),
                     <double*>s1p,
                     <double*>s2p,
-                    n, lr, a, b, eps, wd, nesterov, c1, c2)
+                    n, lr, a, b, eps, wd, nesterov, c1, c2, keep)
     return param
 
 
@@ -95,6 +97,23 @@ def adam_update(param, grad, m, v, Py_ssize_t t, *, double lr=0.001, double beta
         raise ValueError("adam needs both moment arrays m and v")
     return _run(ADAM, param, grad, m, "m", v, "v", lr, beta1, beta2, eps, weight_decay, False,
                 1 / (1 - beta1 ** t), 1 / (1 - beta2 ** t))
+
+
+def adamw_update(param, grad, m, v, Py_ssize_t t, *, double lr=0.001, double beta1=0.9,
+                 double beta2=0.999, double eps=1e-8, double weight_decay=0.01, double l2=0.0):
+    """AdamW step number t (1, 2, ...) in place on param, m and v: param *= 1 - lr *
+    weight_decay, then Adam's bias-corrected step on grad + l2 * param. Returns param."""
+    if t < 1:
+        raise ValueError(f"t is the 1-based step number and must be >= 1, got {t}")
+    _in_range(beta1, 0, 1, "beta1", "in [0, 1)")
+    _in_range(beta2, 0, 1, "beta2", "in [0, 1)")
+    _in_range(eps, 1e-300, float("inf"), "eps", "a finite number > 0")
+    _in_range(l2, 0, float("inf"), "l2", "a finite number >= 0")
+    if m is None or v is None:
+        raise ValueError("adamw needs both moment arrays m and v")
+    _in_range(weight_decay, 0, float("inf"), "weight_decay", "a finite number >= 0")
+    return _run(ADAMW, param, grad, m, "m", v, "v", lr, beta1, beta2, eps, l2, False,
+                1 / (1 - beta1 ** t), 1 / (1 - beta2 ** t), 1 - lr * weight_decay)
 
 
 def rmsprop_update(param, grad, sq, *, double lr=0.001, double rho=0.9, double eps=1e-7,
