@@ -10,7 +10,7 @@ from fastnn import layers as L
 from fastnn import losses, optimizers
 
 _engine = _kernels.load("engine")
-ACTIVATION_LAYERS = (L.Identity, L.ReLU, L.LeakyReLU, L.Sigmoid, L.Tanh, L.Softmax)
+ACTIVATION_LAYERS = L.ACTIVATION_LAYERS
 OPTIMIZER_NAMES = {cls: name for name, cls in optimizers.OPTIMIZERS.items()}
 # Which hyperparameters fill the plan's two optimizer slots a and b.
 OPTIMIZER_SLOTS = {"sgd": ("momentum", None), "adam": ("beta1", "beta2"), "rmsprop": ("rho", None),
@@ -52,7 +52,8 @@ def compile_plan(network, max_rows, labels=None, training=True):
         return None
     plan_layers = [(dense.W, dense.b, dense.dW, dense.db,
                     output_code(activation.kind if activation is not None else None),
-                    getattr(activation, "alpha", 0.0),
+                    activation._extra()[0] if activation is not None and activation._extra()
+                    else 0.0,
                     dropout.rate if dropout is not None else 0.0,
                     dropout.state if dropout is not None else None)
                    for dense, activation, dropout in groups]
