@@ -152,6 +152,17 @@ def gelu_tanh_backward(x, dy, dx, *, n_threads=1):
     return dx
 
 
+def silu_forward(x, out, *, n_threads=1):
+    out[...] = x * _sigmoid(x)
+    return out
+
+
+def silu_backward(x, dy, dx, *, n_threads=1):
+    s = _sigmoid(x)
+    dx[...] = dy * s * (1 + x * (1 - s))
+    return dx
+
+
 def exponential_forward(x, out, *, n_threads=1):
     return np.exp(x, out=out)
 

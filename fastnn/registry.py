@@ -89,6 +89,8 @@ ACTIVATIONS = (
     Activation("gelu_tanh", "GELU", from_input=True, init="he", option=("approximate", "tanh"),
                forward="out = 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3))).",
                backward="dx = dy * d/dx of the above, from the input x."),
+    Activation("silu", "SiLU", from_input=True, init="he", forward="out = x * sigmoid(x).",
+               backward="dx = dy * s * (1 + x * (1 - s)), s = sigmoid(x), from the input x."),
     Activation("exponential", "Exponential", forward="out = exp(x).", backward="dx = dy * y."),
 )
 

@@ -12,9 +12,9 @@ from fastnn.__main__ import main
 from fastnn.engine import compile_plan, output_code
 from conftest import assert_close
 
-NEW = ["elu", "selu", "softplus", "gelu", "gelu_tanh", "exponential"]
+NEW = ["elu", "selu", "softplus", "gelu", "gelu_tanh", "silu", "exponential"]
 LAYERS = {"elu": lambda: fnn.ELU(0.7), "selu": fnn.SELU, "softplus": fnn.Softplus,
-          "gelu": fnn.GELU, "gelu_tanh": lambda: fnn.GELU("tanh"),
+          "gelu": fnn.GELU, "gelu_tanh": lambda: fnn.GELU("tanh"), "silu": fnn.SiLU,
           "exponential": fnn.Exponential}
 
 
@@ -127,7 +127,7 @@ def test_save_load_round_trip(name, tmp_path):
     np.testing.assert_array_equal(back.predict(X), net.predict(X))
 
 
-@pytest.mark.parametrize("name", ["elu", "selu", "softplus", "gelu", "gelu_tanh"])
+@pytest.mark.parametrize("name", ["elu", "selu", "softplus", "gelu", "gelu_tanh", "silu"])
 def test_cli_accepts_the_new_activations(name, tmp_path, capsys):
     path = tmp_path / "m.npz"
     assert main(["train", "iris", "--hidden", "8", "--activation", name, "--epochs", "2",
@@ -205,7 +205,7 @@ def torch():
 
 TORCH = {"elu": lambda nn: nn.ELU(0.7), "selu": lambda nn: nn.SELU(),
          "softplus": lambda nn: nn.Softplus(), "gelu": lambda nn: nn.GELU(),
-         "gelu_tanh": lambda nn: nn.GELU(approximate="tanh")}
+         "gelu_tanh": lambda nn: nn.GELU(approximate="tanh"), "silu": lambda nn: nn.SiLU()}
 
 
 @pytest.mark.torch

@@ -114,6 +114,15 @@ cdef inline floating gelu_tanh_grad(floating x, floating dy, floating alpha) noe
     return dy * (left_derivative + right_derivative)
 
 
+cdef inline floating silu_value(floating x, floating alpha) noexcept nogil:
+    return x * sigmoid(x)
+
+
+cdef inline floating silu_grad(floating x, floating dy, floating alpha) noexcept nogil:
+    cdef floating s = sigmoid(x)
+    return dy * s * (1 + x * (1 - s))
+
+
 cdef inline floating exponential_value(floating x, floating alpha) noexcept nogil:
     return fexp(x)
 
