@@ -580,7 +580,7 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
         _array(db, dtype, (m,), f"layers[{i}]'s db (b's shape)")
         _code(code, ACTIVATION_CODES, f"layers[{i}]'s activation")
         _in(_real(alpha, f"layers[{i}]'s alpha"), 0, float("inf"), False, True,
-            f"layers[{i}]'s alpha (the leaky ReLU's slope, ELU's alpha)")
+            f"layers[{i}]'s alpha (the leaky ReLU's slope)")
         _in(_real(rate, f"layers[{i}]'s dropout rate"), 0, 1, False, True,
             f"layers[{i}]'s dropout rate")
         if rate > 0 and not (isinstance(rng, np.ndarray) and rng.dtype == np.uint64
