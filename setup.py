@@ -111,7 +111,24 @@ def write_thresholds():
                       "cdef enum:\n" + "\n".join(lines) + "\n")
 
 
+
+# Generated from fastnn/registry.py (see the templates): the activation dispatch and wrappers.
+TEMPLATES = ["fastnn/_kernels/_act_dispatch.pxd.tp", "fastnn/_kernels/activations.pyx.tp"]
+
+
+def render_templates():
+    """Render each template with Cython's Tempita into the file named without .tp."""
+    from Cython import Tempita
+    registry = runpy.run_path(os.path.join("fastnn", "registry.py"))
+    for template in TEMPLATES:
+        with open(template) as f:
+            text = Tempita.sub(f.read(), activations=registry["ACTIVATIONS"])
+        _write_if_changed(template[:-len(".tp")], text)
+
+
+
 write_thresholds()
+render_templates()
 omp = openmp_flags()
 variants = isa_variants()
 # Results stay IEEE (no -ffast-math); these only let loops over math and selects vectorize:
@@ -139,7 +156,8 @@ def extension(name, source, isa_flags=(), macros=(), depends=()):
 base = cythonize(
     [extension("fastnn._kernels._cpu", "fastnn/_kernels/_cpu.pyx",
                macros=[("FASTNN_ISA_VARIANTS", "1")] if variants else [])]
-    + [extension("fastnn._kernels." + m, "fastnn/_kernels/%s.pyx" % m) for m in KERNEL_MODULES],
+    + [extension("fastnn._kernels." + m, "fastnn/_kernels/%s.pyx" % m, depends=TEMPLATES)
+       for m in KERNEL_MODULES],
     compiler_directives=DIRECTIVES,
     force=True,  # the directives differ between debug and release builds
     nthreads=os.cpu_count() or 1,

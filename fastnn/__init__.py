@@ -21,6 +21,10 @@ from fastnn.losses import (MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Lo
 from fastnn.io import load  # noqa: F401
 from fastnn.network import Network  # noqa: F401
 from fastnn.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop  # noqa: F401
+from fastnn import layers as _layers
+
+# Every activation layer of the registry (fnn.ELU, fnn.GELU, ...), made by fastnn.layers.
+globals().update({cls.__name__: cls for cls in _layers.ACTIVATION_LAYERS})
 
 
 def __getattr__(name):

@@ -24,7 +24,20 @@ import time
 
 import numpy as np
 
+from fastnn import registry
+
 DATASETS = ("digits", "iris", "spiral", "vertical", "xor")
+# The hidden layers' activations: the registry's, but for those that only make sense as outputs.
+CLI_ACTIVATIONS = [entry.name for entry in registry.ACTIVATIONS
+                   if entry.name not in ("identity", "softmax", "exponential")]
+
+
+def _activation_layer(name):
+    """A function making the activation layer of registry entry `name` (its option chosen)."""
+    import fastnn as fnn
+    entry = registry.activation(name)
+    cls = fnn.layers.LAYERS[entry.layer]
+    return (lambda: cls(**{entry.option[0]: entry.option[1]})) if entry.option else cls
 DEFAULT_EPOCHS = {"digits": 30, "iris": 100, "spiral": 1000, "vertical": 100, "xor": 2000}
 MAX_CSV_BYTES = 1 << 30  # the CSV is read whole into memory, and parsed as text
 MAX_SEED = 2**32 - 1  # scikit-learn's train_test_split (the bundled sets' splits) takes no more
@@ -52,7 +65,7 @@ def parser():
     t.add_argument("--hidden", type=int, nargs="+", default=[64], metavar="N",
                    help="hidden layer sizes (default: 64)")
     t.add_argument("--activation", default="relu",
-                   choices=["relu", "leaky_relu", "tanh", "sigmoid"])
+                   choices=CLI_ACTIVATIONS)
     t.add_argument("--optimizer", default="adam", choices=["sgd", "adam", "rmsprop", "adagrad", "adamw"])
     t.add_argument("--lr", type=float, help="learning rate, finite and >= 0 (default: 0.01, "
                                             "0.1 for sgd)")
@@ -265,8 +278,7 @@ def train(args):
         n_classes = 1 if args.dataset == "xor" else int(y_train.max()) + 1
         name = args.dataset
     binary = n_classes == 1
-    activation = {"relu": fnn.ReLU, "leaky_relu": fnn.LeakyReLU, "tanh": fnn.Tanh,
-                  "sigmoid": fnn.Sigmoid}[args.activation]
+    activation = _activation_layer(args.activation)
     sizes = [X_train.shape[1], *args.hidden, n_classes]
     layers = []
     for n_in, n_out in zip(sizes, sizes[1:]):

@@ -7,14 +7,13 @@ layer by layer in Python, with the same kernels.
 """
 from fastnn import _kernels
 from fastnn import layers as L
-from fastnn import losses, optimizers
+from fastnn import losses, optimizers, registry
 
 _engine = _kernels.load("engine")
-ACTIVATION_LAYERS = (L.Identity, L.ReLU, L.LeakyReLU, L.Sigmoid, L.Tanh, L.Softmax)
+ACTIVATION_LAYERS = L.ACTIVATION_LAYERS
 OPTIMIZER_NAMES = {cls: name for name, cls in optimizers.OPTIMIZERS.items()}
 # Which hyperparameters fill the plan's two optimizer slots a and b.
-OPTIMIZER_SLOTS = {"sgd": ("momentum", None), "adam": ("beta1", "beta2"), "rmsprop": ("rho", None),
-                   "adagrad": (None, None), "adamw": ("beta1", "beta2")}
+OPTIMIZER_SLOTS = {entry.name: entry.slots for entry in registry.OPTIMIZERS}
 
 
 def output_code(activation):
@@ -52,7 +51,7 @@ def compile_plan(network, max_rows, labels=None, training=True):
         return None
     plan_layers = [(dense.W, dense.b, dense.dW, dense.db,
                     output_code(activation.kind if activation is not None else None),
-                    getattr(activation, "alpha", 0.0),
+                    activation.alpha_argument if activation is not None else 0.0,
                     dropout.rate if dropout is not None else 0.0,
                     dropout.state if dropout is not None else None)
                    for dense, activation, dropout in groups]

@@ -1,10 +1,12 @@
 """Weight initializers: functions (rng, n_in, n_out, dtype) -> W of shape (n_in, n_out).
 
-he      normal with std sqrt(2 / n_in): the default before ReLU and leaky ReLU
-glorot  uniform in +-sqrt(6 / (n_in + n_out)): the default otherwise
-scratch 0.01 * standard normal, as in the from-scratch material
-uniform uniform in [-0.05, 0.05]
-Biases start at zero.
+he           normal with std sqrt(2 / n_in): the default before ReLU-like layers
+glorot       uniform in +-sqrt(6 / (n_in + n_out)): the default otherwise
+lecun_normal normal with std sqrt(1 / n_in): the default before SELU (torch's advice, kaiming
+             normal with the linear gain; Keras' lecun_normal truncates the normal)
+scratch      0.01 * standard normal, as in the from-scratch material
+uniform      uniform in [-0.05, 0.05]
+Biases start at zero. Which is the default before which activation is in fastnn.registry.
 """
 import numpy as np
 
@@ -18,6 +20,10 @@ def glorot(rng, n_in, n_out, dtype):
     return rng.uniform(-limit, limit, (n_in, n_out)).astype(dtype)
 
 
+def lecun_normal(rng, n_in, n_out, dtype):
+    return (rng.standard_normal((n_in, n_out)) * np.sqrt(1.0 / n_in)).astype(dtype)
+
+
 def scratch(rng, n_in, n_out, dtype):
     return (0.01 * rng.standard_normal((n_in, n_out))).astype(dtype)
 
@@ -26,7 +32,8 @@ def uniform(rng, n_in, n_out, dtype):
     return rng.uniform(-0.05, 0.05, (n_in, n_out)).astype(dtype)
 
 
-INITIALIZERS = {"he": he, "glorot": glorot, "scratch": scratch, "uniform": uniform}
+INITIALIZERS = {"he": he, "glorot": glorot, "lecun_normal": lecun_normal, "scratch": scratch,
+                "uniform": uniform}
 
 
 def get(name):

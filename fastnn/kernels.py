@@ -8,15 +8,12 @@ run on (OpenMP's omp_get_num_procs()) runs on that many, and a build without Ope
 The functions come from the kernel build chosen for this CPU (see fastnn/_kernels/__init__.py).
 The NumPy twin of every function, same name and signature, is in fastnn.reference.
 """
-from fastnn import _kernels
+from fastnn import _kernels, registry
 from fastnn.reference import ACTIVATIONS
 
 NAMES = {
-    "activations": [
-        "identity_forward", "identity_backward", "relu_forward", "relu_backward",
-        "leaky_relu_forward", "leaky_relu_backward", "sigmoid_forward", "sigmoid_backward",
-        "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward", "dropout_forward",
-        "exponential_forward", "exponential_backward"],
+    "activations": [name + suffix for name in ACTIVATIONS for suffix in ("_forward", "_backward")]
+                   + ["dropout_forward"],
     "dense": ["dense_forward", "dense_backward"],
     "engine": ["all_finite"],
     "losses": [

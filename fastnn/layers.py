@@ -4,9 +4,11 @@ Each layer has forward(x, training=False) -> output and backward(grad) -> gradie
 input, computed from what forward kept. Output buffers are reused while the batch shape stays
 the same, so a training loop allocates nothing per batch once it is running.
 """
+import inspect
+
 import numpy as np
 
-from fastnn import initializers
+from fastnn import initializers, registry
 from fastnn import kernels as K
 from fastnn import validation as V
 from fastnn.tracking import Tracked
@@ -145,57 +147,121 @@ class Dense(Layer):
 
 
 class Activation(Layer):
-    """An element-wise (or, for softmax, row-wise) activation; `kind` names the kernel pair."""
+    """An element-wise (or, for softmax, row-wise) activation; `kind` names the kernel pair and
+    its fastnn.registry.ACTIVATIONS entry. The classes below are made from that table: an
+    entry's hyperparameter is a constructor argument (passed to the kernels as alpha), and
+    one whose derivative needs the input keeps the input from forward."""
 
     kind = None
+    _entries = {}  # option value -> registry entry, for the classes with an option
+
+    @property
+    def entry(self):
+        return registry.activation(self.kind)
+
+    @property
+    def alpha_argument(self):
+        """What the kernels take as alpha: the value of the entry's hyperparameter, else 0."""
+        hyper = self.entry.hyper
+        return 0.0 if hyper is None else getattr(self, hyper.name)
 
     def _extra(self):
-        return ()
+        return () if self.entry.hyper is None else (self.alpha_argument,)
 
     def forward(self, x, training=False):
         out = self._buffer("_out", x.shape, x.dtype)
         self._y = getattr(K, self.kind + "_forward")(x, out, *self._extra())
+        if self.entry.from_input:
+            self._x = x
         return self._y
 
     def backward(self, grad):
         dx = self._buffer("_dx", grad.shape, grad.dtype)
-        return getattr(K, self.kind + "_backward")(self._y, grad, dx, *self._extra())
+        saved = self._x if self.entry.from_input else self._y
+        return getattr(K, self.kind + "_backward")(saved, grad, dx, *self._extra())
 
 
-class Identity(Activation):
-    kind = "identity"
+def _activation_class(name, entries):
+    """The Activation subclass `name` for its registry entries (several: told apart by the
+    constructor argument of their `option`, the first one being the default)."""
+    first = entries[0]
+    hyper, option = first.hyper, first.option
+    namespace = {"__module__": __name__, "__qualname__": name, "kind": first.name,
+                 "__doc__": _activation_doc(name, entries)}
+    if hyper is not None:
+        def __init__(self, **kwargs):
+            value = kwargs.pop(hyper.name, hyper.default)
+            if kwargs:
+                raise TypeError(f"{name}() got an unexpected keyword argument {next(iter(kwargs))!r}")
+            setattr(self, hyper.name, V.real(hyper.name, value, hyper.low, hyper.high))
+
+        def check(self, where="layer"):
+            V.real(f"{where}.{hyper.name}", getattr(self, hyper.name), hyper.low, hyper.high)
+
+        namespace.update(__init__=_positional(__init__, hyper.name, hyper.default), check=check,
+                         config=lambda self: {hyper.name: getattr(self, hyper.name)})
+    elif option is not None:
+        arg = option[0]
+        choices = {entry.option[1]: entry for entry in entries}
+
+        def _choice(where, value):
+            if not isinstance(value, str) or value not in choices:
+                raise ValueError(f"{where} must be one of {sorted(choices)}, got {value!r}")
+            return value
+
+        def __init__(self, **kwargs):
+            value = kwargs.pop(arg, first.option[1])
+            if kwargs:
+                raise TypeError(f"{name}() got an unexpected keyword argument {next(iter(kwargs))!r}")
+            setattr(self, arg, _choice(arg, value))
+
+        namespace.update(
+            __init__=_positional(__init__, arg, first.option[1]),
+            check=lambda self, where="layer": _choice(f"{where}.{arg}", getattr(self, arg)),
+            config=lambda self: {arg: getattr(self, arg)},
+            kind=property(lambda self: choices[getattr(self, arg)].name, doc="the kernel pair"),
+            _entries=choices)
+    return type(name, (Activation,), namespace)
 
 
-class ReLU(Activation):
-    kind = "relu"
+def _positional(init, arg, default):
+    """init(self, **kwargs) taking `arg` positionally too, as a hand-written __init__ would."""
+    def __init__(self, *args, **kwargs):
+        if len(args) > 1:
+            raise TypeError(f"{type(self).__name__}() takes at most 1 positional argument")
+        if args:
+            if arg in kwargs:
+                raise TypeError(f"{type(self).__name__}() got multiple values for {arg!r}")
+            kwargs[arg] = args[0]
+        init(self, **kwargs)
+    __init__.__doc__ = f"{arg}: default {default!r}."
+    __init__.__signature__ = inspect.Signature([
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        inspect.Parameter(arg, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)])
+    return __init__
 
 
-class LeakyReLU(Activation):
-    kind = "leaky_relu"
-
-    def __init__(self, alpha=0.01):
-        self.alpha = V.real("alpha", alpha, 0)
-
-    def check(self, where="layer"):
-        V.real(f"{where}.alpha", self.alpha, 0)
-
-    def _extra(self):
-        return (self.alpha,)
-
-    def config(self):
-        return {"alpha": self.alpha}
-
-
-class Sigmoid(Activation):
-    kind = "sigmoid"
+def _activation_doc(name, entries):
+    first = entries[0]
+    lines = [f"{name} activation layer: {first.forward}"]
+    if first.hyper is not None:
+        h = first.hyper
+        lines += ["", "Parameters", "----------",
+                  f"{h.name} : float, default {h.default}", f"    In [{h.low}, {h.high})."]
+    if first.option is not None:
+        lines += ["", "Parameters", "----------",
+                  f"{first.option[0]} : str, default {first.option[1]!r}"]
+        lines += [f"    {e.option[1]!r}: {e.forward}" for e in entries]
+    if first.note:
+        lines += ["", "Notes", "-----", first.note]
+    return "\n".join(lines)
 
 
-class Tanh(Activation):
-    kind = "tanh"
-
-
-class Softmax(Activation):
-    kind = "softmax"
+_BY_LAYER = {}
+for _entry in registry.ACTIVATIONS:
+    _BY_LAYER.setdefault(_entry.layer, []).append(_entry)
+globals().update({_name: _activation_class(_name, _entries)
+                  for _name, _entries in _BY_LAYER.items()})
 
 
 class Dropout(Layer):
@@ -229,5 +295,5 @@ class Dropout(Layer):
         return {"rate": self.rate}
 
 
-LAYERS = {cls.__name__: cls for cls in (Dense, Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax,
-                                        Dropout)}
+LAYERS = {entry.cls: globals()[entry.cls] for entry in registry.LAYERS}
+ACTIVATION_LAYERS = tuple(cls for cls in LAYERS.values() if issubclass(cls, Activation))

@@ -87,12 +87,13 @@ class Network(Tracked):
         self._training = threading.Lock()  # held by a running fit or train_step
 
     def _initialize(self):
-        """Draw every Dense layer's weights (he before ReLU-like layers, else glorot, unless the
-        layer names its init) and seed every Dropout, from the network's generator."""
+        """Draw every Dense layer's weights (unless the layer names its init: the registry's
+        default of the activation after it, e.g. he before ReLU-like layers, lecun_normal before
+        SELU, else glorot) and seed every Dropout, from the network's generator."""
         for i, layer in enumerate(self.layers):
             if isinstance(layer, L.Dense):
                 following = next((x for x in self.layers[i + 1:] if not isinstance(x, L.Dropout)), None)
-                default = "he" if isinstance(following, (L.ReLU, L.LeakyReLU)) else "glorot"
+                default = following.entry.init if isinstance(following, L.Activation) else "glorot"
                 layer.initialize(self.rng, self.dtype, layer.init or default)
             elif isinstance(layer, L.Dropout):
                 layer.seed(self.rng)

@@ -6,7 +6,14 @@ over speed; `n_threads` is accepted and ignored.
 """
 import numpy as np
 
-ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "exponential")
+from fastnn import registry
+
+ACTIVATIONS = tuple(entry.name for entry in registry.ACTIVATIONS)
+SELU_SCALE = 1.0507009873554804934193349852946
+SELU_ALPHA = 1.6732632423543772848170429916717
+SQRT_2_OVER_PI = 0.79788456080286535588  # sqrt(2 / pi), the tanh GELU's factor
+SQRT_HALF = 0.70710678118654752440
+INV_SQRT_2PI = 0.39894228040143267794
 
 
 # ---------------------------------------------------------------- activations
@@ -23,21 +30,9 @@ def _softmax(x):
 
 
 def _activate(x, activation, alpha):
-    if activation == "identity":
-        return x
-    if activation == "relu":
-        return np.maximum(x, 0)
-    if activation == "leaky_relu":
-        return np.where(x > 0, x, alpha * x)
-    if activation == "sigmoid":
-        return _sigmoid(x)
-    if activation == "tanh":
-        return np.tanh(x)
-    if activation == "softmax":
-        return _softmax(x)
-    if activation == "exponential":
-        return np.exp(x)
-    raise ValueError(f"activation must be one of {ACTIVATIONS}; got {activation!r}")
+    entry = registry.activation(activation)
+    extra = (alpha,) if entry.hyper is not None else ()
+    return globals()[activation + "_forward"](x, np.empty_like(x), *extra)
 
 
 def identity_forward(x, out, *, n_threads=1):
@@ -95,6 +90,76 @@ def softmax_forward(x, out, *, n_threads=1):
 
 def softmax_backward(y, dy, dx, *, n_threads=1):
     dx[...] = y * (dy - (dy * y).sum(axis=1, keepdims=True))
+    return dx
+
+
+def elu_forward(x, out, alpha=1.0, *, n_threads=1):
+    out[...] = np.where(x > 0, x, alpha * np.expm1(x))
+    return out
+
+
+def elu_backward(y, dy, dx, alpha=1.0, *, n_threads=1):
+    dx[...] = np.where(y > 0, dy, dy * (y + alpha))
+    return dx
+
+
+def selu_forward(x, out, *, n_threads=1):
+    out[...] = np.where(x > 0, SELU_SCALE * x, (SELU_SCALE * SELU_ALPHA) * np.expm1(x))
+    return out
+
+
+def selu_backward(y, dy, dx, *, n_threads=1):
+    dx[...] = np.where(y > 0, dy * SELU_SCALE, dy * (y + SELU_SCALE * SELU_ALPHA))
+    return dx
+
+
+def softplus_forward(x, out, *, n_threads=1):
+    out[...] = np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+    return out
+
+
+def softplus_backward(y, dy, dx, *, n_threads=1):
+    dx[...] = dy * -np.expm1(-y)  # sigmoid(x) from y = softplus(x)
+    return dx
+
+
+def _erf(x):
+    from scipy.special import erf  # scipy.special only when asked for: it is slow to import
+    return erf(x)
+
+
+def gelu_forward(x, out, *, n_threads=1):
+    out[...] = x * 0.5 * (1 + _erf(x * SQRT_HALF))
+    return out
+
+
+def gelu_backward(x, dy, dx, *, n_threads=1):
+    cdf = 0.5 * (1 + _erf(x * SQRT_HALF))
+    pdf = INV_SQRT_2PI * np.exp(-0.5 * x * x)
+    dx[...] = dy * (cdf + x * pdf)
+    return dx
+
+
+def gelu_tanh_forward(x, out, *, n_threads=1):
+    out[...] = 0.5 * x * (1 + np.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)))
+    return out
+
+
+def gelu_tanh_backward(x, dy, dx, *, n_threads=1):
+    t = np.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
+    dx[...] = dy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI
+                    * (1 + 3 * 0.044715 * x * x))
+    return dx
+
+
+def silu_forward(x, out, *, n_threads=1):
+    out[...] = x * _sigmoid(x)
+    return out
+
+
+def silu_backward(x, dy, dx, *, n_threads=1):
+    s = _sigmoid(x)
+    dx[...] = dy * s * (1 + x * (1 - s))
     return dx
 
 

@@ -7,6 +7,7 @@ per batch, gather, forward, loss with its gradient, backward, update.
 import numpy as np
 
 from fastnn import reference as R
+from fastnn import registry
 
 
 class ReferenceNetwork:
@@ -27,20 +28,23 @@ class ReferenceNetwork:
     def parameters(self):
         return [p for layer in self.layers for p in layer[:2]]
 
+    @staticmethod
+    def _extra(name, alpha):
+        return (alpha,) if registry.activation(name).hyper is not None else ()
+
     def _act(self, name, z, alpha):
         out = np.empty_like(z)
-        extra = (alpha,) if name == "leaky_relu" else ()
-        return getattr(R, name + "_forward")(z, out, *extra)
+        return getattr(R, name + "_forward")(z, out, *self._extra(name, alpha))
 
     def step(self, Xb, yb, wb=None):
-        inputs, outs, masks = [], [], []
+        inputs, outs, masks = [], [], []  # outs: what each activation's backward reads
         a = Xb
         for W, b, act, alpha, rate, state in self.layers:
             inputs.append(a)
             z = np.empty((len(a), W.shape[1]), a.dtype)
             R.dense_forward(a, W, b, z)
             a = self._act(act, z, alpha)
-            outs.append(a)
+            outs.append(z if registry.activation(act).from_input else a)
             mask = None
             if rate > 0:
                 mask, dropped = np.empty_like(a), np.empty_like(a)
@@ -57,7 +61,7 @@ class ReferenceNetwork:
             if mask is not None:
                 grad = grad * mask
             dz = np.empty_like(grad)
-            getattr(R, act + "_backward")(y, grad, dz, *((alpha,) if act == "leaky_relu" else ()))
+            getattr(R, act + "_backward")(y, grad, dz, *self._extra(act, alpha))
             dW, db, dx = np.empty_like(W), np.empty_like(b), np.empty_like(x)
             R.dense_backward(x, W, dz, dW, db, dx)
             grads[:0] = [dW, db]

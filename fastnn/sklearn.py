@@ -58,7 +58,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from fastnn import layers as L
-from fastnn import losses, optimizers, training
+from fastnn import losses, optimizers, registry, training
 from fastnn.network import Network
 from fastnn.validation import check_xy
 
@@ -67,8 +67,8 @@ try:  # what scikit-learn raises for a bad parameter: a ValueError (and TypeErro
 except ImportError:  # pragma: no cover - private module moved
     InvalidParameterError = ValueError
 
-ACTIVATIONS = {"identity": L.Identity, "logistic": L.Sigmoid, "tanh": L.Tanh, "relu": L.ReLU,
-               "leaky_relu": L.LeakyReLU}
+ACTIVATIONS = {entry.sklearn: L.LAYERS[entry.layer] for entry in registry.ACTIVATIONS
+               if entry.sklearn is not None}
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 # scikit-learn's words (BaseMultilayerPerceptron._fit), raised where it raises them.
 NON_FINITE_WEIGHTS = ("Solver produced non-finite parameter weights. The input data may contain "

@@ -58,8 +58,11 @@ def test_engine_equals_python_path_for_every_optimizer(optimizer):
 
 
 @pytest.mark.parametrize("activation", [fnn.ReLU, lambda: fnn.LeakyReLU(0.2), fnn.Sigmoid,
-                                        fnn.Tanh, fnn.Identity],
-                         ids=["relu", "leaky_relu", "sigmoid", "tanh", "identity"])
+                                        fnn.Tanh, fnn.Identity, lambda: fnn.ELU(0.5), fnn.SELU,
+                                        fnn.Softplus, fnn.GELU, lambda: fnn.GELU("tanh"),
+                                        fnn.SiLU],
+                         ids=["relu", "leaky_relu", "sigmoid", "tanh", "identity", "elu", "selu",
+                              "softplus", "gelu", "gelu_tanh", "silu"])
 def test_engine_equals_python_path_with_dropout_and_weights(activation):
     X, y, w = data()
     a, b = twin_networks(mlp(dropout=0.3, activation=activation), optimizer=fnn.Adam(0.01))
@@ -302,7 +305,9 @@ def test_one_pass_step_of_tiny_classifiers_equals_layer_by_layer(inputs, hidden,
 # ---------------------------------------------------------------- NaN, divergence
 
 NAN_ACTIVATIONS = {"relu": fnn.ReLU, "leaky_relu": lambda: fnn.LeakyReLU(0.2),
-                   "sigmoid": fnn.Sigmoid, "tanh": fnn.Tanh, "identity": fnn.Identity}
+                   "sigmoid": fnn.Sigmoid, "tanh": fnn.Tanh, "identity": fnn.Identity,
+                   "elu": lambda: fnn.ELU(0.5), "selu": fnn.SELU, "softplus": fnn.Softplus,
+                   "gelu": fnn.GELU, "gelu_tanh": lambda: fnn.GELU("tanh"), "silu": fnn.SiLU}
 
 
 def reference_forward(net, X):
@@ -313,8 +318,7 @@ def reference_forward(net, X):
         if isinstance(layer, fnn.Dense):
             a = R.dense_forward(a, layer.W, layer.b, np.empty((len(a), layer.W.shape[1]), a.dtype))
         else:
-            extra = (layer.alpha,) if layer.kind == "leaky_relu" else ()
-            a = getattr(R, layer.kind + "_forward")(a, np.empty_like(a), *extra)
+            a = getattr(R, layer.kind + "_forward")(a, np.empty_like(a), *layer._extra())
     return a
 
 

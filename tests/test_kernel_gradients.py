@@ -4,6 +4,7 @@ import pytest
 
 from fastnn import kernels as K
 from fastnn import reference as R
+from fastnn import registry
 
 H = 1e-6
 RTOL, ATOL = 1e-6, 1e-8
@@ -33,14 +34,14 @@ def away_from_kinks(rng, shape):
 def test_activation_backward_matches_finite_differences(kind):
     rng = np.random.default_rng(0)
     x, dy = away_from_kinks(rng, (4, 5)), rng.standard_normal((4, 5))
-    extra = (0.1,) if kind == "leaky_relu" else ()
+    extra = (0.1,) if registry.activation(kind).hyper else ()
     forward, backward = getattr(K, kind + "_forward"), getattr(K, kind + "_backward")
 
     def objective():  # <dy, f(x)>: its gradient is the vector-Jacobian product f'(x)^T dy
         return float((dy * forward(x, np.empty_like(x), *extra)).sum())
 
     y = forward(x, np.empty_like(x), *extra)
-    got = backward(y, dy, np.empty_like(x), *extra)
+    got = backward(x if registry.activation(kind).from_input else y, dy, np.empty_like(x), *extra)
     np.testing.assert_allclose(got, numeric_grad(objective, x), rtol=RTOL, atol=ATOL)
 
 
@@ -56,7 +57,9 @@ def test_dense_backward_matches_finite_differences(activation):
         return float((G * K.dense_forward(X, W, b, np.empty((n, m)), activation, 0.1)).sum())
 
     Y = K.dense_forward(X, W, b, np.empty((n, m)), activation, 0.1)
-    dZ = backward(Y, G, np.empty_like(Y), *((0.1,) if activation == "leaky_relu" else ()))
+    if registry.activation(activation).from_input:  # the backward takes the pre-activation
+        Y = K.dense_forward(X, W, b, np.empty((n, m)))
+    dZ = backward(Y, G, np.empty_like(Y), *((0.1,) if registry.activation(activation).hyper else ()))
     dW, db, dX = np.empty_like(W), np.empty_like(b), np.empty_like(X)
     K.dense_backward(X, W, dZ, dW, db, dX)
     for got, param in [(dW, W), (db, b), (dX, X)]:

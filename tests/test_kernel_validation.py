@@ -13,6 +13,7 @@ import fastnn
 
 from fastnn import kernels as K
 from fastnn import reference as R
+from fastnn import registry
 from conftest import assert_close
 from isolated import run_isolated as run_isolated_with_tests
 
@@ -168,7 +169,7 @@ def test_non_contiguous_input_aliasing_output_gives_the_right_answer():
 # is the float dtype of the test), how to call it (`impl` is fastnn.kernels or
 # fastnn.reference), and the outputs that may be exactly an input (in place), as documented.
 # No other output may share memory with any other argument.
-ACTIVATION_KINDS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "exponential"]
+ACTIVATION_KINDS = list(R.ACTIVATIONS)
 LOSS_KERNELS = {"softmax_cross_entropy": "logits", "categorical_cross_entropy": "probs",
                 "sigmoid_binary_cross_entropy": "logits",
                 "sigmoid_binary_cross_entropy_sum": "logits", "binary_cross_entropy": "probs",
@@ -190,10 +191,11 @@ def kernel_specs():
             [("x", (4, 3), "in", None), ("out", (4, 3), "out", None)],
             lambda impl, a, kind=kind: getattr(impl, kind + "_forward")(a["x"], a["out"]),
             {("out", "x")})
+        s = "x" if registry.activation(kind).from_input else "y"  # what the backward reads
         specs[kind + "_backward"] = (
-            [("y", (4, 3), "in", None), ("dy", (4, 3), "in", None), ("dx", (4, 3), "out", None)],
-            lambda impl, a, kind=kind: getattr(impl, kind + "_backward")(a["y"], a["dy"], a["dx"]),
-            {("dx", "y"), ("dx", "dy")})
+            [(s, (4, 3), "in", None), ("dy", (4, 3), "in", None), ("dx", (4, 3), "out", None)],
+            lambda impl, a, kind=kind, s=s: getattr(impl, kind + "_backward")(a[s], a["dy"], a["dx"]),
+            {("dx", s), ("dx", "dy")})
     specs["dropout_forward"] = (
         [("x", (4, 3), "in", None), ("out", (4, 3), "out", None), ("mask", (4, 3), "out", None),
          ("state", (2,), "inout", np.uint64)],
@@ -448,7 +450,7 @@ def test_every_thread_count_argument_takes_integers_of_any_size():
                       for name in K.NAMES["losses"]})
         calls["dense_forward"] = lambda n: K.dense_forward(x, x.T.copy(), None,
                                                            np.empty((3, 3)), n_threads=n)
-        assert len(calls) == 7 + 7 + 10 + 1
+        assert len(calls) == 2 * len(K.ACTIVATIONS) + 10 + 1
         for name, call in calls.items():
             one = call(1)
             for n in (2, np.int64(7), np.uint64(2**64 - 1), 2**31, 2**63, 2**100, True):

@@ -170,7 +170,8 @@ def test_load_rejects_files_that_are_not_models(tmp_path):
         fnn.load(pickled)  # an object array would need pickle, which load never allows
 
 
-ACTIVATIONS = [fnn.ReLU, lambda: fnn.LeakyReLU(0.1), fnn.Sigmoid, fnn.Tanh]
+ACTIVATIONS = [fnn.ReLU, lambda: fnn.LeakyReLU(0.1), fnn.Sigmoid, fnn.Tanh, fnn.ELU, fnn.SELU,
+               fnn.Softplus, fnn.GELU, lambda: fnn.GELU("tanh"), fnn.SiLU]
 LOSS_SETUPS = {
     # loss: (extra final layer, target maker)
     "softmax_cross_entropy": (None, lambda r, n, k: r.integers(0, k, n)),
@@ -183,7 +184,9 @@ LOSS_SETUPS = {
 }
 
 
-@pytest.mark.parametrize("activation", ACTIVATIONS, ids=["relu", "leaky_relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("activation", ACTIVATIONS, ids=["relu", "leaky_relu", "sigmoid", "tanh",
+                                                         "elu", "selu", "softplus", "gelu",
+                                                         "gelu_tanh", "silu"])
 @pytest.mark.parametrize("loss_name", LOSS_SETUPS)
 @pytest.mark.parametrize("seed", [0, 1])
 def test_gradcheck_on_random_architectures(activation, loss_name, seed):

@@ -8,7 +8,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from fastnn._kernels._blas cimport gemm
-from fastnn._kernels._rowops cimport IDENTITY, RELU, activate
+from fastnn._kernels._act_dispatch cimport IDENTITY, RELU, activate
 from fastnn._kernels._skinny cimport SKINNY, gemm_small_inner, gemm_tn_few_cols, gemm_tn_few_rows
 from fastnn._kernels._thresholds cimport SKINNY_MAX
 

@@ -1,4 +1,4 @@
-/* Branch-free float32 exp, log, log1p, tanh and sigmoid that GCC can vectorize.
+/* Branch-free float32 exp, expm1, log, log1p, tanh, sigmoid and erf that GCC can vectorize.
  *
  * glibc's expf/logf/tanhf are scalar calls, so a loop over them runs one element at a time,
  * while NumPy's ufuncs use SIMD. These are the Cephes single-precision algorithms (range
@@ -123,6 +123,47 @@ static inline float fnn_sigmoidf(float x) {
     float e = fnn_expf(-fabsf(x));
     float s = 1.0f / (1.0f + e);
     return x >= 0.0f ? s : e * s;
+}
+
+/* exp(x) - 1, accurate near 0: 2^n expm1(r) + (2^n - 1) with expf's reduction and polynomial
+ * (expm1(r) = r + r^2 p(r)); -1 below -18, where it rounds to -1, and inf above 88.37. */
+static inline float fnn_expm1f(float x) {
+    const float hi = 88.3762626647949f, lo = -18.0f;
+    float xc = x > hi ? hi : (x < lo ? lo : x);
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float em = p * r * r + r;
+    float s = fnn_bits_to_float(((int32_t)n + 127) << 23);
+    float y = s * em + (s - 1.0f);
+    y = x < lo ? -1.0f : y;
+    return x > hi ? INFINITY : y;
+}
+
+/* erf(x) as the odd rational x P(x^2) / Q(x^2) of degrees 13/8 (Eigen's float erf), clamped at
+ * +-4, where erf rounds to +-1 in float32: one division per element, no exp. */
+static inline float fnn_erff(float x) {
+    const float c = 4.0f;
+    float xc = x > c ? c : (x < -c ? -c : x);
+    float z = xc * xc;
+    float p = -2.72614225801306e-10f;
+    p = p * z + 2.77068142495902e-08f;
+    p = p * z - 2.10102402082508e-06f;
+    p = p * z - 5.69250639462346e-05f;
+    p = p * z - 7.34990630326855e-04f;
+    p = p * z - 2.95459980854025e-03f;
+    p = p * z - 1.60960333262415e-02f;
+    float q = -1.45660718464996e-05f;
+    q = q * z - 2.13374055278905e-04f;
+    q = q * z - 1.68282697438203e-03f;
+    q = q * z - 7.37332916720468e-03f;
+    q = q * z - 1.42647390514189e-02f;
+    return x > c ? 1.0f : (x < -c ? -1.0f : xc * p / q);
 }
 
 #endif

@@ -19,7 +19,7 @@ from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._checks cimport (Span, data_or_null, dim_equals, distinct_or_same,
                                       float_typenum, input_array, output_array, span, spans_apart,
                                       thread_count)
-from fastnn._kernels._rowops cimport activation_code, check_alpha
+from fastnn._kernels._act_dispatch cimport activation_code, check_alpha
 
 cnp.import_array()
 load_blas()

@@ -26,6 +26,8 @@ thread.
 """
 from contextlib import nullcontext
 
+from fastnn.registry import ACTIVATIONS
+
 cimport numpy as cnp
 from cpython.number cimport PyNumber_Index
 from cpython.pycapsule cimport PyCapsule_GetPointer
@@ -44,8 +46,9 @@ from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HUBER, MAE, MSE, P
                                          SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES,
                                          loss_rows)
 from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, ADAMW, RMSPROP, SGD, optim_update
-from fastnn._kernels._rowops cimport (EXP, IDENTITY, RELU, activation_code, backward_rows,
-                                      dropout_row, forward_rows, row_dot)
+from fastnn._kernels._act_dispatch cimport (IDENTITY, N_ACTIVATIONS, RELU, activation_code,
+                                           activation_from_input, backward_rows, forward_rows)
+from fastnn._kernels._rowops cimport dropout_row, row_dot
 from fastnn._kernels._thresholds cimport (FAST_PREDICT_MAX, PARALLEL_MIN, SKINNY_MAX,
                                           TINY_MAX_WORK)
 from fastnn._kernels._tiny cimport (FNN_TINY_AVAILABLE, FNN_TINY_CHAIN, FNN_TINY_MAX_HIDDEN,
@@ -72,8 +75,7 @@ cdef Py_ssize_t MAX_EPOCHS = 2**31
 
 # The codes a Plan takes, keyed by the names the Python side uses (activation layers' `kind`,
 # loss kernels, optimizer names, accuracy modes); the values are the C enums themselves.
-ACTIVATION_CODES = {name: activation_code(name) for name in
-                    ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "exponential")}
+ACTIVATION_CODES = {entry.name: activation_code(entry.name) for entry in ACTIVATIONS}
 LOSS_CODES = {"softmax_cross_entropy": SOFTMAX_CE, "categorical_cross_entropy": CATEGORICAL_CE,
               "sigmoid_binary_cross_entropy": SIGMOID_BCE,
               "sigmoid_binary_cross_entropy_sum": SIGMOID_BCE_SUM, "binary_cross_entropy": BCE,
@@ -99,6 +101,7 @@ cdef struct LayerPlan:
     void* D             # dropout output, the next layer's input; NULL without dropout
     void* mask          # dropout mask; NULL without dropout
     void* G             # gradient w.r.t. this layer's output, then (in place) pre-activation
+    void* Z             # pre-activation, for the kinds whose backward needs the input; else NULL
 
 
 cdef struct ParamPlan:
@@ -156,9 +159,16 @@ cdef const floating* _forward(PlanC* P, const floating* X, Py_ssize_t rows, bint
     cdef Py_ssize_t l, r
     for l in range(P.n_layers):
         lp = &P.layers[l]
-        dense_forward_core(inp, <const floating*>lp.W, <const floating*>lp.b, <floating*>lp.A,
-                           rows, lp.n_in, lp.n_out, lp.act, <floating>lp.alpha,
-                           _threads(n_threads, rows * lp.n_out))
+        if lp.Z != NULL:  # the activation layer's own pass, as the layer-by-layer path runs it
+            dense_forward_core(inp, <const floating*>lp.W, <const floating*>lp.b,
+                               <floating*>lp.Z, rows, lp.n_in, lp.n_out, IDENTITY, 0,
+                               _threads(n_threads, rows * lp.n_out))
+            forward_rows(lp.act, <const floating*>lp.Z, <floating*>lp.A, rows, lp.n_out,
+                         <floating>lp.alpha, _threads(n_threads, rows * lp.n_out))
+        else:
+            dense_forward_core(inp, <const floating*>lp.W, <const floating*>lp.b,
+                               <floating*>lp.A, rows, lp.n_in, lp.n_out, lp.act,
+                               <floating>lp.alpha, _threads(n_threads, rows * lp.n_out))
         inp = <const floating*>lp.A
         if training and lp.rate > 0:
             for r in range(rows):
@@ -377,8 +387,8 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
             if lp.rate > 0:
                 for j in range(rows * lp.n_out):
                     G[j] = G[j] * (<floating*>lp.mask)[j]
-            backward_rows(lp.act, <const floating*>lp.A, G, G, rows, lp.n_out, <floating>lp.alpha,
-                          _threads(n_threads, rows * lp.n_out))
+            backward_rows(lp.act, <const floating*>(lp.Z if lp.Z != NULL else lp.A), G, G, rows,
+                          lp.n_out, <floating>lp.alpha, _threads(n_threads, rows * lp.n_out))
             dense_backward_core(
                 Xb if l == 0 else <const floating*>(P.layers[l - 1].D if P.layers[l - 1].rate > 0
                                                     else P.layers[l - 1].A),
@@ -517,7 +527,7 @@ cdef int _code(object code, object codes, str what) except -1:
 
 cdef inline int _final_act(int code) except -1:
     # predict's own check, in C: predict_fast's whole call takes a few microseconds
-    if not IDENTITY <= code <= EXP:
+    if not 0 <= code < N_ACTIVATIONS:
         raise ValueError(f"engine: unknown final activation code {code}; the codes are "
                          f"{ACTIVATION_CODES}")
     return 0
@@ -800,6 +810,10 @@ cdef class Plan:
                 lp.D = _ptr(buffers[2], t, max_rows * m, "D")
                 lp.mask = _ptr(buffers[3], t, max_rows * m, "mask")
                 lp.rng = <uint64_t*>cnp.PyArray_DATA(<cnp.ndarray>rng)  # checked by _check_plan
+            if activation_from_input(act):
+                Z = np.zeros((max_rows, m), dtype)
+                buffers.append(Z)
+                lp.Z = _ptr(Z, t, max_rows * m, "Z")
         self.c.has_l2 = False
         for i, (p, g, s1, s2, l2) in enumerate(params):
             self.c.params[i].size = p.size
