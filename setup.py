@@ -171,8 +171,18 @@ base = ([extension("fastnn._kernels._cpu", "fastnn/_kernels/_cpu.c",
 isa_builds = [extension("fastnn._kernels.%s.%s" % (v, m), variant_stub(v, m), flags,
                         depends=["fastnn/_kernels/%s.c" % m])  # rebuilt when the C changes
               for v, flags in variants.items() for m in KERNEL_MODULES]
-# Longest compilations first (the engine's), so the parallel build's cores finish together.
-extensions = sorted(base + isa_builds, key=lambda e: not e.name.endswith("engine"))
+MODULE_COST = ["engine", "dense", "activations", "losses", "optim", "_cpu"]  # longest first
+VARIANT_COST = ["x86_64_v4", "x86_64_v3", "baseline"]
+
+
+def compile_order(ext):
+    """Longest compilations first, so the parallel build's cores finish together: the engines
+    (the AVX-512 one longest), then the other modules."""
+    parts = ext.name.split(".")  # fastnn._kernels[.variant].module
+    return MODULE_COST.index(parts[-1]), VARIANT_COST.index(parts[2] if len(parts) == 4 else "baseline")
+
+
+extensions = sorted(base + isa_builds, key=compile_order)
 
 setup(
     packages=["fastnn", "fastnn._kernels"] + ["fastnn._kernels." + v for v in variants],
