@@ -8,6 +8,7 @@ layer by layer in Python, with the same kernels.
 from fastnn import _kernels
 from fastnn import layers as L
 from fastnn import losses, optimizers, registry
+from fastnn.plan import LayerSpec, LossSpec, OptimizerSpec, ParamSpec, PlanSpec
 
 _engine = _kernels.load("engine")
 ACTIVATION_LAYERS = L.ACTIVATION_LAYERS
@@ -49,28 +50,30 @@ def compile_plan(network, max_rows, labels=None, training=True):
     name = OPTIMIZER_NAMES.get(type(optimizer))
     if groups is None or name is None or type(loss) not in losses.CLASSES.values():
         return None
-    plan_layers = [(dense.W, dense.b, dense.dW, dense.db,
-                    output_code(activation.kind if activation is not None else None),
-                    activation.alpha_argument if activation is not None else 0.0,
-                    dropout.rate if dropout is not None else 0.0,
-                    dropout.state if dropout is not None else None)
-                   for dense, activation, dropout in groups]
-    plan_params = []
+    layers = [LayerSpec(dense.W, dense.b, dense.dW, dense.db,
+                        output_code(activation.kind if activation is not None else None),
+                        activation.alpha_argument if activation is not None else 0.0,
+                        dropout.rate if dropout is not None else 0.0,
+                        dropout.state if dropout is not None else None)
+              for dense, activation, dropout in groups]
+    params = []
     if training:
-        params = network.parameters()
-        optimizer.init_state(params)
-        plan_params = [(p, g, *(state + [None, None])[:2], l2)
-                       for p, g, state, l2 in zip(params, network.gradients(), optimizer.state,
-                                                  network.penalties())]
+        parameters = network.parameters()
+        optimizer.init_state(parameters)
+        params = [ParamSpec(p, g, *(state + [None, None])[:2], l2)
+                  for p, g, state, l2 in zip(parameters, network.gradients(), optimizer.state,
+                                             network.penalties())]
     hyper = optimizer.config()
     a, b = OPTIMIZER_SLOTS[name]
-    plan_optimizer = (_engine.OPTIMIZER_CODES[name], optimizer.lr, optimizer.decay,
-                      hyper.get(a, 0.0), hyper.get(b, 0.0), hyper.get("eps", 0.0),
-                      optimizer.weight_decay, hyper.get("nesterov", False),
-                      hyper.get("eps_hat", False))
-    plan_loss = (_engine.LOSS_CODES[loss.kernel], getattr(loss, "eps", getattr(loss, "delta", 0.0)))
     mode = network.accuracy_mode() if network.loss.classification else None
-    return _engine.Plan(network.dtype, plan_layers, plan_params, plan_optimizer, plan_loss,
-                        max_rows, loss.takes_labels if labels is None else labels,
-                        _engine.ACCURACY_CODES[mode], [dense for dense, _, _ in groups],
-                        network.train_layers, training)
+    return _engine.Plan(PlanSpec(
+        dtype=network.dtype, layers=layers, params=params,
+        optimizer=OptimizerSpec(_engine.OPTIMIZER_CODES[name], optimizer.lr, optimizer.decay,
+                                hyper.get(a, 0.0), hyper.get(b, 0.0), hyper.get("eps", 0.0),
+                                optimizer.weight_decay, hyper.get("nesterov", False),
+                                hyper.get("eps_hat", False)),
+        loss=LossSpec(_engine.LOSS_CODES[loss.kernel],
+                      getattr(loss, "eps", getattr(loss, "delta", 0.0))),
+        max_rows=max_rows, labels=loss.takes_labels if labels is None else labels,
+        accuracy=_engine.ACCURACY_CODES[mode], owners=[dense for dense, _, _ in groups],
+        layer_list=network.train_layers, training=training))

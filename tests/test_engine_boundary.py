@@ -24,6 +24,7 @@ PRELUDE = '''
 import re
 import numpy as np
 from fastnn import _kernels
+from fastnn.plan import PlanSpec
 E = _kernels.load("engine")
 N_STATE = {"sgd": 1, "adam": 2, "rmsprop": 1, "adagrad": 1}
 SLOTS = {"sgd": (0.9, 0.0, 0.0), "adam": (0.9, 0.999, 1e-8), "rmsprop": (0.9, 0.0, 1e-7),
@@ -49,9 +50,14 @@ def base(opt="adam", dtype=np.float64, sizes=(3, 8, 5, 4), acts=("relu", "tanh",
                 acc_mode=E.ACCURACY_CODES["argmax"], training=True)
 
 
+def spec(args):
+    """The PlanSpec of base()'s arguments (whose tuples tests may make malformed)."""
+    return PlanSpec(args["dtype"], args["layers"], args["params"], args["optimizer"], args["loss"],
+                    args["max_rows"], args["labels"], args["acc_mode"], training=args["training"])
+
+
 def plan(args):
-    return E.Plan(args["dtype"], args["layers"], args["params"], args["optimizer"], args["loss"],
-                  args["max_rows"], args["labels"], args["acc_mode"], training=args["training"])
+    return E.Plan(spec(args))
 
 
 def data(args, n=40):
@@ -378,8 +384,7 @@ def test_a_plan_that_was_not_compiled_refuses_to_run():
         bad = dict(args, max_rows=0)
         p = E.Plan.__new__(E.Plan)
         try:
-            p.__init__(bad["dtype"], bad["layers"], bad["params"], bad["optimizer"], bad["loss"],
-                       0, True, bad["acc_mode"])
+            p.__init__(spec({**bad, "max_rows": 0, "labels": True}))
         except ValueError:
             pass
         try:
@@ -398,8 +403,7 @@ def test_a_plan_is_compiled_once():
     either (build a new Plan)."""
     out = run_isolated("""
         def init(p, args):
-            p.__init__(args["dtype"], args["layers"], args["params"], args["optimizer"],
-                       args["loss"], args["max_rows"], True, args["acc_mode"])
+            p.__init__(spec({**args, "labels": True}))
 
         small = base("sgd", sizes=(3, 4, 2), acts=("relu", "identity"))
         p = plan(small)
@@ -468,8 +472,7 @@ def test_init_while_another_thread_trains_is_refused():
                 time.sleep(0.02)
                 other = base("adam", dtype=np.float32, sizes=(5, 7, 3), acts=("tanh", "identity"))
                 try:
-                    p.__init__(other["dtype"], other["layers"], other["params"],
-                               other["optimizer"], other["loss"], 8, True, other["acc_mode"])
+                    p.__init__(spec({**other, "max_rows": 8, "labels": True}))
                 except RuntimeError as error:
                     print("refused:", error, "| training still running:", thread.is_alive())
             thread.join()
@@ -776,3 +779,17 @@ def test_epoch_and_predict_arguments_that_share_memory_with_the_plan_are_refused
         out = np.empty((40, 4))
         np.testing.assert_array_equal(p.predict(X, out), p.predict(X.copy(), np.empty((40, 4))))
         """, times=11)
+
+
+def test_a_plan_is_compiled_from_a_plan_spec():
+    """The engine takes its description by name (fastnn.plan.PlanSpec), not a bare tuple."""
+    out = run_isolated("""
+        args = base("adam")
+        try:
+            E.Plan(tuple(spec(args)))
+        except TypeError as error:
+            assert "PlanSpec" in str(error), error
+            print("refused:", error)
+        exercise(plan(args), args)
+        """)
+    assert "refused: engine: Plan takes a fastnn.plan.PlanSpec" in out

@@ -26,6 +26,7 @@ thread.
 """
 from contextlib import nullcontext
 
+from fastnn.plan import PlanSpec
 from fastnn.registry import ACTIVATIONS
 
 cimport numpy as cnp
@@ -758,17 +759,10 @@ cdef class Plan:
                                  f"{'reads' if predict else 'writes'}")
         return 0
 
-    def __init__(self, dtype, layers, params, optimizer, loss, max_rows,
-                 bint labels, int acc_mode, owners=(), layer_list=None, bint training=True):
-        """layers: (W, b, dW, db, activation code, alpha, dropout rate, dropout state or None)
-        per Dense layer; params: (param, grad, state1 or None, state2 or None, L2 strength);
-        optimizer: (kind, lr, decay, a, b, eps, weight_decay, nesterov, eps_hat); loss: (kind, eps);
-        owners: the Dense layers, whose W and b must stay these arrays for predict_fast;
-        layer_list: the network's list of training layers, whose items must stay the same;
-        training: False for an inference plan, which may point into read-only parameters (its
-        params may be empty); max_rows: the most rows of a batch or predict chunk, an integer
-        whose buffers hold at most 2^31 values each. _check_plan refuses (ValueError) any
-        description that does not fit.
+    def __init__(self, spec):
+        """spec: a fastnn.plan.PlanSpec, whose fields name every array and setting of the plan.
+        _check_plan refuses (ValueError) any that does not fit; max_rows is an integer whose
+        buffers hold at most 2^31 values each.
 
         A Plan is compiled once: __init__ called again on it (even one that failed) raises
         RuntimeError, since another thread may be running the plan with the GIL released; build
@@ -777,8 +771,14 @@ cdef class Plan:
             raise RuntimeError("engine: this Plan was already compiled (__init__ runs once: "
                                "another thread may be running it); build a new Plan")
         self.started = True
+        if not isinstance(spec, PlanSpec):
+            raise TypeError(f"engine: Plan takes a fastnn.plan.PlanSpec, got {type(spec).__name__}")
         import numpy as np
-        dtype = np.dtype(dtype)
+        cdef bint labels = spec.labels, training = spec.training
+        cdef int acc_mode = spec.accuracy
+        dtype, layers, params, optimizer, loss = (np.dtype(spec.dtype), spec.layers, spec.params,
+                                                  spec.optimizer, spec.loss)
+        max_rows, owners, layer_list = spec.max_rows, spec.owners, spec.layer_list
         layers, params = list(layers), list(params)
         max_rows = PyNumber_Index(max_rows)
         _check_plan(dtype, layers, params, optimizer, loss, max_rows, labels, acc_mode, training)
