@@ -66,7 +66,7 @@ def parser():
                    help="hidden layer sizes (default: 64)")
     t.add_argument("--activation", default="relu",
                    choices=CLI_ACTIVATIONS)
-    t.add_argument("--optimizer", default="adam", choices=["sgd", "adam", "rmsprop", "adagrad", "adamw"])
+    t.add_argument("--optimizer", default="adam", choices=[e.name for e in registry.OPTIMIZERS])
     t.add_argument("--lr", type=float, help="learning rate, finite and >= 0 (default: 0.01, "
                                             "0.1 for sgd)")
     t.add_argument("--epochs", type=int, help="passes over the data, at least 1 (default "

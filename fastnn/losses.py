@@ -7,6 +7,7 @@ outputs (softmax for SoftmaxCrossEntropy, sigmoid for BinaryCrossEntropy from lo
 import numpy as np
 
 from fastnn import kernels as K
+from fastnn import registry
 from fastnn import validation as V
 from fastnn.tracking import Tracked
 
@@ -177,21 +178,9 @@ class Poisson(Loss):
                              f"got {y.min()}..{y.max()}")
 
 
-LOSSES = {
-    "softmax_cross_entropy": SoftmaxCrossEntropy,
-    "cross_entropy": CrossEntropy,
-    "categorical_cross_entropy": CrossEntropy,
-    "binary_cross_entropy": BinaryCrossEntropy,
-    "mse": MSE,
-    "mean_squared_error": MSE,
-    "mae": MAE,
-    "mean_absolute_error": MAE,
-    "sum_of_squares": SumOfSquares,
-    "huber": Huber,
-    "poisson": Poisson,
-}
-CLASSES = {cls.__name__: cls for cls in (SoftmaxCrossEntropy, CrossEntropy, BinaryCrossEntropy,
-                                         MSE, MAE, SumOfSquares, Huber, Poisson)}
+# The names and classes of fastnn.registry.LOSSES.
+CLASSES = {entry.cls: globals()[entry.cls] for entry in registry.LOSSES}
+LOSSES = {name: CLASSES[entry.cls] for entry in registry.LOSSES for name in entry.names}
 
 
 def get(loss):

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from fastnn import kernels as K
+from fastnn import registry
 from fastnn.tracking import Tracked
 from fastnn.validation import real as _check
 
@@ -197,7 +198,8 @@ class Adagrad(Optimizer):
         return {**super().config(), "eps": self.eps}
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad, "adamw": AdamW}
+# The names and classes of fastnn.registry.OPTIMIZERS.
+OPTIMIZERS = {entry.name: globals()[entry.cls] for entry in registry.OPTIMIZERS}
 CLASSES = {cls.__name__: cls for cls in OPTIMIZERS.values()}
 
 
