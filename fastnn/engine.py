@@ -63,15 +63,19 @@ def compile_plan(network, max_rows, labels=None, training=True):
         params = [ParamSpec(p, g, *(state + [None, None])[:2], l2)
                   for p, g, state, l2 in zip(parameters, network.gradients(), optimizer.state,
                                              network.penalties())]
-    hyper = optimizer.config()
-    a, b = OPTIMIZER_SLOTS[name]
+    code = _engine.OPTIMIZER_CODES[name]
+    if training:
+        hyper = optimizer.config()
+        a, b = OPTIMIZER_SLOTS[name]
+        optimizer_spec = OptimizerSpec(code, optimizer.lr, optimizer.decay, hyper.get(a, 0.0),
+                                       hyper.get(b, 0.0), hyper.get("eps", 0.0),
+                                       optimizer.weight_decay, hyper.get("nesterov", False),
+                                       hyper.get("eps_hat", False))
+    else:  # inference reads no hyperparameter, so none of them can keep predict from running
+        optimizer_spec = OptimizerSpec(code, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, False, False)
     mode = network.accuracy_mode() if network.loss.classification else None
     return _engine.Plan(PlanSpec(
-        dtype=network.dtype, layers=layers, params=params,
-        optimizer=OptimizerSpec(_engine.OPTIMIZER_CODES[name], optimizer.lr, optimizer.decay,
-                                hyper.get(a, 0.0), hyper.get(b, 0.0), hyper.get("eps", 0.0),
-                                optimizer.weight_decay, hyper.get("nesterov", False),
-                                hyper.get("eps_hat", False)),
+        dtype=network.dtype, layers=layers, params=params, optimizer=optimizer_spec,
         loss=LossSpec(_engine.LOSS_CODES[loss.kernel],
                       getattr(loss, "eps", getattr(loss, "delta", 0.0))),
         max_rows=max_rows, labels=loss.takes_labels if labels is None else labels,

@@ -219,7 +219,8 @@ def _activation_class(name, entries):
             __init__=_positional(__init__, arg, first.option[1]),
             check=lambda self, where="layer": _choice(f"{where}.{arg}", getattr(self, arg)),
             config=lambda self: {arg: getattr(self, arg)},
-            kind=property(lambda self: choices[getattr(self, arg)].name, doc="the kernel pair"),
+            kind=property(lambda self: choices[_choice(f"{name}.{arg}", getattr(self, arg))].name,
+                          doc="the kernel pair"),
             _entries=choices)
     return type(name, (Activation,), namespace)
 

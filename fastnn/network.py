@@ -154,6 +154,10 @@ class Network(Tracked):
                                  f"followed by layers[{i}], a Dense with n_in={b.n_in}")
         for i, layer in enumerate(layers):
             layer.check(f"layers[{i}]")
+            hyper = layer.entry.hyper if isinstance(layer, L.Activation) else None
+            if hyper is not None and not abs(layer.alpha_argument) <= float(np.finfo(self.dtype).max):
+                raise ValueError(f"layers[{i}].{hyper.name}={layer.alpha_argument} is not a finite "
+                                 f"{self.dtype} (the network's dtype)")
         for i, layer in dense:
             for name in ("W", "b", "dW", "db"):
                 want = (layer.n_in, layer.n_out) if name in ("W", "dW") else (layer.n_out,)

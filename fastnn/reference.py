@@ -146,9 +146,12 @@ def gelu_tanh_forward(x, out, *, n_threads=1):
 
 
 def gelu_tanh_backward(x, dy, dx, *, n_threads=1):
-    t = np.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
-    dx[...] = dy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI
-                    * (1 + 3 * 0.044715 * x * x))
+    with np.errstate(over="ignore", invalid="ignore"):
+        t = np.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
+        sech_sq = 1 - t * t
+        right = 0.5 * x * sech_sq * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+        # where tanh is +-1 the right term is 0, also for an x whose square overflows (0 * inf)
+        dx[...] = dy * (0.5 * (1 + t) + np.where(sech_sq > 0, right, 0))
     return dx
 
 

@@ -273,3 +273,33 @@ def test_sgd_steps_equal_torch(name, torch):
         for lin, d in zip([model[0], model[2]], dense):
             np.testing.assert_allclose(d.W, lin.weight.detach().numpy().T, rtol=1e-10, atol=1e-13)
             np.testing.assert_allclose(d.b, lin.bias.detach().numpy(), rtol=1e-10, atol=1e-13)
+
+
+def test_an_unknown_gelu_approximation_set_later_is_a_value_error():
+    """GELU.approximate set to a value it has no kernels for: forward raised KeyError."""
+    layer = fnn.GELU()
+    layer.approximate = "x"
+    with pytest.raises(ValueError, match=r"GELU.approximate must be one of \['none', 'tanh'\]"):
+        layer.forward(np.ones((2, 2)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_tanh_backward_of_huge_inputs_is_one_or_zero(dtype):
+    """x * x overflowing made the tanh GELU's derivative 0 * inf = NaN at |x| of 1e20 (float32)
+    and 1e200 (float64), where it is 1 and 0, as for the erf GELU."""
+    big = 1e20 if dtype == np.float32 else 1e200
+    x = np.array([big, -big, 0.5], dtype)
+    want = np.array([1, 0, 0.8673699], dtype)
+    for kernels in (K, R):
+        got = kernels.gelu_tanh_backward(x, np.ones(3, dtype), np.empty(3, dtype))
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_an_alpha_not_finite_in_the_networks_dtype_is_refused():
+    """ELU(1e308) in a float32 network predicted -inf without a word."""
+    with pytest.raises(ValueError, match=r"layers\[1\].alpha=1e\+308 is not a finite float32"):
+        fnn.Network([fnn.Dense(2, 3), fnn.ELU(1e308), fnn.Dense(3, 1)], loss="mse",
+                    dtype="float32", random_state=0)
+    net = fnn.Network([fnn.Dense(2, 3), fnn.ELU(1e308), fnn.Dense(3, 1)], loss="mse",
+                      dtype="float64", random_state=0)
+    assert np.all(np.isfinite(net.predict(np.ones((2, 2)))))

@@ -363,3 +363,17 @@ def test_cli_trains_with_adamw(tmp_path, capsys):
                  "--save", str(path)]) == 0
     assert "adamw lr=0.01" in capsys.readouterr().out
     assert type(fnn.load(path).optimizer) is fnn.AdamW
+
+
+def test_predict_reads_no_optimizer_hyperparameter():
+    """An inference plan took the optimizer's settings too: a weight_decay that is not a number
+    made predict raise an unnamed TypeError with the engine, and not without it."""
+    X = np.ones((3, 4), np.float32)
+    outputs = []
+    for engine in (True, False):
+        net = fnn.Network([fnn.Dense(4, 8), fnn.GELU(), fnn.Dense(8, 2)], loss="huber",
+                          optimizer=fnn.AdamW(), random_state=0, engine=engine)
+        net.optimizer.weight_decay = "x"
+        outputs.append(net.predict(X))
+        assert set(net.evaluate(X, np.zeros((3, 2), np.float32))) == {"loss"}
+    np.testing.assert_array_equal(outputs[0], outputs[1])

@@ -109,9 +109,11 @@ cdef inline floating gelu_tanh_grad(floating x, floating dy, floating alpha) noe
     cdef floating t = ftanh(inner)
     cdef floating left = <floating>0.5 * x
     cdef floating left_derivative = <floating>0.5 * (1 + t)
-    cdef floating right_derivative = left * (1 - t * t) * <floating>0.79788456080286535588 * (
+    cdef floating sech_sq = 1 - t * t
+    cdef floating right_derivative = left * sech_sq * <floating>0.79788456080286535588 * (
         1 + <floating>3 * <floating>0.044715 * x_sq)
-    return dy * (left_derivative + right_derivative)
+    # where tanh is +-1 the right term is 0, also for an x whose square overflows (0 * inf)
+    return dy * (left_derivative + (right_derivative if sech_sq > 0 else 0))
 
 
 cdef inline floating silu_value(floating x, floating alpha) noexcept nogil:
