@@ -791,5 +791,12 @@ def test_a_plan_is_compiled_from_a_plan_spec():
             assert "PlanSpec" in str(error), error
             print("refused:", error)
         exercise(plan(args), args)
+        for field, value in (("accuracy", 2**40), ("accuracy", "x"), ("owners", [1, 2])):
+            try:
+                E.Plan(spec(args)._replace(**{field: value}))
+            except ValueError as error:
+                assert field in str(error), error
+                print("refused:", error)
         """)
     assert "refused: engine: Plan takes a fastnn.plan.PlanSpec" in out
+    assert out.count("refused:") == 4, out

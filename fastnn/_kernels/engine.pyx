@@ -775,10 +775,15 @@ cdef class Plan:
             raise TypeError(f"engine: Plan takes a fastnn.plan.PlanSpec, got {type(spec).__name__}")
         import numpy as np
         cdef bint labels = spec.labels, training = spec.training
-        cdef int acc_mode = spec.accuracy
+        cdef int acc_mode = _code(spec.accuracy, ACCURACY_CODES, "accuracy")
         dtype, layers, params, optimizer, loss = (np.dtype(spec.dtype), spec.layers, spec.params,
                                                   spec.optimizer, spec.loss)
-        max_rows, owners, layer_list = spec.max_rows, spec.owners, spec.layer_list
+        max_rows, owners, layer_list = spec.max_rows, list(spec.owners), spec.layer_list
+        for i, owner in enumerate(owners):
+            if not (isinstance(getattr(owner, "W", None), np.ndarray)
+                    and isinstance(getattr(owner, "b", None), np.ndarray)):
+                raise ValueError(f"engine plan: owners[{i}] must be a Dense layer (arrays W and b), "
+                                 f"got {type(owner).__name__}")
         layers, params = list(layers), list(params)
         max_rows = PyNumber_Index(max_rows)
         _check_plan(dtype, layers, params, optimizer, loss, max_rows, labels, acc_mode, training)
