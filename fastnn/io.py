@@ -159,6 +159,21 @@ def _construct(cls, config, where):
 # ---------------------------------------------------------------- save
 
 
+def _non_finite(value, where=""):
+    """(path, value) of the first NaN or infinite float in nested dicts and lists, or None."""
+    if isinstance(value, dict):
+        items = ((f"{where}.{key}" if where else str(key), v) for key, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return (where, value) if isinstance(value, float) and not math.isfinite(value) else None
+    for path, item in items:
+        found = _non_finite(item, path)
+        if found is not None:
+            return found
+    return None
+
+
 def save(net, path):
     """Write `net` to `path` (see the module's docstring for the format).
 
@@ -182,6 +197,10 @@ def save(net, path):
                              f"own classes, so load could not rebuild it")
     meta, arrays = describe(net)
     arrays = {name: np.ascontiguousarray(a) for name, a in arrays.items()}  # as load reads them
+    bad = _non_finite(meta)
+    if bad is not None:
+        raise ValueError(f"cannot save this network: {bad[0]} is {bad[1]}, which a model file "
+                         f"cannot hold (a finite number)")
     try:
         text = json.dumps(meta, allow_nan=False, default=_plain)
         description = Description(_parse_json(text))

@@ -539,3 +539,15 @@ def test_save_waits_for_a_fit_running_in_another_thread(tmp_path):
     assert loaded.optimizer.iterations == net.optimizer.iterations == 20 * 125
     for p, q in zip(loaded.parameters(), net.parameters()):
         np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_save_names_a_setting_a_model_file_cannot_hold(tmp_path, value):
+    """A NaN or infinite optimizer setting was refused as "Out of range float values are not
+    JSON compliant", naming nothing; the file is not written either way."""
+    net = fnn.Network([fnn.Dense(4, 8), fnn.GELU(), fnn.Dense(8, 2)], loss="huber",
+                      optimizer=fnn.AdamW(), random_state=0)
+    net.optimizer.weight_decay = value
+    with pytest.raises(ValueError, match=r"optimizer\.config\.weight_decay is (nan|inf)"):
+        net.save(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
