@@ -110,7 +110,6 @@ def write_thresholds():
                       "cdef enum:\n" + "\n".join(lines) + "\n")
 
 
-
 # Generated from fastnn/registry.py (see the templates): the activation dispatch and wrappers.
 TEMPLATES = ["fastnn/_kernels/_act_dispatch.pxd.tp", "fastnn/_kernels/activations.pyx.tp"]
 

@@ -162,9 +162,13 @@ INITIALIZERS = (
 )
 
 
+_ACTIVATIONS_BY_NAME = {entry.name: entry for entry in ACTIVATIONS}
+
+
 def activation(name):
-    """The ACTIVATIONS entry called `name`, or ValueError listing the names."""
-    for entry in ACTIVATIONS:
-        if entry.name == name:
-            return entry
-    raise ValueError(f"activation must be one of {[a.name for a in ACTIVATIONS]}; got {name!r}")
+    """The ACTIVATIONS entry called `name`, or ValueError listing the names. A dictionary
+    lookup: the layer path asks it on every forward and backward."""
+    entry = _ACTIVATIONS_BY_NAME.get(name) if isinstance(name, str) else None
+    if entry is None:
+        raise ValueError(f"activation must be one of {list(_ACTIVATIONS_BY_NAME)}; got {name!r}")
+    return entry
