@@ -1,4 +1,5 @@
-"""The compiled kernels, built once for the baseline CPU and once per x86-64 ISA level.
+"""The compiled kernels: the loops (MODULES) built once for the baseline CPU and once per x86-64
+ISA level, the rest (engine, _cpu) once.
 
 `variant()` names the build to use: the best this CPU runs, or the one named by the environment
 variable FASTNN_KERNELS (baseline, x86_64_v3, x86_64_v4), e.g. to test the baseline build on a
@@ -9,7 +10,7 @@ import importlib.machinery
 import os
 import sys
 
-MODULES = ("activations", "dense", "engine", "losses", "optim")
+MODULES = ("activations", "dense", "engine_loops", "losses", "optim")  # built per variant
 
 
 def _has_compiled(folder):
@@ -58,9 +59,10 @@ def variant():
 
 
 def load(name):
-    """The compiled module `name` (one of MODULES) of the chosen build."""
+    """The compiled module `name`: one of MODULES from the chosen build, any other from this
+    package (built once)."""
     chosen = variant()
-    if chosen == "baseline":
+    if chosen == "baseline" or name not in MODULES:
         return importlib.import_module(f"{__name__}.{name}")
     package = importlib.import_module(f"{__name__}.{chosen}")
     for folder in __path__[1:]:  # the installed copy, when this is a source checkout

@@ -1,17 +1,14 @@
 """The fused training engine: a whole epoch of mini-batch steps, or all of predict, in one call
 that does not hold the GIL.
 
-A Plan is a network compiled to C: for each Dense layer its sizes, parameter and gradient
-pointers, the activation fused into its epilogue, an optional dropout after it, and buffers for
-its activations and gradients; the optimizer's kind, hyperparameters and state pointers; the
-loss. fastnn/engine.py builds it from a Network, and the Plan keeps every array it points into
-alive. Nothing is allocated per batch.
+A Plan is a network compiled to C (_plan_c.pxd): for each Dense layer its sizes, parameter and
+gradient pointers, the activation fused into its epilogue, an optional dropout after it, and
+buffers for its activations and gradients; the optimizer's kind, hyperparameters and state
+pointers; the loss. fastnn/engine.py builds it from a Network, and the Plan keeps every array it
+points into alive. Nothing is allocated per batch. The loops that run it are engine_loops.pyx's,
+of the kernel variant fastnn._kernels.variant() chose; this module is built once.
 
-Each step runs the kernels of the layer-by-layer Python path in the same order on the same
-values (gather, dense + activation, dropout, loss, activation backward, dense backward, update),
-so the two paths give the same numbers.
-
-The kernels trust the plan, so Plan.__init__ first runs its description through _check_plan,
+The loops trust the plan, so Plan.__init__ first runs its description through _check_plan,
 which refuses (ValueError) anything that would make them read or write out of bounds: layers
 that do not chain, arrays of the wrong shape, unknown codes, missing optimizer state, parameters
 that are not the layers' W and b, a max_rows whose buffers would pass 2^31 values; and anything
@@ -26,43 +23,33 @@ thread.
 """
 from contextlib import nullcontext
 
+from fastnn._kernels import load
 from fastnn.plan import PlanSpec
 from fastnn.registry import ACTIVATIONS
 
 cimport numpy as cnp
 from cpython.number cimport PyNumber_Index
 from cpython.pycapsule cimport PyCapsule_GetPointer
-from cython cimport floating
-from libc.math cimport isfinite, pow, sqrt
 from libc.stdint cimport UINT32_MAX, uint64_t, uintptr_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy
 from numpy.random cimport bitgen_t
 
-from fastnn._kernels._blas cimport load_blas
+from fastnn._kernels._act_dispatch cimport N_ACTIVATIONS, activation_code, activation_from_input
 from fastnn._kernels._checks cimport (Span, count_in, distinct_or_same, float_typenum,
                                       input_array, span, thread_count)
-from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HUBER, MAE, MSE, POISSON,
-                                         SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES,
-                                         loss_rows)
-from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, ADAMW, RMSPROP, SGD, optim_update
-from fastnn._kernels._act_dispatch cimport (IDENTITY, N_ACTIVATIONS, RELU, activation_code,
-                                           activation_from_input, backward_rows, forward_rows)
-from fastnn._kernels._rowops cimport dropout_row, row_dot
-from fastnn._kernels._thresholds cimport (FAST_PREDICT_MAX, PARALLEL_MIN, SKINNY_MAX,
-                                          TINY_MAX_WORK)
-from fastnn._kernels._tiny cimport (FNN_TINY_AVAILABLE, FNN_TINY_CHAIN, FNN_TINY_MAX_HIDDEN,
-                                    FNN_TINY_TREE, fnn_tiny_logits, fnn_tiny_step)
+                                         SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES)
+from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, ADAMW, RMSPROP, SGD
+from fastnn._kernels._plan_c cimport (ACC_ARGMAX, ACC_LOGITS, ACC_NONE, ACC_PROBABILITIES,
+                                      EngineLoops, EpochData, LayerPlan, ParamPlan, PlanC)
+from fastnn._kernels._thresholds cimport FAST_PREDICT_MAX
 
 cnp.import_array()
-load_blas()
 
-cdef enum:
-    ACC_NONE = 0
-    ACC_ARGMAX = 1
-    ACC_LOGITS = 2          # yes/no above 0
-    ACC_PROBABILITIES = 3   # yes/no above 0.5
+_loops = load("engine_loops")
+cdef const EngineLoops* loops = <const EngineLoops*>PyCapsule_GetPointer(
+    _loops.LOOPS, "fastnn._kernels.engine_loops.LOOPS")
 
 # The counts a plan takes. Steps are numbered below 2^62 (as fastnn.io saves them), so the step
 # counter and the products of the schedule never wrap; a buffer of max_rows x a layer's width
@@ -88,58 +75,6 @@ ACCURACY_CODES = {None: ACC_NONE, "argmax": ACC_ARGMAX, "logits": ACC_LOGITS,
                   "probabilities": ACC_PROBABILITIES}
 
 
-cdef struct LayerPlan:
-    Py_ssize_t n_in, n_out
-    void* W
-    void* b
-    void* dW
-    void* db
-    int act
-    double alpha
-    double rate         # dropout after the activation; 0: none
-    uint64_t* rng       # that dropout's [key, counter]
-    void* A             # activation output (max_rows x n_out)
-    void* D             # dropout output, the next layer's input; NULL without dropout
-    void* mask          # dropout mask; NULL without dropout
-    void* G             # gradient w.r.t. this layer's output, then (in place) pre-activation
-    void* Z             # pre-activation, for the kinds whose backward needs the input; else NULL
-
-
-cdef struct ParamPlan:
-    void* p
-    void* g
-    void* s1
-    void* s2
-    Py_ssize_t size
-    double l2           # L2 penalty strength (Dense's l2), 0 for none
-
-
-cdef struct PlanC:
-    LayerPlan* layers
-    ParamPlan* params
-    int n_layers, n_params
-    int loss_kind, opt_kind, acc_mode
-    double loss_eps, lr, decay, a, b, eps, wd
-    bint nesterov, eps_hat, has_l2
-    int tiny            # _tiny.h's summation order that matches BLAS for this network, or -1
-    Py_ssize_t max_rows
-    void* Xb            # the gathered batch
-    void* Tb            # its targets (rows), or NULL with labels
-    Py_ssize_t* Lb      # its class labels, or NULL
-    void* Wb            # its sample weights
-
-
-cdef struct EpochData:
-    const void* X
-    const void* T       # target rows, or NULL with labels
-    const Py_ssize_t* L  # class labels, or NULL
-    const void* W       # sample weights, or NULL
-    Py_ssize_t n
-    Py_ssize_t batch_size
-
-
-cdef inline int _threads(int n_threads, Py_ssize_t elements) noexcept nogil:
-    return n_threads if elements >= PARALLEL_MIN else 1
 
 
 cdef void* _ptr(object a, int typenum, Py_ssize_t size, str what, bint write=True) except NULL:
@@ -152,293 +87,18 @@ cdef void* _ptr(object a, int typenum, Py_ssize_t size, str what, bint write=Tru
     return cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
-cdef const floating* _forward(PlanC* P, const floating* X, Py_ssize_t rows, bint training,
-                              int n_threads) noexcept nogil:
-    """All layers on `rows` rows of X; returns the last layer's output."""
-    cdef const floating* inp = X
-    cdef LayerPlan* lp
-    cdef Py_ssize_t l, r
-    for l in range(P.n_layers):
-        lp = &P.layers[l]
-        if lp.Z != NULL:  # the activation layer's own pass, as the layer-by-layer path runs it
-            dense_forward_core(inp, <const floating*>lp.W, <const floating*>lp.b,
-                               <floating*>lp.Z, rows, lp.n_in, lp.n_out, IDENTITY, 0,
-                               _threads(n_threads, rows * lp.n_out))
-            forward_rows(lp.act, <const floating*>lp.Z, <floating*>lp.A, rows, lp.n_out,
-                         <floating>lp.alpha, _threads(n_threads, rows * lp.n_out))
-        else:
-            dense_forward_core(inp, <const floating*>lp.W, <const floating*>lp.b,
-                               <floating*>lp.A, rows, lp.n_in, lp.n_out, lp.act,
-                               <floating>lp.alpha, _threads(n_threads, rows * lp.n_out))
-        inp = <const floating*>lp.A
-        if training and lp.rate > 0:
-            for r in range(rows):
-                dropout_row(<const floating*>lp.A + r * lp.n_out, <floating*>lp.D + r * lp.n_out,
-                            <floating*>lp.mask + r * lp.n_out, lp.n_out, lp.rate, lp.rng[0],
-                            lp.rng[1] + <uint64_t>(r * lp.n_out))
-            lp.rng[1] += <uint64_t>(rows * lp.n_out)
-            inp = <const floating*>lp.D
-    return inp
+cdef inline int _dtype_index(int typenum) noexcept:
+    """The index of a plan's dtype in the loops' tables: 0 float32, 1 float64."""
+    return 0 if typenum == cnp.NPY_FLOAT32 else 1
 
 
-cdef double _correct(int mode, const floating* out, const floating* T, const Py_ssize_t* L,
-                     Py_ssize_t rows, Py_ssize_t c) noexcept nogil:
-    """Correct predictions in the batch (fractional for yes/no outputs: agreeing entries / c)."""
-    cdef Py_ssize_t r, j, best, want
-    cdef double agree = 0
-    cdef floating threshold = 0 if mode == ACC_LOGITS else <floating>0.5
-    if mode == ACC_ARGMAX:
-        for r in range(rows):
-            best = 0
-            for j in range(1, c):
-                if out[r * c + j] > out[r * c + best]:
-                    best = j
-            if L != NULL:
-                want = L[r]
-            else:
-                want = 0
-                for j in range(1, c):
-                    if T[r * c + j] > T[r * c + want]:
-                        want = j
-            agree += best == want
-        return agree
-    if mode == ACC_LOGITS or mode == ACC_PROBABILITIES:
-        for j in range(rows * c):
-            agree += (out[j] > threshold) == (T[j] > <floating>0.5)
-        return agree / c
-    return 0
-
-
-cdef bint _tiny_shape(PlanC* P) noexcept nogil:
-    """Whether the network is X -> Dense + ReLU -> Dense -> softmax cross-entropy with at most 4
-    inputs, 2 to 4 classes and a hidden width of whole 16-float vectors, and no dropout (_tiny.h
-    takes float32 only)."""
-    if P.n_layers != 2 or P.loss_kind != SOFTMAX_CE or P.acc_mode not in (ACC_NONE, ACC_ARGMAX):
-        return False
-    cdef LayerPlan* a = &P.layers[0]
-    cdef LayerPlan* b = &P.layers[1]
-    return (a.act == RELU and b.act == IDENTITY and a.rate == 0 and b.rate == 0
-            and 1 <= a.n_in <= 4 and 2 <= b.n_out <= 4 and a.n_out % 16 == 0
-            and a.n_out <= FNN_TINY_MAX_HIDDEN)
-
-
-_TINY_ORDERS = {}  # (K, H, C) -> _tiny_order's answer, which depends only on the BLAS build
-
-
-def _tiny_order(Py_ssize_t K, Py_ssize_t H, Py_ssize_t C):
-    """The order of _tiny.h whose logits equal, bit for bit, those of the layer-by-layer forward
-    (BLAS) for a K-H-C network; -1 if neither does. Tried on batches of 1, 2 and 51 rows (BLAS
-    may treat the last rows of a batch apart) of random inputs and weights whose magnitudes span
-    2^-20..2^20, so that any other order of the sums shows."""
-    import numpy as np
-    if not (1 <= K <= 4 and 2 <= C <= 4 and 16 <= H <= FNN_TINY_MAX_HIDDEN and H % 16 == 0):
-        raise ValueError(f"_tiny.h takes 1-4 inputs, 2-4 classes and a hidden width of 16..."
-                         f"{FNN_TINY_MAX_HIDDEN} in steps of 16, got {K}-{H}-{C}")
-    if not FNN_TINY_AVAILABLE:
-        return -1
-    rng = np.random.default_rng(0)
-    def values(*shape):
-        return (rng.standard_normal(shape) * 2.0 ** rng.integers(-20, 21, shape)).astype(np.float32)
-    cdef float[:, ::1] X = values(51, K)
-    cdef float[:, ::1] W1 = values(K, H)
-    cdef float[::1] b1 = values(H)
-    cdef float[:, ::1] W2 = values(H, C)
-    cdef float[::1] b2 = values(C)
-    cdef float[:, ::1] A = np.empty((51, H), np.float32)
-    cdef float[:, ::1] Z = np.empty((51, C), np.float32)
-    cdef float[:, ::1] T = np.empty((51, C), np.float32)
-    cdef Py_ssize_t[::1] rows = np.arange(51, dtype=np.intp)
-    cdef Py_ssize_t n
-    for order in (FNN_TINY_CHAIN, FNN_TINY_TREE):
-        for n in (1, 2, 51):
-            dense_forward_core(&X[0, 0], &W1[0, 0], &b1[0], &A[0, 0], n, K, H, RELU, 0, 1)
-            dense_forward_core(&A[0, 0], &W2[0, 0], &b2[0], &Z[0, 0], n, H, C, IDENTITY, 0, 1)
-            fnn_tiny_logits(&X[0, 0], &rows[0], &W1[0, 0], &b1[0], &W2[0, 0], &b2[0], &T[0, 0],
-                            n, <int>K, H, <int>C, order)
-            if not np.array_equal(np.asarray(T[:n]).view(np.uint32),
-                                  np.asarray(Z[:n]).view(np.uint32)):
-                break
-        else:
-            return order
-    return -1
+_TINY_ORDERS = {}  # (K, H, C) -> tiny_order's answer, which depends only on the BLAS build
 
 
 def _cached_tiny_order(K, H, C):
     if (K, H, C) not in _TINY_ORDERS:
-        _TINY_ORDERS[K, H, C] = _tiny_order(K, H, C)
+        _TINY_ORDERS[K, H, C] = _loops.tiny_order(K, H, C)
     return _TINY_ORDERS[K, H, C]
-
-
-cdef double _penalty(PlanC* P, floating dtype, double wsum) noexcept nogil:
-    """The batch's L2 penalty: sum over penalized parameters of 0.5 * (l2 / wsum) * |p|^2."""
-    cdef double penalty = 0
-    cdef ParamPlan* pp
-    cdef Py_ssize_t j
-    for j in range(P.n_params):
-        pp = &P.params[j]
-        if pp.l2 != 0:
-            penalty += 0.5 * (pp.l2 / wsum) * row_dot(<const floating*>pp.p,
-                                                      <const floating*>pp.p, pp.size)
-    return penalty
-
-
-cdef bint _add_loss(PlanC* P, floating dtype, double loss, double wsum, Py_ssize_t rows,
-                    double* loss_sum, double* penalty_sum) noexcept nogil:
-    """Adds a batch's mean loss, with its L2 penalty, and the penalty alone, times its rows, to
-    the epoch's sums; False (and nothing added) if the loss is not finite."""
-    cdef double penalty = _penalty(P, dtype, wsum) if P.has_l2 else 0
-    loss += penalty
-    if not isfinite(loss):
-        return False
-    loss_sum[0] += loss * rows
-    penalty_sum[0] += penalty * rows
-    return True
-
-
-cdef void _step(PlanC* P, floating dtype, Py_ssize_t* iterations, double wsum) noexcept nogil:
-    """The optimizer's update of every parameter from its gradient; iterations += 1."""
-    cdef double lr = P.lr / (1.0 + P.decay * iterations[0]), eps = P.eps, c1 = 0, c2 = 0
-    # AdamW's weight decay is decoupled (keep); only the layers' L2 enters its gradient
-    cdef double keep = 1 - lr * P.wd if P.opt_kind == ADAMW else 1
-    cdef double wd = 0 if P.opt_kind == ADAMW else P.wd
-    cdef ParamPlan* pp
-    cdef Py_ssize_t j
-    if P.opt_kind == ADAM or P.opt_kind == ADAMW:
-        c1 = 1.0 / (1.0 - pow(P.a, iterations[0] + 1))
-        c2 = 1.0 / (1.0 - pow(P.b, iterations[0] + 1))
-        if P.eps_hat:
-            eps = P.eps * sqrt(c2)
-    for j in range(P.n_params):
-        pp = &P.params[j]
-        optim_update(P.opt_kind, <floating*>pp.p, <const floating*>pp.g, <floating*>pp.s1,
-                     <floating*>pp.s2, pp.size, <floating>lr, <floating>P.a, <floating>P.b,
-                     <floating>eps, <floating>(wd + pp.l2 / wsum), P.nesterov,
-                     <floating>c1, <floating>c2, <floating>keep)
-    iterations[0] += 1
-
-
-cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_ssize_t* L,
-                      const floating* w, const Py_ssize_t* order, Py_ssize_t n,
-                      Py_ssize_t batch_size, Py_ssize_t* iterations, int n_threads,
-                      double* loss_sum, double* penalty_sum, double* correct) noexcept nogil:
-    """Mini-batch steps over the rows of X in `order`; 1 when a batch's loss was not finite (it
-    stops there, without a step), else 0. Sums batch loss * rows (L2 penalty included, and also
-    summed alone) and correct predictions."""
-    cdef Py_ssize_t n_batches = (n + batch_size - 1) // batch_size
-    cdef Py_ssize_t bi, start, rows, r, j, i, l
-    cdef Py_ssize_t n_in = P.layers[0].n_in, c = P.layers[P.n_layers - 1].n_out
-    cdef floating* Xb = <floating*>P.Xb
-    cdef floating* Tb = <floating*>P.Tb
-    cdef floating* Wb = <floating*>P.Wb
-    cdef LayerPlan* lp
-    cdef LayerPlan* last = &P.layers[P.n_layers - 1]
-    cdef const floating* out
-    cdef floating* G
-    cdef double loss, wsum, unused = 0
-    # The one-pass step gives the layer-by-layer numbers where those run on one thread, in
-    # fastnn's own loops (below SKINNY_MAX) and in OpenBLAS's small-matrix kernel.
-    cdef Py_ssize_t H = P.layers[0].n_out
-    cdef bint tiny = (floating is float and P.tiny >= 0 and L != NULL and w == NULL
-                      and batch_size * H <= SKINNY_MAX and batch_size * H * c <= TINY_MAX_WORK
-                      and _threads(n_threads, batch_size * c) == 1)
-    for bi in range(n_batches):
-        start = bi * batch_size
-        rows = min(batch_size, n - start)
-        if floating is float and tiny:
-            loss = fnn_tiny_step(X, order + start, L, <const float*>P.layers[0].W,
-                                 <const float*>P.layers[0].b, <const float*>P.layers[1].W,
-                                 <const float*>P.layers[1].b, <float*>P.layers[0].dW,
-                                 <float*>P.layers[0].db, <float*>P.layers[1].dW,
-                                 <float*>P.layers[1].db, rows, <int>n_in, H, <int>c, P.tiny,
-                                 correct if P.acc_mode == ACC_ARGMAX else &unused)
-            if not _add_loss(P, <floating>0, loss, rows, rows, loss_sum, penalty_sum):
-                return 1
-            _step(P, <floating>0, iterations, rows)
-            continue
-        for r in range(rows):
-            i = order[start + r]
-            memcpy(Xb + r * n_in, X + i * n_in, n_in * sizeof(floating))
-            if L != NULL:
-                P.Lb[r] = L[i]
-            else:
-                memcpy(Tb + r * c, T + i * c, c * sizeof(floating))
-            if w != NULL:
-                Wb[r] = w[i]
-        wsum = rows
-        if w != NULL:
-            wsum = 0
-            for r in range(rows):
-                wsum += Wb[r]
-            if not wsum > 0:
-                continue  # a batch whose weights are all zero teaches nothing
-
-        out = _forward(P, Xb, rows, True, n_threads)
-        G = <floating*>last.G
-        loss = loss_rows(P.loss_kind, out, Tb if L == NULL else <const floating*>NULL,
-                         P.Lb if L != NULL else <const Py_ssize_t*>NULL,
-                         Wb if w != NULL else <const floating*>NULL, G, rows, c,
-                         <floating>P.loss_eps, _threads(n_threads, rows * c))
-        if not _add_loss(P, <floating>0, loss, wsum, rows, loss_sum, penalty_sum):
-            return 1
-        correct[0] += _correct(P.acc_mode, out, Tb, P.Lb if L != NULL else NULL, rows, c)
-
-        for l in range(P.n_layers - 1, -1, -1):
-            lp = &P.layers[l]
-            G = <floating*>lp.G
-            if lp.rate > 0:
-                for j in range(rows * lp.n_out):
-                    G[j] = G[j] * (<floating*>lp.mask)[j]
-            backward_rows(lp.act, <const floating*>(lp.Z if lp.Z != NULL else lp.A), G, G, rows,
-                          lp.n_out, <floating>lp.alpha, _threads(n_threads, rows * lp.n_out))
-            dense_backward_core(
-                Xb if l == 0 else <const floating*>(P.layers[l - 1].D if P.layers[l - 1].rate > 0
-                                                    else P.layers[l - 1].A),
-                <const floating*>lp.W, G, <floating*>lp.dW, <floating*>lp.db,
-                <floating*>P.layers[l - 1].G if l > 0 else <floating*>NULL,
-                rows, lp.n_in, lp.n_out, False)
-
-        _step(P, <floating>0, iterations, wsum)
-    return 0
-
-
-cdef void _predict(PlanC* P, const floating* X, floating* out, Py_ssize_t n, int final_act,
-                   int n_threads) noexcept nogil:
-    cdef Py_ssize_t bi, start, rows, c = P.layers[P.n_layers - 1].n_out
-    cdef const floating* res
-    cdef Py_ssize_t n_in = P.layers[0].n_in
-    for bi in range((n + P.max_rows - 1) // P.max_rows):
-        start = bi * P.max_rows
-        rows = min(P.max_rows, n - start)
-        res = _forward(P, X + start * n_in, rows, False, n_threads)
-        memcpy(out + start * c, res, rows * c * sizeof(floating))
-        if final_act != IDENTITY:
-            forward_rows(final_act, out + start * c, out + start * c, rows, c, 0,
-                         _threads(n_threads, rows * c))
-
-
-cdef bint _all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
-    # x - x == 0 is false exactly for NaN and +-inf, and vectorizes; chunks allow an early exit.
-    cdef Py_ssize_t start, i
-    cdef bint ok = True
-    for start in range(0, n, 65536):
-        for i in range(start, min(start + 65536, n)):
-            ok = ok & (x[i] - x[i] == 0)
-        if not ok:
-            return False
-    return True
-
-
-cdef bint _state_finite(PlanC* P, floating dtype) noexcept nogil:
-    """Whether every parameter and optimizer state value is finite."""
-    cdef ParamPlan* pp
-    cdef Py_ssize_t j
-    for j in range(P.n_params):
-        pp = &P.params[j]
-        if not (_all_finite(<const floating*>pp.p, pp.size)
-                and (pp.s1 == NULL or _all_finite(<const floating*>pp.s1, pp.size))
-                and (pp.s2 == NULL or _all_finite(<const floating*>pp.s2, pp.size))):
-            return False
-    return True
 
 
 def all_finite(x):
@@ -449,8 +109,9 @@ def all_finite(x):
     cdef Py_ssize_t n = cnp.PyArray_SIZE(xa)
     cdef const void* p = cnp.PyArray_DATA(xa)
     cdef bint ok
+    cdef int i = _dtype_index(t)
     with nogil:
-        ok = _all_finite(<const float*>p, n) if t == cnp.NPY_FLOAT32 else _all_finite(<const double*>p, n)
+        ok = loops.all_finite[i](p, n)
     return ok
 
 
@@ -708,6 +369,7 @@ cdef class Plan:
     """A Network compiled for the engine; see fastnn/engine.py."""
     cdef PlanC c
     cdef int typenum
+    cdef int dtype_index  # the plan's dtype in the loops' tables
     cdef Py_ssize_t n_in, n_out
     cdef list keep
     cdef list owners    # (Dense layer, its W, its b): the plan is current while they still match
@@ -789,6 +451,7 @@ cdef class Plan:
         _check_plan(dtype, layers, params, optimizer, loss, max_rows, labels, acc_mode, training)
         self.typenum = cnp.NPY_FLOAT32 if dtype == np.float32 else cnp.NPY_FLOAT64
         cdef int t = self.typenum
+        self.dtype_index = _dtype_index(t)
         self.keep = [layers, params]
         self.owners = [(layer, layer.W, layer.b) for layer in owners]
         self.layer_list = layer_list if layer_list is not None else []
@@ -861,7 +524,7 @@ cdef class Plan:
         its numbers match BLAS's on this machine) or layer by layer, e.g. to time the two."""
         self._require_ready()
         self.c.tiny = -1
-        if allow and self.typenum == cnp.NPY_FLOAT32 and _tiny_shape(&self.c):
+        if allow and self.typenum == cnp.NPY_FLOAT32 and loops.tiny_shape(&self.c):
             self.c.tiny = _cached_tiny_order(self.c.layers[0].n_in, self.c.layers[0].n_out,
                                              self.c.layers[1].n_out)
 
@@ -927,25 +590,12 @@ cdef class Plan:
                              f"2^62 - 1, the last step number")
         return it
 
-    cdef int _run_epoch(self, EpochData* d, const Py_ssize_t* order, Py_ssize_t batch_size,
-                        Py_ssize_t* it, int n_threads, double* sums) noexcept nogil:
+    cdef int _run_epoch(self, const EpochData* d, const Py_ssize_t* order, Py_ssize_t* it,
+                        int n_threads, double* sums) noexcept nogil:
         """One epoch: 0, or 1 when a batch's loss was not finite (it stopped there), or 2 when
         the epoch ended with a parameter or optimizer state value that is not finite (its last
         steps overflowed them, the losses before still finite)."""
-        cdef int status
-        if self.typenum == cnp.NPY_FLOAT32:
-            status = _train_epoch(&self.c, <const float*>d.X, <const float*>d.T, d.L,
-                                  <const float*>d.W, order, d.n, batch_size, it, n_threads,
-                                  &sums[0], &sums[1], &sums[2])
-            if status == 0 and not _state_finite(&self.c, <float>0):
-                status = 2
-        else:
-            status = _train_epoch(&self.c, <const double*>d.X, <const double*>d.T, d.L,
-                                  <const double*>d.W, order, d.n, batch_size, it, n_threads,
-                                  &sums[0], &sums[1], &sums[2])
-            if status == 0 and not _state_finite(&self.c, <double>0):
-                status = 2
-        return status
+        return loops.run_epoch[self.dtype_index](&self.c, d, order, it, n_threads, sums)
 
     def train_epoch(self, X, y, sample_weight, order, batch_size, iterations, n_threads=1):
         """One epoch of steps over X[order] in batches; returns (finished, loss_sum, penalty_sum,
@@ -971,7 +621,7 @@ cdef class Plan:
         sums[0] = sums[1] = sums[2] = 0
         cdef int status
         with nogil:
-            status = self._run_epoch(&d, Op, d.batch_size, &it, threads, sums)
+            status = self._run_epoch(&d, Op, &it, threads, sums)
         return status == 0, sums[0], sums[1], sums[2], it
 
     cdef void _state(self, bint save) noexcept nogil:
@@ -1041,7 +691,7 @@ cdef class Plan:
                             _permutation(g, Op, d.n)
                         self._state(True)
                         start = it
-                        status = self._run_epoch(&d, Op, d.batch_size, &it, threads, Sp + 3 * e)
+                        status = self._run_epoch(&d, Op, &it, threads, Sp + 3 * e)
                         if status != 0:
                             self._state(False)
                             it = start
@@ -1068,12 +718,8 @@ cdef class Plan:
         cdef void* Op = _ptr(out, t, n * self.n_out, "out")
         distinct_or_same(<cnp.ndarray>out, "out", <cnp.ndarray>X, "X", False)
         self._apart(out, "out", True)
-        if t == cnp.NPY_FLOAT32:
-            with nogil:
-                _predict(&self.c, <const float*>Xp, <float*>Op, n, final_act, threads)
-        else:
-            with nogil:
-                _predict(&self.c, <const double*>Xp, <double*>Op, n, final_act, threads)
+        with nogil:
+            loops.predict[self.dtype_index](&self.c, Xp, Op, n, final_act, threads)
         return out
 
     def current(self):
@@ -1103,23 +749,14 @@ cdef class Plan:
                 and cnp.PyArray_DIM(<cnp.ndarray>X, 0) > 0 and self.current()
                 and cnp.PyArray_SIZE(<cnp.ndarray>X) <= FAST_PREDICT_MAX):
             return None
-        cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>X, 0), i
+        cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>X, 0)
         cdef cnp.npy_intp dims[2]
         dims[0], dims[1] = n, self.n_out
         cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims, self.typenum, 0)
         cdef const void* Xp = cnp.PyArray_DATA(<cnp.ndarray>X)
-        cdef bint finite = True
+        cdef bint finite
         with nogil:
-            if self.typenum == cnp.NPY_FLOAT32:
-                for i in range(n * self.n_in):
-                    finite = finite & isfinite((<const float*>Xp)[i])
-                if finite:
-                    _predict(&self.c, <const float*>Xp, <float*>cnp.PyArray_DATA(out), n,
-                             final_act, 1)
-            else:
-                for i in range(n * self.n_in):
-                    finite = finite & isfinite((<const double*>Xp)[i])
-                if finite:
-                    _predict(&self.c, <const double*>Xp, <double*>cnp.PyArray_DATA(out), n,
-                             final_act, 1)
+            finite = loops.all_finite[self.dtype_index](Xp, n * self.n_in)
+            if finite:
+                loops.predict[self.dtype_index](&self.c, Xp, cnp.PyArray_DATA(out), n, final_act, 1)
         return out if finite else None
