@@ -27,13 +27,13 @@ thread.
 from contextlib import nullcontext
 
 from fastnn.plan import PlanSpec
-from fastnn.registry import ACTIVATIONS
+from fastnn.registry import ACTIVATIONS, OPTIMIZERS
 
 cimport numpy as cnp
 from cpython.number cimport PyNumber_Index
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from cython cimport floating
-from libc.math cimport isfinite, pow, sqrt
+from libc.math cimport isfinite
 from libc.stdint cimport UINT32_MAX, uint64_t, uintptr_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy
@@ -46,7 +46,7 @@ from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HUBER, MAE, MSE, POISSON,
                                          SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES,
                                          loss_rows)
-from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, ADAMW, RMSPROP, SGD, optim_update
+from fastnn._kernels._optim_core cimport OptimScalars, optim_scalars, optim_update
 from fastnn._kernels._act_dispatch cimport (IDENTITY, N_ACTIVATIONS, RELU, activation_code,
                                            activation_from_input, backward_rows, forward_rows)
 from fastnn._kernels._rowops cimport dropout_row, row_dot
@@ -82,8 +82,7 @@ LOSS_CODES = {"softmax_cross_entropy": SOFTMAX_CE, "categorical_cross_entropy": 
               "sigmoid_binary_cross_entropy_sum": SIGMOID_BCE_SUM, "binary_cross_entropy": BCE,
               "mean_squared_error": MSE, "mean_absolute_error": MAE,
               "sum_of_squares": SUM_OF_SQUARES, "huber": HUBER, "poisson": POISSON}
-OPTIMIZER_CODES = {"sgd": SGD, "adam": ADAM, "rmsprop": RMSPROP, "adagrad": ADAGRAD,
-                   "adamw": ADAMW}
+OPTIMIZER_CODES = {entry.name: code for code, entry in enumerate(OPTIMIZERS)}  # _optim_core's
 ACCURACY_CODES = {None: ACC_NONE, "argmax": ACC_ARGMAX, "logits": ACC_LOGITS,
                   "probabilities": ACC_PROBABILITIES}
 
@@ -297,23 +296,18 @@ cdef bint _add_loss(PlanC* P, floating dtype, double loss, double wsum, Py_ssize
 
 cdef void _step(PlanC* P, floating dtype, Py_ssize_t* iterations, double wsum) noexcept nogil:
     """The optimizer's update of every parameter from its gradient; iterations += 1."""
-    cdef double lr = P.lr / (1.0 + P.decay * iterations[0]), eps = P.eps, c1 = 0, c2 = 0
-    # AdamW's weight decay is decoupled (keep); only the layers' L2 enters its gradient
-    cdef double keep = 1 - lr * P.wd if P.opt_kind == ADAMW else 1
-    cdef double wd = 0 if P.opt_kind == ADAMW else P.wd
+    cdef double lr = P.lr / (1.0 + P.decay * iterations[0])
+    # the step's scalars (bias corrections, a decoupled decay); sc.wd: the decay in the gradient
+    cdef OptimScalars sc = optim_scalars(P.opt_kind, lr, P.a, P.b, P.eps, P.wd, P.eps_hat,
+                                         iterations[0] + 1)
     cdef ParamPlan* pp
     cdef Py_ssize_t j
-    if P.opt_kind == ADAM or P.opt_kind == ADAMW:
-        c1 = 1.0 / (1.0 - pow(P.a, iterations[0] + 1))
-        c2 = 1.0 / (1.0 - pow(P.b, iterations[0] + 1))
-        if P.eps_hat:
-            eps = P.eps * sqrt(c2)
     for j in range(P.n_params):
         pp = &P.params[j]
         optim_update(P.opt_kind, <floating*>pp.p, <const floating*>pp.g, <floating*>pp.s1,
                      <floating*>pp.s2, pp.size, <floating>lr, <floating>P.a, <floating>P.b,
-                     <floating>eps, <floating>(wd + pp.l2 / wsum), P.nesterov,
-                     <floating>c1, <floating>c2, <floating>keep)
+                     <floating>sc.eps, <floating>(sc.wd + pp.l2 / wsum), P.nesterov,
+                     <floating>sc.c1, <floating>sc.c2, <floating>sc.keep)
     iterations[0] += 1
 
 
@@ -492,14 +486,11 @@ cdef void _permutation(bitgen_t* g, Py_ssize_t* order, Py_ssize_t n) noexcept no
         order[j] = t
 
 
-# The optimizer state arrays each kind reads and writes (optim_update): SGD's velocity only with
-# momentum > 0.
-cdef int _states_needed(int kind, double momentum) noexcept:
-    if kind == ADAM or kind == ADAMW:
-        return 2
-    if kind == RMSPROP or kind == ADAGRAD:
-        return 1
-    return 1 if momentum > 0 else 0
+# The optimizer state arrays each kind reads and writes (optim_update): its registry state, SGD's
+# velocity only with momentum (slot a) > 0.
+cdef int _states_needed(int kind, double a):
+    entry = OPTIMIZERS[kind]
+    return 0 if entry.state_if is not None and not a > 0 else len(entry.state)
 
 
 cdef double _real(object x, str what) except? -1:
@@ -607,11 +598,12 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
         # The hyperparameters as optim.pyx's and losses.pyx's kernels take them.
         for value, what in zip(optimizer[1:3] + optimizer[6:7], ("lr", "decay", "weight_decay")):
             _in(_real(value, what), 0, float("inf"), False, True, f"the optimizer's {what}")
-        if opt != ADAGRAD:
+        entry = OPTIMIZERS[opt]  # the slots and eps its update reads
+        if entry.slots[0] is not None:
             _in(a, 0, 1, False, True, "the optimizer's a (momentum, beta1 or rho)")
-        if opt == ADAM or opt == ADAMW:
+        if entry.slots[1] is not None:
             _in(_real(optimizer[4], "beta2"), 0, 1, False, True, "the optimizer's b (beta2)")
-        if opt != SGD:
+        if any(arg.name == "eps" for arg in entry.args):
             _in(_real(optimizer[5], "eps"), 0, float("inf"), True, True, "the optimizer's eps")
         if loss_kind == CATEGORICAL_CE or loss_kind == BCE:
             eps = _real(loss[1], "the loss's eps")
@@ -632,8 +624,7 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
                          f"order, {2 * len(layers)} entries; got {len(params)}")
 
     cdef int needed = _states_needed(opt, a) if training else 0
-    names = {SGD: "SGD with momentum", ADAM: "Adam", RMSPROP: "RMSprop", ADAGRAD: "Adagrad",
-             ADAMW: "AdamW"}
+    names = [e.cls + (f" with {e.state_if}" if e.state_if else "") for e in OPTIMIZERS]
     for j, entry in enumerate(params):
         if not isinstance(entry, tuple) or len(entry) != 5:
             raise ValueError(f"engine plan: params[{j}] must be a tuple (param, grad, state1, "
