@@ -145,7 +145,8 @@ class Optimizer:
         step number) and eps_hat, evaluated in double once per step by the engine and the kernel;
     cases: (C condition on s1, nesterov; step function of _optim_scalar.pxd), the first whose
         condition holds updating each element; default one case, `<name>_step`;
-    doc: the class's docstring; kernel_doc: the kernel's.
+    doc: the class's docstring; kernel_doc: the kernel's; formula: its update in the docstring of
+        the kernels' module (g = grad + weight_decay * param).
 
     A new optimizer is three things: its NumPy twin `<name>_update` in fastnn/reference.py, its
     per-element step in fastnn/_kernels/_optim_scalar.pxd and one entry in OPTIMIZERS below.
@@ -162,6 +163,7 @@ class Optimizer:
     cases: Tuple[Tuple[str, str], ...] = ()
     doc: Optional[str] = None
     kernel_doc: str = ""
+    formula: str = ""
 
     @property
     def kernel(self):
@@ -185,39 +187,11 @@ def _eps(default):
     return Hyper("eps", default, low_open=True)
 
 
-OPTIMIZERS = (
-    Optimizer("sgd", "SGD", ("velocity",), ("momentum", None),
-              (Hyper("lr", 0.01), Hyper("momentum", 0.0, 0, 1), Flag("nesterov"),
-               Hyper("weight_decay", 0.0), _LR_DECAY),
-              state_if="momentum",
-              cases=(("s1 == NULL", "sgd_plain_step"), ("nesterov", "sgd_nesterov_step"),
-                     ("", "sgd_step")),
-              doc="param += v, v = momentum * v - lr * grad (Nesterov: param += momentum * v - "
-                  "lr * grad).",
-              kernel_doc="SGD step in place: param (and velocity, needed when momentum > 0). "
-                         "Returns param."),
-    Optimizer("adam", "Adam", ("m", "v"), ("beta1", "beta2"),
-              (Hyper("lr", 0.001), *_BETAS, _eps(1e-8), Hyper("weight_decay", 0.0), _LR_DECAY,
-               Flag("eps_hat", kernel=False)),
-              step_number=True, scalars=_BIAS + (("eps", "eps * sqrt(c2) if eps_hat else eps"),),
-              doc="""param -= lr * m_hat / (sqrt(v_hat) + eps), m_hat and v_hat the bias-corrected moments
+# The classes' docstrings, as fastnn.optimizers' classes show them (indented as in a class body).
+_ADAM_DOC = """param -= lr * m_hat / (sqrt(v_hat) + eps), m_hat and v_hat the bias-corrected moments
     (the Adam paper's Algorithm 1, as PyTorch). eps_hat=True adds eps to sqrt(v) before the bias
-    correction instead, the paper's "epsilon hat", as scikit-learn and Keras do.""",
-              kernel_doc="Adam step number t (1, 2, ...) in place on param, m and v, "
-                         "bias-corrected. Returns param."),
-    Optimizer("rmsprop", "RMSprop", ("sq",), ("rho", None),
-              (Hyper("lr", 0.001), Hyper("rho", 0.9, 0, 1), _eps(1e-7), Hyper("weight_decay", 0.0),
-               _LR_DECAY),
-              kernel_doc="RMSprop step in place on param and sq (running mean of squared "
-                         "gradients). Returns param."),
-    Optimizer("adagrad", "Adagrad", ("acc",), (None, None),
-              (Hyper("lr", 0.01), _eps(1e-7), Hyper("weight_decay", 0.0), _LR_DECAY),
-              kernel_doc="Adagrad step in place on param and acc (sum of squared gradients). "
-                         "Returns param."),
-    Optimizer("adamw", "AdamW", ("m", "v"), ("beta1", "beta2"),
-              (Hyper("lr", 0.001), *_BETAS, _eps(1e-8), Hyper("weight_decay", 0.01), _LR_DECAY),
-              step_number=True, decoupled=True, scalars=_BIAS,
-              doc="""Adam with decoupled weight decay, as torch.optim.AdamW: param *= 1 - lr * weight_decay,
+    correction instead, the paper's "epsilon hat", as scikit-learn and Keras do."""
+_ADAMW_DOC = """Adam with decoupled weight decay, as torch.optim.AdamW: param *= 1 - lr * weight_decay,
     then Adam's bias-corrected step on the gradient (a layer's l2 penalty stays in the gradient).
 
     Parameters
@@ -228,9 +202,52 @@ OPTIMIZERS = (
         Decoupled decay per step, scaled by the learning rate (PyTorch's default 0.01).
     decay : float
         Learning-rate decay, lr / (1 + decay * iterations).
-    """,
-              kernel_doc="""AdamW step number t (1, 2, ...) in place on param, m and v: param *= 1 - lr *
-    weight_decay, then Adam's bias-corrected step on grad + l2 * param. Returns param."""),
+    """
+
+OPTIMIZERS = (
+    Optimizer("sgd", "SGD", ("velocity",), ("momentum", None),
+              (Hyper("lr", 0.01), Hyper("momentum", 0.0, 0, 1), Flag("nesterov"),
+               Hyper("weight_decay", 0.0), _LR_DECAY),
+              state_if="momentum",
+              cases=(("s1 == NULL", "sgd_plain_step"), ("nesterov", "sgd_nesterov_step"),
+                     ("", "sgd_step")),
+              doc="param += v, v = momentum * v - lr * grad (Nesterov: param += momentum * v - "
+                  "lr * grad).",
+              kernel_doc="SGD step in place: param (and velocity, needed when momentum > 0). "
+                         "Returns param.",
+              formula="v = momentum * v - lr * g;  param += v,  or momentum * v - lr * g with "
+                      "nesterov\n(the form of scikit-learn and Keras; momentum = 0 is param -= "
+                      "lr * g, no velocity)"),
+    Optimizer("adam", "Adam", ("m", "v"), ("beta1", "beta2"),
+              (Hyper("lr", 0.001), *_BETAS, _eps(1e-8), Hyper("weight_decay", 0.0), _LR_DECAY,
+               Flag("eps_hat", kernel=False)),
+              step_number=True, scalars=_BIAS + (("eps", "eps * sqrt(c2) if eps_hat else eps"),),
+              doc=_ADAM_DOC,
+              kernel_doc="Adam step number t (1, 2, ...) in place on param, m and v, "
+                         "bias-corrected. Returns param.",
+              formula="m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;\nparam -= lr * m_hat / "
+                      "(sqrt(v_hat) + eps), m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)"),
+    Optimizer("rmsprop", "RMSprop", ("sq",), ("rho", None),
+              (Hyper("lr", 0.001), Hyper("rho", 0.9, 0, 1), _eps(1e-7),
+               Hyper("weight_decay", 0.0), _LR_DECAY),
+              kernel_doc="RMSprop step in place on param and sq (running mean of squared "
+                         "gradients). Returns param.",
+              formula="s = rho s + (1 - rho) g^2;  param -= lr * g / (sqrt(s) + eps)"),
+    Optimizer("adagrad", "Adagrad", ("acc",), (None, None),
+              (Hyper("lr", 0.01), _eps(1e-7), Hyper("weight_decay", 0.0), _LR_DECAY),
+              kernel_doc="Adagrad step in place on param and acc (sum of squared gradients). "
+                         "Returns param.",
+              formula="s += g^2;  param -= lr * g / (sqrt(s) + eps)"),
+    Optimizer("adamw", "AdamW", ("m", "v"), ("beta1", "beta2"),
+              (Hyper("lr", 0.001), *_BETAS, _eps(1e-8), Hyper("weight_decay", 0.01), _LR_DECAY),
+              step_number=True, decoupled=True, scalars=_BIAS,
+              doc=_ADAMW_DOC,
+              kernel_doc="AdamW step number t (1, 2, ...) in place on param, m and v: param *= "
+                         "1 - lr *\n    weight_decay, then Adam's bias-corrected step on grad + "
+                         "l2 * param. Returns param.",
+              formula="param *= 1 - lr * weight_decay (decoupled, as torch.optim.AdamW), then "
+                      "adam's step\nwith g = grad + l2 * param (l2: a coupled penalty such as "
+                      "Dense's l2, else 0)"),
 )
 
 
