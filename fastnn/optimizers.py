@@ -94,46 +94,54 @@ class Optimizer(Tracked):
 _BASE = ("lr", "decay", "weight_decay")  # Optimizer.__init__'s
 
 
+def _function(qualname, source, scope):
+    """The function `source` defines, run in `scope`, named `qualname` (as dataclasses makes its
+    __init__: a real function with the real signature, and no per-call indirection)."""
+    exec(source, scope)
+    function = scope[qualname.rsplit(".", 1)[1]]
+    function.__qualname__ = qualname
+    if hasattr(function.__code__, "co_qualname"):  # Python 3.11+ names it in TypeErrors
+        function.__code__ = function.__code__.replace(co_qualname=qualname)
+    return function
+
+
 def _optimizer_class(entry):
     """The Optimizer subclass of a registry.OPTIMIZERS entry: its constructor takes entry.args in
     order (checked as Optimizer.__init__ and _hyper check them), its step calls the entry's
     kernel with the arguments it takes."""
     names = [arg.name for arg in entry.args]
     extra = [arg for arg in entry.args if arg.name not in _BASE]
-    # A real function with the real signature, as dataclasses makes its __init__.
-    source = (f"def __init__(self, {', '.join(f'{n}={n}_' for n in names)}):\n"
-              f"    Optimizer.__init__(self, lr, decay, weight_decay)\n"
-              + "".join(f"    self.{a.name} = _hyper({a.name!r}, {a.name})\n"
-                        if isinstance(a, registry.Hyper)
-                        else f"    self.{a.name} = bool({a.name})\n" for a in extra))
-    scope = {"Optimizer": Optimizer, "_hyper": _hyper,
-             **{f"{arg.name}_": arg.default for arg in entry.args}}
-    exec(source, scope)
-    init = scope["__init__"]
-    init.__qualname__ = f"{entry.cls}.__init__"
-    if hasattr(init.__code__, "co_qualname"):  # Python 3.11+ names it in TypeErrors
-        init.__code__ = init.__code__.replace(co_qualname=init.__qualname__)
+    init = _function(
+        f"{entry.cls}.__init__",
+        f"def __init__(self, {', '.join(f'{n}={n}_' for n in names)}):\n"
+        f"    Optimizer.__init__(self, lr, decay, weight_decay)\n"
+        + "".join(f"    self.{a.name} = _hyper({a.name!r}, {a.name})\n"
+                  if isinstance(a, registry.Hyper) else f"    self.{a.name} = bool({a.name})\n"
+                  for a in extra),
+        {"Optimizer": Optimizer, "_hyper": _hyper,
+         **{f"{arg.name}_": arg.default for arg in entry.args}})
 
-    kernel = getattr(K, entry.kernel)
-    # (keyword, attribute) of the kernel's hyperparameters read from the optimizer as they are
-    fixed = tuple(a.name for a in entry.kernel_args if a.name not in ("lr", "weight_decay"))
-    eps_hat = "eps_hat" in names
-
-    def _update(self, param, grad, state, lr, wd):
-        kw = {name: getattr(self, name) for name in fixed}
-        args = (param, grad, *state)
-        if entry.step_number:
-            t = self.iterations + 1
-            args += (t,)
-            if eps_hat and self.eps_hat:
-                # m_hat / (sqrt(v_hat) + eps * sqrt(c2)) == c1 m / (sqrt(c2) (sqrt(v) + eps)):
-                # epsilon hat is the kernel's eps scaled by sqrt(c2), as the engine computes it.
-                kw["eps"] = self.eps * math.sqrt(1.0 / (1.0 - self.beta2 ** t))
-        if entry.decoupled:
-            kw.update(weight_decay=self.weight_decay, l2=wd)
-        else:
-            kw["weight_decay"] = wd
-        kernel(*args, lr=lr, **kw)
+    # The kernel's keywords: the hyperparameters as they are, the step's lr, the coupled decay.
+    kw = {a.name: f"self.{a.name}" for a in entry.kernel_args}
+    kw.update(lr="lr", weight_decay="self.weight_decay" if entry.decoupled else "wd")
+    if entry.decoupled:
+        kw["l2"] = "wd"
+    if "eps_hat" in names:
+        # m_hat / (sqrt(v_hat) + eps * sqrt(c2)) == c1 m / (sqrt(c2) (sqrt(v) + eps)): epsilon
+        # hat is the kernel's eps scaled by sqrt(c2), computed as the engine computes it.
+        kw["eps"] = "self.eps * math.sqrt(1.0 / (1.0 - self.beta2 ** t)) if self.eps_hat else self.eps"
+    # positional: param, grad, the state arrays (SGD's velocity: None without momentum), t
+    args = ["param", "grad"] + [f"state[{i}]" for i in range(len(entry.state))]
+    if entry.state_if is not None:
+        args[2:] = ["state[0] if state else None"]
+    if entry.step_number:
+        args.append("t")
+    _update = _function(
+        f"{entry.cls}._update",
+        "def _update(self, param, grad, state, lr, wd):\n"
+        + ("    t = self.iterations + 1\n" if entry.step_number else "")
+        + f"    kernel({', '.join(args + [f'{k}={v}' for k, v in kw.items()])})\n",
+        {"kernel": getattr(K, entry.kernel), "math": math})
 
     def config(self):
         return {**Optimizer.config(self), **{a.name: getattr(self, a.name) for a in extra}}
