@@ -203,6 +203,22 @@ _ADAMW_DOC = """Adam with decoupled weight decay, as torch.optim.AdamW: param *=
     decay : float
         Learning-rate decay, lr / (1 + decay * iterations).
     """
+_ADAMAX_DOC = """Adamax, Adam with the infinity norm, as torch.optim.Adamax: m = beta1 * m + (1 - beta1) *
+    grad, u = max(beta2 * u, |grad| + eps), param -= lr / (1 - beta1**t) * m / u.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate (PyTorch's default 0.002).
+    beta1, beta2 : float
+        Decay rates of m and of the infinity norm u, in [0, 1).
+    eps : float
+        Added to |grad| before the maximum, > 0.
+    weight_decay : float
+        L2 penalty added to the gradient, as Adam's.
+    decay : float
+        Learning-rate decay, lr / (1 + decay * iterations).
+    """
 
 OPTIMIZERS = (
     Optimizer("sgd", "SGD", ("velocity",), ("momentum", None),
@@ -248,6 +264,14 @@ OPTIMIZERS = (
               formula="param *= 1 - lr * weight_decay (decoupled, as torch.optim.AdamW), then "
                       "adam's step\nwith g = grad + l2 * param (l2: a coupled penalty such as "
                       "Dense's l2, else 0)"),
+    Optimizer("adamax", "Adamax", ("m", "u"), ("beta1", "beta2"),
+              (Hyper("lr", 0.002), *_BETAS, _eps(1e-8), Hyper("weight_decay", 0.0), _LR_DECAY),
+              step_number=True, scalars=_BIAS[:1],
+              doc=_ADAMAX_DOC,
+              kernel_doc="Adamax step number t (1, 2, ...) in place on param, m and u (the "
+                         "decayed infinity norm). Returns param.",
+              formula="m = b1 m + (1 - b1) g;  u = max(b2 u, |g| + eps);  param -= lr * m / "
+                      "(1 - b1^t) / u"),
 )
 
 

@@ -63,3 +63,12 @@ cdef inline void adagrad_step(floating* p, floating* s1, floating* s2, floating 
                               floating keep) noexcept nogil:
     s1[0] += g * g
     p[0] -= lr * g / (_sqrt(s1[0]) + eps)
+
+
+cdef inline void adamax_step(floating* p, floating* s1, floating* s2, floating g, floating lr,
+                             floating a, floating b, floating eps, floating c1, floating c2,
+                             floating keep) noexcept nogil:
+    cdef floating u = b * s2[0], h = (g if g >= 0 else -g) + eps
+    s1[0] = a * s1[0] + (1 - a) * g
+    s2[0] = u if (u > h) | (u != u) else h  # max, NaN from either side as NumPy's maximum
+    p[0] -= lr * (s1[0] * c1) / s2[0]
