@@ -2,12 +2,15 @@
 implement it and how its settings reach them.
 
 Plain data only (no imports of fastnn's compiled code): setup.py reads this file at build time to
-generate the compiled activation dispatch (fastnn/_kernels/_act_dispatch.pxd and activations.pyx
-from their .tp templates), and the Python side reads it for the layer classes, the engine's codes,
-the reference, the CLI, the estimators and save/load.
+generate the compiled activation and optimizer dispatch (fastnn/_kernels/_act_dispatch.pxd,
+activations.pyx, _optim_core.pxd and optim.pyx from their .tp templates), and the Python side
+reads it for the layer and optimizer classes, the engine's codes, the reference, the CLI, the
+estimators and save/load.
 
 A new elementwise activation is three things: its NumPy twins in fastnn/reference.py, its scalar
-value and derivative in fastnn/_kernels/_act_scalar.pxd, and one entry in ACTIVATIONS below.
+value and derivative in fastnn/_kernels/_act_scalar.pxd, and one entry in ACTIVATIONS below. A new
+optimizer likewise: its NumPy twin, its per-element step in fastnn/_kernels/_optim_scalar.pxd and
+one entry in OPTIMIZERS.
 """
 from dataclasses import dataclass
 from typing import Optional, Tuple
