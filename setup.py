@@ -111,8 +111,10 @@ def write_thresholds():
                       "cdef enum:\n" + "\n".join(lines) + "\n")
 
 
-# Generated from fastnn/registry.py (see the templates): the activation dispatch and wrappers.
-TEMPLATES = ["fastnn/_kernels/_act_dispatch.pxd.tp", "fastnn/_kernels/activations.pyx.tp"]
+# Generated from fastnn/registry.py (see the templates): the activation and optimizer dispatch
+# and wrappers.
+TEMPLATES = ["fastnn/_kernels/_act_dispatch.pxd.tp", "fastnn/_kernels/activations.pyx.tp",
+             "fastnn/_kernels/_optim_core.pxd.tp", "fastnn/_kernels/optim.pyx.tp"]
 
 
 def render_templates():
@@ -121,7 +123,8 @@ def render_templates():
     registry = runpy.run_path(os.path.join("fastnn", "registry.py"))
     for template in TEMPLATES:
         with open(template) as f:
-            text = Tempita.sub(f.read(), activations=registry["ACTIVATIONS"])
+            text = Tempita.sub(f.read(), activations=registry["ACTIVATIONS"],
+                               optimizers=registry["OPTIMIZERS"])
         _write_if_changed(template[:-len(".tp")], text)
 
 

@@ -20,7 +20,7 @@ NAMES = {
         "softmax_cross_entropy", "categorical_cross_entropy", "sigmoid_binary_cross_entropy",
         "sigmoid_binary_cross_entropy_sum", "binary_cross_entropy", "mean_squared_error",
         "mean_absolute_error", "sum_of_squares", "huber", "poisson"],
-    "optim": ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adamw_update"],
+    "optim": [entry.kernel for entry in registry.OPTIMIZERS],
 }
 
 #: The kernel build in use: "baseline", "x86_64_v3" (AVX2, FMA) or "x86_64_v4" (AVX-512).

@@ -15,10 +15,8 @@ from fastnn.validation import real as _check
 
 
 # Each hyperparameter's range, as the constructors check it: (low, high, low end open).
-RANGES = {"lr": (0, np.inf, False), "decay": (0, np.inf, False),
-          "weight_decay": (0, np.inf, False), "momentum": (0, 1, False),
-          "beta1": (0, 1, False), "beta2": (0, 1, False), "rho": (0, 1, False),
-          "eps": (0, np.inf, True)}
+RANGES = {arg.name: (arg.low, arg.high, arg.low_open)
+          for entry in registry.OPTIMIZERS for arg in entry.args if isinstance(arg, registry.Hyper)}
 
 
 def _hyper(name, value):
@@ -93,110 +91,76 @@ class Optimizer(Tracked):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.config().items())})"
 
 
-class SGD(Optimizer):
-    """param += v, v = momentum * v - lr * grad (Nesterov: param += momentum * v - lr * grad)."""
-
-    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, decay=0.0):
-        super().__init__(lr, decay, weight_decay)
-        self.momentum = _hyper("momentum", momentum)
-        self.nesterov = bool(nesterov)
-
-    @property
-    def n_state(self):
-        return 1 if self.momentum > 0 else 0  # the velocity, with momentum
-
-    def _update(self, param, grad, state, lr, wd):
-        K.sgd_update(param, grad, state[0] if state else None, lr=lr, momentum=self.momentum,
-                     nesterov=self.nesterov, weight_decay=wd)
-
-    def config(self):
-        return {**super().config(), "momentum": self.momentum, "nesterov": self.nesterov}
+_BASE = ("lr", "decay", "weight_decay")  # Optimizer.__init__'s
 
 
-class Adam(Optimizer):
-    """param -= lr * m_hat / (sqrt(v_hat) + eps), m_hat and v_hat the bias-corrected moments
-    (the Adam paper's Algorithm 1, as PyTorch). eps_hat=True adds eps to sqrt(v) before the bias
-    correction instead, the paper's "epsilon hat", as scikit-learn and Keras do."""
-    n_state = 2
+def _function(qualname, source, scope):
+    """The function `source` defines, run in `scope`, named `qualname` (as dataclasses makes its
+    __init__: a real function with the real signature, and no per-call indirection)."""
+    exec(source, scope)
+    function = scope[qualname.rsplit(".", 1)[1]]
+    function.__qualname__ = qualname
+    if hasattr(function.__code__, "co_qualname"):  # Python 3.11+ names it in TypeErrors
+        function.__code__ = function.__code__.replace(co_qualname=qualname)
+    return function
 
-    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decay=0.0,
-                 eps_hat=False):
-        super().__init__(lr, decay, weight_decay)
-        self.beta1, self.beta2 = _hyper("beta1", beta1), _hyper("beta2", beta2)
-        self.eps = _hyper("eps", eps)
-        self.eps_hat = bool(eps_hat)
 
-    def _update(self, param, grad, state, lr, wd):
-        t = self.iterations + 1
+def _optimizer_class(entry):
+    """The Optimizer subclass of a registry.OPTIMIZERS entry: its constructor takes entry.args in
+    order (checked as Optimizer.__init__ and _hyper check them), its step calls the entry's
+    kernel with the arguments it takes."""
+    names = [arg.name for arg in entry.args]
+    extra = [arg for arg in entry.args if arg.name not in _BASE]
+    init = _function(
+        f"{entry.cls}.__init__",
+        f"def __init__(self, {', '.join(f'{n}={n}_' for n in names)}):\n"
+        f"    Optimizer.__init__(self, lr, decay, weight_decay)\n"
+        + "".join(f"    self.{a.name} = _hyper({a.name!r}, {a.name})\n"
+                  if isinstance(a, registry.Hyper) else f"    self.{a.name} = bool({a.name})\n"
+                  for a in extra),
+        {"Optimizer": Optimizer, "_hyper": _hyper,
+         **{f"{arg.name}_": arg.default for arg in entry.args}})
+
+    # The kernel's keywords: the hyperparameters as they are, the step's lr, the coupled decay.
+    kw = {a.name: f"self.{a.name}" for a in entry.kernel_args}
+    kw.update(lr="lr", weight_decay="self.weight_decay" if entry.decoupled else "wd")
+    if entry.decoupled:
+        kw["l2"] = "wd"
+    if "eps_hat" in names:
         # m_hat / (sqrt(v_hat) + eps * sqrt(c2)) == c1 m / (sqrt(c2) (sqrt(v) + eps)): epsilon
         # hat is the kernel's eps scaled by sqrt(c2), computed as the engine computes it.
-        eps = self.eps * math.sqrt(1.0 / (1.0 - self.beta2 ** t)) if self.eps_hat else self.eps
-        K.adam_update(param, grad, state[0], state[1], t, lr=lr, beta1=self.beta1,
-                      beta2=self.beta2, eps=eps, weight_decay=wd)
+        kw["eps"] = "self.eps * math.sqrt(1.0 / (1.0 - self.beta2 ** t)) if self.eps_hat else self.eps"
+    # positional: param, grad, the state arrays (SGD's velocity: None without momentum), t
+    args = ["param", "grad"] + [f"state[{i}]" for i in range(len(entry.state))]
+    if entry.state_if is not None:
+        args[2:] = ["state[0] if state else None"]
+    if entry.step_number:
+        args.append("t")
+    _update = _function(
+        f"{entry.cls}._update",
+        "def _update(self, param, grad, state, lr, wd):\n"
+        + ("    t = self.iterations + 1\n" if entry.step_number else "")
+        + f"    kernel({', '.join(args + [f'{k}={v}' for k, v in kw.items()])})\n",
+        {"kernel": getattr(K, entry.kernel), "math": math})
 
     def config(self):
-        return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps,
-                "eps_hat": self.eps_hat}
+        return {**Optimizer.config(self), **{a.name: getattr(self, a.name) for a in extra}}
+
+    namespace = {"__module__": __name__, "__qualname__": entry.cls, "__doc__": entry.doc,
+                 "__init__": init, "_update": _update, "config": config, "entry": entry,
+                 "decoupled": entry.decoupled}
+    if entry.state_if is not None:
+        namespace["n_state"] = property(
+            lambda self: len(entry.state) if getattr(self, entry.state_if) > 0 else 0,
+            doc=f"the state arrays, with {entry.state_if} > 0")
+    else:
+        namespace["n_state"] = len(entry.state)
+    return type(entry.cls, (Optimizer,), namespace)
 
 
-class AdamW(Optimizer):
-    """Adam with decoupled weight decay, as torch.optim.AdamW: param *= 1 - lr * weight_decay,
-    then Adam's bias-corrected step on the gradient (a layer's l2 penalty stays in the gradient).
-
-    Parameters
-    ----------
-    lr, beta1, beta2, eps : float
-        As Adam's (PyTorch's defaults).
-    weight_decay : float
-        Decoupled decay per step, scaled by the learning rate (PyTorch's default 0.01).
-    decay : float
-        Learning-rate decay, lr / (1 + decay * iterations).
-    """
-    n_state = 2
-    decoupled = True
-
-    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, decay=0.0):
-        super().__init__(lr, decay, weight_decay)
-        self.beta1, self.beta2 = _hyper("beta1", beta1), _hyper("beta2", beta2)
-        self.eps = _hyper("eps", eps)
-
-    def _update(self, param, grad, state, lr, l2):
-        K.adamw_update(param, grad, state[0], state[1], self.iterations + 1, lr=lr,
-                       beta1=self.beta1, beta2=self.beta2, eps=self.eps,
-                       weight_decay=self.weight_decay, l2=l2)
-
-    def config(self):
-        return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
-
-
-class RMSprop(Optimizer):
-    n_state = 1
-
-    def __init__(self, lr=0.001, rho=0.9, eps=1e-7, weight_decay=0.0, decay=0.0):
-        super().__init__(lr, decay, weight_decay)
-        self.rho, self.eps = _hyper("rho", rho), _hyper("eps", eps)
-
-    def _update(self, param, grad, state, lr, wd):
-        K.rmsprop_update(param, grad, state[0], lr=lr, rho=self.rho, eps=self.eps,
-                         weight_decay=wd)
-
-    def config(self):
-        return {**super().config(), "rho": self.rho, "eps": self.eps}
-
-
-class Adagrad(Optimizer):
-    n_state = 1
-
-    def __init__(self, lr=0.01, eps=1e-7, weight_decay=0.0, decay=0.0):
-        super().__init__(lr, decay, weight_decay)
-        self.eps = _hyper("eps", eps)
-
-    def _update(self, param, grad, state, lr, wd):
-        K.adagrad_update(param, grad, state[0], lr=lr, eps=self.eps, weight_decay=wd)
-
-    def config(self):
-        return {**super().config(), "eps": self.eps}
-
+for _entry in registry.OPTIMIZERS:
+    globals()[_entry.cls] = _optimizer_class(_entry)
+del _entry
 
 # The names and classes of fastnn.registry.OPTIMIZERS.
 OPTIMIZERS = {entry.name: globals()[entry.cls] for entry in registry.OPTIMIZERS}

@@ -341,6 +341,15 @@ def adamw_update(param, grad, m, v, t, *, lr=0.001, beta1=0.9, beta2=0.999, eps=
     return param
 
 
+def adamax_update(param, grad, m, u, t, *, lr=0.002, beta1=0.9, beta2=0.999, eps=1e-8,
+                  weight_decay=0.0):
+    g = grad + weight_decay * param
+    m[...] = beta1 * m + (1 - beta1) * g
+    u[...] = np.maximum(beta2 * u, np.abs(g) + eps)
+    param -= lr * (m / (1 - beta1 ** t)) / u
+    return param
+
+
 def rmsprop_update(param, grad, sq, *, lr=0.001, rho=0.9, eps=1e-7, weight_decay=0.0):
     g = grad + weight_decay * param
     sq[...] = rho * sq + (1 - rho) * g * g

@@ -21,8 +21,10 @@ class ReferenceNetwork:
         self.loss, self.loss_eps = getattr(R, loss), loss_eps
         self.opt_name, self.hyper, self.decay = optimizer
         self.iterations = 0
-        n_state = {"sgd_update": 1 if self.hyper.get("momentum", 0) else 0, "adam_update": 2,
-                   "rmsprop_update": 1, "adagrad_update": 1, "adamw_update": 2}[self.opt_name]
+        self.entry = next(e for e in registry.OPTIMIZERS if e.kernel == self.opt_name)
+        n_state = len(self.entry.state)
+        if self.entry.state_if is not None and not self.hyper.get(self.entry.state_if, 0):
+            n_state = 0
         self.state = [[np.zeros_like(p) for _ in range(n_state)] for p in self.parameters()]
 
     def parameters(self):
@@ -69,10 +71,8 @@ class ReferenceNetwork:
         lr = self.hyper["lr"] / (1 + self.decay * self.iterations)
         hyper = {k: v for k, v in self.hyper.items() if k != "lr"}
         for p, g, state in zip(self.parameters(), grads, self.state):
-            if self.opt_name in ("adam_update", "adamw_update"):
-                getattr(R, self.opt_name)(p, g, *state, self.iterations + 1, lr=lr, **hyper)
-            else:
-                getattr(R, self.opt_name)(p, g, *state, lr=lr, **hyper)
+            t = (self.iterations + 1,) if self.entry.step_number else ()
+            getattr(R, self.opt_name)(p, g, *state, *t, lr=lr, **hyper)
         self.iterations += 1
         return loss, a
 

@@ -2,12 +2,15 @@
 implement it and how its settings reach them.
 
 Plain data only (no imports of fastnn's compiled code): setup.py reads this file at build time to
-generate the compiled activation dispatch (fastnn/_kernels/_act_dispatch.pxd and activations.pyx
-from their .tp templates), and the Python side reads it for the layer classes, the engine's codes,
-the reference, the CLI, the estimators and save/load.
+generate the compiled activation and optimizer dispatch (fastnn/_kernels/_act_dispatch.pxd,
+activations.pyx, _optim_core.pxd and optim.pyx from their .tp templates), and the Python side
+reads it for the layer and optimizer classes, the engine's codes, the reference, the CLI, the
+estimators and save/load.
 
 A new elementwise activation is three things: its NumPy twins in fastnn/reference.py, its scalar
-value and derivative in fastnn/_kernels/_act_scalar.pxd, and one entry in ACTIVATIONS below.
+value and derivative in fastnn/_kernels/_act_scalar.pxd, and one entry in ACTIVATIONS below. A new
+optimizer likewise: its NumPy twin, its per-element step in fastnn/_kernels/_optim_scalar.pxd and
+one entry in OPTIMIZERS.
 """
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -22,6 +25,7 @@ class Hyper:
     default: float
     low: float = 0
     high: float = INF
+    low_open: bool = False  # (low, high) instead
 
 
 @dataclass(frozen=True)
@@ -116,22 +120,161 @@ LOSSES = (
 
 
 @dataclass(frozen=True)
+class Flag:
+    """A boolean argument of an optimizer's constructor. kernel: its update kernel takes it too
+    (else the class alone reads it, as Adam's eps_hat)."""
+    name: str
+    default: bool = False
+    kernel: bool = True
+
+
+@dataclass(frozen=True)
 class Optimizer:
-    """An optimizer: its name, class, update kernel, state arrays per parameter and which
-    hyperparameters fill the engine plan's two slots a and b."""
+    """An optimizer: `name` gives its update kernel `<name>_update` (compiled, generated from this
+    entry by fastnn/_kernels/optim.pyx.tp, and in fastnn.reference), the engine's code
+    `OPTIMIZER_CODES[name]` and the C enum NAME; the class `cls` is made from it in
+    fastnn/optimizers.py.
+
+    state: its state arrays per parameter (the kernel's arguments after grad);
+    slots: which hyperparameters fill the engine plan's two slots a and b (eps and a flag have
+        their own), as the scalar step functions read them;
+    args: the constructor's arguments in order (a Hyper: a float in its interval, a Flag); the
+        kernel takes them all as keywords but "decay" and the flags with kernel=False;
+    step_number: the kernel takes the 1-based step number t after the state arrays;
+    state_if: the state exists only while this hyperparameter is > 0 (SGD's momentum);
+    decoupled: weight_decay scales the parameters by keep = 1 - lr * weight_decay before the
+        step instead of entering the gradient; the kernel takes the coupled L2 as `l2`;
+    scalars: per-step scalars (c1, c2, eps) as Cython expressions of lr, a, b, eps, wd, t (the
+        step number) and eps_hat, evaluated in double once per step by the engine and the kernel;
+    cases: (C condition on s1, nesterov; step function of _optim_scalar.pxd), the first whose
+        condition holds updating each element; default one case, `<name>_step`;
+    doc: the class's docstring; kernel_doc: the kernel's; formula: its update in the docstring of
+        the kernels' module (g = grad + weight_decay * param).
+
+    A new optimizer is three things: its NumPy twin `<name>_update` in fastnn/reference.py, its
+    per-element step in fastnn/_kernels/_optim_scalar.pxd and one entry in OPTIMIZERS below.
+    """
     name: str
     cls: str
-    kernel: str
     state: Tuple[str, ...]
     slots: Tuple[Optional[str], Optional[str]]
+    args: Tuple[object, ...]
+    step_number: bool = False
+    state_if: Optional[str] = None
+    decoupled: bool = False
+    scalars: Tuple[Tuple[str, str], ...] = ()
+    cases: Tuple[Tuple[str, str], ...] = ()
+    doc: Optional[str] = None
+    kernel_doc: str = ""
+    formula: str = ""
 
+    @property
+    def kernel(self):
+        return self.name + "_update"
+
+    @property
+    def steps(self):
+        return self.cases or (("", self.name + "_step"),)
+
+    @property
+    def kernel_args(self):
+        return tuple(a for a in self.args if a.name != "decay" and getattr(a, "kernel", True))
+
+
+_LR_DECAY = Hyper("decay", 0.0)
+_BETAS = (Hyper("beta1", 0.9, 0, 1), Hyper("beta2", 0.999, 0, 1))
+_BIAS = (("c1", "1 / (1 - pow(a, t))"), ("c2", "1 / (1 - pow(b, t))"))
+
+
+def _eps(default):
+    return Hyper("eps", default, low_open=True)
+
+
+# The classes' docstrings, as fastnn.optimizers' classes show them (indented as in a class body).
+_ADAM_DOC = """param -= lr * m_hat / (sqrt(v_hat) + eps), m_hat and v_hat the bias-corrected moments
+    (the Adam paper's Algorithm 1, as PyTorch). eps_hat=True adds eps to sqrt(v) before the bias
+    correction instead, the paper's "epsilon hat", as scikit-learn and Keras do."""
+_ADAMW_DOC = """Adam with decoupled weight decay, as torch.optim.AdamW: param *= 1 - lr * weight_decay,
+    then Adam's bias-corrected step on the gradient (a layer's l2 penalty stays in the gradient).
+
+    Parameters
+    ----------
+    lr, beta1, beta2, eps : float
+        As Adam's (PyTorch's defaults).
+    weight_decay : float
+        Decoupled decay per step, scaled by the learning rate (PyTorch's default 0.01).
+    decay : float
+        Learning-rate decay, lr / (1 + decay * iterations).
+    """
+_ADAMAX_DOC = """Adamax, Adam with the infinity norm, as torch.optim.Adamax: m = beta1 * m + (1 - beta1) *
+    grad, u = max(beta2 * u, |grad| + eps), param -= lr / (1 - beta1**t) * m / u.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate (PyTorch's default 0.002).
+    beta1, beta2 : float
+        Decay rates of m and of the infinity norm u, in [0, 1).
+    eps : float
+        Added to |grad| before the maximum, > 0.
+    weight_decay : float
+        L2 penalty added to the gradient, as Adam's.
+    decay : float
+        Learning-rate decay, lr / (1 + decay * iterations).
+    """
 
 OPTIMIZERS = (
-    Optimizer("sgd", "SGD", "sgd_update", ("velocity",), ("momentum", None)),
-    Optimizer("adam", "Adam", "adam_update", ("m", "v"), ("beta1", "beta2")),
-    Optimizer("rmsprop", "RMSprop", "rmsprop_update", ("sq",), ("rho", None)),
-    Optimizer("adagrad", "Adagrad", "adagrad_update", ("acc",), (None, None)),
-    Optimizer("adamw", "AdamW", "adamw_update", ("m", "v"), ("beta1", "beta2")),
+    Optimizer("sgd", "SGD", ("velocity",), ("momentum", None),
+              (Hyper("lr", 0.01), Hyper("momentum", 0.0, 0, 1), Flag("nesterov"),
+               Hyper("weight_decay", 0.0), _LR_DECAY),
+              state_if="momentum",
+              cases=(("s1 == NULL", "sgd_plain_step"), ("nesterov", "sgd_nesterov_step"),
+                     ("", "sgd_step")),
+              doc="param += v, v = momentum * v - lr * grad (Nesterov: param += momentum * v - "
+                  "lr * grad).",
+              kernel_doc="SGD step in place: param (and velocity, needed when momentum > 0). "
+                         "Returns param.",
+              formula="v = momentum * v - lr * g;  param += v,  or momentum * v - lr * g with "
+                      "nesterov\n(the form of scikit-learn and Keras; momentum = 0 is param -= "
+                      "lr * g, no velocity)"),
+    Optimizer("adam", "Adam", ("m", "v"), ("beta1", "beta2"),
+              (Hyper("lr", 0.001), *_BETAS, _eps(1e-8), Hyper("weight_decay", 0.0), _LR_DECAY,
+               Flag("eps_hat", kernel=False)),
+              step_number=True, scalars=_BIAS + (("eps", "eps * sqrt(c2) if eps_hat else eps"),),
+              doc=_ADAM_DOC,
+              kernel_doc="Adam step number t (1, 2, ...) in place on param, m and v, "
+                         "bias-corrected. Returns param.",
+              formula="m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;\nparam -= lr * m_hat / "
+                      "(sqrt(v_hat) + eps), m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)"),
+    Optimizer("rmsprop", "RMSprop", ("sq",), ("rho", None),
+              (Hyper("lr", 0.001), Hyper("rho", 0.9, 0, 1), _eps(1e-7),
+               Hyper("weight_decay", 0.0), _LR_DECAY),
+              kernel_doc="RMSprop step in place on param and sq (running mean of squared "
+                         "gradients). Returns param.",
+              formula="s = rho s + (1 - rho) g^2;  param -= lr * g / (sqrt(s) + eps)"),
+    Optimizer("adagrad", "Adagrad", ("acc",), (None, None),
+              (Hyper("lr", 0.01), _eps(1e-7), Hyper("weight_decay", 0.0), _LR_DECAY),
+              kernel_doc="Adagrad step in place on param and acc (sum of squared gradients). "
+                         "Returns param.",
+              formula="s += g^2;  param -= lr * g / (sqrt(s) + eps)"),
+    Optimizer("adamw", "AdamW", ("m", "v"), ("beta1", "beta2"),
+              (Hyper("lr", 0.001), *_BETAS, _eps(1e-8), Hyper("weight_decay", 0.01), _LR_DECAY),
+              step_number=True, decoupled=True, scalars=_BIAS,
+              doc=_ADAMW_DOC,
+              kernel_doc="AdamW step number t (1, 2, ...) in place on param, m and v: param *= "
+                         "1 - lr *\n    weight_decay, then Adam's bias-corrected step on grad + "
+                         "l2 * param. Returns param.",
+              formula="param *= 1 - lr * weight_decay (decoupled, as torch.optim.AdamW), then "
+                      "adam's step\nwith g = grad + l2 * param (l2: a coupled penalty such as "
+                      "Dense's l2, else 0)"),
+    Optimizer("adamax", "Adamax", ("m", "u"), ("beta1", "beta2"),
+              (Hyper("lr", 0.002), *_BETAS, _eps(1e-8), Hyper("weight_decay", 0.0), _LR_DECAY),
+              step_number=True, scalars=_BIAS[:1],
+              doc=_ADAMAX_DOC,
+              kernel_doc="Adamax step number t (1, 2, ...) in place on param, m and u (the "
+                         "decayed infinity norm). Returns param.",
+              formula="m = b1 m + (1 - b1) g;  u = max(b2 u, |g| + eps);  param -= lr * m / "
+                      "(1 - b1^t) / u"),
 )
 
 

@@ -11,7 +11,8 @@ from conftest import assert_close
 OPTIMIZERS = [fnn.SGD(0.1), fnn.SGD(0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
               fnn.SGD(0.1, momentum=0.8, decay=0.01), fnn.Adam(0.01, weight_decay=1e-4),
               fnn.RMSprop(0.005), fnn.Adagrad(0.05, decay=0.001),
-              fnn.AdamW(0.01, weight_decay=0.05, decay=0.01)]
+              fnn.AdamW(0.01, weight_decay=0.05, decay=0.01),
+              fnn.optimizers.Adamax(0.01, weight_decay=1e-4, decay=0.01)]
 
 
 def data(n=97, d=6, c=3, seed=0):

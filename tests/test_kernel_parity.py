@@ -326,7 +326,15 @@ OPTIMIZERS = {
     "rmsprop": ("rmsprop_update", 1, dict(lr=0.01, rho=0.8)),
     "adagrad": ("adagrad_update", 1, dict(lr=0.1, weight_decay=1e-3)),
     "adamw": ("adamw_update", 2, dict(lr=0.01, weight_decay=0.1, l2=1e-2)),
+    "adamax": ("adamax_update", 2, dict(lr=0.01, beta2=0.9, weight_decay=1e-2)),
 }
+
+
+STEPPED = {entry.kernel: entry.step_number for entry in registry.OPTIMIZERS}
+
+
+def test_every_registry_optimizer_is_checked_here():
+    assert {name for name, _, _ in OPTIMIZERS.values()} == set(STEPPED)
 
 
 def check_optimizer(opt, shape, dtype, seed, steps=5):
@@ -338,7 +346,7 @@ def check_optimizer(opt, shape, dtype, seed, steps=5):
     for step in range(1, steps + 1):
         grad = randn(rng, shape, dtype)
         for impl, param, state in zip((K, R), params, states):
-            t = (step,) if name in ("adam_update", "adamw_update") else ()
+            t = (step,) if STEPPED[name] else ()
             getattr(impl, name)(param, grad, *state, *t, **hyper)
     assert_close(params[0], params[1], dtype, factor=steps)
     for s_k, s_r in zip(*states):

@@ -181,7 +181,8 @@ OPTIMIZER_KERNELS = {
     "adam_update": (["m", "v"], lambda f, a: f(a["param"], a["grad"], a["m"], a["v"], 3)),
     "rmsprop_update": (["sq"], lambda f, a: f(a["param"], a["grad"], a["sq"])),
     "adagrad_update": (["acc"], lambda f, a: f(a["param"], a["grad"], a["acc"])),
-    "adamw_update": (["m", "v"], lambda f, a: f(a["param"], a["grad"], a["m"], a["v"], 3, l2=0.1))}
+    "adamw_update": (["m", "v"], lambda f, a: f(a["param"], a["grad"], a["m"], a["v"], 3, l2=0.1)),
+    "adamax_update": (["m", "u"], lambda f, a: f(a["param"], a["grad"], a["m"], a["u"], 3))}
 
 
 def kernel_specs():

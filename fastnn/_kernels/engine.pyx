@@ -25,7 +25,7 @@ from contextlib import nullcontext
 
 from fastnn._kernels import load
 from fastnn.plan import PlanSpec
-from fastnn.registry import ACTIVATIONS
+from fastnn.registry import ACTIVATIONS, OPTIMIZERS
 
 cimport numpy as cnp
 from cpython.number cimport PyNumber_Index
@@ -40,7 +40,6 @@ from fastnn._kernels._checks cimport (Span, count_in, distinct_or_same, float_ty
                                       input_array, span, thread_count)
 from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HUBER, MAE, MSE, POISSON,
                                          SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES)
-from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, ADAMW, RMSPROP, SGD
 from fastnn._kernels._plan_c cimport (ACC_ARGMAX, ACC_LOGITS, ACC_NONE, ACC_PROBABILITIES,
                                       EngineLoops, EpochData, LayerPlan, ParamPlan, PlanC)
 from fastnn._kernels._thresholds cimport FAST_PREDICT_MAX
@@ -69,8 +68,7 @@ LOSS_CODES = {"softmax_cross_entropy": SOFTMAX_CE, "categorical_cross_entropy": 
               "sigmoid_binary_cross_entropy_sum": SIGMOID_BCE_SUM, "binary_cross_entropy": BCE,
               "mean_squared_error": MSE, "mean_absolute_error": MAE,
               "sum_of_squares": SUM_OF_SQUARES, "huber": HUBER, "poisson": POISSON}
-OPTIMIZER_CODES = {"sgd": SGD, "adam": ADAM, "rmsprop": RMSPROP, "adagrad": ADAGRAD,
-                   "adamw": ADAMW}
+OPTIMIZER_CODES = {entry.name: code for code, entry in enumerate(OPTIMIZERS)}  # _optim_core's
 ACCURACY_CODES = {None: ACC_NONE, "argmax": ACC_ARGMAX, "logits": ACC_LOGITS,
                   "probabilities": ACC_PROBABILITIES}
 
@@ -153,14 +151,11 @@ cdef void _permutation(bitgen_t* g, Py_ssize_t* order, Py_ssize_t n) noexcept no
         order[j] = t
 
 
-# The optimizer state arrays each kind reads and writes (optim_update): SGD's velocity only with
-# momentum > 0.
-cdef int _states_needed(int kind, double momentum) noexcept:
-    if kind == ADAM or kind == ADAMW:
-        return 2
-    if kind == RMSPROP or kind == ADAGRAD:
-        return 1
-    return 1 if momentum > 0 else 0
+# The optimizer state arrays each kind reads and writes (optim_update): its registry state, SGD's
+# velocity only with momentum (slot a) > 0.
+cdef int _states_needed(int kind, double a):
+    entry = OPTIMIZERS[kind]
+    return 0 if entry.state_if is not None and not a > 0 else len(entry.state)
 
 
 cdef double _real(object x, str what) except? -1:
@@ -268,11 +263,12 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
         # The hyperparameters as optim.pyx's and losses.pyx's kernels take them.
         for value, what in zip(optimizer[1:3] + optimizer[6:7], ("lr", "decay", "weight_decay")):
             _in(_real(value, what), 0, float("inf"), False, True, f"the optimizer's {what}")
-        if opt != ADAGRAD:
+        entry = OPTIMIZERS[opt]  # the slots and eps its update reads
+        if entry.slots[0] is not None:
             _in(a, 0, 1, False, True, "the optimizer's a (momentum, beta1 or rho)")
-        if opt == ADAM or opt == ADAMW:
+        if entry.slots[1] is not None:
             _in(_real(optimizer[4], "beta2"), 0, 1, False, True, "the optimizer's b (beta2)")
-        if opt != SGD:
+        if any(arg.name == "eps" for arg in entry.args):
             _in(_real(optimizer[5], "eps"), 0, float("inf"), True, True, "the optimizer's eps")
         if loss_kind == CATEGORICAL_CE or loss_kind == BCE:
             eps = _real(loss[1], "the loss's eps")
@@ -293,8 +289,7 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
                          f"order, {2 * len(layers)} entries; got {len(params)}")
 
     cdef int needed = _states_needed(opt, a) if training else 0
-    names = {SGD: "SGD with momentum", ADAM: "Adam", RMSPROP: "RMSprop", ADAGRAD: "Adagrad",
-             ADAMW: "AdamW"}
+    names = [e.cls + (f" with {e.state_if}" if e.state_if else "") for e in OPTIMIZERS]
     for j, entry in enumerate(params):
         if not isinstance(entry, tuple) or len(entry) != 5:
             raise ValueError(f"engine plan: params[{j}] must be a tuple (param, grad, state1, "

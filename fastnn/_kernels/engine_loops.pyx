@@ -12,7 +12,7 @@ so the two paths give the same numbers.
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_New
 from cython cimport floating
-from libc.math cimport isfinite, pow, sqrt
+from libc.math cimport isfinite
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
@@ -20,7 +20,7 @@ from fastnn._kernels._act_dispatch cimport IDENTITY, RELU, backward_rows, forwar
 from fastnn._kernels._blas cimport load_blas
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._loss_core cimport SOFTMAX_CE, loss_rows
-from fastnn._kernels._optim_core cimport ADAM, ADAMW, optim_update
+from fastnn._kernels._optim_core cimport OptimScalars, optim_scalars, optim_update
 from fastnn._kernels._plan_c cimport (ACC_ARGMAX, ACC_LOGITS, ACC_NONE, ACC_PROBABILITIES,
                                       EngineLoops, EpochData, LayerPlan, ParamPlan, PlanC)
 from fastnn._kernels._rowops cimport dropout_row, row_dot
@@ -170,23 +170,18 @@ cdef bint _add_loss(PlanC* P, floating dtype, double loss, double wsum, Py_ssize
 
 cdef void _step(PlanC* P, floating dtype, Py_ssize_t* iterations, double wsum) noexcept nogil:
     """The optimizer's update of every parameter from its gradient; iterations += 1."""
-    cdef double lr = P.lr / (1.0 + P.decay * iterations[0]), eps = P.eps, c1 = 0, c2 = 0
-    # AdamW's weight decay is decoupled (keep); only the layers' L2 enters its gradient
-    cdef double keep = 1 - lr * P.wd if P.opt_kind == ADAMW else 1
-    cdef double wd = 0 if P.opt_kind == ADAMW else P.wd
+    cdef double lr = P.lr / (1.0 + P.decay * iterations[0])
+    # the step's scalars (bias corrections, a decoupled decay); sc.wd: the decay in the gradient
+    cdef OptimScalars sc = optim_scalars(P.opt_kind, lr, P.a, P.b, P.eps, P.wd, P.eps_hat,
+                                         iterations[0] + 1)
     cdef ParamPlan* pp
     cdef Py_ssize_t j
-    if P.opt_kind == ADAM or P.opt_kind == ADAMW:
-        c1 = 1.0 / (1.0 - pow(P.a, iterations[0] + 1))
-        c2 = 1.0 / (1.0 - pow(P.b, iterations[0] + 1))
-        if P.eps_hat:
-            eps = P.eps * sqrt(c2)
     for j in range(P.n_params):
         pp = &P.params[j]
         optim_update(P.opt_kind, <floating*>pp.p, <const floating*>pp.g, <floating*>pp.s1,
                      <floating*>pp.s2, pp.size, <floating>lr, <floating>P.a, <floating>P.b,
-                     <floating>eps, <floating>(wd + pp.l2 / wsum), P.nesterov,
-                     <floating>c1, <floating>c2, <floating>keep)
+                     <floating>sc.eps, <floating>(sc.wd + pp.l2 / wsum), P.nesterov,
+                     <floating>sc.c1, <floating>sc.c2, <floating>sc.keep)
     iterations[0] += 1
 
 
