@@ -22,9 +22,12 @@ from fastnn.io import load  # noqa: F401
 from fastnn.network import Network  # noqa: F401
 from fastnn.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop  # noqa: F401
 from fastnn import layers as _layers
+from fastnn import optimizers as _optimizers
 
-# Every activation layer of the registry (fnn.ELU, fnn.GELU, ...), made by fastnn.layers.
+# Every activation layer (fnn.ELU, fnn.GELU, ...) and optimizer (fnn.Adamax, ...) of the
+# registry, made by fastnn.layers and fastnn.optimizers.
 globals().update({cls.__name__: cls for cls in _layers.ACTIVATION_LAYERS})
+globals().update(_optimizers.CLASSES)
 
 
 def __getattr__(name):

@@ -62,6 +62,7 @@ def test_classes_check_and_report_their_arguments():
                             "beta2": 0.999, "eps": 1e-8}
     assert repr(opt).startswith("Adamax(lr=0.01, decay=0.0") and opt.n_state == 2
     assert type(fnn.optimizers.get("adamax")) is Adamax
+    assert all(getattr(fnn, cls.__name__) is cls for cls in fnn.optimizers.CLASSES.values())
     assert fnn.SGD(momentum=0.5).n_state == 1 and fnn.SGD().n_state == 0
 
 
