@@ -171,53 +171,23 @@ def _check_weight_values(weights):
 class _Rollback:
     """What a fit may change, taken before it starts, to be put back if it raises: the
     estimator's attributes (and the contents of its lists) and, for a fit that trains on the
-    existing network (warm_start, partial_fit), the network's weights, optimizer (its state
-    arrays, step count, learning rate), dropout streams and generator. Arrays are put back in
-    place, so references to coefs_[i] stay valid."""
+    existing network (warm_start, partial_fit), the network as training.Checkpoint(whole=True)
+    keeps it (arrays put back in place, so references to coefs_[i] stay valid)."""
 
     def __init__(self, estimator, network):
         self.estimator = estimator
         self.attributes = dict(vars(estimator))
         self.lists = [(v, list(v)) for v in self.attributes.values() if isinstance(v, list)]
-        self.net = self.attributes.get("_network") if network else None
-        if self.net is None:
-            return
-        net = self.net
-        self.optimizer = net.optimizer
-        self.optimizer_attributes = dict(vars(net.optimizer))
-        self.optimizer_lists = [(s, list(s)) for s in [net.optimizer.state, *net.optimizer.state]
-                                if isinstance(s, list)]
-        self.arrays = [(a, a.copy()) for a in chain(
-            net.parameters(), chain.from_iterable(net.optimizer.state),
-            (layer.state for layer in net.layers if isinstance(layer, L.Dropout)))
-            if a.flags.writeable]
-        self.bindings = [(layer, name, getattr(layer, name)) for layer in net.layers
-                         for name in ("W", "b", "state") if hasattr(layer, name)]
-        self.generator = net.rng.bit_generator.state
+        net = self.attributes.get("_network") if network else None
+        self.network = None if net is None else training.Checkpoint(net, whole=True)
 
     def restore(self):
-        estimator = self.estimator
-        estimator.__dict__.clear()
-        estimator.__dict__.update(self.attributes)
+        self.estimator.__dict__.clear()
+        self.estimator.__dict__.update(self.attributes)
         for values, saved in self.lists:
             values[:] = saved
-        if self.net is None:
-            return
-        net = self.net
-        if net.optimizer is not self.optimizer:
-            net.optimizer = self.optimizer
-        optimizer = self.optimizer
-        for name, value in self.optimizer_attributes.items():
-            if name != "_version" and getattr(optimizer, name, None) is not value:
-                setattr(optimizer, name, value)
-        for values, saved in self.optimizer_lists:
-            values[:] = saved
-        for layer, name, value in self.bindings:
-            if getattr(layer, name) is not value:
-                setattr(layer, name, value)
-        for array, saved in self.arrays:
-            array[...] = saved
-        net.rng.bit_generator.state = self.generator
+        if self.network is not None:
+            self.network.restore()
 
 
 class _BaseMLP(BaseEstimator):
