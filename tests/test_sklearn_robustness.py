@@ -352,6 +352,66 @@ def test_divergence_with_early_stopping_keeps_the_best_weights_as_scikit_learn(c
     assert ours.n_iter_ < theirs.n_iter_
 
 
+class Interrupt:
+    """A stand-in for `name` of `owner` whose `after`-th call raises KeyboardInterrupt (Ctrl-C
+    in the middle of a fit), the earlier calls going through."""
+
+    def __init__(self, monkeypatch, owner, name, after):
+        self.calls, self.after, self.wrapped = 0, after, getattr(owner, name)
+        monkeypatch.setattr(owner, name, self)
+
+    def __get__(self, obj, cls=None):
+        return self if obj is None else lambda *a, **k: self(obj, *a, **k)
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == self.after:
+            raise KeyboardInterrupt
+        return self.wrapped(*args, **kwargs)
+
+
+def test_an_interrupt_of_a_warm_start_lbfgs_fit_leaves_the_model_as_it_was(monkeypatch):
+    """Ctrl-C after L-BFGS has written its trial weights into coefs_: the estimator, the
+    network's arrays (in place: coefs_[0] is the same array) and its predictions are back."""
+    X, y = iris()
+    est = quietly(MLPClassifier(solver="lbfgs", max_iter=5, random_state=0,
+                                warm_start=True).fit, X, y)
+    before, coefs, proba = state(est), est.coefs_[0], est.predict_proba(X)
+    interrupt = Interrupt(monkeypatch, fastnn.Network, "loss_and_gradients", after=4)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y)
+    assert interrupt.calls == 4
+    monkeypatch.undo()
+    assert_same_state(before, state(est))
+    assert est.coefs_[0] is coefs and est._network.layers[0].W is coefs
+    np.testing.assert_array_equal(est.predict_proba(X), proba)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_an_interrupt_of_a_warm_start_fit_puts_back_the_optimizer(monkeypatch, solver):
+    """Ctrl-C while the early-stopping split is drawn, after the warm-start fit made its new
+    optimizer: the network holds the old one again, with its moments, step count and learning
+    rate, its generator and dropout streams as they were; it then trains on as an
+    uninterrupted twin."""
+    X, y = iris()
+    make = dict(solver=solver, max_iter=3, random_state=0, warm_start=True, dropout=0.2,
+                learning_rate="invscaling", early_stopping=True)
+    est, twin = (quietly(MLPClassifier(**make).fit, X, y) for _ in range(2))
+    before, optimizer = state(est), est._network.optimizer
+    streams = [layer.state.copy() for layer in est._network.layers if hasattr(layer, "rate")]
+    Interrupt(monkeypatch, fastnn.sklearn, "train_test_split", after=1)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y)
+    monkeypatch.undo()
+    assert est._network.optimizer is optimizer
+    assert_same_state(before, state(est))
+    assert_same_state(streams, [layer.state for layer in est._network.layers
+                                if hasattr(layer, "rate")])
+    for model in (est, twin):
+        quietly(model.fit, X, y)
+    assert_same_state(state(twin), state(est))
+
+
 # ------------------------------------------------------------------ 3. parameters
 
 INVALID_OR_ODD = [-1, -1.0, 0, 0.0, 0.5, 1, 1.0, 2, 2.5, 1e300, np.inf, -np.inf, np.nan, "1",
