@@ -294,23 +294,16 @@ class _BaseMLP(BaseEstimator):
                                  f"{self.n_outputs_}; fit it afresh (warm_start=False)")
             self._check_replaced_parameters()
         dtype = X.dtype if first_pass else self._network.dtype
-        if X.dtype != dtype:
-            if not sklearn_params.fits(X, dtype):
-                raise ValueError(f"Input X contains a value too large for dtype('{dtype}'), the "
-                                 "dtype this model was fitted in.")
-            X = X.astype(dtype)
-        if Y.dtype.kind == "f" and not sklearn_params.fits(Y, dtype):
-            raise ValueError(f"Input y contains a value too large for dtype('{dtype}'), the "
-                             "dtype X trains in.")
+        sklearn_params.check_fits("X", X, dtype, "the dtype this model was fitted in")
+        if Y.dtype.kind == "f":
+            sklearn_params.check_fits("y", Y, dtype, "the dtype X trains in")
         weights = self._sample_weight(sklearn_params.sample_weight(sample_weight, len(X)),
                                       data["labels"])
         if weights is not None:
-            sklearn_params.check_weight_values(weights)  # again: class_weight may have made them 0 or inf
-            if not sklearn_params.fits(weights, dtype):
-                raise ValueError(f"Input sample_weight contains a value too large for "
-                                 f"dtype('{dtype}'), the dtype X trains in.")
-            weights = weights.astype(dtype)
-        data.update(X=np.ascontiguousarray(X), Y=Y, sample_weight=weights)
+            sklearn_params.check_weight_values(weights)  # again: class_weight may make 0 or inf
+            sklearn_params.check_fits("sample_weight", weights, dtype, "the dtype X trains in")
+            weights = weights.astype(dtype, copy=False)
+        data.update(X=np.ascontiguousarray(X, dtype), Y=Y, sample_weight=weights)
         return data
 
     def _train(self, data, hidden, first_pass, incremental):
@@ -363,14 +356,7 @@ class _BaseMLP(BaseEstimator):
             w_val = None if sample_weight is None else sample_weight[val]
             X, T = X[train], T[train]
             sample_weight = None if sample_weight is None else sample_weight[train]
-        n = len(X)
-        if isinstance(self.batch_size, str):  # "auto"
-            batch_size = min(200, n)
-        else:
-            if self.batch_size > n:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
-                              "going to be clipped")
-            batch_size = int(np.clip(self.batch_size, 1, n))
+        batch_size = sklearn_params.batch_size(self.batch_size, len(X))
         limits = training.blas_threads(net.threads_for(batch_size))
         diverged = False
         try:

@@ -8,6 +8,7 @@ MLPClassifier must be a float in the range [0.0, inf). Got -1 instead." fastnn.s
 them before a fit changes anything.
 """
 import numbers
+import warnings
 
 import numpy as np
 
@@ -192,7 +193,20 @@ def check_weight_values(weights):
         raise ValueError("sample_weight must contain at least one non-zero number")
 
 
-def fits(values, dtype):
-    """Whether finite `values` stay finite in `dtype` (no overflow, and no warning, to check)."""
-    return (np.dtype(dtype).itemsize >= values.dtype.itemsize or values.size == 0
-            or float(np.max(np.abs(values))) <= float(np.finfo(dtype).max))
+def check_fits(name, values, dtype, why):
+    """ValueError naming `values` (finite) if one would overflow in `dtype` (checked without a
+    conversion, so without NumPy's warning)."""
+    if not (np.dtype(dtype).itemsize >= values.dtype.itemsize or values.size == 0
+            or float(np.max(np.abs(values))) <= float(np.finfo(dtype).max)):
+        raise ValueError(f"Input {name} contains a value too large for dtype('{dtype}'), {why}.")
+
+
+def batch_size(value, n):
+    """The checked batch_size ("auto" or an int >= 1) for n samples, as scikit-learn takes it:
+    "auto" is min(200, n), and a larger one is clipped to n with its warning."""
+    if isinstance(value, str):  # "auto"
+        return min(200, n)
+    if value > n:
+        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to "
+                      "be clipped")
+    return int(np.clip(value, 1, n))

@@ -519,6 +519,24 @@ def test_bad_parameters_name_the_scikit_learn_parameter(params, match):
         assert_unfitted(est, est.get_params())
 
 
+def test_a_batch_size_larger_than_the_data_is_clipped_with_scikit_learns_warning():
+    """batch_size=1000 on 150 samples: scikit-learn's UserWarning, and the numbers of
+    batch_size=150 (one full batch per epoch), as scikit-learn's."""
+    X, y = iris()
+    params = dict(solver="sgd", max_iter=3, random_state=0)
+    caught = {}
+    for name, module in (("ours", fastnn), ("theirs", sk)):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            est = module.MLPClassifier(batch_size=1000, **params).fit(X, y)
+        caught[name] = ([str(w.message) for w in seen if w.category is UserWarning], est)
+    assert caught["ours"][0] == caught["theirs"][0] == [
+        "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped"]
+    full = quietly(MLPClassifier(batch_size=len(X), **params).fit, X, y)
+    assert caught["ours"][1].loss_curve_ == full.loss_curve_
+    np.testing.assert_allclose(full.loss_curve_, caught["theirs"][1].loss_curve_, rtol=1e-9)
+
+
 def numpy_scalars(params):
     return {key: (np.bool_(value) if isinstance(value, bool)
                   else np.int64(value) if isinstance(value, int)
