@@ -225,18 +225,8 @@ class _BaseMLP(BaseEstimator):
     def _check_replaced_parameters(self):
         """ValueError if coefs_ / intercepts_ were replaced by arrays the network cannot take."""
         for name, attr in (("coefs_", "W"), ("intercepts_", "b")):
-            given = getattr(self, name)
-            if len(given) != len(self._dense):
-                raise ValueError(f"{name} holds {len(given)} arrays; the network has "
-                                 f"{len(self._dense)} layers")
-            for i, dense in enumerate(self._dense):
-                if given[i] is getattr(dense, attr):
-                    continue
-                value = np.asarray(given[i])
-                if value.shape != getattr(dense, attr).shape or value.dtype.kind not in "biuf":
-                    raise ValueError(f"{name}[{i}] is a {value.dtype} array of shape "
-                                     f"{value.shape}; the network needs real numbers of shape "
-                                     f"{getattr(dense, attr).shape}")
+            sklearn_params.check_replaced(name, getattr(self, name),
+                                          [getattr(dense, attr) for dense in self._dense])
 
     # ---------------------------------------------------------------- fit
 

@@ -193,6 +193,21 @@ def check_weight_values(weights):
         raise ValueError("sample_weight must contain at least one non-zero number")
 
 
+def check_replaced(name, given, held):
+    """ValueError if the list `name` (coefs_ or intercepts_), whose arrays the user may replace,
+    no longer fits the arrays the network holds: one per layer, each the held array itself or
+    real numbers of its shape."""
+    if len(given) != len(held):
+        raise ValueError(f"{name} holds {len(given)} arrays; the network has {len(held)} layers")
+    for i, (value, array) in enumerate(zip(given, held)):
+        if value is array:
+            continue
+        value = np.asarray(value)
+        if value.shape != array.shape or value.dtype.kind not in "biuf":
+            raise ValueError(f"{name}[{i}] is a {value.dtype} array of shape {value.shape}; the "
+                             f"network needs real numbers of shape {array.shape}")
+
+
 def check_fits(name, values, dtype, why):
     """ValueError naming `values` (finite) if one would overflow in `dtype` (checked without a
     conversion, so without NumPy's warning)."""

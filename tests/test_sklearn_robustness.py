@@ -234,6 +234,28 @@ def test_refused_calls_change_nothing(case):
     assert_same_state(before, state(est))
 
 
+@pytest.mark.parametrize("replace, message", [
+    (lambda est: est.coefs_.__setitem__(0, np.zeros((2, 2))),
+     "coefs_[0] is a float64 array of shape (2, 2); the network needs real numbers of shape "
+     "(4, 100)"),
+    (lambda est: est.intercepts_.__setitem__(1, np.array(["a"] * 3)),
+     "intercepts_[1] is a <U1 array of shape (3,); the network needs real numbers of shape (3,)"),
+    (lambda est: est.coefs_.pop(), "coefs_ holds 1 arrays; the network has 2 layers"),
+])
+def test_replaced_coefs_the_network_cannot_take_are_named(replace, message):
+    """coefs_ / intercepts_ replaced by the user (as scikit-learn allows) are taken up when they
+    fit, and named when they do not, by predict and a warm-start fit alike."""
+    est = quietly(MLPClassifier(max_iter=3, random_state=0, warm_start=True).fit, X_IRIS, Y_IRIS)
+    expected = est.predict_proba(X_IRIS)
+    est.coefs_[1] = est.coefs_[1].tolist()  # a list of the right shape: taken up
+    np.testing.assert_array_equal(est.predict_proba(X_IRIS), expected)
+    assert est.coefs_[1] is est._network.layers[-1].W
+    replace(est)
+    for call in (est.predict, lambda X: est.fit(X, Y_IRIS)):
+        with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+            call(X_IRIS)
+
+
 FLOAT32_OVERFLOWS = {
     # name: (estimator, the refused call on float32 iris and a model fitted on it, what it names)
     "sample_weight": (MLPClassifier,
