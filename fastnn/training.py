@@ -2,11 +2,13 @@
 
 run_epochs is the epoch loop. Each epoch takes a Checkpoint, runs its mini-batch steps in the
 compiled engine when the network has a plan (else layer by layer, with the same numbers), and
-hands its logs to an `end(epoch, logs) -> stop?` hook. A non-finite loss or non-finite weights
-put the checkpoint back and stop the loop with a RuntimeWarning; an interrupt puts it back and
-propagates. fit adds callbacks, validation data and progress on top; with none of them it runs
-several epochs per engine call (fit_in_engine). The estimators' hook does scikit-learn's part
-(loss_curve_, tol / n_iter_no_change, early stopping, the learning-rate schedules).
+hands its logs to an `end(epoch, logs) -> stop?` hook. A non-finite loss, weights or optimizer
+state put the checkpoint back and stop the loop with a RuntimeWarning; an interrupt puts it back
+and propagates. There is one rollback, Checkpoint, whose per-epoch form is what the engine's
+own snapshot does inside its compiled loop. fit adds callbacks, validation data and progress on
+top; with none of them it runs several epochs per engine call (fit_in_engine). The estimators'
+hook does scikit-learn's part (loss_curve_, tol / n_iter_no_change, early stopping, the
+learning-rate schedules).
 
 Every function here takes arrays already checked and converted by fastnn.validation.
 """
@@ -107,9 +109,10 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
 
 def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint=None):
     """One pass of mini-batch steps over the rows of X in `order`, in the engine when there is a
-    plan; the epoch's logs, or None after a non-finite loss or non-finite weights, when the
-    weights and optimizer state of the epoch's start (`checkpoint`, taken here if not given) are
-    put back. An interrupt puts back the whole checkpoint and propagates."""
+    plan; the epoch's logs, or None after a non-finite loss, weights or optimizer state (the
+    engine's test, made here for the layer path), when the weights and optimizer state of the
+    epoch's start (`checkpoint`, taken here if not given) are put back. An interrupt puts back
+    the whole checkpoint and propagates."""
     checkpoint = checkpoint or Checkpoint(net)
     optimizer = net.optimizer
     try:
@@ -124,7 +127,7 @@ def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint
     except BaseException:
         checkpoint.restore()
         raise
-    if not (finished and all(kernels.all_finite(p) for p in net.parameters())):
+    if not (finished and (plan is not None or all_finite(net))):
         checkpoint.restore(generator=False)
         warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=6)  # Network.fit's caller
         return None
@@ -165,6 +168,13 @@ def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, h
             warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=5)  # Network.fit's caller
             return
         chunk = max(1, int(CALL_SECONDS / max(seconds, 1e-9)))
+
+
+def all_finite(net):
+    """Whether the parameters and the optimizer's state are all finite: what the engine checks
+    at the end of an epoch (an overflow of Adam's moments alone ends it as a divergence)."""
+    return all(map(kernels.all_finite, chain(net.parameters(),
+                                             chain.from_iterable(net.optimizer.state))))
 
 
 def epoch_columns(net, sums, penalized, n):
