@@ -1,11 +1,12 @@
 """scikit-learn's checks of the MLP estimators' parameters and sample weights, in its words.
 
-Checks of plain values (check_params reads them from the estimator's attributes, as scikit-learn's
-get_params would, without its cost): each takes the estimator's class name for the message and
-sets nothing. A bad parameter raises InvalidParameterError (a ValueError and TypeError), as
-scikit-learn's parameter validation does, with its message: "The 'alpha' parameter of
-MLPClassifier must be a float in the range [0.0, inf). Got -1 instead." fastnn.sklearn calls
-them before a fit changes anything.
+Checks of plain values, which set nothing (check_params reads the parameters as the
+estimator's attributes, as scikit-learn's get_params would, without its cost). A bad parameter
+raises InvalidParameterError (a ValueError and TypeError) with scikit-learn's message, naming
+the estimator's class: "The 'alpha' parameter of MLPClassifier must be a float in the range
+[0, inf). Got -1 instead." Bad sample weights, values too large for the training dtype and
+replaced coefs_ raise ValueError naming them. fastnn.sklearn calls these before a fit changes
+anything.
 """
 import numbers
 import warnings
