@@ -36,7 +36,6 @@ loss, a validation split too small) puts the earlier weights, optimizer state an
 attributes back. An unfitted estimator stays unfitted.
 Unlike Network.save, these estimators pickle, as scikit-learn's do: unpickle only files you trust.
 """
-import numbers
 import os
 import re
 import threading
@@ -58,14 +57,9 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from fastnn import layers as L
-from fastnn import losses, optimizers, registry, training
+from fastnn import losses, optimizers, registry, sklearn_params, training
 from fastnn.network import Network
 from fastnn.validation import check_xy
-
-try:  # what scikit-learn raises for a bad parameter: a ValueError (and TypeError) subclass
-    from sklearn.utils._param_validation import InvalidParameterError
-except ImportError:  # pragma: no cover - private module moved
-    InvalidParameterError = ValueError
 
 ACTIVATIONS = {entry.sklearn: L.LAYERS[entry.layer] for entry in registry.ACTIVATIONS
                if entry.sklearn is not None}
@@ -83,141 +77,26 @@ _FITTING = weakref.WeakSet()
 _FITTING_LOCK = threading.Lock()
 
 
-def _fail(estimator, name, value, what):
-    raise InvalidParameterError(f"The '{name}' parameter of {type(estimator).__name__} must be "
-                                f"{what}. Got {value!r} instead.")
-
-
-def _in_interval(value, kind, low, high, closed):
-    """scikit-learn's Interval(kind, low, high, closed=closed).is_satisfied_by(value): Python
-    and NumPy numbers alike, bool counting as an int (as in Python and scikit-learn), NaN never,
-    an open end at None (infinity) refusing infinity."""
-    if not isinstance(value, kind):
-        return False
-    if not isinstance(value, numbers.Integral) and np.isnan(value):
-        return False
-    low = -np.inf if low is None else low
-    high = np.inf if high is None else high
-    above = value >= low if closed in ("left", "both") else value > low
-    below = value <= high if closed in ("right", "both") else value < high
-    return bool(above and below)
-
-
-def _describe_interval(kind, low, high, closed):
-    left = "[" if closed in ("left", "both") else "("
-    right = "]" if closed in ("right", "both") else ")"
-    name = "an int" if kind is numbers.Integral else "a float"
-    return (f"{name} in the range {left}{'-inf' if low is None else low}, "
-            f"{'inf' if high is None else high}{right}")
-
-
-def _is_bool(value):
-    return isinstance(value, (bool, np.bool_))
-
-
-def _checked_sample_weight(sample_weight, n):
-    """sample_weight as float64 of shape (n,), a scalar spread over all n samples: real numbers,
-    finite and >= 0, not all zero. ValueError naming sample_weight otherwise (strings and complex
-    numbers included, which NumPy would convert or scikit-learn reject obscurely)."""
-    if sample_weight is None:
-        return None
-    if isinstance(sample_weight, (str, bytes)):
-        raise ValueError(f"sample_weight must hold real numbers, got the string {sample_weight!r}")
-    try:
-        raw = np.asarray(sample_weight)
-    except (TypeError, ValueError) as error:  # ragged nested lists
-        raise ValueError(f"sample_weight could not be read as an array: {error}") from None
-    if raw.dtype.kind == "O" and any(
-            isinstance(v, (str, bytes, complex, np.complexfloating)) for v in raw.ravel()):
-        raise ValueError("sample_weight must hold real numbers, got strings or complex numbers "
-                         "(dtype object)")
-    if raw.dtype.kind not in "biufO":
-        what = {"U": "strings", "S": "bytes", "c": "complex numbers"}.get(raw.dtype.kind,
-                                                                        f"dtype {raw.dtype}")
-        raise ValueError(f"sample_weight must hold real numbers, got {what} (dtype {raw.dtype})")
-    try:
-        weights = raw.astype(np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"sample_weight must hold real numbers: {error}") from None
-    if weights.ndim == 0:
-        weights = np.full(n, weights[()])
-    elif weights.ndim != 1:
-        raise ValueError(f"sample_weight must be a 1D array or a scalar, got a {weights.ndim}D "
-                         f"array; expected a scalar or a 1D array of length {n}")
-    elif weights.shape != (n,):
-        raise ValueError(f"sample_weight.shape == {weights.shape}, expected ({n},)!")
-    _check_weight_values(weights)
-    return weights
-
-
-def _fits(values, dtype):
-    """Whether finite `values` stay finite in `dtype` (no overflow, and no warning, to check)."""
-    return (np.dtype(dtype).itemsize >= values.dtype.itemsize or values.size == 0
-            or float(np.max(np.abs(values))) <= float(np.finfo(dtype).max))
-
-
-def _check_weight_values(weights):
-    if np.isnan(weights).any():
-        raise ValueError("Input sample_weight contains NaN.")
-    if not np.isfinite(weights).all():
-        raise ValueError("Input sample_weight contains infinity or a value too large for "
-                         f"{weights.dtype}.")
-    if (weights < 0).any():
-        raise ValueError("sample_weight must be >= 0: negative weights are not supported")
-    if not (weights > 0).any():
-        raise ValueError("sample_weight must contain at least one non-zero number")
-
-
 class _Rollback:
     """What a fit may change, taken before it starts, to be put back if it raises: the
     estimator's attributes (and the contents of its lists) and, for a fit that trains on the
-    existing network (warm_start, partial_fit), the network's weights, optimizer (its state
-    arrays, step count, learning rate), dropout streams and generator. Arrays are put back in
-    place, so references to coefs_[i] stay valid."""
+    existing network (warm_start, partial_fit), the network as training.Checkpoint(whole=True)
+    keeps it (arrays put back in place, so references to coefs_[i] stay valid)."""
 
     def __init__(self, estimator, network):
         self.estimator = estimator
         self.attributes = dict(vars(estimator))
         self.lists = [(v, list(v)) for v in self.attributes.values() if isinstance(v, list)]
-        self.net = self.attributes.get("_network") if network else None
-        if self.net is None:
-            return
-        net = self.net
-        self.optimizer = net.optimizer
-        self.optimizer_attributes = dict(vars(net.optimizer))
-        self.optimizer_lists = [(s, list(s)) for s in [net.optimizer.state, *net.optimizer.state]
-                                if isinstance(s, list)]
-        self.arrays = [(a, a.copy()) for a in chain(
-            net.parameters(), chain.from_iterable(net.optimizer.state),
-            (layer.state for layer in net.layers if isinstance(layer, L.Dropout)))
-            if a.flags.writeable]
-        self.bindings = [(layer, name, getattr(layer, name)) for layer in net.layers
-                         for name in ("W", "b", "state") if hasattr(layer, name)]
-        self.generator = net.rng.bit_generator.state
+        net = self.attributes.get("_network") if network else None
+        self.network = None if net is None else training.Checkpoint(net, whole=True)
 
     def restore(self):
-        estimator = self.estimator
-        estimator.__dict__.clear()
-        estimator.__dict__.update(self.attributes)
+        self.estimator.__dict__.clear()
+        self.estimator.__dict__.update(self.attributes)
         for values, saved in self.lists:
             values[:] = saved
-        if self.net is None:
-            return
-        net = self.net
-        if net.optimizer is not self.optimizer:
-            net.optimizer = self.optimizer
-        optimizer = self.optimizer
-        for name, value in self.optimizer_attributes.items():
-            if name != "_version" and getattr(optimizer, name, None) is not value:
-                setattr(optimizer, name, value)
-        for values, saved in self.optimizer_lists:
-            values[:] = saved
-        for layer, name, value in self.bindings:
-            if getattr(layer, name) is not value:
-                setattr(layer, name, value)
-        for array, saved in self.arrays:
-            array[...] = saved
-        net.rng.bit_generator.state = self.generator
+        if self.network is not None:
+            self.network.restore()
 
 
 class _BaseMLP(BaseEstimator):
@@ -261,82 +140,12 @@ class _BaseMLP(BaseEstimator):
     def _check_params(self):
         """The hidden layer sizes as a list of ints, after checking every parameter against
         scikit-learn's constraints (InvalidParameterError, a ValueError, naming the parameter in
-        scikit-learn's words). Python and NumPy numbers alike; sets nothing."""
+        scikit-learn's words; see fastnn.sklearn_params). Sets nothing."""
         self._check_each_param()
-        sizes = self.hidden_layer_sizes
-        what = "an array-like of ints >= 1 or an int in the range [1, inf)"
-        # bools are refused: scikit-learn's check lets True through, then fails on it (TypeError)
-        if isinstance(sizes, numbers.Integral) and not _is_bool(sizes):
-            sizes = [sizes]
-        elif isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
-            _fail(self, "hidden_layer_sizes", self.hidden_layer_sizes, what)
-        try:
-            sizes = list(sizes)
-        except TypeError:  # a 0-d array
-            _fail(self, "hidden_layer_sizes", self.hidden_layer_sizes, what)
-        if not all(isinstance(s, numbers.Integral) and not _is_bool(s) and s >= 1
-                   for s in sizes):
-            _fail(self, "hidden_layer_sizes", self.hidden_layer_sizes, what)
-        return [int(s) for s in sizes]
+        return sklearn_params.hidden_layer_sizes(type(self).__name__, self.hidden_layer_sizes)
 
     def _check_each_param(self):
-        def options(name, allowed):
-            value = getattr(self, name)
-            if not (isinstance(value, str) and value in allowed):
-                _fail(self, name, value,
-                      f"a str among {{{', '.join(map(repr, sorted(allowed)))}}}")
-
-        def number(name, kind, low, high=None, closed="left"):
-            value = getattr(self, name)
-            if not _in_interval(value, kind, low, high, closed):
-                _fail(self, name, value, _describe_interval(kind, low, high, closed))
-
-        def flag(name):
-            if not _is_bool(getattr(self, name)):
-                _fail(self, name, getattr(self, name), "an instance of 'bool' or 'numpy.bool_'")
-
-        real, integer = numbers.Real, numbers.Integral
-        options("activation", set(ACTIVATIONS))
-        options("solver", {"lbfgs", "sgd", "adam"})
-        options("learning_rate", {"constant", "invscaling", "adaptive"})
-        number("alpha", real, 0)
-        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
-            if not _in_interval(self.batch_size, integer, 1, None, "left"):
-                _fail(self, "batch_size", self.batch_size,
-                      "a str among {'auto'} or an int in the range [1, inf)")
-        number("learning_rate_init", real, 0, closed="neither")
-        number("power_t", real, 0)
-        number("max_iter", integer, 1)
-        number("tol", real, 0)
-        # scikit-learn takes momentum=1 too; fastnn's engine runs momentum in [0, 1) only
-        if (self.solver == "sgd" and _in_interval(self.momentum, real, 0, 1, "both")
-                and self.momentum == 1):
-            _fail(self, "momentum", self.momentum, "a float in the range [0, 1) in fastnn "
-                  "(scikit-learn also takes 1, which fastnn's training engine does not)")
-        number("momentum", real, 0, 1, closed="both")
-        number("validation_fraction", real, 0, 1, closed="left")
-        number("beta_1", real, 0, 1, closed="left")
-        number("beta_2", real, 0, 1, closed="left")
-        number("epsilon", real, 0, closed="neither")
-        if not (_in_interval(self.n_iter_no_change, integer, 1, None, "left") or (
-                isinstance(self.n_iter_no_change, real) and self.n_iter_no_change == np.inf)):
-            _fail(self, "n_iter_no_change", self.n_iter_no_change,
-                  "an int in the range [1, inf) or a float among {inf}")
-        number("max_fun", integer, 1)
-        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
-            flag(name)
-        if not (_is_bool(self.verbose) or _in_interval(self.verbose, integer, 0, None, "left")):
-            _fail(self, "verbose", self.verbose,
-                  "an int in the range [0, inf) or an instance of 'bool' or 'numpy.bool_'")
-        state = self.random_state
-        if not (state is None or isinstance(state, np.random.RandomState)
-                or _in_interval(state, integer, 0, 2**32 - 1, "both")):
-            _fail(self, "random_state", state, "an int in the range [0, 4294967295], an "
-                  "instance of 'numpy.random.mtrand.RandomState' or None")
-        number("dropout", real, 0, 1, closed="left")
-        if self.threads is not None:
-            if not _in_interval(self.threads, integer, 1, None, "left") or _is_bool(self.threads):
-                _fail(self, "threads", self.threads, "an int in the range [1, inf) or None")
+        sklearn_params.check_params(type(self).__name__, self, ACTIVATIONS)
 
     # ---------------------------------------------------------------- building the network
 
@@ -416,18 +225,8 @@ class _BaseMLP(BaseEstimator):
     def _check_replaced_parameters(self):
         """ValueError if coefs_ / intercepts_ were replaced by arrays the network cannot take."""
         for name, attr in (("coefs_", "W"), ("intercepts_", "b")):
-            given = getattr(self, name)
-            if len(given) != len(self._dense):
-                raise ValueError(f"{name} holds {len(given)} arrays; the network has "
-                                 f"{len(self._dense)} layers")
-            for i, dense in enumerate(self._dense):
-                if given[i] is getattr(dense, attr):
-                    continue
-                value = np.asarray(given[i])
-                if value.shape != getattr(dense, attr).shape or value.dtype.kind not in "biuf":
-                    raise ValueError(f"{name}[{i}] is a {value.dtype} array of shape "
-                                     f"{value.shape}; the network needs real numbers of shape "
-                                     f"{getattr(dense, attr).shape}")
+            sklearn_params.check_replaced(name, getattr(self, name),
+                                          [getattr(dense, attr) for dense in self._dense])
 
     # ---------------------------------------------------------------- fit
 
@@ -485,23 +284,16 @@ class _BaseMLP(BaseEstimator):
                                  f"{self.n_outputs_}; fit it afresh (warm_start=False)")
             self._check_replaced_parameters()
         dtype = X.dtype if first_pass else self._network.dtype
-        if X.dtype != dtype:
-            if not _fits(X, dtype):
-                raise ValueError(f"Input X contains a value too large for dtype('{dtype}'), the "
-                                 "dtype this model was fitted in.")
-            X = X.astype(dtype)
-        if Y.dtype.kind == "f" and not _fits(Y, dtype):
-            raise ValueError(f"Input y contains a value too large for dtype('{dtype}'), the "
-                             "dtype X trains in.")
-        weights = self._sample_weight(_checked_sample_weight(sample_weight, len(X)),
+        sklearn_params.check_fits("X", X, dtype, "the dtype this model was fitted in")
+        if Y.dtype.kind == "f":
+            sklearn_params.check_fits("y", Y, dtype, "the dtype X trains in")
+        weights = self._sample_weight(sklearn_params.sample_weight(sample_weight, len(X)),
                                       data["labels"])
         if weights is not None:
-            _check_weight_values(weights)  # again: class_weight may have made them 0 or inf
-            if not _fits(weights, dtype):
-                raise ValueError(f"Input sample_weight contains a value too large for "
-                                 f"dtype('{dtype}'), the dtype X trains in.")
-            weights = weights.astype(dtype)
-        data.update(X=np.ascontiguousarray(X), Y=Y, sample_weight=weights)
+            sklearn_params.check_weight_values(weights)  # again: class_weight may make 0 or inf
+            sklearn_params.check_fits("sample_weight", weights, dtype, "the dtype X trains in")
+            weights = weights.astype(dtype, copy=False)
+        data.update(X=np.ascontiguousarray(X, dtype), Y=Y, sample_weight=weights)
         return data
 
     def _train(self, data, hidden, first_pass, incremental):
@@ -554,14 +346,7 @@ class _BaseMLP(BaseEstimator):
             w_val = None if sample_weight is None else sample_weight[val]
             X, T = X[train], T[train]
             sample_weight = None if sample_weight is None else sample_weight[train]
-        n = len(X)
-        if isinstance(self.batch_size, str):  # "auto"
-            batch_size = min(200, n)
-        else:
-            if self.batch_size > n:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
-                              "going to be clipped")
-            batch_size = int(np.clip(self.batch_size, 1, n))
+        batch_size = sklearn_params.batch_size(self.batch_size, len(X))
         limits = training.blas_threads(net.threads_for(batch_size))
         diverged = False
         try:
@@ -935,11 +720,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _check_each_param(self):
         super()._check_each_param()
-        if isinstance(self.loss, str) and self.loss == "poisson":
-            raise NotImplementedError("MLPRegressor(loss='poisson') is not implemented in fastnn "
-                                      "yet; use loss='squared_error'")
-        if not (isinstance(self.loss, str) and self.loss == "squared_error"):
-            _fail(self, "loss", self.loss, "a str among {'poisson', 'squared_error'}")
+        sklearn_params.check_regressor_loss(type(self).__name__, self.loss)
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to X (n_samples, n_features) and targets y (n_samples,) or

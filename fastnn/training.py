@@ -2,16 +2,19 @@
 
 run_epochs is the epoch loop. Each epoch takes a Checkpoint, runs its mini-batch steps in the
 compiled engine when the network has a plan (else layer by layer, with the same numbers), and
-hands its logs to an `end(epoch, logs) -> stop?` hook. A non-finite loss or non-finite weights
-put the checkpoint back and stop the loop with a RuntimeWarning; an interrupt puts it back and
-propagates. fit adds callbacks, validation data and progress on top; with none of them it runs
-several epochs per engine call (fit_in_engine). The estimators' hook does scikit-learn's part
-(loss_curve_, tol / n_iter_no_change, early stopping, the learning-rate schedules).
+hands its logs to an `end(epoch, logs) -> stop?` hook. A non-finite loss, weights or optimizer
+state put the checkpoint back and stop the loop with a RuntimeWarning; an interrupt puts it back
+and propagates. There is one rollback, Checkpoint, whose per-epoch form is what the engine's
+own snapshot does inside its compiled loop. fit adds callbacks, validation data and progress on
+top; with none of them it runs several epochs per engine call (fit_in_engine). The estimators'
+hook does scikit-learn's part (loss_curve_, tol / n_iter_no_change, early stopping, the
+learning-rate schedules).
 
 Every function here takes arrays already checked and converted by fastnn.validation.
 """
 import time
 import warnings
+from itertools import chain
 
 import numpy as np
 
@@ -106,9 +109,10 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
 
 def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint=None):
     """One pass of mini-batch steps over the rows of X in `order`, in the engine when there is a
-    plan; the epoch's logs, or None after a non-finite loss or non-finite weights, when the
-    weights and optimizer state of the epoch's start (`checkpoint`, taken here if not given) are
-    put back. An interrupt puts back the whole checkpoint and propagates."""
+    plan; the epoch's logs, or None after a non-finite loss, weights or optimizer state (the
+    engine's test, made here for the layer path), when the weights and optimizer state of the
+    epoch's start (`checkpoint`, taken here if not given) are put back. An interrupt puts back
+    the whole checkpoint and propagates."""
     checkpoint = checkpoint or Checkpoint(net)
     optimizer = net.optimizer
     try:
@@ -123,7 +127,7 @@ def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint
     except BaseException:
         checkpoint.restore()
         raise
-    if not (finished and all(kernels.all_finite(p) for p in net.parameters())):
+    if not (finished and (plan is not None or all_finite(net))):
         checkpoint.restore(generator=False)
         warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=6)  # Network.fit's caller
         return None
@@ -164,6 +168,13 @@ def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, h
             warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=5)  # Network.fit's caller
             return
         chunk = max(1, int(CALL_SECONDS / max(seconds, 1e-9)))
+
+
+def all_finite(net):
+    """Whether the parameters and the optimizer's state are all finite: what the engine checks
+    at the end of an epoch (an overflow of Adam's moments alone ends it as a divergence)."""
+    return all(map(kernels.all_finite, chain(net.parameters(),
+                                             chain.from_iterable(net.optimizer.state))))
 
 
 def epoch_columns(net, sums, penalized, n):
@@ -218,32 +229,64 @@ def step(net, X, y, sample_weight):
 
 
 class Checkpoint:
-    """What training changes, copied to be put back after a divergence or an interrupt: the
-    parameters, the optimizer's state and step count, the network's generator and the dropout
-    streams."""
+    """What training changes, copied to be put back: the one rollback of Network.fit (each
+    epoch, after a divergence or an interrupt), Network.train_step and the estimators' fit.
 
-    def __init__(self, net):
+    It copies the parameters, the optimizer's state arrays and step count, the dropout streams
+    and the network's generator, and puts the copies back into the same arrays, so references
+    to them (an estimator's coefs_[i]) stay valid. restore(generator=False) after a divergence
+    keeps the generator and the dropout streams: that is what the compiled engine's per-epoch
+    snapshot does (engine.pyx, train_epochs: parameters, optimizer state and step count back,
+    the rows' order already drawn), so an epoch ends the same on either path.
+
+    whole=True, for a fit that must leave everything as it found it when it raises: also which
+    arrays the layers hold (W, b, state), which optimizer the network holds, that optimizer's
+    attributes (learning rate, hyperparameters) and the contents of its state lists. Read-only
+    arrays (unpickled from a memory map) are not copied: training replaces them rather than
+    writing them, and putting the bindings back puts them back.
+    """
+
+    def __init__(self, net, whole=False):
         self.net = net
-        self.params = [p.copy() for p in net.parameters()]
-        self.state = [[s.copy() for s in state] for state in net.optimizer.state]
-        self.iterations = net.optimizer.iterations
+        optimizer = net.optimizer
+        writeable = [a for a in chain(net.parameters(), chain.from_iterable(optimizer.state))
+                     if a.flags.writeable]
+        self.arrays = [(a, a.copy()) for a in writeable]
+        self.streams = [(layer.state, layer.state.copy()) for layer in net.layers
+                        if isinstance(layer, L.Dropout) and layer.state.flags.writeable]
+        self.iterations = optimizer.iterations
         self.generator = net.rng.bit_generator.state
-        self.streams = [layer.state.copy() for layer in net.layers if isinstance(layer, L.Dropout)]
+        self.whole = whole
+        if whole:
+            self.optimizer = optimizer
+            self.optimizer_attributes = dict(vars(optimizer))
+            self.optimizer_lists = [(s, list(s)) for s in [optimizer.state, *optimizer.state]
+                                    if isinstance(s, list)]
+            self.bindings = [(layer, name, getattr(layer, name)) for layer in net.layers
+                             for name in ("W", "b", "state") if hasattr(layer, name)]
 
     def restore(self, generator=True):
         """Put the copies back (generator=False: the generator and dropout streams stay)."""
         net = self.net
-        for param, saved in zip(net.parameters(), self.params):
-            param[...] = saved
-        for state, saved in zip(net.optimizer.state, self.state):
-            for array, copied in zip(state, saved):
-                array[...] = copied
+        if self.whole:
+            if net.optimizer is not self.optimizer:
+                net.optimizer = self.optimizer
+            # only what changed is set again: setting an attribute stamps it (a new plan)
+            for name, value in self.optimizer_attributes.items():
+                if name != "_version" and getattr(self.optimizer, name, None) is not value:
+                    setattr(self.optimizer, name, value)
+            for values, saved in self.optimizer_lists:
+                values[:] = saved
+            for layer, name, value in self.bindings:
+                if getattr(layer, name) is not value:
+                    setattr(layer, name, value)
+        for array, saved in self.arrays:
+            array[...] = saved
         net.optimizer.iterations = self.iterations
         if generator:
+            for array, saved in self.streams:
+                array[...] = saved
             net.rng.bit_generator.state = self.generator
-            dropouts = [layer for layer in net.layers if isinstance(layer, L.Dropout)]
-            for layer, saved in zip(dropouts, self.streams):
-                layer.state[...] = saved
 
 
 def check_callbacks(callbacks):

@@ -234,6 +234,28 @@ def test_refused_calls_change_nothing(case):
     assert_same_state(before, state(est))
 
 
+@pytest.mark.parametrize("replace, message", [
+    (lambda est: est.coefs_.__setitem__(0, np.zeros((2, 2))),
+     "coefs_[0] is a float64 array of shape (2, 2); the network needs real numbers of shape "
+     "(4, 100)"),
+    (lambda est: est.intercepts_.__setitem__(1, np.array(["a"] * 3)),
+     "intercepts_[1] is a <U1 array of shape (3,); the network needs real numbers of shape (3,)"),
+    (lambda est: est.coefs_.pop(), "coefs_ holds 1 arrays; the network has 2 layers"),
+])
+def test_replaced_coefs_the_network_cannot_take_are_named(replace, message):
+    """coefs_ / intercepts_ replaced by the user (as scikit-learn allows) are taken up when they
+    fit, and named when they do not, by predict and a warm-start fit alike."""
+    est = quietly(MLPClassifier(max_iter=3, random_state=0, warm_start=True).fit, X_IRIS, Y_IRIS)
+    expected = est.predict_proba(X_IRIS)
+    est.coefs_[1] = est.coefs_[1].tolist()  # a list of the right shape: taken up
+    np.testing.assert_array_equal(est.predict_proba(X_IRIS), expected)
+    assert est.coefs_[1] is est._network.layers[-1].W
+    replace(est)
+    for call in (est.predict, lambda X: est.fit(X, Y_IRIS)):
+        with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+            call(X_IRIS)
+
+
 FLOAT32_OVERFLOWS = {
     # name: (estimator, the refused call on float32 iris and a model fitted on it, what it names)
     "sample_weight": (MLPClassifier,
@@ -352,6 +374,66 @@ def test_divergence_with_early_stopping_keeps_the_best_weights_as_scikit_learn(c
     assert ours.n_iter_ < theirs.n_iter_
 
 
+class Interrupt:
+    """A stand-in for `name` of `owner` whose `after`-th call raises KeyboardInterrupt (Ctrl-C
+    in the middle of a fit), the earlier calls going through."""
+
+    def __init__(self, monkeypatch, owner, name, after):
+        self.calls, self.after, self.wrapped = 0, after, getattr(owner, name)
+        monkeypatch.setattr(owner, name, self)
+
+    def __get__(self, obj, cls=None):
+        return self if obj is None else lambda *a, **k: self(obj, *a, **k)
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == self.after:
+            raise KeyboardInterrupt
+        return self.wrapped(*args, **kwargs)
+
+
+def test_an_interrupt_of_a_warm_start_lbfgs_fit_leaves_the_model_as_it_was(monkeypatch):
+    """Ctrl-C after L-BFGS has written its trial weights into coefs_: the estimator, the
+    network's arrays (in place: coefs_[0] is the same array) and its predictions are back."""
+    X, y = iris()
+    est = quietly(MLPClassifier(solver="lbfgs", max_iter=5, random_state=0,
+                                warm_start=True).fit, X, y)
+    before, coefs, proba = state(est), est.coefs_[0], est.predict_proba(X)
+    interrupt = Interrupt(monkeypatch, fastnn.Network, "loss_and_gradients", after=4)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y)
+    assert interrupt.calls == 4
+    monkeypatch.undo()
+    assert_same_state(before, state(est))
+    assert est.coefs_[0] is coefs and est._network.layers[0].W is coefs
+    np.testing.assert_array_equal(est.predict_proba(X), proba)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_an_interrupt_of_a_warm_start_fit_puts_back_the_optimizer(monkeypatch, solver):
+    """Ctrl-C while the early-stopping split is drawn, after the warm-start fit made its new
+    optimizer: the network holds the old one again, with its moments, step count and learning
+    rate, its generator and dropout streams as they were; it then trains on as an
+    uninterrupted twin."""
+    X, y = iris()
+    make = dict(solver=solver, max_iter=3, random_state=0, warm_start=True, dropout=0.2,
+                learning_rate="invscaling", early_stopping=True)
+    est, twin = (quietly(MLPClassifier(**make).fit, X, y) for _ in range(2))
+    before, optimizer = state(est), est._network.optimizer
+    streams = [layer.state.copy() for layer in est._network.layers if hasattr(layer, "rate")]
+    Interrupt(monkeypatch, fastnn.sklearn, "train_test_split", after=1)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y)
+    monkeypatch.undo()
+    assert est._network.optimizer is optimizer
+    assert_same_state(before, state(est))
+    assert_same_state(streams, [layer.state for layer in est._network.layers
+                                if hasattr(layer, "rate")])
+    for model in (est, twin):
+        quietly(model.fit, X, y)
+    assert_same_state(state(twin), state(est))
+
+
 # ------------------------------------------------------------------ 3. parameters
 
 INVALID_OR_ODD = [-1, -1.0, 0, 0.0, 0.5, 1, 1.0, 2, 2.5, 1e300, np.inf, -np.inf, np.nan, "1",
@@ -457,6 +539,24 @@ def test_bad_parameters_name_the_scikit_learn_parameter(params, match):
             est.fit(X_SMALL, Y_SMALL)
         assert not INTERNAL_NAMES.search(str(error.value).split(" must be ")[1])
         assert_unfitted(est, est.get_params())
+
+
+def test_a_batch_size_larger_than_the_data_is_clipped_with_scikit_learns_warning():
+    """batch_size=1000 on 150 samples: scikit-learn's UserWarning, and the numbers of
+    batch_size=150 (one full batch per epoch), as scikit-learn's."""
+    X, y = iris()
+    params = dict(solver="sgd", max_iter=3, random_state=0)
+    caught = {}
+    for name, module in (("ours", fastnn), ("theirs", sk)):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            est = module.MLPClassifier(batch_size=1000, **params).fit(X, y)
+        caught[name] = ([str(w.message) for w in seen if w.category is UserWarning], est)
+    assert caught["ours"][0] == caught["theirs"][0] == [
+        "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped"]
+    full = quietly(MLPClassifier(batch_size=len(X), **params).fit, X, y)
+    assert caught["ours"][1].loss_curve_ == full.loss_curve_
+    np.testing.assert_allclose(full.loss_curve_, caught["theirs"][1].loss_curve_, rtol=1e-9)
 
 
 def numpy_scalars(params):

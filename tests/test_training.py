@@ -82,3 +82,27 @@ def test_the_estimators_stochastic_solvers_run_the_loop(monkeypatch):
         clf = MLPClassifier(hidden_layer_sizes=(16,), solver="sgd", max_iter=4, tol=0,
                             random_state=0).fit(X[:200], y[:200])
     assert calls == [4] and clf.n_iter_ == 4 and len(clf.loss_curve_) == 4
+
+
+@pytest.mark.parametrize("engine", [True, False], ids=["engine", "layers"])
+@pytest.mark.parametrize("callbacks", [(), [fnn.History()]], ids=["engine-loop", "epoch-loop"])
+def test_an_overflow_of_adams_moments_alone_ends_the_epoch_on_every_path(engine, callbacks):
+    """Gradients of about 1e24 in float32: Adam's second moment overflows to inf while the loss
+    and the weights stay finite (the step is m / sqrt(inf) = 0). The engine counts that as a
+    divergence; so does the layer path: the epoch is put back and fit warns, on each path."""
+    X = np.full((8, 2), 1e12, np.float32)
+    y = np.full((8, 1), 1e12, np.float32)
+    net = fnn.Network([fnn.Dense(2, 1)], loss="mse", optimizer=fnn.Adam(1e-3), dtype="float32",
+                      random_state=0, engine=engine)
+    before = [p.copy() for p in net.parameters()]
+    with pytest.warns(RuntimeWarning, match="NaN or infinite"):
+        history = net.fit(X, y, epochs=3, batch_size=8, verbose=0, callbacks=callbacks)
+    assert history.history == {} and net.optimizer.iterations == 0
+    assert all(np.isfinite(s).all() for state in net.optimizer.state for s in state)
+    for p, q in zip(before, net.parameters()):
+        np.testing.assert_array_equal(p, q)
+    # the loss alone is finite: one unchecked step leaves the moment at inf
+    loss, _ = net.loss_and_gradients(*check_xy(net, X, y)[:2])
+    net.optimizer.step(net.parameters(), net.gradients())
+    assert np.isfinite(loss) and not all(np.isfinite(s).all() for state in net.optimizer.state
+                                         for s in state)
