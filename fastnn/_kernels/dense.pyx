@@ -11,18 +11,19 @@ above the processors this process may run on (omp_get_num_procs()), however larg
 many, and a build without OpenMP on one thread. No output may share memory with an input or
 another output (ValueError naming both).
 """
+from fastnn._kernels import load
+
 cimport numpy as cnp
 from libc.limits cimport INT_MAX
 
-from fastnn._kernels._blas cimport load_blas, row_blocks
-from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._checks cimport (Span, data_or_null, dim_equals, distinct_or_same,
                                       float_typenum, input_array, output_array, span, spans_apart,
                                       thread_count)
 from fastnn._kernels._act_dispatch cimport activation_code, check_alpha
+from fastnn._kernels._loops cimport Loops, dtype_index, table
 
 cnp.import_array()
-load_blas()
+cdef const Loops* loops = table(load("loops"))
 
 cdef inline int _blas_dims(Py_ssize_t n, Py_ssize_t k, Py_ssize_t m) except -1:
     # BLAS takes 32-bit dimensions.
@@ -30,12 +31,6 @@ cdef inline int _blas_dims(Py_ssize_t n, Py_ssize_t k, Py_ssize_t m) except -1:
         raise ValueError(f"dimensions above {INT_MAX} are not supported by BLAS, "
                          f"got n={n}, k={k}, m={m}")
     return 0
-
-
-def _gemm_row_blocks(bint trans_a, bint trans_b, int m, int n, int k, int lda, int ldc,
-                     int itemsize):
-    """Into how many blocks of rows the row-major GEMM splits C (see _blas.pxd); for tests."""
-    return row_blocks(trans_a, trans_b, m, n, k, lda, ldc, itemsize)
 
 
 def dense_forward(X, W, b, out, activation="identity", double alpha=0.01, *, n_threads=1):
@@ -67,16 +62,9 @@ def dense_forward(X, W, b, out, activation="identity", double alpha=0.01, *, n_t
         spans_apart(so, "out", span(ba), "b", False)
     _blas_dims(n, k, m)
     cdef void* bp = data_or_null(ba)
-    if t == cnp.NPY_FLOAT32:
-        with nogil:
-            dense_forward_core(<const float*>cnp.PyArray_DATA(Xa), <const float*>cnp.PyArray_DATA(Wa),
-                     <const float*>bp, <float*>cnp.PyArray_DATA(oa),
-                     n, k, m, kind, <float>alpha, threads)
-    else:
-        with nogil:
-            dense_forward_core(<const double*>cnp.PyArray_DATA(Xa), <const double*>cnp.PyArray_DATA(Wa),
-                     <const double*>bp, <double*>cnp.PyArray_DATA(oa),
-                     n, k, m, kind, alpha, threads)
+    with nogil:
+        loops.dense_forward[dtype_index(t)](cnp.PyArray_DATA(Xa), cnp.PyArray_DATA(Wa), bp,
+                                            cnp.PyArray_DATA(oa), n, k, m, kind, alpha, threads)
     return out
 
 
@@ -130,15 +118,8 @@ def dense_backward(X, W, dY, dW, db, dX=None, *, bint accumulate=False):
     _blas_dims(n, k, m)
     cdef void* dbp = data_or_null(dba)
     cdef void* dXp = data_or_null(dXa)
-    if t == cnp.NPY_FLOAT32:
-        with nogil:
-            dense_backward_core(<const float*>cnp.PyArray_DATA(Xa), <const float*>cnp.PyArray_DATA(Wa),
-                      <const float*>cnp.PyArray_DATA(dYa), <float*>cnp.PyArray_DATA(dWa),
-                      <float*>dbp, <float*>dXp, n, k, m, accumulate)
-    else:
-        with nogil:
-            dense_backward_core(<const double*>cnp.PyArray_DATA(Xa), <const double*>cnp.PyArray_DATA(Wa),
-                      <const double*>cnp.PyArray_DATA(dYa), <double*>cnp.PyArray_DATA(dWa),
-                      <double*>dbp, <double*>dXp, n, k, m,
-                      accumulate)
+    with nogil:
+        loops.dense_backward[dtype_index(t)](cnp.PyArray_DATA(Xa), cnp.PyArray_DATA(Wa),
+                                             cnp.PyArray_DATA(dYa), cnp.PyArray_DATA(dWa), dbp,
+                                             dXp, n, k, m, accumulate)
     return dX

@@ -5,8 +5,8 @@ A Plan is a network compiled to C (_plan_c.pxd): for each Dense layer its sizes,
 gradient pointers, the activation fused into its epilogue, an optional dropout after it, and
 buffers for its activations and gradients; the optimizer's kind, hyperparameters and state
 pointers; the loss. fastnn/engine.py builds it from a Network, and the Plan keeps every array it
-points into alive. Nothing is allocated per batch. The loops that run it are engine_loops.pyx's,
-of the kernel variant fastnn._kernels.variant() chose; this module is built once.
+points into alive. Nothing is allocated per batch. The loops that run it are those of loops.pyx
+in the kernel variant fastnn._kernels.variant() chose; this module is built once.
 
 The loops trust the plan, so Plan.__init__ first runs its description through _check_plan,
 which refuses (ValueError) anything that would make them read or write out of bounds: layers
@@ -40,15 +40,15 @@ from fastnn._kernels._checks cimport (Span, count_in, distinct_or_same, float_ty
                                       input_array, span, thread_count)
 from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HUBER, MAE, MSE, POISSON,
                                          SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES)
-from fastnn._kernels._plan_c cimport (ACC_ARGMAX, ACC_LOGITS, ACC_NONE, ACC_PROBABILITIES,
-                                      EngineLoops, EpochData, LayerPlan, ParamPlan, PlanC)
+from fastnn._kernels._loops cimport (ACC_ARGMAX, ACC_LOGITS, ACC_NONE, ACC_PROBABILITIES,
+                                     EpochData, LayerPlan, Loops, ParamPlan, PlanC, dtype_index,
+                                     table)
 from fastnn._kernels._thresholds cimport FAST_PREDICT_MAX
 
 cnp.import_array()
 
-_loops = load("engine_loops")
-cdef const EngineLoops* loops = <const EngineLoops*>PyCapsule_GetPointer(
-    _loops.LOOPS, "fastnn._kernels.engine_loops.LOOPS")
+_loops = load("loops")
+cdef const Loops* loops = table(_loops)
 
 # The counts a plan takes. Steps are numbered below 2^62 (as fastnn.io saves them), so the step
 # counter and the products of the schedule never wrap; a buffer of max_rows x a layer's width
@@ -85,11 +85,6 @@ cdef void* _ptr(object a, int typenum, Py_ssize_t size, str what, bint write=Tru
     return cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
-cdef inline int _dtype_index(int typenum) noexcept:
-    """The index of a plan's dtype in the loops' tables: 0 float32, 1 float64."""
-    return 0 if typenum == cnp.NPY_FLOAT32 else 1
-
-
 _TINY_ORDERS = {}  # (K, H, C) -> tiny_order's answer, which depends only on the BLAS build
 
 
@@ -107,7 +102,7 @@ def all_finite(x):
     cdef Py_ssize_t n = cnp.PyArray_SIZE(xa)
     cdef const void* p = cnp.PyArray_DATA(xa)
     cdef bint ok
-    cdef int i = _dtype_index(t)
+    cdef int i = dtype_index(t)
     with nogil:
         ok = loops.all_finite[i](p, n)
     return ok
@@ -446,7 +441,7 @@ cdef class Plan:
         _check_plan(dtype, layers, params, optimizer, loss, max_rows, labels, acc_mode, training)
         self.typenum = cnp.NPY_FLOAT32 if dtype == np.float32 else cnp.NPY_FLOAT64
         cdef int t = self.typenum
-        self.dtype_index = _dtype_index(t)
+        self.dtype_index = dtype_index(t)
         self.keep = [layers, params]
         self.owners = [(layer, layer.W, layer.b) for layer in owners]
         self.layer_list = layer_list if layer_list is not None else []

@@ -23,16 +23,19 @@ array of the prediction's shape and dtype (one-hot rows, probabilities or values
 >= 1; a count above the processors this process may run on (omp_get_num_procs()), however large,
 runs on that many, and a build without OpenMP on one thread.
 """
+from fastnn._kernels import load
+
 cimport numpy as cnp
 
 from fastnn._kernels._checks cimport (Span, data_or_null, float_typenum, input_array,
                                       label_array, output_array, same_shape, sample_weights, shape,
                                       span, spans_apart, thread_count)
+from fastnn._kernels._loops cimport Loops, dtype_index, table
 from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HUBER, MAE, MSE, POISSON,
-                                         SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES,
-                                         loss_rows)
+                                         SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES)
 
 cnp.import_array()
+cdef const Loops* loops = table(load("loops"))
 
 cdef double _loss(int kind, object pred, str pred_name, object target, object grad,
                   object sample_weight, double eps, object threads) except? -1:
@@ -70,18 +73,9 @@ cdef double _loss(int kind, object pred, str pred_name, object target, object gr
     cdef void* tp = data_or_null(ta)
     cdef void* wp = data_or_null(wa)
     cdef double loss
-    if t == cnp.NPY_FLOAT32:
-        with nogil:
-            loss = loss_rows(kind, <const float*>cnp.PyArray_DATA(za),
-                         <const float*>tp, labels,
-                         <const float*>wp,
-                         <float*>cnp.PyArray_DATA(ga), n, c, <float>eps, n_threads)
-    else:
-        with nogil:
-            loss = loss_rows(kind, <const double*>cnp.PyArray_DATA(za),
-                         <const double*>tp, labels,
-                         <const double*>wp,
-                         <double*>cnp.PyArray_DATA(ga), n, c, eps, n_threads)
+    with nogil:
+        loss = loops.loss_rows[dtype_index(t)](kind, cnp.PyArray_DATA(za), tp, labels, wp,
+                                               cnp.PyArray_DATA(ga), n, c, eps, n_threads)
     return loss
 
 

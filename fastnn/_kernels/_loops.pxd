@@ -1,0 +1,127 @@
+# The table of the compiled loops (loops.pyx), one entry point per dtype (index 0: float32,
+# 1: float64, as dtype_index gives it), and the plan the engine's loops run (engine.pyx fills it).
+#
+# loops.pyx is built once per ISA variant, the modules that check arguments and call the loops
+# (engine, activations, dense, losses, optim) once: they take the table of the variant
+# fastnn._kernels.variant() chose (table()), so only the loops are compiled per variant. The
+# loops trust their arguments; the callers check them first. Float hyperparameters are passed
+# as double and rounded to the dtype inside, as the callers used to round them.
+cimport numpy as cnp
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from libc.stdint cimport uint64_t
+
+
+cdef enum:
+    ACC_NONE = 0
+    ACC_ARGMAX = 1
+    ACC_LOGITS = 2          # yes/no above 0
+    ACC_PROBABILITIES = 3   # yes/no above 0.5
+
+
+cdef struct LayerPlan:
+    Py_ssize_t n_in, n_out
+    void* W
+    void* b
+    void* dW
+    void* db
+    int act
+    double alpha
+    double rate         # dropout after the activation; 0: none
+    uint64_t* rng       # that dropout's [key, counter]
+    void* A             # activation output (max_rows x n_out)
+    void* D             # dropout output, the next layer's input; NULL without dropout
+    void* mask          # dropout mask; NULL without dropout
+    void* G             # gradient w.r.t. this layer's output, then (in place) pre-activation
+    void* Z             # pre-activation, for the kinds whose backward needs the input; else NULL
+
+
+cdef struct ParamPlan:
+    void* p
+    void* g
+    void* s1
+    void* s2
+    Py_ssize_t size
+    double l2           # L2 penalty strength (Dense's l2), 0 for none
+
+
+cdef struct PlanC:
+    LayerPlan* layers
+    ParamPlan* params
+    int n_layers, n_params
+    int loss_kind, opt_kind, acc_mode
+    double loss_eps, lr, decay, a, b, eps, wd
+    bint nesterov, eps_hat, has_l2
+    int tiny            # _tiny.h's summation order that matches BLAS for this network, or -1
+    Py_ssize_t max_rows
+    void* Xb            # the gathered batch
+    void* Tb            # its targets (rows), or NULL with labels
+    Py_ssize_t* Lb      # its class labels, or NULL
+    void* Wb            # its sample weights
+
+
+cdef struct EpochData:
+    const void* X
+    const void* T       # target rows, or NULL with labels
+    const Py_ssize_t* L  # class labels, or NULL
+    const void* W       # sample weights, or NULL
+    Py_ssize_t n
+    Py_ssize_t batch_size
+
+
+# One epoch of d's rows in `order`: 0, 1 when a batch's loss was not finite (it stopped there),
+# 2 when the epoch left a parameter or optimizer state value that is not finite. sums[0..2] +=
+# loss * rows, penalty * rows, correct predictions.
+ctypedef int (*RunEpoch)(PlanC* P, const EpochData* d, const Py_ssize_t* order,
+                         Py_ssize_t* iterations, int n_threads, double* sums) noexcept nogil
+# out = the network's outputs for n rows of X, then final_act applied.
+ctypedef void (*Predict)(PlanC* P, const void* X, void* out, Py_ssize_t n, int final_act,
+                         int n_threads) noexcept nogil
+ctypedef bint (*AllFinite)(const void* x, Py_ssize_t n) noexcept nogil
+
+
+# The layer-by-layer kernels' loops: _act_dispatch's forward_rows and backward_rows,
+# _rowops' dropout_row, _dense_core's dense_forward_core and dense_backward_core, _loss_core's
+# loss_rows and _optim_core's optim_update.
+ctypedef void (*ForwardRows)(int kind, const void* x, void* y, Py_ssize_t rows, Py_ssize_t cols,
+                             double alpha, int n_threads) noexcept nogil
+ctypedef void (*BackwardRows)(int kind, const void* s, const void* dy, void* dx,
+                              Py_ssize_t rows, Py_ssize_t cols, double alpha,
+                              int n_threads) noexcept nogil
+ctypedef void (*DropoutRow)(const void* x, void* out, void* mask, Py_ssize_t n, double rate,
+                            uint64_t key, uint64_t counter) noexcept nogil
+ctypedef void (*DenseForward)(const void* X, const void* W, const void* b, void* out,
+                              Py_ssize_t n, Py_ssize_t k, Py_ssize_t m, int kind, double alpha,
+                              int n_threads) noexcept nogil
+ctypedef void (*DenseBackward)(const void* X, const void* W, const void* dY, void* dW, void* db,
+                               void* dX, Py_ssize_t n, Py_ssize_t k, Py_ssize_t m,
+                               bint accumulate) noexcept nogil
+ctypedef double (*LossRows)(int kind, const void* z, const void* t, const Py_ssize_t* labels,
+                            const void* w, void* g, Py_ssize_t n, Py_ssize_t c, double eps,
+                            int n_threads) noexcept nogil
+ctypedef void (*OptimUpdate)(int kind, void* p, const void* grad, void* s1, void* s2,
+                             Py_ssize_t n, double lr, double a, double b, double eps, double wd,
+                             bint nesterov, double c1, double c2, double keep) noexcept nogil
+
+
+cdef struct Loops:
+    RunEpoch run_epoch[2]
+    Predict predict[2]
+    AllFinite all_finite[2]
+    bint (*tiny_shape)(const PlanC* P) noexcept nogil
+    ForwardRows forward_rows[2]
+    BackwardRows backward_rows[2]
+    DropoutRow dropout_row[2]
+    DenseForward dense_forward[2]
+    DenseBackward dense_backward[2]
+    LossRows loss_rows[2]
+    OptimUpdate optim_update[2]
+
+
+cdef inline int dtype_index(int typenum) noexcept nogil:
+    """The index of a float dtype (float32 or float64, as float_typenum checked) in the tables."""
+    return 0 if typenum == cnp.NPY_FLOAT32 else 1
+
+
+cdef inline const Loops* table(object loops_module) except NULL:
+    """The table of a loops module (fastnn._kernels.load("loops"))."""
+    return <const Loops*>PyCapsule_GetPointer(loops_module.LOOPS, "fastnn._kernels.loops.LOOPS")
