@@ -48,7 +48,8 @@ from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HUBER, MAE, MSE, P
                                          loss_rows)
 from fastnn._kernels._optim_core cimport ADAGRAD, ADAM, ADAMW, RMSPROP, SGD, optim_update
 from fastnn._kernels._act_dispatch cimport (IDENTITY, N_ACTIVATIONS, RELU, activation_code,
-                                           activation_from_input, backward_rows, forward_rows)
+                                           activation_has_factor, backward_factor_rows,
+                                           backward_rows, forward_factor_rows, forward_rows)
 from fastnn._kernels._rowops cimport dropout_row, row_dot
 from fastnn._kernels._thresholds cimport (FAST_PREDICT_MAX, PARALLEL_MIN, SKINNY_MAX,
                                           TINY_MAX_WORK)
@@ -102,7 +103,7 @@ cdef struct LayerPlan:
     void* D             # dropout output, the next layer's input; NULL without dropout
     void* mask          # dropout mask; NULL without dropout
     void* G             # gradient w.r.t. this layer's output, then (in place) pre-activation
-    void* Z             # pre-activation, for the kinds whose backward needs the input; else NULL
+    void* Z             # f'(x) of the training forward, for the kinds with a factor; else NULL
 
 
 cdef struct ParamPlan:
@@ -160,12 +161,13 @@ cdef const floating* _forward(PlanC* P, const floating* X, Py_ssize_t rows, bint
     cdef Py_ssize_t l, r
     for l in range(P.n_layers):
         lp = &P.layers[l]
-        if lp.Z != NULL:  # the activation layer's own pass, as the layer-by-layer path runs it
+        if training and lp.Z != NULL:  # the value and f'(x) in one pass, as the layer path
             dense_forward_core(inp, <const floating*>lp.W, <const floating*>lp.b,
-                               <floating*>lp.Z, rows, lp.n_in, lp.n_out, IDENTITY, 0,
+                               <floating*>lp.A, rows, lp.n_in, lp.n_out, IDENTITY, 0,
                                _threads(n_threads, rows * lp.n_out))
-            forward_rows(lp.act, <const floating*>lp.Z, <floating*>lp.A, rows, lp.n_out,
-                         <floating>lp.alpha, _threads(n_threads, rows * lp.n_out))
+            forward_factor_rows(lp.act, <const floating*>lp.A, <floating*>lp.A, <floating*>lp.Z,
+                                rows, lp.n_out, <floating>lp.alpha,
+                                _threads(n_threads, rows * lp.n_out))
         else:
             dense_forward_core(inp, <const floating*>lp.W, <const floating*>lp.b,
                                <floating*>lp.A, rows, lp.n_in, lp.n_out, lp.act,
@@ -388,8 +390,12 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
             if lp.rate > 0:
                 for j in range(rows * lp.n_out):
                     G[j] = G[j] * (<floating*>lp.mask)[j]
-            backward_rows(lp.act, <const floating*>(lp.Z if lp.Z != NULL else lp.A), G, G, rows,
-                          lp.n_out, <floating>lp.alpha, _threads(n_threads, rows * lp.n_out))
+            if lp.Z != NULL:
+                backward_factor_rows(<const floating*>lp.Z, G, G, rows, lp.n_out,
+                                     _threads(n_threads, rows * lp.n_out))
+            else:
+                backward_rows(lp.act, <const floating*>lp.A, G, G, rows, lp.n_out,
+                              <floating>lp.alpha, _threads(n_threads, rows * lp.n_out))
             dense_backward_core(
                 Xb if l == 0 else <const floating*>(P.layers[l - 1].D if P.layers[l - 1].rate > 0
                                                     else P.layers[l - 1].A),
@@ -815,7 +821,7 @@ cdef class Plan:
                 lp.D = _ptr(buffers[2], t, max_rows * m, "D")
                 lp.mask = _ptr(buffers[3], t, max_rows * m, "mask")
                 lp.rng = <uint64_t*>cnp.PyArray_DATA(<cnp.ndarray>rng)  # checked by _check_plan
-            if activation_from_input(act):
+            if activation_has_factor(act):
                 Z = np.zeros((max_rows, m), dtype)
                 buffers.append(Z)
                 lp.Z = _ptr(Z, t, max_rows * m, "Z")
