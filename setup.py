@@ -46,10 +46,10 @@ def openmp_flags():
     return []
 
 
-# The kernels are built once per x86-64 ISA level as well as for the baseline: each module is
-# cythonized once, and each variant compiles the same C (through a generated one-line stub) with
-# its own flags; fastnn/_kernels/__init__.py loads the best one the CPU runs. Loops over float32
-# math are 4 lanes wide at the baseline (SSE2), 8 and 16 with these.
+# The loops (KERNEL_MODULES) are built once per x86-64 ISA level as well as for the baseline:
+# cythonized once, each variant compiles the same C (through a generated one-line stub) with its
+# own flags; fastnn/_kernels/__init__.py loads the best one the CPU runs. Loops over float32 math
+# are 4 lanes wide at the baseline (SSE2), 8 and 16 with these.
 ISA_VARIANTS = {
     "x86_64_v3": ["-march=x86-64-v3"],
     "x86_64_v4": ["-march=x86-64-v4", "-mprefer-vector-width=512"],
@@ -182,8 +182,8 @@ VARIANT_COST = ["x86_64_v4", "x86_64_v3", "baseline"]
 
 
 def compile_order(ext):
-    """Longest compilations first, so the parallel build's cores finish together: the engines
-    (the AVX-512 one longest), then the other modules."""
+    """Longest compilations first, so the parallel build's cores finish together: the loops
+    (the AVX-512 ones longest), then the other modules."""
     parts = ext.name.split(".")  # fastnn._kernels[.variant].module
     return MODULE_COST.index(parts[-1]), VARIANT_COST.index(parts[2] if len(parts) == 4 else "baseline")
 

@@ -8,10 +8,12 @@ import inspect
 
 import numpy as np
 
-from fastnn import initializers, registry
+from fastnn import _kernels, initializers, registry
 from fastnn import kernels as K
 from fastnn import validation as V
 from fastnn.tracking import Tracked
+
+_activations = _kernels.load("activations")  # its internal forward_factor and backward_factor
 
 
 class Layer(Tracked):
@@ -170,13 +172,22 @@ class Activation(Layer):
 
     def forward(self, x, training=False):
         out = self._buffer("_out", x.shape, x.dtype)
-        self._y = getattr(K, self.kind + "_forward")(x, out, *self._extra())
-        if self.entry.from_input:
-            self._x = x
+        entry = self.entry
+        self._factor = None
+        if training and entry.factor:  # f'(x) with the value, as the engine: backward is dy * f'
+            self._factor = self._buffer("_factor_buffer", x.shape, x.dtype)
+            self._y = _activations.forward_factor(self.kind, x, out, self._factor,
+                                                  self.alpha_argument)
+        else:
+            self._y = getattr(K, self.kind + "_forward")(x, out, *self._extra())
+            if entry.from_input:
+                self._x = x
         return self._y
 
     def backward(self, grad):
         dx = self._buffer("_dx", grad.shape, grad.dtype)
+        if getattr(self, "_factor", None) is not None:
+            return _activations.backward_factor(self._factor, grad, dx)
         saved = self._x if self.entry.from_input else self._y
         return getattr(K, self.kind + "_backward")(saved, grad, dx, *self._extra())
 

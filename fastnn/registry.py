@@ -36,7 +36,10 @@ class Activation:
     layer: the layer class name (several entries may share one, told apart by `option`);
     hyper: its one optional hyperparameter, passed to the kernels as `alpha`;
     from_input: the derivative needs the input x (else it is computed from the output y), so the
-        layer keeps its input and the engine a pre-activation buffer;
+        backward kernel `<name>_backward` takes x;
+    factor: a training forward also writes the derivative f'(x) (computed with the value, from
+        the same exp or erf), so that the backward is dy * f'(x): the layer path keeps it
+        (kernels forward_factor/backward_factor) and the engine a buffer beside the output;
     init: the default initializer of the Dense layer before it;
     sklearn: the name of the estimators' `activation` option, if any;
     option: (argument, value) of the layer's constructor that selects this entry's kernels;
@@ -47,6 +50,7 @@ class Activation:
     layer: str
     hyper: Optional[Hyper] = None
     from_input: bool = False
+    factor: bool = False
     init: str = "glorot"
     sklearn: Optional[str] = None
     option: Optional[Tuple[str, str]] = None
@@ -81,19 +85,22 @@ ACTIVATIONS = (
                forward="out = scale * (x where x > 0, else alpha * expm1(x)), torch's scale "
                        "1.0507009873554805 and alpha 1.6732632423543772.",
                backward="dx = dy * scale where y > 0, else dy * (y + scale * alpha)."),
-    Activation("softplus", "Softplus",
+    Activation("softplus", "Softplus", factor=True,
                forward="out = log(1 + exp(x)) as max(x, 0) + log1p(exp(-|x|)).",
                backward="dx = dy * sigmoid(x) = dy * -expm1(-y).",
                note="torch.nn.Softplus(beta=1, threshold=20) returns x itself above x = 20; this "
                     "one keeps log1p(exp(-x)) there too (at most 2.1e-9 more, which a float64 "
                     "x of at most ~2e7 still shows). No beta or threshold argument."),
-    Activation("gelu", "GELU", from_input=True, init="he", option=("approximate", "none"),
+    Activation("gelu", "GELU", from_input=True, factor=True, init="he",
+               option=("approximate", "none"),
                forward="out = x * Phi(x) = x * 0.5 * (1 + erf(x / sqrt(2))).",
                backward="dx = dy * (Phi(x) + x * phi(x)), from the input x."),
-    Activation("gelu_tanh", "GELU", from_input=True, init="he", option=("approximate", "tanh"),
+    Activation("gelu_tanh", "GELU", from_input=True, factor=True, init="he",
+               option=("approximate", "tanh"),
                forward="out = 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3))).",
                backward="dx = dy * d/dx of the above, from the input x."),
-    Activation("silu", "SiLU", from_input=True, init="he", forward="out = x * sigmoid(x).",
+    Activation("silu", "SiLU", from_input=True, factor=True, init="he",
+               forward="out = x * sigmoid(x).",
                backward="dx = dy * s * (1 + x * (1 - s)), s = sigmoid(x), from the input x."),
     Activation("exponential", "Exponential", forward="out = exp(x).", backward="dx = dy * y."),
 )

@@ -303,3 +303,35 @@ def test_an_alpha_not_finite_in_the_networks_dtype_is_refused():
     net = fnn.Network([fnn.Dense(2, 3), fnn.ELU(1e308), fnn.Dense(3, 1)], loss="mse",
                       dtype="float64", random_state=0)
     assert np.all(np.isfinite(net.predict(np.ones((2, 2)))))
+
+
+FACTORED = [a.name for a in registry.ACTIVATIONS if a.factor]
+
+
+@pytest.mark.parametrize("name", FACTORED)
+def test_factor_kernels_give_the_value_and_the_derivative(name, dtype):
+    """The layer path's training kernels: forward_factor's value is <name>_forward's, bit for
+    bit, and backward_factor's dx = dy * f'(x) matches the reference (for the entries whose
+    public backward takes x, bit for bit that kernel's)."""
+    from fastnn import _kernels
+    A = _kernels.load("activations")
+    rng = np.random.default_rng(5)
+    x = (3 * rng.standard_normal((40, 17))).astype(dtype)
+    dy = rng.standard_normal(x.shape).astype(dtype)
+    out, factor = np.empty_like(x), np.empty_like(x)
+    A.forward_factor(name, x, out, factor)
+    np.testing.assert_array_equal(out, getattr(K, name + "_forward")(x, np.empty_like(x)))
+    dx = A.backward_factor(factor, dy, np.empty_like(x))
+    assert_close(dx, run(R, name, x, dy)[1], dtype)
+    if registry.activation(name).from_input:
+        np.testing.assert_array_equal(dx, getattr(K, name + "_backward")(x, dy, np.empty_like(x)))
+
+
+def test_factor_kernels_refuse_an_activation_without_one():
+    from fastnn import _kernels
+    A = _kernels.load("activations")
+    x = np.ones((2, 3))
+    with pytest.raises(ValueError, match="'tanh' has no factor kernels"):
+        A.forward_factor("tanh", x, np.empty_like(x), np.empty_like(x))
+    with pytest.raises(ValueError, match="activation must be one of"):
+        A.forward_factor("nope", x, np.empty_like(x), np.empty_like(x))

@@ -32,7 +32,7 @@ cdef struct LayerPlan:
     void* D             # dropout output, the next layer's input; NULL without dropout
     void* mask          # dropout mask; NULL without dropout
     void* G             # gradient w.r.t. this layer's output, then (in place) pre-activation
-    void* Z             # pre-activation, for the kinds whose backward needs the input; else NULL
+    void* Z             # f'(x) of the training forward, for the kinds with a factor; else NULL
 
 
 cdef struct ParamPlan:
@@ -79,7 +79,8 @@ ctypedef void (*Predict)(PlanC* P, const void* X, void* out, Py_ssize_t n, int f
 ctypedef bint (*AllFinite)(const void* x, Py_ssize_t n) noexcept nogil
 
 
-# The layer-by-layer kernels' loops: _act_dispatch's forward_rows and backward_rows,
+# The layer-by-layer kernels' loops: _act_dispatch's forward_rows, backward_rows and their
+# factor forms,
 # _rowops' dropout_row, _dense_core's dense_forward_core and dense_backward_core, _loss_core's
 # loss_rows and _optim_core's optim_update.
 ctypedef void (*ForwardRows)(int kind, const void* x, void* y, Py_ssize_t rows, Py_ssize_t cols,
@@ -87,6 +88,10 @@ ctypedef void (*ForwardRows)(int kind, const void* x, void* y, Py_ssize_t rows, 
 ctypedef void (*BackwardRows)(int kind, const void* s, const void* dy, void* dx,
                               Py_ssize_t rows, Py_ssize_t cols, double alpha,
                               int n_threads) noexcept nogil
+ctypedef void (*ForwardFactorRows)(int kind, const void* x, void* y, void* d, Py_ssize_t rows,
+                                   Py_ssize_t cols, double alpha, int n_threads) noexcept nogil
+ctypedef void (*BackwardFactorRows)(const void* d, const void* dy, void* dx, Py_ssize_t rows,
+                                    Py_ssize_t cols, int n_threads) noexcept nogil
 ctypedef void (*DropoutRow)(const void* x, void* out, void* mask, Py_ssize_t n, double rate,
                             uint64_t key, uint64_t counter) noexcept nogil
 ctypedef void (*DenseForward)(const void* X, const void* W, const void* b, void* out,
@@ -110,6 +115,8 @@ cdef struct Loops:
     bint (*tiny_shape)(const PlanC* P) noexcept nogil
     ForwardRows forward_rows[2]
     BackwardRows backward_rows[2]
+    ForwardFactorRows forward_factor_rows[2]
+    BackwardFactorRows backward_factor_rows[2]
     DropoutRow dropout_row[2]
     DenseForward dense_forward[2]
     DenseBackward dense_backward[2]

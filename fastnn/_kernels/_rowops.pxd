@@ -3,11 +3,11 @@
 #
 # Every helper works on a raw row (pointer + length) of one dtype; the typed loops in the .pyx
 # modules walk rows and call these. float32 math goes through _vecmath.h (branch-free, so loops
-# over it vectorize); float64 too for fexp, libm for the rest. Reductions (row_max, row_sum,
-# row_dot) run 8 independent lanes: one dependent chain of adds would take the add's full
-# latency per element.
+# over it vectorize); float64 too for fexp and sigmoid, libm for the rest. Reductions (row_max,
+# row_sum, row_dot) run 8 independent lanes: one dependent chain of adds would take the add's
+# full latency per element.
 from cython cimport floating
-from libc.math cimport erf, exp, expm1, log, log1p, tanh
+from libc.math cimport erf, expm1, log, log1p, tanh
 from libc.stdint cimport uint64_t
 
 
@@ -66,7 +66,7 @@ cdef inline floating sigmoid(floating x) noexcept nogil:
     if floating is float:
         return fnn_sigmoidf(x)
     else:
-        e = exp(-x if x >= 0 else x)
+        e = fnn_exp(-x if x >= 0 else x)
         r = 1 / (1 + e)
         return r if x >= 0 else e * r
 

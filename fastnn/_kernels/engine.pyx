@@ -35,7 +35,7 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy
 from numpy.random cimport bitgen_t
 
-from fastnn._kernels._act_dispatch cimport N_ACTIVATIONS, activation_code, activation_from_input
+from fastnn._kernels._act_dispatch cimport N_ACTIVATIONS, activation_code, activation_has_factor
 from fastnn._kernels._checks cimport (Span, count_in, distinct_or_same, float_typenum,
                                       input_array, span, thread_count)
 from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HUBER, MAE, MSE, POISSON,
@@ -468,7 +468,7 @@ cdef class Plan:
                 lp.D = _ptr(buffers[2], t, max_rows * m, "D")
                 lp.mask = _ptr(buffers[3], t, max_rows * m, "mask")
                 lp.rng = <uint64_t*>cnp.PyArray_DATA(<cnp.ndarray>rng)  # checked by _check_plan
-            if activation_from_input(act):
+            if activation_has_factor(act):
                 Z = np.zeros((max_rows, m), dtype)
                 buffers.append(Z)
                 lp.Z = _ptr(Z, t, max_rows * m, "Z")

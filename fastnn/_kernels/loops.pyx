@@ -16,7 +16,8 @@ from libc.math cimport isfinite
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
-from fastnn._kernels._act_dispatch cimport IDENTITY, RELU, backward_rows, forward_rows
+from fastnn._kernels._act_dispatch cimport (IDENTITY, RELU, backward_factor_rows, backward_rows,
+                                           forward_factor_rows, forward_rows)
 from fastnn._kernels._blas cimport load_blas, row_blocks
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._loss_core cimport SOFTMAX_CE, loss_rows
@@ -44,12 +45,13 @@ cdef const floating* _forward(PlanC* P, const floating* X, Py_ssize_t rows, bint
     cdef Py_ssize_t l, r
     for l in range(P.n_layers):
         lp = &P.layers[l]
-        if lp.Z != NULL:  # the activation layer's own pass, as the layer-by-layer path runs it
+        if training and lp.Z != NULL:  # the value and f'(x) in one pass, as the layer path
             dense_forward_core(inp, <const floating*>lp.W, <const floating*>lp.b,
-                               <floating*>lp.Z, rows, lp.n_in, lp.n_out, IDENTITY, 0,
+                               <floating*>lp.A, rows, lp.n_in, lp.n_out, IDENTITY, 0,
                                _threads(n_threads, rows * lp.n_out))
-            forward_rows(lp.act, <const floating*>lp.Z, <floating*>lp.A, rows, lp.n_out,
-                         <floating>lp.alpha, _threads(n_threads, rows * lp.n_out))
+            forward_factor_rows(lp.act, <const floating*>lp.A, <floating*>lp.A, <floating*>lp.Z,
+                                rows, lp.n_out, <floating>lp.alpha,
+                                _threads(n_threads, rows * lp.n_out))
         else:
             dense_forward_core(inp, <const floating*>lp.W, <const floating*>lp.b,
                                <floating*>lp.A, rows, lp.n_in, lp.n_out, lp.act,
@@ -256,8 +258,12 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
             if lp.rate > 0:
                 for j in range(rows * lp.n_out):
                     G[j] = G[j] * (<floating*>lp.mask)[j]
-            backward_rows(lp.act, <const floating*>(lp.Z if lp.Z != NULL else lp.A), G, G, rows,
-                          lp.n_out, <floating>lp.alpha, _threads(n_threads, rows * lp.n_out))
+            if lp.Z != NULL:
+                backward_factor_rows(<const floating*>lp.Z, G, G, rows, lp.n_out,
+                                     _threads(n_threads, rows * lp.n_out))
+            else:
+                backward_rows(lp.act, <const floating*>lp.A, G, G, rows, lp.n_out,
+                              <floating>lp.alpha, _threads(n_threads, rows * lp.n_out))
             dense_backward_core(
                 Xb if l == 0 else <const floating*>(P.layers[l - 1].D if P.layers[l - 1].rate > 0
                                                     else P.layers[l - 1].A),
@@ -387,6 +393,28 @@ cdef void _backward_rows64(int kind, const void* s, const void* dy, void* dx, Py
     _backward_rows(kind, s, dy, dx, rows, cols, alpha, n_threads, <double>0)
 
 
+cdef void _forward_factor_rows32(int kind, const void* x, void* y, void* d, Py_ssize_t rows,
+                                 Py_ssize_t cols, double alpha, int n_threads) noexcept nogil:
+    forward_factor_rows(kind, <const float*>x, <float*>y, <float*>d, rows, cols, <float>alpha,
+                        n_threads)
+
+
+cdef void _forward_factor_rows64(int kind, const void* x, void* y, void* d, Py_ssize_t rows,
+                                 Py_ssize_t cols, double alpha, int n_threads) noexcept nogil:
+    forward_factor_rows(kind, <const double*>x, <double*>y, <double*>d, rows, cols, alpha,
+                        n_threads)
+
+
+cdef void _backward_factor_rows32(const void* d, const void* dy, void* dx, Py_ssize_t rows,
+                                  Py_ssize_t cols, int n_threads) noexcept nogil:
+    backward_factor_rows(<const float*>d, <const float*>dy, <float*>dx, rows, cols, n_threads)
+
+
+cdef void _backward_factor_rows64(const void* d, const void* dy, void* dx, Py_ssize_t rows,
+                                  Py_ssize_t cols, int n_threads) noexcept nogil:
+    backward_factor_rows(<const double*>d, <const double*>dy, <double*>dx, rows, cols, n_threads)
+
+
 cdef void _dropout_row32(const void* x, void* out, void* mask, Py_ssize_t n, double rate,
                          uint64_t key, uint64_t counter) noexcept nogil:
     dropout_row(<const float*>x, <float*>out, <float*>mask, n, rate, key, counter)
@@ -466,6 +494,10 @@ _LOOPS.all_finite[0], _LOOPS.all_finite[1] = _all_finite32, _all_finite64
 _LOOPS.tiny_shape = _tiny_shape
 _LOOPS.forward_rows[0], _LOOPS.forward_rows[1] = _forward_rows32, _forward_rows64
 _LOOPS.backward_rows[0], _LOOPS.backward_rows[1] = _backward_rows32, _backward_rows64
+_LOOPS.forward_factor_rows[0] = _forward_factor_rows32
+_LOOPS.forward_factor_rows[1] = _forward_factor_rows64
+_LOOPS.backward_factor_rows[0] = _backward_factor_rows32
+_LOOPS.backward_factor_rows[1] = _backward_factor_rows64
 _LOOPS.dropout_row[0], _LOOPS.dropout_row[1] = _dropout_row32, _dropout_row64
 _LOOPS.dense_forward[0], _LOOPS.dense_forward[1] = _dense_forward32, _dense_forward64
 _LOOPS.dense_backward[0], _LOOPS.dense_backward[1] = _dense_backward32, _dense_backward64
