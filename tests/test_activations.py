@@ -311,8 +311,8 @@ FACTORED = [a.name for a in registry.ACTIVATIONS if a.factor]
 @pytest.mark.parametrize("name", FACTORED)
 def test_factor_kernels_give_the_value_and_the_derivative(name, dtype):
     """The layer path's training kernels: forward_factor's value is <name>_forward's, bit for
-    bit, and backward_factor's dx = dy * f'(x) matches the reference (for the entries whose
-    public backward takes x, bit for bit that kernel's)."""
+    bit, and backward_factor's dx = dy * f'(x) matches the reference and the public backward
+    (to rounding: the compiler may fuse the multiply-adds of f'(x) differently in the two)."""
     from fastnn import _kernels
     A = _kernels.load("activations")
     rng = np.random.default_rng(5)
@@ -323,8 +323,8 @@ def test_factor_kernels_give_the_value_and_the_derivative(name, dtype):
     np.testing.assert_array_equal(out, getattr(K, name + "_forward")(x, np.empty_like(x)))
     dx = A.backward_factor(factor, dy, np.empty_like(x))
     assert_close(dx, run(R, name, x, dy)[1], dtype)
-    if registry.activation(name).from_input:
-        np.testing.assert_array_equal(dx, getattr(K, name + "_backward")(x, dy, np.empty_like(x)))
+    public = x if registry.activation(name).from_input else out
+    assert_close(dx, getattr(K, name + "_backward")(public, dy, np.empty_like(x)), dtype)
 
 
 def test_factor_kernels_refuse_an_activation_without_one():

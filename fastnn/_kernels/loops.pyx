@@ -32,6 +32,8 @@ from fastnn._kernels._tiny cimport (FNN_TINY_AVAILABLE, FNN_TINY_CHAIN, FNN_TINY
 cnp.import_array()
 load_blas()
 
+cdef Loops _LOOPS  # the table, filled at the end of the module
+
 
 cdef inline int _threads(int n_threads, Py_ssize_t elements) noexcept nogil:
     return n_threads if elements >= PARALLEL_MIN else 1
@@ -49,9 +51,11 @@ cdef const floating* _forward(PlanC* P, const floating* X, Py_ssize_t rows, bint
             dense_forward_core(inp, <const floating*>lp.W, <const floating*>lp.b,
                                <floating*>lp.A, rows, lp.n_in, lp.n_out, IDENTITY, 0,
                                _threads(n_threads, rows * lp.n_out))
-            forward_factor_rows(lp.act, <const floating*>lp.A, <floating*>lp.A, <floating*>lp.Z,
-                                rows, lp.n_out, <floating>lp.alpha,
-                                _threads(n_threads, rows * lp.n_out))
+            # the layer path's own entry point, not an inlined copy: the compiler may fuse the
+            # multiply-adds of an inlined one differently, and the two paths must agree bit for bit
+            _LOOPS.forward_factor_rows[0 if floating is float else 1](
+                lp.act, lp.A, lp.A, lp.Z, rows, lp.n_out, lp.alpha,
+                _threads(n_threads, rows * lp.n_out))
         else:
             dense_forward_core(inp, <const floating*>lp.W, <const floating*>lp.b,
                                <floating*>lp.A, rows, lp.n_in, lp.n_out, lp.act,
@@ -487,7 +491,6 @@ cdef void _optim_update64(int kind, void* p, const void* grad, void* s1, void* s
                  eps, wd, nesterov, c1, c2, keep)
 
 
-cdef Loops _LOOPS
 _LOOPS.run_epoch[0], _LOOPS.run_epoch[1] = _run_epoch32, _run_epoch64
 _LOOPS.predict[0], _LOOPS.predict[1] = _predict32, _predict64
 _LOOPS.all_finite[0], _LOOPS.all_finite[1] = _all_finite32, _all_finite64
