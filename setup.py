@@ -54,9 +54,9 @@ ISA_VARIANTS = {
     "x86_64_v3": ["-march=x86-64-v3"],
     "x86_64_v4": ["-march=x86-64-v4", "-mprefer-vector-width=512"],
 }
-# loops.pyx holds every loop a variant speeds up; the modules that check arguments and call them
-# through its table are built once.
-KERNEL_MODULES = ["loops"]
+# The loops, all that a variant speeds up; the modules that check arguments and call them through
+# the loops' tables are built once.
+KERNEL_MODULES = ["engine_loops", "kernel_loops"]
 ONCE_MODULES = ["_cpu", "engine", "activations", "dense", "losses", "optim"]
 
 
@@ -183,7 +183,8 @@ base = ([extension("fastnn._kernels._cpu", "fastnn/_kernels/_cpu.c",
 isa_builds = [extension("fastnn._kernels.%s.%s" % (v, m), variant_stub(v, m), flags,
                         depends=["fastnn/_kernels/%s.c" % m])  # rebuilt when the C changes
               for v, flags in variants.items() for m in KERNEL_MODULES]
-MODULE_COST = ["loops", "engine", "dense", "activations", "losses", "optim", "_cpu"]  # longest first
+MODULE_COST = ["engine_loops", "kernel_loops", "engine", "activations", "losses", "dense", "optim",
+               "_cpu"]  # longest first
 VARIANT_COST = ["x86_64_v4", "x86_64_v3", "baseline"]
 
 

@@ -192,7 +192,7 @@ def test_which_products_run_as_row_blocks():
     """The rule of _blas.pxd's row_blocks, in the AVX-512 build (where OpenBLAS has its
     small-matrix kernels); every other build makes one call."""
     from fastnn import _kernels
-    blocks = _kernels.load("loops")._gemm_row_blocks
+    blocks = _kernels.load("kernel_loops")._gemm_row_blocks
     # (trans_a, trans_b, m, n, k, lda, ldc, itemsize) of a row-major C (m x n) = op(A) op(B)
     digits_forward = (False, False, 200, 100, 64, 64, 100, 8)  # 200 x 64 @ 64 x 100, float64
     digits_dW = (True, False, 64, 100, 200, 64, 100, 8)        # (200 x 64)^T @ 200 x 100

@@ -10,7 +10,7 @@ import importlib.machinery
 import os
 import sys
 
-MODULES = ("loops",)  # built per variant
+MODULES = ("engine_loops", "kernel_loops")  # built per variant
 
 
 def _has_compiled(folder):

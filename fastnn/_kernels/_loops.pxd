@@ -1,11 +1,12 @@
-# The table of the compiled loops (loops.pyx), one entry point per dtype (index 0: float32,
-# 1: float64, as dtype_index gives it), and the plan the engine's loops run (engine.pyx fills it).
+# The tables of the compiled loops, one entry point per dtype (index 0: float32, 1: float64, as
+# dtype_index gives it): the engine's (engine_loops.pyx) and the layer-by-layer kernels'
+# (kernel_loops.pyx); and the plan the engine's loops run (engine.pyx fills it).
 #
-# loops.pyx is built once per ISA variant, the modules that check arguments and call the loops
-# (engine, activations, dense, losses, optim) once: they take the table of the variant
-# fastnn._kernels.variant() chose (table()), so only the loops are compiled per variant. The
-# loops trust their arguments; the callers check them first. Float hyperparameters are passed
-# as double and rounded to the dtype inside, as the callers used to round them.
+# The loops are built once per ISA variant, the modules that check arguments and call them
+# (engine, activations, dense, losses, optim) once: they take the tables of the variant
+# fastnn._kernels.variant() chose, so only the loops are compiled per variant. The loops trust
+# their arguments; the callers check them first. Float hyperparameters are passed as double and
+# rounded to the dtype inside, as the callers used to round them.
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport uint64_t
@@ -108,11 +109,14 @@ ctypedef void (*OptimUpdate)(int kind, void* p, const void* grad, void* s1, void
                              bint nesterov, double c1, double c2, double keep) noexcept nogil
 
 
-cdef struct Loops:
+cdef struct EngineLoops:
     RunEpoch run_epoch[2]
     Predict predict[2]
     AllFinite all_finite[2]
     bint (*tiny_shape)(const PlanC* P) noexcept nogil
+
+
+cdef struct KernelLoops:
     ForwardRows forward_rows[2]
     BackwardRows backward_rows[2]
     ForwardFactorRows forward_factor_rows[2]
@@ -129,6 +133,13 @@ cdef inline int dtype_index(int typenum) noexcept nogil:
     return 0 if typenum == cnp.NPY_FLOAT32 else 1
 
 
-cdef inline const Loops* table(object loops_module) except NULL:
-    """The table of a loops module (fastnn._kernels.load("loops"))."""
-    return <const Loops*>PyCapsule_GetPointer(loops_module.LOOPS, "fastnn._kernels.loops.LOOPS")
+cdef inline const EngineLoops* engine_table(object module) except NULL:
+    """The table of fastnn._kernels.load("engine_loops")."""
+    return <const EngineLoops*>PyCapsule_GetPointer(module.LOOPS,
+                                                    "fastnn._kernels.engine_loops.LOOPS")
+
+
+cdef inline const KernelLoops* kernel_table(object module) except NULL:
+    """The table of fastnn._kernels.load("kernel_loops")."""
+    return <const KernelLoops*>PyCapsule_GetPointer(module.LOOPS,
+                                                    "fastnn._kernels.kernel_loops.LOOPS")

@@ -20,10 +20,10 @@ from fastnn._kernels._checks cimport (Span, data_or_null, dim_equals, distinct_o
                                       float_typenum, input_array, output_array, span, spans_apart,
                                       thread_count)
 from fastnn._kernels._act_dispatch cimport activation_code, check_alpha
-from fastnn._kernels._loops cimport Loops, dtype_index, table
+from fastnn._kernels._loops cimport KernelLoops, dtype_index, kernel_table
 
 cnp.import_array()
-cdef const Loops* loops = table(load("loops"))
+cdef const KernelLoops* loops = kernel_table(load("kernel_loops"))
 
 cdef inline int _blas_dims(Py_ssize_t n, Py_ssize_t k, Py_ssize_t m) except -1:
     # BLAS takes 32-bit dimensions.

@@ -5,8 +5,8 @@ A Plan is a network compiled to C (_plan_c.pxd): for each Dense layer its sizes,
 gradient pointers, the activation fused into its epilogue, an optional dropout after it, and
 buffers for its activations and gradients; the optimizer's kind, hyperparameters and state
 pointers; the loss. fastnn/engine.py builds it from a Network, and the Plan keeps every array it
-points into alive. Nothing is allocated per batch. The loops that run it are those of loops.pyx
-in the kernel variant fastnn._kernels.variant() chose; this module is built once.
+points into alive. Nothing is allocated per batch. The loops that run it are those of
+engine_loops.pyx in the kernel variant fastnn._kernels.variant() chose; this module is built once.
 
 The loops trust the plan, so Plan.__init__ first runs its description through _check_plan,
 which refuses (ValueError) anything that would make them read or write out of bounds: layers
@@ -41,14 +41,14 @@ from fastnn._kernels._checks cimport (Span, count_in, distinct_or_same, float_ty
 from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HUBER, MAE, MSE, POISSON,
                                          SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES)
 from fastnn._kernels._loops cimport (ACC_ARGMAX, ACC_LOGITS, ACC_NONE, ACC_PROBABILITIES,
-                                     EpochData, LayerPlan, Loops, ParamPlan, PlanC, dtype_index,
-                                     table)
+                                     EngineLoops, EpochData, LayerPlan, ParamPlan, PlanC,
+                                     dtype_index, engine_table)
 from fastnn._kernels._thresholds cimport FAST_PREDICT_MAX
 
 cnp.import_array()
 
-_loops = load("loops")
-cdef const Loops* loops = table(_loops)
+_loops = load("engine_loops")
+cdef const EngineLoops* loops = engine_table(_loops)
 
 # The counts a plan takes. Steps are numbered below 2^62 (as fastnn.io saves them), so the step
 # counter and the products of the schedule never wrap; a buffer of max_rows x a layer's width

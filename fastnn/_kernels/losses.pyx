@@ -30,12 +30,12 @@ cimport numpy as cnp
 from fastnn._kernels._checks cimport (Span, data_or_null, float_typenum, input_array,
                                       label_array, output_array, same_shape, sample_weights, shape,
                                       span, spans_apart, thread_count)
-from fastnn._kernels._loops cimport Loops, dtype_index, table
+from fastnn._kernels._loops cimport KernelLoops, dtype_index, kernel_table
 from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HUBER, MAE, MSE, POISSON,
                                          SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES)
 
 cnp.import_array()
-cdef const Loops* loops = table(load("loops"))
+cdef const KernelLoops* loops = kernel_table(load("kernel_loops"))
 
 cdef double _loss(int kind, object pred, str pred_name, object target, object grad,
                   object sample_weight, double eps, object threads) except? -1:

@@ -1,14 +1,17 @@
-"""The compiled loops: the engine's (a whole epoch of mini-batch steps, or all of predict, over
-a compiled plan) and the layer-by-layer kernels', without the GIL.
+"""The engine's loops: a whole epoch of mini-batch steps, or all of predict, over a compiled plan
+(_loops.pxd), without the GIL.
 
-Built once per ISA variant (setup.py); the modules built once (engine, activations, dense,
-losses, optim) check every argument and call these through the table LOOPS (a capsule of the
-Loops of _loops.pxd), so the loops trust their inputs.
+Built once per ISA variant (setup.py); engine.pyx, built once, checks every plan and argument
+and calls these through the table LOOPS (a capsule of an EngineLoops), so the loops trust their
+inputs. A translation unit of its own, apart from kernel_loops.pyx: each core loop is called
+here once, so the compiler inlines it into the epoch and specializes it.
 
 Each step runs the kernels of the layer-by-layer Python path in the same order on the same
 values (gather, dense + activation, dropout, loss, activation backward, dense backward, update),
 so the two paths give the same numbers.
 """
+from fastnn._kernels import load
+
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_New
 from cython cimport floating
@@ -17,13 +20,14 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
 from fastnn._kernels._act_dispatch cimport (IDENTITY, RELU, backward_factor_rows, backward_rows,
-                                           forward_factor_rows, forward_rows)
-from fastnn._kernels._blas cimport load_blas, row_blocks
+                                           forward_rows)
+from fastnn._kernels._blas cimport load_blas
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._loss_core cimport SOFTMAX_CE, loss_rows
 from fastnn._kernels._optim_core cimport OptimScalars, optim_scalars, optim_update
 from fastnn._kernels._loops cimport (ACC_ARGMAX, ACC_LOGITS, ACC_NONE, ACC_PROBABILITIES,
-                                     EpochData, LayerPlan, Loops, ParamPlan, PlanC)
+                                     EngineLoops, EpochData, KernelLoops, LayerPlan, ParamPlan,
+                                     PlanC, kernel_table)
 from fastnn._kernels._rowops cimport dropout_row, row_dot
 from fastnn._kernels._thresholds cimport PARALLEL_MIN, SKINNY_MAX, TINY_MAX_WORK
 from fastnn._kernels._tiny cimport (FNN_TINY_AVAILABLE, FNN_TINY_CHAIN, FNN_TINY_MAX_HIDDEN,
@@ -32,7 +36,7 @@ from fastnn._kernels._tiny cimport (FNN_TINY_AVAILABLE, FNN_TINY_CHAIN, FNN_TINY
 cnp.import_array()
 load_blas()
 
-cdef Loops _LOOPS  # the table, filled at the end of the module
+cdef const KernelLoops* kernels = kernel_table(load("kernel_loops"))
 
 
 cdef inline int _threads(int n_threads, Py_ssize_t elements) noexcept nogil:
@@ -47,15 +51,20 @@ cdef const floating* _forward(PlanC* P, const floating* X, Py_ssize_t rows, bint
     cdef Py_ssize_t l, r
     for l in range(P.n_layers):
         lp = &P.layers[l]
-        if training and lp.Z != NULL:  # the value and f'(x) in one pass, as the layer path
+        if lp.Z != NULL:  # a kind with a factor: the value (and f'(x)) as the layer path runs it
             dense_forward_core(inp, <const floating*>lp.W, <const floating*>lp.b,
                                <floating*>lp.A, rows, lp.n_in, lp.n_out, IDENTITY, 0,
                                _threads(n_threads, rows * lp.n_out))
-            # the layer path's own entry point, not an inlined copy: the compiler may fuse the
-            # multiply-adds of an inlined one differently, and the two paths must agree bit for bit
-            _LOOPS.forward_factor_rows[0 if floating is float else 1](
-                lp.act, lp.A, lp.A, lp.Z, rows, lp.n_out, lp.alpha,
-                _threads(n_threads, rows * lp.n_out))
+            # the layer path's own entry points, not inlined copies: the compiler may fuse the
+            # multiply-adds of a copy differently, and the two paths must agree bit for bit
+            if training:
+                kernels.forward_factor_rows[0 if floating is float else 1](
+                    lp.act, lp.A, lp.A, lp.Z, rows, lp.n_out, lp.alpha,
+                    _threads(n_threads, rows * lp.n_out))
+            else:
+                kernels.forward_rows[0 if floating is float else 1](
+                    lp.act, lp.A, lp.A, rows, lp.n_out, lp.alpha,
+                    _threads(n_threads, rows * lp.n_out))
         else:
             dense_forward_core(inp, <const floating*>lp.W, <const floating*>lp.b,
                                <floating*>lp.A, rows, lp.n_in, lp.n_out, lp.act,
@@ -358,152 +367,9 @@ cdef bint _all_finite64(const void* x, Py_ssize_t n) noexcept nogil:
     return _all_finite(<const double*>x, n)
 
 
-def _gemm_row_blocks(bint trans_a, bint trans_b, int m, int n, int k, int lda, int ldc,
-                     int itemsize):
-    """Into how many blocks of rows the row-major GEMM splits C (see _blas.pxd); for tests."""
-    return row_blocks(trans_a, trans_b, m, n, k, lda, ldc, itemsize)
-
-
-# The layer-by-layer kernels' loops, as the table's void* entry points of one dtype each.
-cdef void _forward_rows(int kind, const void* x, void* y, Py_ssize_t rows, Py_ssize_t cols,
-                        double alpha, int n_threads, floating dtype) noexcept nogil:
-    forward_rows(kind, <const floating*>x, <floating*>y, rows, cols, <floating>alpha, n_threads)
-
-
-cdef void _forward_rows32(int kind, const void* x, void* y, Py_ssize_t rows, Py_ssize_t cols,
-                          double alpha, int n_threads) noexcept nogil:
-    _forward_rows(kind, x, y, rows, cols, alpha, n_threads, <float>0)
-
-
-cdef void _forward_rows64(int kind, const void* x, void* y, Py_ssize_t rows, Py_ssize_t cols,
-                          double alpha, int n_threads) noexcept nogil:
-    _forward_rows(kind, x, y, rows, cols, alpha, n_threads, <double>0)
-
-
-cdef void _backward_rows(int kind, const void* s, const void* dy, void* dx, Py_ssize_t rows,
-                         Py_ssize_t cols, double alpha, int n_threads,
-                         floating dtype) noexcept nogil:
-    backward_rows(kind, <const floating*>s, <const floating*>dy, <floating*>dx, rows, cols,
-                  <floating>alpha, n_threads)
-
-
-cdef void _backward_rows32(int kind, const void* s, const void* dy, void* dx, Py_ssize_t rows,
-                           Py_ssize_t cols, double alpha, int n_threads) noexcept nogil:
-    _backward_rows(kind, s, dy, dx, rows, cols, alpha, n_threads, <float>0)
-
-
-cdef void _backward_rows64(int kind, const void* s, const void* dy, void* dx, Py_ssize_t rows,
-                           Py_ssize_t cols, double alpha, int n_threads) noexcept nogil:
-    _backward_rows(kind, s, dy, dx, rows, cols, alpha, n_threads, <double>0)
-
-
-cdef void _forward_factor_rows32(int kind, const void* x, void* y, void* d, Py_ssize_t rows,
-                                 Py_ssize_t cols, double alpha, int n_threads) noexcept nogil:
-    forward_factor_rows(kind, <const float*>x, <float*>y, <float*>d, rows, cols, <float>alpha,
-                        n_threads)
-
-
-cdef void _forward_factor_rows64(int kind, const void* x, void* y, void* d, Py_ssize_t rows,
-                                 Py_ssize_t cols, double alpha, int n_threads) noexcept nogil:
-    forward_factor_rows(kind, <const double*>x, <double*>y, <double*>d, rows, cols, alpha,
-                        n_threads)
-
-
-cdef void _backward_factor_rows32(const void* d, const void* dy, void* dx, Py_ssize_t rows,
-                                  Py_ssize_t cols, int n_threads) noexcept nogil:
-    backward_factor_rows(<const float*>d, <const float*>dy, <float*>dx, rows, cols, n_threads)
-
-
-cdef void _backward_factor_rows64(const void* d, const void* dy, void* dx, Py_ssize_t rows,
-                                  Py_ssize_t cols, int n_threads) noexcept nogil:
-    backward_factor_rows(<const double*>d, <const double*>dy, <double*>dx, rows, cols, n_threads)
-
-
-cdef void _dropout_row32(const void* x, void* out, void* mask, Py_ssize_t n, double rate,
-                         uint64_t key, uint64_t counter) noexcept nogil:
-    dropout_row(<const float*>x, <float*>out, <float*>mask, n, rate, key, counter)
-
-
-cdef void _dropout_row64(const void* x, void* out, void* mask, Py_ssize_t n, double rate,
-                         uint64_t key, uint64_t counter) noexcept nogil:
-    dropout_row(<const double*>x, <double*>out, <double*>mask, n, rate, key, counter)
-
-
-cdef void _dense_forward(const void* X, const void* W, const void* b, void* out, Py_ssize_t n,
-                         Py_ssize_t k, Py_ssize_t m, int kind, double alpha, int n_threads,
-                         floating dtype) noexcept nogil:
-    dense_forward_core(<const floating*>X, <const floating*>W, <const floating*>b,
-                       <floating*>out, n, k, m, kind, <floating>alpha, n_threads)
-
-
-cdef void _dense_forward32(const void* X, const void* W, const void* b, void* out, Py_ssize_t n,
-                           Py_ssize_t k, Py_ssize_t m, int kind, double alpha,
-                           int n_threads) noexcept nogil:
-    _dense_forward(X, W, b, out, n, k, m, kind, alpha, n_threads, <float>0)
-
-
-cdef void _dense_forward64(const void* X, const void* W, const void* b, void* out, Py_ssize_t n,
-                           Py_ssize_t k, Py_ssize_t m, int kind, double alpha,
-                           int n_threads) noexcept nogil:
-    _dense_forward(X, W, b, out, n, k, m, kind, alpha, n_threads, <double>0)
-
-
-cdef void _dense_backward32(const void* X, const void* W, const void* dY, void* dW, void* db,
-                            void* dX, Py_ssize_t n, Py_ssize_t k, Py_ssize_t m,
-                            bint accumulate) noexcept nogil:
-    dense_backward_core(<const float*>X, <const float*>W, <const float*>dY, <float*>dW,
-                        <float*>db, <float*>dX, n, k, m, accumulate)
-
-
-cdef void _dense_backward64(const void* X, const void* W, const void* dY, void* dW, void* db,
-                            void* dX, Py_ssize_t n, Py_ssize_t k, Py_ssize_t m,
-                            bint accumulate) noexcept nogil:
-    dense_backward_core(<const double*>X, <const double*>W, <const double*>dY, <double*>dW,
-                        <double*>db, <double*>dX, n, k, m, accumulate)
-
-
-cdef double _loss_rows32(int kind, const void* z, const void* t, const Py_ssize_t* labels,
-                         const void* w, void* g, Py_ssize_t n, Py_ssize_t c, double eps,
-                         int n_threads) noexcept nogil:
-    return loss_rows(kind, <const float*>z, <const float*>t, labels, <const float*>w,
-                     <float*>g, n, c, <float>eps, n_threads)
-
-
-cdef double _loss_rows64(int kind, const void* z, const void* t, const Py_ssize_t* labels,
-                         const void* w, void* g, Py_ssize_t n, Py_ssize_t c, double eps,
-                         int n_threads) noexcept nogil:
-    return loss_rows(kind, <const double*>z, <const double*>t, labels, <const double*>w,
-                     <double*>g, n, c, eps, n_threads)
-
-
-cdef void _optim_update32(int kind, void* p, const void* grad, void* s1, void* s2, Py_ssize_t n,
-                          double lr, double a, double b, double eps, double wd, bint nesterov,
-                          double c1, double c2, double keep) noexcept nogil:
-    optim_update(kind, <float*>p, <const float*>grad, <float*>s1, <float*>s2, n, <float>lr,
-                 <float>a, <float>b, <float>eps, <float>wd, nesterov, <float>c1, <float>c2,
-                 <float>keep)
-
-
-cdef void _optim_update64(int kind, void* p, const void* grad, void* s1, void* s2, Py_ssize_t n,
-                          double lr, double a, double b, double eps, double wd, bint nesterov,
-                          double c1, double c2, double keep) noexcept nogil:
-    optim_update(kind, <double*>p, <const double*>grad, <double*>s1, <double*>s2, n, lr, a, b,
-                 eps, wd, nesterov, c1, c2, keep)
-
-
+cdef EngineLoops _LOOPS
 _LOOPS.run_epoch[0], _LOOPS.run_epoch[1] = _run_epoch32, _run_epoch64
 _LOOPS.predict[0], _LOOPS.predict[1] = _predict32, _predict64
 _LOOPS.all_finite[0], _LOOPS.all_finite[1] = _all_finite32, _all_finite64
 _LOOPS.tiny_shape = _tiny_shape
-_LOOPS.forward_rows[0], _LOOPS.forward_rows[1] = _forward_rows32, _forward_rows64
-_LOOPS.backward_rows[0], _LOOPS.backward_rows[1] = _backward_rows32, _backward_rows64
-_LOOPS.forward_factor_rows[0] = _forward_factor_rows32
-_LOOPS.forward_factor_rows[1] = _forward_factor_rows64
-_LOOPS.backward_factor_rows[0] = _backward_factor_rows32
-_LOOPS.backward_factor_rows[1] = _backward_factor_rows64
-_LOOPS.dropout_row[0], _LOOPS.dropout_row[1] = _dropout_row32, _dropout_row64
-_LOOPS.dense_forward[0], _LOOPS.dense_forward[1] = _dense_forward32, _dense_forward64
-_LOOPS.dense_backward[0], _LOOPS.dense_backward[1] = _dense_backward32, _dense_backward64
-_LOOPS.loss_rows[0], _LOOPS.loss_rows[1] = _loss_rows32, _loss_rows64
-_LOOPS.optim_update[0], _LOOPS.optim_update[1] = _optim_update32, _optim_update64
-LOOPS = PyCapsule_New(&_LOOPS, "fastnn._kernels.loops.LOOPS", NULL)
+LOOPS = PyCapsule_New(&_LOOPS, "fastnn._kernels.engine_loops.LOOPS", NULL)
