@@ -16,6 +16,7 @@ import json
 import math
 import os
 import stat
+import tokenize
 import zipfile
 import zlib
 
@@ -446,11 +447,14 @@ def _read(f, file_size):
 def _read_header(member, name):
     """(shape, fortran order, dtype) of a .npy member, read without allocating its data."""
     version = np.lib.format.read_magic(member)
-    if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(member)
-    if version == (2, 0):
-        return np.lib.format.read_array_header_2_0(member)
-    raise ValueError(f"{name} has .npy version {version}")
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"{name} has .npy version {version}")
+    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+            else np.lib.format.read_array_header_2_0)
+    try:
+        return read(member)
+    except (tokenize.TokenError, SyntaxError) as error:  # NumPy's fallback parser of old headers
+        raise ValueError(f"{name} has a malformed .npy header: {error}") from None
 
 
 def _check_header(member, info, name, shape, dtype):

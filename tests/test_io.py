@@ -551,3 +551,21 @@ def test_save_names_a_setting_a_model_file_cannot_hold(tmp_path, value):
     with pytest.raises(ValueError, match=r"optimizer\.config\.weight_decay is (nan|inf)"):
         net.save(tmp_path / "m.npz")
     assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize("old, new", [(b"(4, 3)", b"(4,(3 "), (b"False", b"Fals(")])
+def test_a_malformed_npy_header_is_a_value_error(tmp_path, old, new):
+    """NumPy's fallback parser of a header it cannot read raises tokenize.TokenError."""
+    net = fnn.Network([fnn.Dense(4, 3), fnn.GELU(), fnn.Dense(3, 2)], optimizer=fnn.Adamax(),
+                      random_state=0)
+    net.save(tmp_path / "m.npz")
+    with zipfile.ZipFile(tmp_path / "m.npz") as src, \
+            zipfile.ZipFile(tmp_path / "bad.npz", "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "param_0.npy":
+                assert old in data
+                data = data.replace(old, new, 1)
+            dst.writestr(name, data)
+    with pytest.raises(ValueError, match="param_0.*malformed .npy header|not a valid fastnn"):
+        fnn.load(tmp_path / "bad.npz")
