@@ -496,3 +496,25 @@ def test_dense_forward_propagates_nan_as_the_reference(activation, where, n, k, 
     assert_same_nans(got, want, dtype)
     again = K.dense_forward(X, W, b, np.empty((n, m), dtype), activation, 0.2, n_threads=2)
     np.testing.assert_array_equal(again, got)  # the threaded epilogue (BLAS path)
+
+
+def test_the_kernel_variant_is_decided_once_at_import():
+    """FASTNN_KERNELS changed after `import fastnn` changes nothing: the engine, imported later,
+    loads the loops of the variant the kernels use (found by an attack: a bogus value set after
+    import made the first fit raise ImportError)."""
+    from isolated import run_isolated
+    out = run_isolated("""
+        import os, sys
+        import numpy as np
+        import fastnn as fnn
+        os.environ["FASTNN_KERNELS"] = "bogus"
+        net = fnn.Network([fnn.Dense(2, 4), fnn.ReLU(), fnn.Dense(4, 2)], random_state=0)
+        net.fit(np.ones((8, 2)), np.arange(8) % 2, epochs=1, verbose=0)
+        folders = {os.path.basename(os.path.dirname(module.__file__))
+                   for name, module in list(sys.modules.items()) if name.endswith("_loops")}
+        print(fnn.kernels.VARIANT, *sorted(folders))
+    """)
+    variant, *folders = out.split()
+    from fastnn import _kernels
+    assert variant == _kernels.variant()
+    assert folders == ["_kernels" if variant == "baseline" else variant]

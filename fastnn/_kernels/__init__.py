@@ -1,9 +1,10 @@
 """The compiled kernels: the loops (MODULES) built once for the baseline CPU and once per x86-64
-ISA level, the rest (engine, _cpu) once.
+ISA level, the modules that check arguments and call them once.
 
 `variant()` names the build to use: the best this CPU runs, or the one named by the environment
 variable FASTNN_KERNELS (baseline, x86_64_v3, x86_64_v4), e.g. to test the baseline build on a
-machine that has AVX-512.
+machine that has AVX-512. It is decided once, when fastnn is imported; a later change of the
+variable changes nothing.
 """
 import importlib
 import importlib.machinery
@@ -47,15 +48,18 @@ def built_variants():
             if any(os.path.isdir(os.path.join(folder, v)) for folder in __path__)]
 
 
+_CHOSEN = []  # the variant, decided on the first call: every module loads the same build
+
+
 def variant():
-    runnable = [v for v in supported_variants() if v in built_variants()] + ["baseline"]
-    wanted = os.environ.get("FASTNN_KERNELS", "").strip()
-    if not wanted:
-        return runnable[0]
-    if wanted not in runnable:
-        raise ImportError(f"FASTNN_KERNELS={wanted!r}, but this installation on this CPU runs "
-                          f"only {runnable}")
-    return wanted
+    if not _CHOSEN:
+        runnable = [v for v in supported_variants() if v in built_variants()] + ["baseline"]
+        wanted = os.environ.get("FASTNN_KERNELS", "").strip()
+        if wanted and wanted not in runnable:
+            raise ImportError(f"FASTNN_KERNELS={wanted!r}, but this installation on this CPU runs "
+                              f"only {runnable}")
+        _CHOSEN.append(wanted or runnable[0])
+    return _CHOSEN[0]
 
 
 def load(name):
