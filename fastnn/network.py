@@ -315,13 +315,15 @@ class Network(Tracked):
         arrays = [a for layer in self.layers for a in layer.parameters() + layer.gradients()]
         arrays += [s for state in self.optimizer.state for s in state]
         arrays += [layer.state for layer in self.layers if isinstance(layer, L.Dropout)]
-        if all(a.flags.writeable for a in arrays):
+        # anything else than an array is for the checks after this one to name
+        if all(a.flags.writeable for a in arrays if isinstance(a, np.ndarray)):
             return
         for layer in self.layers:
             layer.cast(self.dtype)  # a copy even in the same dtype
             if isinstance(layer, L.Dropout):
                 layer.state = layer.state.copy()
-        self.optimizer.state = [[s.copy() for s in state] for state in self.optimizer.state]
+        self.optimizer.state = [[s.copy() if isinstance(s, np.ndarray) else s for s in state]
+                                for state in self.optimizer.state]
 
     def penalties(self):
         """L2 strength per parameter, in the order of parameters() (see Dense's l2)."""

@@ -142,6 +142,9 @@ def test_non_layers_and_odd_replacements_get_clear_errors():
     net.optimizer.state = [[np.zeros(3, np.float32)] * 2] * 4  # Adam state of the wrong shape
     with pytest.raises(ValueError, match=r"optimizer.state\[0\] does not match parameter 0"):
         net.fit(X, y, verbose=0)
+    net.optimizer.state = [[[0.0] * 16] * 8, [0.0] * 16] + [[np.zeros(1)] * 2] * 2  # lists
+    with pytest.raises(ValueError, match=r"optimizer.state\[0\] does not match parameter 0"):
+        net.fit(X, y, verbose=0)
     net.optimizer.state = []
     net.fit(X, y, verbose=0)
 
