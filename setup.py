@@ -139,7 +139,7 @@ variants = isa_variants()
 compile_args = ["-fno-math-errno", "-fno-trapping-math"] + (
     ["-O1", "-fexpensive-optimizations", "-g", "-fsanitize=address", "-fno-omit-frame-pointer"]
     if DEBUG else ["-g0"])  # -g0: Python's CFLAGS ask for debug info, a fifth of the compile
-# The loops at -O3 (its vectorizer and unswitching are their speed); the modules that check
+# The loops at -O3 (its vectorizer and loop unswitching are their speed); the modules that check
 # arguments and call them at -O1, which compiles in half the time and calls as fast
 # (benchmarks/BUILD.md).
 LOOP_OPT, CALLER_OPT = ([], []) if DEBUG else (["-O3"], ["-O1"])
