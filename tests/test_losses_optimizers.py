@@ -8,7 +8,7 @@ import pytest
 import fastnn as fnn
 from fastnn import kernels as K
 from fastnn import reference as R
-from conftest import assert_close
+from conftest import assert_close, assert_trains_as_torch
 from test_engine import assert_same_training, twin_networks
 
 
@@ -332,28 +332,8 @@ def test_adamw_training_equals_torch_step_for_step(dtype, engine):
     net = fnn.Network([fnn.Dense(5, 16), fnn.Tanh(), fnn.Dense(16, 3)], loss="mse",
                       optimizer=fnn.AdamW(0.01, weight_decay=0.05), dtype=dtype, random_state=4,
                       engine=engine)
-    tdtype = getattr(torch, dtype)
-    model = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
-    model = model.to(tdtype)
-    with torch.no_grad():
-        for linear, dense in zip((model[0], model[2]), (net.layers[0], net.layers[2])):
-            linear.weight.copy_(torch.tensor(dense.W.T))  # torch's Linear holds W transposed
-            linear.bias.copy_(torch.tensor(dense.b))
-    opt = torch.optim.AdamW(model.parameters(), lr=0.01, weight_decay=0.05)
-    # float32: the two libraries' gradients differ in rounding (summation order), which Adam's
-    # normalization lifts to ~1e-5 in ten steps; the update itself agrees to a few ulp (above)
-    rtol = 1e-12 if dtype == "float64" else 2e-5
-    for step in range(10):
-        batch = slice(16 * (step % 4), 16 * (step % 4 + 1))
-        net.fit(X[batch], y[batch], epochs=1, batch_size=16, shuffle=False, verbose=0)
-        opt.zero_grad()
-        torch.nn.functional.mse_loss(model(torch.tensor(X[batch])), torch.tensor(y[batch])).backward()
-        opt.step()
-        for linear, dense in zip((model[0], model[2]), (net.layers[0], net.layers[2])):
-            np.testing.assert_allclose(dense.W, linear.weight.detach().numpy().T, rtol=rtol,
-                                       atol=rtol)
-            np.testing.assert_allclose(dense.b, linear.bias.detach().numpy(), rtol=rtol,
-                                       atol=rtol)
+    assert_trains_as_torch(
+        net, lambda params: torch.optim.AdamW(params, lr=0.01, weight_decay=0.05), X, y, dtype)
 
 
 def test_cli_trains_with_adamw(tmp_path, capsys):

@@ -12,7 +12,7 @@ from fastnn import kernels as K
 from fastnn import reference as R
 from fastnn import registry
 from fastnn.optimizers import Adamax
-from conftest import assert_close
+from conftest import assert_close, assert_trains_as_torch
 from test_engine import assert_same_training, twin_networks
 
 SIGNATURES = {
@@ -186,23 +186,4 @@ def test_adamax_training_equals_torch_step_for_step(dtype, engine):
     X, y = rng.standard_normal((64, 5)).astype(dtype), rng.standard_normal((64, 3)).astype(dtype)
     net = fnn.Network([fnn.Dense(5, 16), fnn.Tanh(), fnn.Dense(16, 3)], loss="mse",
                       optimizer=Adamax(0.01), dtype=dtype, random_state=4, engine=engine)
-    model = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
-    model = model.to(getattr(torch, dtype))
-    with torch.no_grad():
-        for linear, dense in zip((model[0], model[2]), (net.layers[0], net.layers[2])):
-            linear.weight.copy_(torch.tensor(dense.W.T))  # torch's Linear holds W transposed
-            linear.bias.copy_(torch.tensor(dense.b))
-    opt = torch.optim.Adamax(model.parameters(), lr=0.01)
-    # float32: the libraries' gradients differ in summation order, which the steps carry on
-    rtol = 1e-12 if dtype == "float64" else 2e-5
-    for step in range(10):
-        batch = slice(16 * (step % 4), 16 * (step % 4 + 1))
-        net.fit(X[batch], y[batch], epochs=1, batch_size=16, shuffle=False, verbose=0)
-        opt.zero_grad()
-        torch.nn.functional.mse_loss(model(torch.tensor(X[batch])), torch.tensor(y[batch])).backward()
-        opt.step()
-        for linear, dense in zip((model[0], model[2]), (net.layers[0], net.layers[2])):
-            np.testing.assert_allclose(dense.W, linear.weight.detach().numpy().T, rtol=rtol,
-                                       atol=rtol)
-            np.testing.assert_allclose(dense.b, linear.bias.detach().numpy(), rtol=rtol,
-                                       atol=rtol)
+    assert_trains_as_torch(net, lambda params: torch.optim.Adamax(params, lr=0.01), X, y, dtype)
