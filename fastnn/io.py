@@ -3,7 +3,9 @@
 A model file is a .npz archive (a zip of .npy members, stored uncompressed, as NumPy's savez
 writes them): `metadata.npy` holds a JSON description (format, version, dtype, layers, loss,
 optimizer), `param_<i>.npy` the parameters in the order of Network.parameters() and
-`opt_<i>_<j>.npy` the optimizer's state arrays of parameter i.
+`opt_<i>_<j>.npy` the optimizer's state arrays of parameter i. Since version 2 the description
+also holds what training draws from and runs on (the network's random generator, each Dropout's
+stream, threads), so a loaded network continues training as the saved one would, bit for bit.
 
 load checks every field of the description, then compares the shapes it declares with the
 arrays' .npy headers and the sizes the archive records, before it allocates anything; it reads
@@ -17,6 +19,7 @@ import math
 import os
 import stat
 import tokenize
+import warnings
 import zipfile
 import zlib
 
@@ -31,7 +34,9 @@ except ImportError:  # Windows: no advisory locks, concurrent saves to one path 
     fcntl = None
 
 FORMAT = "fastnn-network"
-VERSION = 1
+VERSION = 2  # 2 adds "training": the generator, the dropout streams and threads
+READS = (1, 2)
+GENERATORS = ("PCG64", "PCG64DXSM")  # bit generators whose state a file holds (NumPy's default)
 MAX_METADATA_BYTES = 1 << 24  # a description of 10^5 layers is about 6 MB
 MAX_LAYERS = 100_000
 MAX_ITERATIONS = 2**62
@@ -53,11 +58,64 @@ def describe(net):
                       "config": net.optimizer.config(),
                       "iterations": net.optimizer.iterations,
                       "state_per_param": [len(s) for s in net.optimizer.state]},
+        "training": {"threads": net.threads, "generator": _generator_state(net.rng),
+                     "streams": [[int(v) for v in layer.state] for layer in net.layers
+                                 if isinstance(layer, L.Dropout)]},
     }
     arrays = {f"param_{i}": p for i, p in enumerate(net.parameters())}
     for i, state in enumerate(net.optimizer.state):
         arrays.update({f"opt_{i}_{j}": s for j, s in enumerate(state)})
     return meta, arrays
+
+
+def _generator_state(rng):
+    """The state of the network's generator as JSON holds it, or None (with a warning) for a
+    bit generator other than GENERATORS: the loaded network then draws from a fresh one."""
+    if isinstance(rng, np.random.Generator):
+        state = rng.bit_generator.state
+        if state.get("bit_generator") in GENERATORS:
+            return state
+    warnings.warn(f"network.rng is not a numpy Generator on one of {GENERATORS}; the file keeps "
+                  f"no generator state, so the loaded network shuffles and drops out anew",
+                  UserWarning, stacklevel=4)
+    return None
+
+
+def _generator(spec):
+    """A Generator in the state `spec` describes (None: a fresh one); ValueError unless it is
+    one of GENERATORS' states, field by field."""
+    if spec is None:
+        return np.random.default_rng()
+    _fields(spec, "training.generator", ("bit_generator", "state", "has_uint32", "uinteger"))
+    if spec["bit_generator"] not in GENERATORS:
+        raise ValueError(f"training.generator.bit_generator must be one of {GENERATORS}, got "
+                         f"{spec['bit_generator']!r}")
+    _fields(spec["state"], "training.generator.state", ("state", "inc"))
+    for where, value, bits in (("state.state", spec["state"]["state"], 128),
+                               ("state.inc", spec["state"]["inc"], 128),
+                               ("has_uint32", spec["has_uint32"], 1),
+                               ("uinteger", spec["uinteger"], 32)):
+        if type(value) is not int or not 0 <= value < 2**bits:
+            raise ValueError(f"training.generator.{where} must be an integer in [0, 2^{bits}), "
+                             f"got {value!r}")
+    bit_generator = getattr(np.random, spec["bit_generator"])()
+    bit_generator.state = spec
+    return np.random.Generator(bit_generator)
+
+
+def _training(spec, n_dropout):
+    """(threads, generator, streams) of a description's "training" field."""
+    _fields(spec, "training", ("threads", "generator", "streams"))
+    threads = spec["threads"]
+    if type(threads) is not int or not 1 <= threads <= 2**31 - 1:
+        raise ValueError(f"training.threads must be an integer >= 1, got {threads!r}")
+    streams = spec["streams"]
+    if not isinstance(streams, list) or len(streams) != n_dropout or not all(
+            isinstance(st, list) and len(st) == 2 and
+            all(type(v) is int and 0 <= v < 2**64 for v in st) for st in streams):
+        raise ValueError(f"training.streams must hold [key, counter] (integers in [0, 2^64)) for "
+                         f"each of the {n_dropout} Dropout layers")
+    return threads, _generator(spec["generator"]), streams
 
 
 def _fields(obj, where, names):
@@ -96,12 +154,15 @@ class Description:
     """A checked description: what to build, and the members and array shapes it needs."""
 
     def __init__(self, meta):
-        _fields(meta, "the metadata", ("format", "version", "dtype", "layers", "loss", "optimizer"))
+        if not isinstance(meta, dict):
+            raise ValueError(f"the metadata must be an object, got {type(meta).__name__}")
+        version = meta.get("version")
+        if type(version) is not int or version not in READS:
+            raise ValueError(f"format version {version!r}: this fastnn reads versions {READS}")
+        _fields(meta, "the metadata", ("format", "version", "dtype", "layers", "loss", "optimizer")
+                + (("training",) if version >= 2 else ()))
         if meta["format"] != FORMAT:
             raise ValueError(f"format is {meta['format']!r}, not {FORMAT!r}")
-        if type(meta["version"]) is not int or meta["version"] != VERSION:
-            raise ValueError(f"format version {meta['version']!r}: this fastnn reads version "
-                             f"{VERSION}")
         if meta["dtype"] not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {meta['dtype']!r}")
         self.dtype = np.dtype(meta["dtype"])
@@ -141,6 +202,11 @@ class Description:
                              f"{n_state} for each of the {len(self.shapes)} parameters "
                              f"({cls.__name__} with this config), got {counts!r}")
         self.state_counts = counts
+        n_dropout = sum(cls is L.Dropout for cls, _, _, _ in self.layers)
+        # files of version 1 hold no generator: a fresh one, one thread
+        self.threads, self.generator, self.streams = (
+            _training(meta["training"], n_dropout) if version >= 2
+            else (1, np.random.default_rng(), None))
 
     def members(self):
         """{member name: shape} of every array the file must hold, and no other."""
@@ -438,8 +504,13 @@ def _read(f, file_size):
     optimizer.iterations = description.iterations
     optimizer.state = [[arrays[f"opt_{i}_{j}"] for j in range(count)]
                        for i, count in enumerate(description.state_counts)]
+    dropouts = [layer for layer in layers if isinstance(layer, L.Dropout)]
+    for layer, stream in zip(dropouts, description.streams or ()):
+        layer.state = np.array(stream, dtype=np.uint64)
     net = Network.__new__(Network)
-    net._setup(layers, description.loss, optimizer, description.dtype, None, 1, True)
+    net._setup(layers, description.loss, optimizer, description.dtype, None,
+               description.threads, True)
+    net.rng = description.generator
     net._refresh()
     return net
 

@@ -5,6 +5,7 @@ input, computed from what forward kept. Output buffers are reused while the batc
 the same, so a training loop allocates nothing per batch once it is running.
 """
 import inspect
+import zlib
 
 import numpy as np
 
@@ -71,24 +72,50 @@ class Layer(Tracked):
 class Dense(Layer):
     """Fully connected layer: y = x @ W + b, W of shape (n_in, n_out).
 
-    init: "he", "glorot", "scratch", "uniform" or a function (rng, n_in, n_out, dtype) -> W;
+    init: an initializer's name (fastnn.initializers: "he", "glorot", "lecun", Keras'
+    "he_uniform", "glorot_normal", "zeros", ...) or a function (rng, n_in, n_out, dtype) -> W;
     None picks he when the next layer is ReLU-like, glorot otherwise (decided by the Network;
     standalone, glorot).
+    random_state: seeds W. Without one, a Network that takes this layer draws W anew from its
+    own generator (so Network(random_state=...) decides every weight); a layer given a
+    random_state, initialized by you, whose W or b you set, or that a network already holds
+    keeps its weights.
     l2: L2 penalty on W, scikit-learn's `alpha`: each training step adds 0.5 * l2 * ||W||^2 to
     the batch's summed loss, so the mean loss gains it divided by the batch's size (or sum of
     sample weights), and the optimizer decays W by l2 / that size. b is not penalized.
+    activation: Keras' shorthand, an activation's name ("relu", "softmax", "gelu", ...; see
+    fastnn.layers.ACTIVATION_NAMES): a Network puts that activation layer right after this one
+    in its list of layers (so network.layers shows it, and it trains fused in the engine); used
+    alone, forward and backward apply it.
     """
 
-    def __init__(self, n_in, n_out, init=None, random_state=None, dtype="float32", l2=0.0):
-        self._configure(n_in, n_out, init, l2)
+    def __init__(self, n_in, n_out, init=None, random_state=None, dtype="float32", l2=0.0,
+                 activation=None):
+        self._configure(n_in, n_out, init, l2, activation)
         self.initialize(np.random.default_rng(random_state), dtype)
+        # nobody chose these weights: a network draws them from its generator instead
+        self._unchosen = None if random_state is not None else self._fingerprint()
 
-    def _configure(self, n_in, n_out, init, l2):
+    def _configure(self, n_in, n_out, init, l2, activation=None):
         self.n_in, self.n_out = V.integer("n_in", n_in, 1), V.integer("n_out", n_out, 1)
         self.l2 = V.real("l2", l2, 0)
         if init is not None:
             initializers.get(init)  # fail early on an unknown name
         self.init = init
+        if activation is not None:
+            activation_layer(activation)  # likewise
+        self.activation = activation
+
+    def _fingerprint(self):
+        """Which arrays W and b are and what they hold."""
+        return id(self.W), id(self.b), zlib.crc32(self.W), zlib.crc32(self.b)
+
+    def weights_unchosen(self):
+        """Whether W and b are still the ones the constructor drew without a random_state."""
+        return getattr(self, "_unchosen", None) is not None and (
+            isinstance(self.W, np.ndarray) and isinstance(self.b, np.ndarray)
+            and self.W.flags.c_contiguous and self.b.flags.c_contiguous
+            and self._fingerprint() == self._unchosen)
 
     def check(self, where="layer"):
         V.integer(f"{where}.n_in", self.n_in, 1), V.integer(f"{where}.n_out", self.n_out, 1)
@@ -121,6 +148,7 @@ class Dense(Layer):
         self.b = np.zeros(self.n_out, dtype)
         self.dW = np.zeros_like(self.W)
         self.db = np.zeros_like(self.b)
+        self._unchosen = None
 
     def cast(self, dtype):
         self.W, self.b, self.dW, self.db = (a.astype(dtype) for a in (self.W, self.b, self.dW, self.db))
@@ -128,9 +156,15 @@ class Dense(Layer):
     def forward(self, x, training=False):
         self._x = x
         out = self._buffer("_out", (x.shape[0], self.n_out), self.W.dtype)
-        return K.dense_forward(x, self.W, self.b, out)
+        out = K.dense_forward(x, self.W, self.b, out)
+        if self.activation is not None:  # alone; a network has put it in a layer of its own
+            self._activation_layer = activation_layer(self.activation)
+            out = self._activation_layer.forward(out, training)
+        return out
 
     def backward(self, grad):
+        if self.activation is not None:
+            grad = self._activation_layer.backward(grad)
         dx = self._buffer("_dx", self._x.shape, self.W.dtype) if self.needs_input_grad else None
         return K.dense_backward(self._x, self.W, grad, self.dW, self.db, dx)
 
@@ -145,7 +179,10 @@ class Dense(Layer):
 
     def config(self):
         init = self.init if isinstance(self.init, str) or self.init is None else "custom"
-        return {"n_in": self.n_in, "n_out": self.n_out, "init": init, "l2": self.l2}
+        config = {"n_in": self.n_in, "n_out": self.n_out, "init": init, "l2": self.l2}
+        if self.activation is not None:
+            config["activation"] = self.activation
+        return config
 
 
 class Activation(Layer):
@@ -279,18 +316,27 @@ globals().update({_name: _activation_class(_name, _entries)
 class Dropout(Layer):
     """Inverted dropout: in training, zero each input with probability `rate` and scale the rest
     by 1 / (1 - rate); at inference, the identity. The random numbers come from a counter-based
-    stream (`state` = uint64 [key, counter]) that the compiled training engine shares."""
+    stream (`state` = uint64 [key, counter]) that the compiled training engine shares. Without
+    a random_state, a Network that takes the layer seeds it from its own generator."""
 
     def __init__(self, rate, random_state=None):
         self.rate = V.real("rate", rate, 0, 1)
         self.seed(np.random.default_rng(random_state))
+        self._unchosen = None if random_state is not None else (self.state, self.state.copy())
         self._mask = None
+
+    def seed_unchosen(self):
+        """Whether the stream is still the one the constructor seeded without a random_state."""
+        unchosen = getattr(self, "_unchosen", None)
+        return (unchosen is not None and self.state is unchosen[0]
+                and np.array_equal(self.state, unchosen[1]))
 
     def check(self, where="layer"):
         V.real(f"{where}.rate", self.rate, 0, 1)
 
     def seed(self, rng):
         self.state = np.array([rng.integers(2**63), 0], dtype=np.uint64)
+        self._unchosen = None
 
     def forward(self, x, training=False):
         if not training or self.rate == 0:
@@ -309,3 +355,16 @@ class Dropout(Layer):
 
 LAYERS = {entry.cls: globals()[entry.cls] for entry in registry.LAYERS}
 ACTIVATION_LAYERS = tuple(cls for cls in LAYERS.values() if issubclass(cls, Activation))
+# Dense(activation=...)'s names: the registry's kernel names, and Keras' "linear".
+ACTIVATION_NAMES = ("linear", *(entry.name for entry in registry.ACTIVATIONS))
+
+
+def activation_layer(name):
+    """A new activation layer for a name of ACTIVATION_NAMES (with its default hyperparameter),
+    as Dense(activation=name) adds it."""
+    entry = registry.activation("identity" if name == "linear" else name) \
+        if name in ACTIVATION_NAMES else None
+    if entry is None:
+        raise ValueError(f"activation must be one of {list(ACTIVATION_NAMES)}, got {name!r}")
+    cls = globals()[entry.layer]
+    return cls(**({entry.option[0]: entry.option[1]} if entry.option else {}))

@@ -1,7 +1,8 @@
 """Network: a stack of layers with a loss and an optimizer; fit / predict / evaluate / save / load.
 
-A final Softmax() layer followed by CrossEntropy() trains through the fused, stable
-SoftmaxCrossEntropy on the logits (the Softmax layer still runs at prediction). Inputs are
+A final Softmax() layer with CrossEntropy() or SoftmaxCrossEntropy() trains through the fused,
+stable SoftmaxCrossEntropy on the logits, and a final Sigmoid() with BinaryCrossEntropy() as
+binary cross-entropy from the logits (the layer still runs at prediction, once). Inputs are
 validated and converted once at the boundary (dtype, contiguity, shapes, labels, finiteness),
 by fastnn.validation. fit and train_step run fastnn.training's loop; save and load are fastnn.io.
 """
@@ -73,7 +74,7 @@ class Network(Tracked):
         """Check and set the constructor's arguments, without drawing any weights."""
         if isinstance(layers, L.Layer) or not hasattr(layers, "__iter__"):
             raise TypeError(f"layers must be a list of fastnn layers, got {type(layers).__name__}")
-        self.layers = list(layers)
+        self.layers = _expand(layers)
         self.loss = losses.get(loss)
         self.optimizer = optimizers.get(optimizer)
         self.dtype = _float_dtype(dtype)
@@ -86,17 +87,33 @@ class Network(Tracked):
         self._lock = threading.RLock()  # inference reuses buffers: one call at a time
         self._training = threading.Lock()  # held by a running fit or train_step
 
-    def _initialize(self):
-        """Draw every Dense layer's weights (unless the layer names its init: the registry's
-        default of the activation after it, e.g. he before ReLU-like layers, lecun_normal before
-        SELU, else glorot) and seed every Dropout, from the network's generator."""
+    def _initialize(self, every=False):
+        """Draw the weights of every Dense layer whose weights nobody chose (Dense's
+        random_state), or of all with every=True, and seed such Dropout layers, from the
+        network's generator, in the order of the layers; the init is the layer's own, else the
+        registry's default of the activation after it (he before ReLU-like layers, lecun before
+        SELU, else glorot). Chosen weights in another dtype are converted to the network's."""
         for i, layer in enumerate(self.layers):
             if isinstance(layer, L.Dense):
-                following = next((x for x in self.layers[i + 1:] if not isinstance(x, L.Dropout)), None)
-                default = following.entry.init if isinstance(following, L.Activation) else "glorot"
-                layer.initialize(self.rng, self.dtype, layer.init or default)
-            elif isinstance(layer, L.Dropout):
+                if every or layer.weights_unchosen():
+                    following = next((x for x in self.layers[i + 1:]
+                                      if not isinstance(x, L.Dropout)), None)
+                    default = following.entry.init if isinstance(following, L.Activation) else "glorot"
+                    layer.initialize(self.rng, self.dtype, layer.init or default)
+                elif any(isinstance(a, np.ndarray) and a.dtype != self.dtype
+                         for a in (getattr(layer, "W", None), getattr(layer, "b", None))):
+                    layer.cast(self.dtype)
+            elif isinstance(layer, L.Dropout) and (every or layer.seed_unchosen()):
                 layer.seed(self.rng)
+
+    def initialize(self):
+        """Draw every Dense layer's weights anew and seed every Dropout layer, from the network's
+        generator (the constructor does that only for layers whose weights nobody chose). The
+        optimizer starts afresh."""
+        with self._exclusive("initialize"):
+            self._initialize(every=True)
+            self.optimizer.state, self.optimizer.iterations = [], 0
+            self._refresh()
 
     # ---------------------------------------------------------------- what the plans cover
 
@@ -154,6 +171,10 @@ class Network(Tracked):
                                  f"followed by layers[{i}], a Dense with n_in={b.n_in}")
         for i, layer in enumerate(layers):
             layer.check(f"layers[{i}]")
+            if isinstance(layer, L.Dense) and layer.activation is not None:
+                raise ValueError(f"layers[{i}].activation={layer.activation!r}: a network takes a "
+                                 f"Dense's activation when it is built; set network.layers to a "
+                                 f"list with the activation layer after it instead")
             hyper = layer.entry.hyper if isinstance(layer, L.Activation) else None
             if hyper is not None and not abs(layer.alpha_argument) <= float(np.finfo(self.dtype).max):
                 raise ValueError(f"layers[{i}].{hyper.name}={layer.alpha_argument} is not a finite "
@@ -179,9 +200,10 @@ class Network(Tracked):
             if layer.needs_input_grad != (i > 0):
                 layer.needs_input_grad = i > 0
         self.n_features, self.n_outputs = dense[0][1].n_in, dense[-1][1].n_out
-        self._fused = isinstance(layers[-1], L.Softmax) and isinstance(self.loss, losses.CrossEntropy)
+        self._train_loss = _fused_loss(layers[-1], self.loss)
+        self._fused = self._train_loss is not None
         self._train_layers = list(layers[:-1] if self._fused else layers)
-        self._train_loss = losses.SoftmaxCrossEntropy() if self._fused else self.loss
+        self._train_loss = self._train_loss or self.loss
 
     def __getstate__(self):
         # Compiled plans point into this network's arrays: a copy or unpickled network builds
@@ -461,8 +483,8 @@ class Network(Tracked):
         return out
 
     def _prediction_activation(self):
-        if self._fused:  # Softmax + CrossEntropy train as SoftmaxCrossEntropy on the logits
-            return "softmax"
+        if self._fused:  # the final Softmax or Sigmoid, which training fuses into the loss
+            return self.layers[-1].kind
         return self.loss.output_activation
 
     def predict(self, X, batch_size=None):
@@ -519,6 +541,32 @@ def load(path):
     """Load a Network written by Network.save (see fastnn.io.load)."""
     from fastnn import io
     return io.load(path)
+
+
+def _expand(layers):
+    """The list of layers, each Dense(activation=name) followed by that activation's layer (the
+    Dense then holds none)."""
+    expanded = []
+    for layer in layers:
+        expanded.append(layer)
+        if isinstance(layer, L.Dense) and getattr(layer, "activation", None) is not None:
+            expanded.append(L.activation_layer(layer.activation))
+            layer.activation = None
+    return expanded
+
+
+def _fused_loss(last, loss):
+    """The loss training computes on the outputs before a final Softmax or Sigmoid layer when
+    `loss` would otherwise apply that activation again or clip its probabilities: Softmax with
+    CrossEntropy or SoftmaxCrossEntropy train as SoftmaxCrossEntropy on the logits, Sigmoid
+    with BinaryCrossEntropy as binary cross-entropy from the logits. None for other pairs."""
+    if isinstance(last, L.Softmax) and isinstance(loss, (losses.CrossEntropy,
+                                                         losses.SoftmaxCrossEntropy)):
+        return losses.SoftmaxCrossEntropy()
+    if (isinstance(last, L.Activation) and last.kind == "sigmoid"
+            and isinstance(loss, losses.BinaryCrossEntropy)):
+        return losses.BinaryCrossEntropy(from_logits=True, sum_outputs=loss.sum_outputs)
+    return None
 
 
 def _float_dtype(dtype):

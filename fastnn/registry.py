@@ -81,7 +81,7 @@ ACTIVATIONS = (
     Activation("elu", "ELU", Hyper("alpha", 1.0), init="he",
                forward="out = x where x > 0, else alpha * expm1(x) (alpha >= 0).",
                backward="dx = dy where y > 0, else dy * (y + alpha)."),
-    Activation("selu", "SELU", init="lecun_normal",
+    Activation("selu", "SELU", init="lecun",
                forward="out = scale * (x where x > 0, else alpha * expm1(x)), torch's scale "
                        "1.0507009873554805 and alpha 1.6732632423543772.",
                backward="dx = dy * scale where y > 0, else dy * (y + scale * alpha)."),
@@ -306,9 +306,21 @@ class Initializer:
 INITIALIZERS = (
     Initializer("he", "normal with std sqrt(2 / n_in): the default before ReLU-like layers"),
     Initializer("glorot", "uniform in +-sqrt(6 / (n_in + n_out)): the default otherwise"),
-    Initializer("lecun_normal", "normal with std sqrt(1 / n_in): the default before SELU"),
+    Initializer("lecun", "normal with std sqrt(1 / n_in): the default before SELU"),
     Initializer("scratch", "0.01 * standard normal, as in the from-scratch material"),
     Initializer("uniform", "uniform in [-0.05, 0.05]"),
+    # Keras' names and distributions (fastnn.initializers)
+    Initializer("he_normal", "truncated normal with std sqrt(2 / n_in) (Keras)"),
+    Initializer("he_uniform", "uniform in +-sqrt(6 / n_in) (Keras)"),
+    Initializer("glorot_normal", "truncated normal with std sqrt(2 / (n_in + n_out)) (Keras)"),
+    Initializer("glorot_uniform", "glorot (Keras' name)"),
+    Initializer("lecun_normal", "truncated normal with std sqrt(1 / n_in) (Keras)"),
+    Initializer("lecun_uniform", "uniform in +-sqrt(3 / n_in) (Keras)"),
+    Initializer("random_normal", "normal with std 0.05 (Keras)"),
+    Initializer("random_uniform", "uniform in [-0.05, 0.05] (Keras)"),
+    Initializer("truncated_normal", "normal with std 0.05 truncated at +-0.1 (Keras)"),
+    Initializer("zeros", "all zero (Keras)"),
+    Initializer("ones", "all one (Keras)"),
 )
 
 

@@ -90,6 +90,15 @@ ODD_FIELDS = [
     (("optimizer", "config", "unknown"), 0), (("optimizer", "state_per_param"), [True] * 4),
     (("optimizer", "class"), "Optimizer"), (("loss", "class"), "Loss"), (("format",), 1),
     (("loss", "config", "eps"), 0),
+    (("training", "threads"), 0), (("training", "threads"), "2"), (("training", "threads"), True),
+    (("training", "generator", "bit_generator"), "MT19937"),
+    (("training", "generator", "state", "state"), -1),
+    (("training", "generator", "state", "state"), 2**128),
+    (("training", "generator", "state", "inc"), "1"),
+    (("training", "generator", "has_uint32"), 2), (("training", "generator", "state"), [1, 2]),
+    (("training", "streams"), []), (("training", "streams"), [[1]]),
+    (("training", "streams"), [[-1, 0]]), (("training", "streams"), [[2**64, 0]]),
+    (("training", "streams"), [[1.5, 0]]), (("training",), None), (("version",), 3),
 ]
 
 
@@ -569,3 +578,48 @@ def test_a_malformed_npy_header_is_a_value_error(tmp_path, old, new):
             dst.writestr(name, data)
     with pytest.raises(ValueError, match="param_0.*malformed .npy header|not a valid fastnn"):
         fnn.load(tmp_path / "bad.npz")
+
+
+# ---------------------------------------------------------------- resuming from a file
+
+
+def test_two_loads_continue_training_as_the_saved_network_would(tmp_path):
+    """The generator (shuffling), the dropout streams and threads are in the file: the saved
+    network and two loads of it train on bit for bit alike, on the engine and the layer path."""
+    for engine in (True, False):
+        net, X, y = trained()
+        net.threads, net.engine = 2, engine
+        net.save(tmp_path / "m.npz")
+        loads = [fnn.load(tmp_path / "m.npz") for _ in range(2)]
+        for model in [net, *loads]:
+            model.engine = engine
+            model.fit(X, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0)
+        assert [m.threads for m in loads] == [2, 2]
+        for model in loads:
+            for a, b in zip(model.parameters(), net.parameters()):
+                np.testing.assert_array_equal(a, b)
+            assert model.rng.bit_generator.state == net.rng.bit_generator.state
+
+
+def test_files_of_version_1_still_load(tmp_path):
+    net, X, _ = trained()
+    net.save(tmp_path / "m.npz")
+    meta, arrays = members(tmp_path / "m.npz")
+    meta["version"] = 1
+    del meta["training"]
+    loaded = fnn.load(write(tmp_path / "v1.npz", meta, arrays))
+    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+    assert loaded.threads == 1
+    del meta["optimizer"]
+    with pytest.raises(ValueError, match="missing"):
+        fnn.load(write(tmp_path / "v1.npz", meta, arrays))
+
+
+def test_a_generator_a_file_cannot_hold_is_saved_without_it_with_a_warning(tmp_path):
+    net, X, y = trained()
+    net.rng = np.random.Generator(np.random.MT19937(0))
+    with pytest.warns(UserWarning, match="no generator state"):
+        net.save(tmp_path / "m.npz")
+    assert members(tmp_path / "m.npz")[0]["training"]["generator"] is None
+    loaded = fnn.load(tmp_path / "m.npz")
+    loaded.fit(X, y, epochs=1, verbose=0)  # a fresh PCG64
