@@ -107,6 +107,22 @@ ctypedef double (*LossRows)(int kind, const void* z, const void* t, const Py_ssi
 ctypedef void (*OptimUpdate)(int kind, void* p, const void* grad, void* s1, void* s2,
                              Py_ssize_t n, double lr, double a, double b, double eps, double wd,
                              bint nesterov, double c1, double c2, double keep) noexcept nogil
+# _norm_core's: batch norm's training forward, inference forward and backward; layer norm's
+# forward and backward.
+ctypedef void (*BatchNormForward)(const void* x, const void* gamma, const void* beta, void* out,
+                                  void* xhat, void* inv_std, void* running_mean,
+                                  void* running_var, Py_ssize_t n, Py_ssize_t m,
+                                  double momentum, double eps) noexcept nogil
+ctypedef void (*BatchNormInference)(const void* x, const void* gamma, const void* beta,
+                                    const void* running_mean, const void* running_var,
+                                    void* out, Py_ssize_t n, Py_ssize_t m,
+                                    double eps) noexcept nogil
+ctypedef void (*LayerNormForward)(const void* x, const void* gamma, const void* beta, void* out,
+                                  void* xhat, void* inv_std, Py_ssize_t n, Py_ssize_t m,
+                                  double eps) noexcept nogil
+ctypedef void (*NormBackward)(const void* xhat, const void* inv_std, const void* gamma,
+                              const void* dy, void* dgamma, void* dbeta, void* dx, Py_ssize_t n,
+                              Py_ssize_t m) noexcept nogil
 
 
 cdef struct EngineLoops:
@@ -126,6 +142,11 @@ cdef struct KernelLoops:
     DenseBackward dense_backward[2]
     LossRows loss_rows[2]
     OptimUpdate optim_update[2]
+    BatchNormForward batch_norm_forward[2]
+    BatchNormInference batch_norm_inference[2]
+    NormBackward batch_norm_backward[2]
+    LayerNormForward layer_norm_forward[2]
+    NormBackward layer_norm_backward[2]
 
 
 cdef inline int dtype_index(int typenum) noexcept nogil:
