@@ -341,9 +341,10 @@ def test_save_and_load_keep_the_running_statistics(tmp_path):
     np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
 
 
-def test_a_diverged_epoch_puts_back_the_running_statistics():
+@pytest.mark.parametrize("engine", [True, False])
+def test_a_diverged_epoch_puts_back_the_running_statistics(engine):
     X, y = data(64)
-    net = bn_net(optimizer=fnn.SGD(1e30))
+    net = bn_net(optimizer=fnn.SGD(1e30), engine=engine)
     bn = net.layers[1]
     with pytest.warns(RuntimeWarning, match="NaN or infinite"):
         net.fit(X * 1e10, y, epochs=1, batch_size=16, verbose=0)

@@ -19,6 +19,12 @@ cdef enum:
     ACC_PROBABILITIES = 3   # yes/no above 0.5
 
 
+cdef enum:
+    NORM_NONE = 0
+    NORM_BATCH = 1          # BatchNorm right after the Dense
+    NORM_LAYER = 2          # LayerNorm right after the Dense
+
+
 cdef struct LayerPlan:
     Py_ssize_t n_in, n_out
     void* W
@@ -34,6 +40,17 @@ cdef struct LayerPlan:
     void* mask          # dropout mask; NULL without dropout
     void* G             # gradient w.r.t. this layer's output, then (in place) pre-activation
     void* Z             # f'(x) of the training forward, for the kinds with a factor; else NULL
+    int norm            # NORM_NONE, or the normalization between the Dense and the activation
+    void* gamma         # its scale, shift and their gradients
+    void* beta
+    void* dgamma
+    void* dbeta
+    void* rmean         # BatchNorm's running statistics, else NULL
+    void* rvar
+    double momentum, norm_eps
+    void* Y             # the Dense's output, the norm's input (max_rows x n_out)
+    void* xhat          # the normalized values (max_rows x n_out)
+    void* inv_std       # 1 / std per column (BatchNorm) or row (LayerNorm)
 
 
 cdef struct ParamPlan:
