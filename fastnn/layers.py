@@ -426,6 +426,8 @@ class BatchNorm(_Normalization):
     def from_arrays(cls, config, arrays, dtype):
         layer = super().from_arrays(config, arrays, dtype)
         layer.running_mean, layer.running_var = arrays[2:]
+        if not (layer.running_var >= 0).all():
+            raise ValueError("a BatchNorm's running_var must be >= 0 (a variance)")
         return layer
 
     def buffers(self):

@@ -42,8 +42,8 @@ class Network(Tracked):
              spinning beside OpenBLAS's threads on the same cores made a wide network's epoch
              2.5x slower (measured on 2 cores).
     engine: run fit/predict/evaluate through the fused compiled engine where the layers allow
-            (Dense, each followed by an optional activation and Dropout); False forces the
-            layer-by-layer Python path. Both give the same numbers.
+            (Dense, each followed by an optional BatchNorm or LayerNorm, activation and
+            Dropout); False forces the layer-by-layer Python path. Both give the same numbers.
 
     The layers, their settings and arrays, the loss and the optimizer may be changed or replaced
     between calls: each call first checks the network again if anything changed. One fit or
@@ -89,7 +89,8 @@ class Network(Tracked):
     def _initialize(self):
         """Draw every Dense layer's weights (unless the layer names its init: the registry's
         default of the activation after it, e.g. he before ReLU-like layers, lecun_normal before
-        SELU, else glorot) and seed every Dropout, from the network's generator."""
+        SELU, else glorot) and seed every Dropout, from the network's generator; every
+        BatchNorm and LayerNorm starts at gamma 1, beta 0 (running mean 0, variance 1)."""
         for i, layer in enumerate(self.layers):
             if isinstance(layer, L.Dense):
                 following = next((x for x in self.layers[i + 1:]  # the activation decides

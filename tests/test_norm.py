@@ -361,3 +361,25 @@ def test_dense_before_norm_and_relu_gets_he():
 def test_names():
     assert {"BatchNorm", "LayerNorm"} <= set(fnn.layers.LAYERS)
     assert fnn.BatchNorm is fnn.layers.BatchNorm and fnn.LayerNorm is fnn.layers.LayerNorm
+
+
+def test_a_file_with_a_negative_running_variance_is_refused(tmp_path):
+    net = bn_net()
+    net.layers[1].running_var[0] = -1.0
+    net.save(tmp_path / "m.npz")
+    with pytest.raises(ValueError, match="running_var must be >= 0"):
+        fnn.load(tmp_path / "m.npz")
+
+
+def test_old_files_without_buffers_still_load(tmp_path):
+    """A network without BatchNorm writes exactly the members it wrote before (no buffer_*)."""
+    import zipfile
+    net = fnn.Network([fnn.Dense(6, 4), fnn.ReLU(), fnn.Dense(4, 3)], random_state=0)
+    net.save(tmp_path / "m.npz")
+    names = sorted(zipfile.ZipFile(tmp_path / "m.npz").namelist())
+    assert names == ["metadata.npy", "param_0.npy", "param_1.npy", "param_2.npy", "param_3.npy"]
+    np.testing.assert_array_equal(fnn.load(tmp_path / "m.npz").predict(data()[0]),
+                                  net.predict(data()[0]))
+    bn = bn_net()
+    bn.save(tmp_path / "bn.npz")
+    assert {"buffer_0.npy", "buffer_1.npy"} <= set(zipfile.ZipFile(tmp_path / "bn.npz").namelist())
