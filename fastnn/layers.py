@@ -327,6 +327,8 @@ class _Normalization(Layer):
     first) and shift beta (0), which the optimizer updates and L2 leaves alone, and their
     gradients. Forward keeps xhat and inv_std for the closed-form backward."""
 
+    buffer_names = ()  # the attributes buffers() returns
+
     def __init__(self, n, eps=1e-5, dtype="float32"):
         self._configure(n, eps)
         self.initialize(dtype)
@@ -494,8 +496,6 @@ class LayerNorm(_Normalization):
     ----------
     gamma, beta : ndarray of shape (n,)
     """
-
-    buffer_names = ()
 
     def forward(self, x, training=False):
         out = self._buffer("_out", x.shape, x.dtype)

@@ -206,7 +206,7 @@ class Network(Tracked):
                         raise ValueError(f"layers[{i}].{name} must be a C-contiguous "
                                          f"{self.dtype} array of shape ({layer.n},)")
 
-    def check_batches(self, n, batch_size):
+    def _check_batches(self, n, batch_size):
         """ValueError if training on n rows in batches of batch_size would give a BatchNorm a
         batch of 1 row (torch refuses it: no variance)."""
         if n and (n - 1) % batch_size == 0 and any(
@@ -291,7 +291,7 @@ class Network(Tracked):
         with self._exclusive("train_step"):
             self._refresh()
             X, y, sample_weight = V.check_xy(self, X, y, sample_weight)
-            self.check_batches(len(X), len(X))
+            self._check_batches(len(X), len(X))
             self.prepare_training()
             checkpoint = training.Checkpoint(self)
             try:
@@ -410,7 +410,7 @@ class Network(Tracked):
             cb.check(metrics)
         if validation_split:
             X, y, sample_weight, validation_data = self._split(X, y, sample_weight, validation_split)
-        self.check_batches(len(X), min(batch_size, len(X)))
+        self._check_batches(len(X), min(batch_size, len(X)))
         self.prepare_training()
         return training.fit(self, X, y, sample_weight, epochs, min(batch_size, len(X)),
                             shuffle, validation_data, callbacks, verbose)
