@@ -513,3 +513,30 @@ def test_engine_plan_refuses_bad_norms(monkeypatch):
     refused(first._replace(norm=None), "6 entries|entries; got")
     shared = first.norm._replace(running_mean=first.norm.running_var)
     refused(first._replace(norm=shared), "must not share memory")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_engine_with_norms_matches_the_numpy_reference_loop(dtype):
+    X, y, _ = data(n=64)
+    X = X.astype(dtype)
+    net = fnn.Network([fnn.Dense(6, 16), fnn.BatchNorm(16, momentum=0.2), fnn.ReLU(),
+                       fnn.Dense(16, 8), fnn.LayerNorm(8), fnn.Tanh(), fnn.Dense(8, 3)],
+                      optimizer=fnn.SGD(0.1, momentum=0.9), dtype=dtype, random_state=3)
+    # (not Adam: the bias before a BatchNorm has a gradient of 0 up to rounding, which Adam's
+    # normalized step turns into steps of its own)
+    d1, bn, d2, ln, d3 = (net.layers[i] for i in (0, 1, 3, 4, 6))
+    ref = ReferenceNetwork(
+        [(d1.W, d1.b, "relu", 0.0, 0.0, None,
+          ("batch", bn.gamma, bn.beta, bn.running_mean, bn.running_var, 0.2, bn.eps)),
+         (d2.W, d2.b, "tanh", 0.0, 0.0, None, ("layer", ln.gamma, ln.beta, ln.eps)),
+         (d3.W, d3.b, "identity", 0.0, 0.0, None)],
+        "softmax_cross_entropy", ("sgd_update", dict(lr=0.1, momentum=0.9), 0.0))
+    order = np.arange(64)
+    for _ in range(3):
+        ref.epoch(X, y, order, 16)
+    net.fit(X, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+    rtol, atol = (2e-4, 2e-5) if dtype == "float32" else (1e-9, 1e-11)
+    for p, q in zip(net.parameters(), ref.parameters()):
+        np.testing.assert_allclose(p, q, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(bn.running_var, ref.norms[0][4], rtol=rtol, atol=atol)
+    np.testing.assert_allclose(net.forward(X), ref.predict(X), rtol=rtol, atol=atol)

@@ -383,3 +383,34 @@ def test_old_files_without_buffers_still_load(tmp_path):
     bn = bn_net()
     bn.save(tmp_path / "bn.npz")
     assert {"buffer_0.npy", "buffer_1.npy"} <= set(zipfile.ZipFile(tmp_path / "bn.npz").namelist())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("layers", [
+    lambda: [fnn.BatchNorm(6), fnn.Dense(6, 8), fnn.ReLU(), fnn.Dense(8, 3)],
+    lambda: [fnn.Dense(6, 8), fnn.ReLU(), fnn.BatchNorm(8), fnn.Dense(8, 3)],
+    lambda: [fnn.LayerNorm(6), fnn.Dense(6, 8), fnn.Tanh(), fnn.LayerNorm(8), fnn.Dense(8, 3)]],
+    ids=["batch_norm_first", "batch_norm_after_relu", "layer_norms_unfused"])
+def test_norms_the_engine_does_not_fuse_train_as_torch(layers):
+    """A norm that is not right after a Dense trains on the layer path (the first layer's
+    needs no input gradient), step for step as torch."""
+    import torch
+    from fastnn.engine import compile_plan
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((32, 6)), rng.standard_normal((32, 3))
+    net = fnn.Network(layers(), loss="mse", optimizer=fnn.SGD(0.1, momentum=0.9),
+                      dtype="float64", random_state=0)
+    assert compile_plan(net, 16) is None
+    model, pairs = torch_twin(net, torch)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for step in range(6):
+        batch = slice(16 * (step % 2), 16 * (step % 2 + 1))
+        net.fit(X[batch], y[batch], epochs=1, batch_size=16, shuffle=False, verbose=0)
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(torch.tensor(X[batch])), torch.tensor(y[batch])).backward()
+        opt.step()
+        assert_same_as_torch(pairs, 1e-8)
+    model.eval()
+    np.testing.assert_allclose(net.predict(X), model(torch.tensor(X)).detach().numpy(), rtol=1e-8,
+                               atol=1e-8)
