@@ -57,7 +57,7 @@ ISA_VARIANTS = {
 # The loops, all that a variant speeds up; the modules that check arguments and call them through
 # the loops' tables are built once.
 KERNEL_MODULES = ["engine_loops", "kernel_loops"]
-ONCE_MODULES = ["_cpu", "engine", "activations", "dense", "losses", "optim"]
+ONCE_MODULES = ["_cpu", "engine", "activations", "dense", "losses", "optim", "norm"]
 
 
 def compiles(flags, source):
@@ -184,7 +184,7 @@ isa_builds = [extension("fastnn._kernels.%s.%s" % (v, m), variant_stub(v, m), fl
                         depends=["fastnn/_kernels/%s.c" % m])  # rebuilt when the C changes
               for v, flags in variants.items() for m in KERNEL_MODULES]
 MODULE_COST = ["engine_loops", "kernel_loops", "engine", "activations", "losses", "dense", "optim",
-               "_cpu"]  # longest first
+               "norm", "_cpu"]  # longest first
 VARIANT_COST = ["x86_64_v4", "x86_64_v3", "baseline"]
 
 

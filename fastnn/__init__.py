@@ -14,8 +14,8 @@ __version__ = "0.1.0"
 from fastnn import datasets, kernels, reference  # noqa: F401
 from fastnn.callbacks import Callback, EarlyStopping, History  # noqa: F401
 from fastnn.gradcheck import gradcheck  # noqa: F401
-from fastnn.layers import (Dense, Dropout, Identity, Layer, LeakyReLU, ReLU,  # noqa: F401
-                           Sigmoid, Softmax, Tanh)
+from fastnn.layers import (BatchNorm, BatchNormalization, Dense, Dropout,  # noqa: F401
+                           Identity, Layer, LayerNorm, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh)
 from fastnn.losses import (MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss,  # noqa: F401
                            Poisson, SoftmaxCrossEntropy, SumOfSquares)
 from fastnn.io import load  # noqa: F401

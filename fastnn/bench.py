@@ -1,5 +1,6 @@
 """Training benchmarks: fastnn against the NumPy reference loop and, where installed, PyTorch,
-scikit-learn's MLPClassifier and Keras, on the same data, sizes and plain SGD.
+scikit-learn's MLPClassifier and Keras, on the same data, sizes and plain SGD (the batch-normalized
+workload: fastnn and PyTorch, with the same layers).
 
     python -m fastnn bench [--quick] [--threads 1 2] [--output benchmarks/results]
 
@@ -27,10 +28,15 @@ WORKLOADS = {
     "spiral 2-64-3, full batch": ((2, 64, 3), 300, 300, 1.0, 500),
     "iris 4-32-32-3, batch 4": ((4, 32, 32, 3), 150, 4, 0.01, 50),
     "digits 64-64-10, batch 32": ((64, 64, 10), 1797, 32, 0.01, 20),
+    "digits 64-128(BatchNorm, ReLU)-10, batch 32": ((64, 128, 10), 1797, 32, 0.01, 20),
     "784-128-10, batch 128": ((784, 128, 10), 60000, 128, 0.01, 1),
     "784-1024-1024-10, batch 256": ((784, 1024, 1024, 10), 8192, 256, 0.01, 1),
 }
 QUICK = ("spiral 2-64-3, full batch", "iris 4-32-32-3, batch 4", "digits 64-64-10, batch 32")
+# The workloads whose hidden layers are Dense -> BatchNorm -> ReLU, and the systems that run them
+# (the others' cells stay empty).
+BATCH_NORM = ("digits 64-128(BatchNorm, ReLU)-10, batch 32",)
+BATCH_NORM_SYSTEMS = ("fastnn", "PyTorch")
 
 
 def make_data(name, sizes, rows, seed=0):
@@ -51,13 +57,22 @@ def make_data(name, sizes, rows, seed=0):
 
 # ------------------------------------------------------------------ systems: setup -> epoch()
 
-def fastnn_system(X, y, sizes, batch, lr, threads):
+def fastnn_system(X, y, sizes, batch, lr, threads, batch_norm=False):
     weights = initial_weights(sizes)
-    layers = [layer for W, _ in weights for layer in (fnn.Dense(*W.shape), fnn.ReLU())][:-1]
+    layers = [layer for W, _ in weights for layer in
+              (fnn.Dense(*W.shape),) + ((fnn.BatchNorm(W.shape[1]),) if batch_norm else ())
+              + (fnn.ReLU(),)][:-1]
+    if batch_norm:
+        layers.pop()  # no BatchNorm after the output layer
     net = fnn.Network(layers, optimizer=fnn.SGD(lr), random_state=0, threads=threads)
-    for dense, (W, b) in zip(net.layers[::2], weights):  # the same start as every system
+    dense_layers = [layer for layer in net.layers if isinstance(layer, fnn.Dense)]
+    for dense, (W, b) in zip(dense_layers, weights):  # the same start as every system
         dense.W[...], dense.b[...] = W, b
-    return lambda epochs: net.fit(X, y, epochs=epochs, batch_size=batch, verbose=0)
+
+    def run(epochs):
+        net.fit(X, y, epochs=epochs, batch_size=batch, verbose=0)
+    run.network = net  # for the tests
+    return run
 
 
 def numpy_system(X, y, sizes, batch, lr, threads):
@@ -89,7 +104,7 @@ def numpy_system(X, y, sizes, batch, lr, threads):
     return run
 
 
-def torch_system(X, y, sizes, batch, lr, threads):
+def torch_system(X, y, sizes, batch, lr, threads, batch_norm=False):
     import torch
     torch.set_num_threads(threads)
     mods = []
@@ -98,8 +113,9 @@ def torch_system(X, y, sizes, batch, lr, threads):
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(W.T.copy()))
             linear.bias.copy_(torch.from_numpy(b))
-        mods += [linear, torch.nn.ReLU()]
-    model = torch.nn.Sequential(*mods[:-1])
+        mods += [linear] + ([torch.nn.BatchNorm1d(W.shape[1])] if batch_norm else [])
+        mods.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*mods[:-2 if batch_norm else -1])
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     loss_fn = torch.nn.CrossEntropyLoss()
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
@@ -216,7 +232,11 @@ def run_threads(workloads, threads, repeats, systems):
         for name in workloads:
             sizes, rows, batch, lr, epochs = WORKLOADS[name]
             X, y = make_data(name, sizes, rows)
-            runners = {s: SYSTEMS[s](X, y, sizes, batch, lr, threads) for s in systems}
+            if name in BATCH_NORM:
+                runners = {s: SYSTEMS[s](X, y, sizes, batch, lr, threads, batch_norm=True)
+                           for s in systems if s in BATCH_NORM_SYSTEMS}
+            else:
+                runners = {s: SYSTEMS[s](X, y, sizes, batch, lr, threads) for s in systems}
             for runner in runners.values():
                 runner(1)  # warm up: allocations, plans, lazy imports
             samples = {s: [] for s in runners}

@@ -1,14 +1,14 @@
 """Compile a Network into a plan for the fused engine (fastnn/_kernels/engine.pyx).
 
-The engine runs networks made of Dense layers, each optionally followed by one activation layer
-and then a Dropout, with any of fastnn's losses and optimizers. Anything else (a custom layer
+The engine runs networks made of Dense layers, each optionally followed by a BatchNorm or
+LayerNorm, one activation layer and then a Dropout, with any of fastnn's losses and optimizers. Anything else (a custom layer
 class, a leading Dropout, an activation not after a Dense) returns None: the Network then trains
 layer by layer in Python, with the same kernels.
 """
 from fastnn import _kernels
 from fastnn import layers as L
 from fastnn import losses, optimizers, registry
-from fastnn.plan import LayerSpec, LossSpec, OptimizerSpec, ParamSpec, PlanSpec
+from fastnn.plan import LayerSpec, LossSpec, NormSpec, OptimizerSpec, ParamSpec, PlanSpec
 
 _engine = _kernels.load("engine")
 ACTIVATION_LAYERS = L.ACTIVATION_LAYERS
@@ -23,22 +23,33 @@ def output_code(activation):
 
 
 def _groups(layers):
-    """[(dense, activation or None, dropout or None)], or None if the layers do not fit."""
+    """[(dense, norm, activation, dropout)], each but the Dense possibly None, or None if the
+    layers do not fit."""
     groups, i = [], 0
     while i < len(layers):
         dense = layers[i]
         if type(dense) is not L.Dense:
             return None
         i += 1
-        activation = dropout = None
+        norm = activation = dropout = None
+        if i < len(layers) and type(layers[i]) in L.NORM_LAYERS:
+            norm, i = layers[i], i + 1
         if i < len(layers) and type(layers[i]) in ACTIVATION_LAYERS:
             activation, i = layers[i], i + 1
         if i < len(layers) and type(layers[i]) is L.Dropout:
             dropout, i = layers[i], i + 1
         if isinstance(activation, L.Softmax) and i < len(layers):
             return None  # softmax only as the output activation
-        groups.append((dense, activation, dropout))
+        groups.append((dense, norm, activation, dropout))
     return groups
+
+
+def _norm_spec(norm):
+    batch = isinstance(norm, L.BatchNorm)
+    return NormSpec(_engine.NORM_CODES[type(norm).__name__], norm.gamma, norm.beta, norm.dgamma,
+                    norm.dbeta, norm.running_mean if batch else None,
+                    norm.running_var if batch else None, norm.momentum if batch else 0.0,
+                    norm.eps)
 
 
 def compile_plan(network, max_rows, labels=None, training=True):
@@ -54,8 +65,9 @@ def compile_plan(network, max_rows, labels=None, training=True):
                         output_code(activation.kind if activation is not None else None),
                         activation.alpha_argument if activation is not None else 0.0,
                         dropout.rate if dropout is not None else 0.0,
-                        dropout.state if dropout is not None else None)
-              for dense, activation, dropout in groups]
+                        dropout.state if dropout is not None else None,
+                        _norm_spec(norm) if norm is not None else None)
+              for dense, norm, activation, dropout in groups]
     params = []
     if training:
         parameters = network.parameters()
@@ -79,5 +91,5 @@ def compile_plan(network, max_rows, labels=None, training=True):
         loss=LossSpec(_engine.LOSS_CODES[loss.kernel],
                       getattr(loss, "eps", getattr(loss, "delta", 0.0))),
         max_rows=max_rows, labels=loss.takes_labels if labels is None else labels,
-        accuracy=_engine.ACCURACY_CODES[mode], owners=[dense for dense, _, _ in groups],
+        accuracy=_engine.ACCURACY_CODES[mode], owners=[group[0] for group in groups],
         layer_list=network.train_layers, training=training))

@@ -2,10 +2,13 @@
 
 A model file is a .npz archive (a zip of .npy members, stored uncompressed, as NumPy's savez
 writes them): `metadata.npy` holds a JSON description (format, version, dtype, layers, loss,
-optimizer), `param_<i>.npy` the parameters in the order of Network.parameters() and
-`opt_<i>_<j>.npy` the optimizer's state arrays of parameter i. Since version 2 the description
-also holds what training draws from and runs on (the network's random generator, each Dropout's
-stream, threads), so a loaded network continues training as the saved one would, bit for bit.
+optimizer), `param_<i>.npy` the parameters in the order of Network.parameters(),
+`opt_<i>_<j>.npy` the optimizer's state arrays of parameter i and `buffer_<i>.npy` the layers'
+buffers (BatchNorm's running statistics), in the order of the layers' buffers() (a file of a
+network without them has none, as files written before they existed). Since version 2 the
+description also holds what training draws from and runs on (the network's random generator,
+each Dropout's stream, threads), so a loaded network continues training as the saved one would,
+bit for bit.
 
 load checks every field of the description, then compares the shapes it declares with the
 arrays' .npy headers and the sizes the archive records, before it allocates anything; it reads
@@ -63,6 +66,8 @@ def describe(net):
                                  if isinstance(layer, L.Dropout)]},
     }
     arrays = {f"param_{i}": p for i, p in enumerate(net.parameters())}
+    arrays.update({f"buffer_{i}": b for i, b in
+                   enumerate(b for layer in net.layers for b in layer.buffers())})
     for i, state in enumerate(net.optimizer.state):
         arrays.update({f"opt_{i}_{j}": s for j, s in enumerate(state)})
     return meta, arrays
@@ -169,7 +174,7 @@ class Description:
         layers = meta["layers"]
         if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
             raise ValueError(f"layers must be a list of 1 to {MAX_LAYERS} layers")
-        self.layers, self.shapes = [], []
+        self.layers, self.shapes, self.buffer_shapes = [], [], []
         for i, spec in enumerate(layers):
             cls, config = _build(L.LAYERS, spec, f"layers[{i}]", "layers")
             if cls is L.Dense:
@@ -180,10 +185,13 @@ class Description:
                                      f"{sorted(initializers.INITIALIZERS)}, 'custom' or null")
             try:
                 shapes = cls.parameter_shapes(config)
+                buffers = cls.buffer_shapes(config)
             except (KeyError, TypeError, ValueError) as error:
                 raise ValueError(f"layers[{i}].config: {error}") from None
-            self.layers.append((cls, config, len(self.shapes), len(shapes)))
+            self.layers.append((cls, config, len(self.shapes), len(shapes),
+                                len(self.buffer_shapes), len(buffers)))
             self.shapes += shapes
+            self.buffer_shapes += buffers
         self.loss = _construct(*_build(losses.CLASSES, meta["loss"], "loss", "losses"), "loss")
         spec = _fields(meta["optimizer"], "optimizer",
                        ("class", "config", "iterations", "state_per_param"))
@@ -211,6 +219,7 @@ class Description:
     def members(self):
         """{member name: shape} of every array the file must hold, and no other."""
         shapes = {f"param_{i}": shape for i, shape in enumerate(self.shapes)}
+        shapes.update({f"buffer_{i}": shape for i, shape in enumerate(self.buffer_shapes)})
         for i, count in enumerate(self.state_counts):
             shapes.update({f"opt_{i}_{j}": self.shapes[i] for j in range(count)})
         return shapes
@@ -495,9 +504,12 @@ def _read(f, file_size):
             raise ValueError(f"{name} holds NaN or infinity")
     params = [arrays[f"param_{i}"] for i in range(len(description.shapes))]
     layers = []
-    for cls, config, first, count in description.layers:
+    buffers = [arrays[f"buffer_{i}"] for i in range(len(description.buffer_shapes))]
+    for cls, config, first, count, first_buffer, n_buffers in description.layers:
         try:
-            layers.append(cls.from_arrays(config, params[first:first + count], description.dtype))
+            layers.append(cls.from_arrays(config, params[first:first + count]
+                                          + buffers[first_buffer:first_buffer + n_buffers],
+                                          description.dtype))
         except (TypeError, ValueError) as error:
             raise ValueError(f"{cls.__name__} config: {error}") from None
     optimizer = description.optimizer

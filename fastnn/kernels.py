@@ -21,6 +21,8 @@ NAMES = {
         "sigmoid_binary_cross_entropy_sum", "binary_cross_entropy", "mean_squared_error",
         "mean_absolute_error", "sum_of_squares", "huber", "poisson"],
     "optim": [entry.kernel for entry in registry.OPTIMIZERS],
+    "norm": ["batch_norm_forward", "batch_norm_inference", "batch_norm_backward",
+             "layer_norm_forward", "layer_norm_backward"],
 }
 
 #: The kernel build in use: "baseline", "x86_64_v3" (AVX2, FMA) or "x86_64_v4" (AVX-512).

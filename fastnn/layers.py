@@ -31,6 +31,17 @@ class Layer(Tracked):
     def gradients(self):
         return []
 
+    def buffers(self):
+        """Arrays training changes that are not parameters (BatchNorm's running statistics):
+        saved, and put back with the parameters by a rollback."""
+        return []
+
+    @classmethod
+    def buffer_shapes(cls, config):
+        """The shapes of buffers() for a layer built from `config` (from_arrays takes them
+        after the parameters)."""
+        return []
+
     def penalties(self):
         """L2 strength per parameter (see Dense's l2)."""
         return [0.0] * len(self.parameters())
@@ -351,6 +362,203 @@ class Dropout(Layer):
 
     def config(self):
         return {"rate": self.rate}
+
+
+BATCH_OF_ONE = ("BatchNorm in training needs batches of at least 2 rows (a batch's variance), "
+                "got a batch of 1: train on 2 or more rows at a time")
+
+
+class _Normalization(Layer):
+    """What BatchNorm and LayerNorm share: `n` features, `eps`, the learnable scale gamma (1 at
+    first) and shift beta (0), which the optimizer updates and L2 leaves alone, and their
+    gradients. Forward keeps xhat and inv_std for the closed-form backward."""
+
+    buffer_names = ()  # the attributes buffers() returns
+
+    def __init__(self, n, eps=1e-5, dtype="float32"):
+        self._configure(n, eps)
+        self.initialize(dtype)
+
+    def _configure(self, n, eps):
+        self.n = V.integer("n", n, 1)
+        self.eps = V.real("eps", eps, 0, low_open=True)
+
+    def check(self, where="layer"):
+        V.integer(f"{where}.n", self.n, 1)
+        V.real(f"{where}.eps", self.eps, 0, low_open=True)
+
+    def initialize(self, dtype):
+        """gamma = 1, beta = 0 (and the running statistics at their start) in `dtype`."""
+        dtype = np.dtype(dtype)
+        self.gamma, self.beta = np.ones(self.n, dtype), np.zeros(self.n, dtype)
+        self.dgamma, self.dbeta = np.zeros(self.n, dtype), np.zeros(self.n, dtype)
+
+    @classmethod
+    def parameter_shapes(cls, config):
+        n = V.integer("n", config["n"], 1)
+        return [(n,), (n,)]
+
+    @classmethod
+    def from_arrays(cls, config, arrays, dtype):
+        layer = cls.__new__(cls)
+        layer._configure(**config)
+        layer.gamma, layer.beta = arrays[:2]
+        layer.dgamma, layer.dbeta = np.zeros_like(layer.gamma), np.zeros_like(layer.beta)
+        return layer
+
+    def cast(self, dtype):
+        for name in ("gamma", "beta", "dgamma", "dbeta") + tuple(self.buffer_names):
+            setattr(self, name, getattr(self, name).astype(dtype))
+
+    def parameters(self):
+        return [self.gamma, self.beta]
+
+    def gradients(self):
+        return [self.dgamma, self.dbeta]
+
+    def _input_grad(self, grad):
+        return self._buffer("_dx", grad.shape, grad.dtype) if self.needs_input_grad else None
+
+
+class BatchNorm(_Normalization):
+    """Batch normalization of dense features, as torch.nn.BatchNorm1d.
+
+    In training, each feature is normalized by the batch's mean and biased variance, then
+    scaled by gamma and shifted by beta (learnable); running_mean and running_var follow the
+    batches as torch's do, running = (1 - momentum) * running + momentum * batch statistic, the
+    variance's being the unbiased one. At inference the running statistics normalize. Batch
+    statistics ignore sample weights (as torch and Keras). A training batch needs at least 2
+    rows: fit refuses a batch_size that leaves a last batch of 1 row.
+
+    Parameters
+    ----------
+    n : int
+        Features (the n_out of the Dense before it).
+    momentum : float, default 0.1
+        In [0, 1]: how far each batch moves the running statistics (torch's convention).
+    eps : float, default 1e-5
+        Added to the variance, > 0.
+    dtype : str, default "float32"
+        Of the arrays; a Network sets its own.
+
+    Attributes
+    ----------
+    gamma, beta : ndarray of shape (n,)
+    running_mean, running_var : ndarray of shape (n,), 0 and 1 at first
+    """
+
+    buffer_names = ("running_mean", "running_var")
+
+    def __init__(self, n, momentum=0.1, eps=1e-5, dtype="float32"):
+        self._configure(n, momentum, eps)
+        self.initialize(dtype)
+
+    def _configure(self, n, momentum=0.1, eps=1e-5):
+        super()._configure(n, eps)
+        self.momentum = V.real("momentum", momentum, 0, 1, high_open=False)
+
+    def check(self, where="layer"):
+        super().check(where)
+        V.real(f"{where}.momentum", self.momentum, 0, 1, high_open=False)
+
+    def initialize(self, dtype):
+        super().initialize(dtype)
+        self.running_mean, self.running_var = np.zeros(self.n, dtype), np.ones(self.n, dtype)
+
+    @classmethod
+    def buffer_shapes(cls, config):
+        n = V.integer("n", config["n"], 1)
+        return [(n,), (n,)]
+
+    @classmethod
+    def from_arrays(cls, config, arrays, dtype):
+        layer = super().from_arrays(config, arrays, dtype)
+        layer.running_mean, layer.running_var = arrays[2:]
+        if not (layer.running_var >= 0).all():
+            raise ValueError("a BatchNorm's running_var must be >= 0 (a variance)")
+        return layer
+
+    def buffers(self):
+        return [self.running_mean, self.running_var]
+
+    def forward(self, x, training=False):
+        out = self._buffer("_out", x.shape, x.dtype)
+        if not training:
+            self._x = x
+            self._xhat = None
+            return K.batch_norm_inference(x, self.gamma, self.beta, self.running_mean,
+                                          self.running_var, out, self.eps)
+        if len(x) < 2:
+            raise ValueError(BATCH_OF_ONE)
+        self._xhat = self._buffer("_xhat_buffer", x.shape, x.dtype)
+        self._inv_std = self._buffer("_inv_std", (self.n,), x.dtype)
+        return K.batch_norm_forward(x, self.gamma, self.beta, out, self._xhat, self._inv_std,
+                                    self.running_mean, self.running_var, self.momentum, self.eps)
+
+    def backward(self, grad):
+        dx = self._input_grad(grad)
+        if self._xhat is not None:
+            return K.batch_norm_backward(self._xhat, self._inv_std, self.gamma, grad,
+                                         self.dgamma, self.dbeta, dx)
+        # after an inference forward, an affine map of x (gradcheck runs it)
+        inv = 1.0 / np.sqrt(self.running_var.astype(np.float64) + self.eps)
+        xhat = (self._x - self.running_mean) * inv
+        self.dgamma[...], self.dbeta[...] = (grad * xhat).sum(axis=0), grad.sum(axis=0)
+        if dx is not None:
+            dx[...] = grad * (self.gamma * inv)
+        return dx
+
+    def config(self):
+        return {"n": self.n, "momentum": self.momentum, "eps": self.eps}
+
+
+def BatchNormalization(n, momentum=0.99, epsilon=1e-3, dtype="float32"):
+    """BatchNorm with Keras' names and defaults: Keras' `momentum` is the share of the running
+    statistics kept, so momentum=0.99 is BatchNorm's (torch's) momentum 0.01; epsilon=1e-3.
+
+    Unlike Keras, the running variance follows torch's: from the unbiased batch variance.
+    Returns a BatchNorm (saved and shown as one).
+    """
+    keep = V.real("momentum", momentum, 0, 1, high_open=False)
+    # the shortest decimal of 1 - keep: Keras' 0.99 is torch's 0.01, not 0.010000000000000009
+    return BatchNorm(n, momentum=float(f"{1.0 - keep:.15g}"), eps=epsilon, dtype=dtype)
+
+
+class LayerNorm(_Normalization):
+    """Layer normalization over the features of each row, as torch.nn.LayerNorm(n) (elementwise
+    affine): each row normalized by its own mean and biased variance, scaled by gamma and
+    shifted by beta (learnable); the same in training and at inference.
+
+    Parameters
+    ----------
+    n : int
+        Features (the n_out of the Dense before it).
+    eps : float, default 1e-5
+        Added to the variance, > 0.
+    dtype : str, default "float32"
+        Of the arrays; a Network sets its own.
+
+    Attributes
+    ----------
+    gamma, beta : ndarray of shape (n,)
+    """
+
+    def forward(self, x, training=False):
+        out = self._buffer("_out", x.shape, x.dtype)
+        self._xhat = self._buffer("_xhat_buffer", x.shape, x.dtype)
+        self._inv_std = self._buffer("_inv_std", (len(x),), x.dtype)
+        return K.layer_norm_forward(x, self.gamma, self.beta, out, self._xhat, self._inv_std,
+                                    self.eps)
+
+    def backward(self, grad):
+        return K.layer_norm_backward(self._xhat, self._inv_std, self.gamma, grad, self.dgamma,
+                                     self.dbeta, self._input_grad(grad))
+
+    def config(self):
+        return {"n": self.n, "eps": self.eps}
+
+
+NORM_LAYERS = (BatchNorm, LayerNorm)
 
 
 LAYERS = {entry.cls: globals()[entry.cls] for entry in registry.LAYERS}

@@ -43,8 +43,8 @@ class Network(Tracked):
              spinning beside OpenBLAS's threads on the same cores made a wide network's epoch
              2.5x slower (measured on 2 cores).
     engine: run fit/predict/evaluate through the fused compiled engine where the layers allow
-            (Dense, each followed by an optional activation and Dropout); False forces the
-            layer-by-layer Python path. Both give the same numbers.
+            (Dense, each followed by an optional BatchNorm or LayerNorm, activation and
+            Dropout); False forces the layer-by-layer Python path. Both give the same numbers.
 
     The layers, their settings and arrays, the loss and the optimizer may be changed or replaced
     between calls: each call first checks the network again if anything changed. One fit or
@@ -92,24 +92,30 @@ class Network(Tracked):
         random_state), or of all with every=True, and seed such Dropout layers, from the
         network's generator, in the order of the layers; the init is the layer's own, else the
         registry's default of the activation after it (he before ReLU-like layers, lecun before
-        SELU, else glorot). Chosen weights in another dtype are converted to the network's."""
+        SELU, else glorot). BatchNorm and LayerNorm keep what they hold (every=True: gamma 1,
+        beta 0, running mean 0 and variance 1). Kept arrays in another dtype are converted to
+        the network's."""
         for i, layer in enumerate(self.layers):
             if isinstance(layer, L.Dense):
                 if every or layer.weights_unchosen():
-                    following = next((x for x in self.layers[i + 1:]
-                                      if not isinstance(x, L.Dropout)), None)
+                    following = next((x for x in self.layers[i + 1:]  # the activation decides
+                                      if not isinstance(x, (L.Dropout, *L.NORM_LAYERS))), None)
                     default = following.entry.init if isinstance(following, L.Activation) else "glorot"
                     layer.initialize(self.rng, self.dtype, layer.init or default)
-                elif any(isinstance(a, np.ndarray) and a.dtype != self.dtype
-                         for a in (getattr(layer, "W", None), getattr(layer, "b", None))):
-                    layer.cast(self.dtype)
+                    continue
             elif isinstance(layer, L.Dropout) and (every or layer.seed_unchosen()):
                 layer.seed(self.rng)
+            elif isinstance(layer, L.NORM_LAYERS) and every:
+                layer.initialize(self.dtype)
+                continue
+            if any(isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.dtype != self.dtype
+                   for a in layer.parameters()):
+                layer.cast(self.dtype)
 
     def initialize(self):
         """Draw every Dense layer's weights anew and seed every Dropout layer, from the network's
-        generator (the constructor does that only for layers whose weights nobody chose). The
-        optimizer starts afresh."""
+        generator (the constructor does that only for layers whose weights nobody chose), and
+        start every BatchNorm and LayerNorm afresh; so does the optimizer."""
         with self._exclusive("initialize"):
             self._initialize(every=True)
             self.optimizer.state, self.optimizer.iterations = [], 0
@@ -191,6 +197,7 @@ class Network(Tracked):
                     raise ValueError(f"layers[{i}].{name} must be a C-contiguous {self.dtype} "
                                      f"array of shape {want} for Dense({layer.n_in}, "
                                      f"{layer.n_out}), got {got} (np.ascontiguousarray makes one)")
+        self._check_norm_layers()
         for i, layer in enumerate(layers):
             if isinstance(layer, L.Dropout):
                 state = getattr(layer, "state", None)
@@ -204,6 +211,37 @@ class Network(Tracked):
         self._fused = self._train_loss is not None
         self._train_layers = list(layers[:-1] if self._fused else layers)
         self._train_loss = self._train_loss or self.loss
+
+    def _check_norm_layers(self):
+        """Each BatchNorm or LayerNorm as wide as what it normalizes, with arrays the network
+        can run."""
+        width = next(layer.n_in for layer in self.layers if isinstance(layer, L.Dense))
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, L.Dense):
+                width = layer.n_out
+            elif isinstance(layer, L.NORM_LAYERS):
+                if layer.n != width:
+                    raise ValueError(f"layers[{i}] is a {type(layer).__name__}({layer.n}) on "
+                                     f"{width} features: make it {type(layer).__name__}({width})")
+                for name in ("gamma", "beta", "dgamma", "dbeta") + layer.buffer_names:
+                    array = getattr(layer, name, None)
+                    if not (isinstance(array, np.ndarray) and array.shape == (layer.n,)
+                            and array.dtype == self.dtype and array.flags.c_contiguous):
+                        raise ValueError(f"layers[{i}].{name} must be a C-contiguous "
+                                         f"{self.dtype} array of shape ({layer.n},)")
+
+    def _check_batches(self, n, batch_size):
+        """ValueError if training on n rows in batches of batch_size would give a BatchNorm a
+        batch of 1 row (torch refuses it: no variance)."""
+        if n and (n - 1) % batch_size == 0 and any(
+                isinstance(layer, L.BatchNorm) for layer in self._train_layers):
+            other = next(b for b in range(batch_size + 1, n + 1) if (n - 1) % b) if n > 2 else n
+            fix = ("train on 2 or more rows" if n == 1 else
+                   f"choose a batch_size that does not leave 1 row over (n % batch_size == 1; "
+                   f"e.g. {other}), or drop a row")
+            raise ValueError(f"BatchNorm in training needs batches of at least 2 rows, but "
+                             f"{n} rows in batches of {batch_size} leave a last batch of 1 row: "
+                             f"{fix}")
 
     def __getstate__(self):
         # Compiled plans point into this network's arrays: a copy or unpickled network builds
@@ -277,6 +315,7 @@ class Network(Tracked):
         with self._exclusive("train_step"):
             self._refresh()
             X, y, sample_weight = V.check_xy(self, X, y, sample_weight)
+            self._check_batches(len(X), len(X))
             self.prepare_training()
             checkpoint = training.Checkpoint(self)
             try:
@@ -319,7 +358,8 @@ class Network(Tracked):
         self._refresh()  # own_arrays may have replaced read-only arrays with copies
         if not all(map(kernels.all_finite, self.parameters())):
             for i, layer in enumerate(self.layers):
-                for name, p in zip(("W", "b"), layer.parameters()):
+                names = ("gamma", "beta") if isinstance(layer, L.NORM_LAYERS) else ("W", "b")
+                for name, p in zip(names, layer.parameters()):
                     if not kernels.all_finite(p):
                         raise ValueError(f"layers[{i}].{name} holds NaN or infinity: the network "
                                          f"cannot train from non-finite parameters")
@@ -337,6 +377,7 @@ class Network(Tracked):
         arrays = [a for layer in self.layers for a in layer.parameters() + layer.gradients()]
         arrays += [s for state in self.optimizer.state for s in state]
         arrays += [layer.state for layer in self.layers if isinstance(layer, L.Dropout)]
+        arrays += [b for layer in self.layers for b in layer.buffers()]
         # anything else than an array is for the checks after this one to name
         if all(a.flags.writeable for a in arrays if isinstance(a, np.ndarray)):
             return
@@ -393,6 +434,7 @@ class Network(Tracked):
             cb.check(metrics)
         if validation_split:
             X, y, sample_weight, validation_data = self._split(X, y, sample_weight, validation_split)
+        self._check_batches(len(X), min(batch_size, len(X)))
         self.prepare_training()
         return training.fit(self, X, y, sample_weight, epochs, min(batch_size, len(X)),
                             shuffle, validation_data, callbacks, verbose)

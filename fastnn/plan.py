@@ -9,8 +9,21 @@ from typing import NamedTuple, Optional, Sequence
 import numpy as np
 
 
+class NormSpec(NamedTuple):
+    """The BatchNorm or LayerNorm right after a Dense layer."""
+    kind: int                       # engine.NORM_CODES[class name]
+    gamma: np.ndarray
+    beta: np.ndarray
+    dgamma: np.ndarray
+    dbeta: np.ndarray
+    running_mean: Optional[np.ndarray]  # BatchNorm's running statistics, None for LayerNorm
+    running_var: Optional[np.ndarray]
+    momentum: float                 # BatchNorm's (torch's convention), 0 for LayerNorm
+    eps: float
+
+
 class LayerSpec(NamedTuple):
-    """A Dense layer and what the engine fuses after it."""
+    """A Dense layer and what the engine fuses after it: a norm, an activation, a dropout."""
     W: np.ndarray
     b: np.ndarray
     dW: np.ndarray
@@ -19,6 +32,7 @@ class LayerSpec(NamedTuple):
     alpha: float                    # the activation's hyperparameter (0 for none)
     dropout_rate: float             # 0: no dropout after the activation
     dropout_state: Optional[np.ndarray]  # that dropout's uint64 [key, counter]
+    norm: Optional[NormSpec] = None  # between the Dense and the activation
 
 
 class ParamSpec(NamedTuple):

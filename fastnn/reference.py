@@ -218,6 +218,62 @@ def dense_backward(X, W, dY, dW, db, dX=None, *, accumulate=False):
     return dX
 
 
+# ---------------------------------------------------------------- normalization layers
+
+def batch_norm_forward(x, gamma, beta, out, xhat, inv_std, running_mean, running_var,
+                       momentum=0.1, eps=1e-5):
+    n = len(x)
+    if n < 2:
+        raise ValueError(f"batch normalization in training needs at least 2 rows, got {n}")
+    x64 = x.astype(np.float64)
+    mean, var = x64.mean(axis=0), x64.var(axis=0)
+    inv = 1.0 / np.sqrt(var + eps)
+    xhat[...] = (x64 - mean) * inv
+    inv_std[...] = inv
+    running_mean[...] = (1 - momentum) * running_mean + momentum * mean
+    running_var[...] = (1 - momentum) * running_var + momentum * var * n / (n - 1)
+    out[...] = gamma * xhat + beta
+    return out
+
+
+def batch_norm_inference(x, gamma, beta, running_mean, running_var, out, eps=1e-5):
+    inv = 1.0 / np.sqrt(running_var.astype(np.float64) + eps)
+    out[...] = gamma * ((x - running_mean.astype(np.float64)) * inv).astype(x.dtype) + beta
+    return out
+
+
+def batch_norm_backward(xhat, inv_std, gamma, dy, dgamma, dbeta, dx=None):
+    n = len(xhat)
+    g, h = dy.astype(np.float64), xhat.astype(np.float64)
+    sg, sb = (g * h).sum(axis=0), g.sum(axis=0)
+    dgamma[...], dbeta[...] = sg, sb
+    if dx is not None:
+        dx[...] = gamma * inv_std.astype(np.float64) / n * (n * g - sb - h * sg)
+    return dx
+
+
+def layer_norm_forward(x, gamma, beta, out, xhat, inv_std, eps=1e-5):
+    x64 = x.astype(np.float64)
+    mean, var = x64.mean(axis=1, keepdims=True), x64.var(axis=1, keepdims=True)
+    inv = 1.0 / np.sqrt(var + eps)
+    xhat[...] = (x64 - mean) * inv
+    inv_std[...] = inv[:, 0]
+    out[...] = gamma * xhat + beta
+    return out
+
+
+def layer_norm_backward(xhat, inv_std, gamma, dy, dgamma, dbeta, dx=None):
+    m = xhat.shape[1]
+    g, h = dy.astype(np.float64), xhat.astype(np.float64)
+    dgamma[...], dbeta[...] = (g * h).sum(axis=0), g.sum(axis=0)
+    if dx is not None:
+        gg = g * gamma
+        dx[...] = (inv_std[:, None].astype(np.float64) / m
+                   * (m * gg - gg.sum(axis=1, keepdims=True)
+                      - h * (gg * h).sum(axis=1, keepdims=True)))
+    return dx
+
+
 # ---------------------------------------------------------------- losses
 
 def _targets(pred, target):

@@ -11,13 +11,17 @@ from fastnn import registry
 
 
 class ReferenceNetwork:
-    """layers: [(W, b, activation name, alpha, dropout rate, dropout state or None)];
-    loss: a fastnn.reference loss function name (and eps); optimizer: (name, hyperparameters,
-    decay)."""
+    """layers: [(W, b, activation name, alpha, dropout rate, dropout state or None[, norm])],
+    norm: None or ("batch", gamma, beta, running_mean, running_var, momentum, eps) or
+    ("layer", gamma, beta, eps), between the Dense and the activation; loss: a
+    fastnn.reference loss function name (and eps); optimizer: (name, hyperparameters, decay)."""
 
     def __init__(self, layers, loss, optimizer, loss_eps=None):
         self.layers = [[W.copy(), b.copy(), act, alpha, rate, None if st is None else st.copy()]
-                       for W, b, act, alpha, rate, st in layers]
+                       for W, b, act, alpha, rate, st, *_ in layers]
+        self.norms = [None if len(layer) < 7 or layer[6] is None else
+                      [a.copy() if isinstance(a, np.ndarray) else a for a in layer[6]]
+                      for layer in layers]
         self.loss, self.loss_eps = getattr(R, loss), loss_eps
         self.opt_name, self.hyper, self.decay = optimizer
         self.iterations = 0
@@ -28,7 +32,35 @@ class ReferenceNetwork:
         self.state = [[np.zeros_like(p) for _ in range(n_state)] for p in self.parameters()]
 
     def parameters(self):
-        return [p for layer in self.layers for p in layer[:2]]
+        return [p for layer, norm in zip(self.layers, self.norms)
+                for p in layer[:2] + ([] if norm is None else norm[1:3])]
+
+    @staticmethod
+    def _norm_forward(norm, z, training):
+        """The norm's output and what its backward reads (xhat, inv_std)."""
+        out, xhat = np.empty_like(z), np.empty_like(z)
+        if norm[0] == "layer":
+            inv = np.empty(len(z), z.dtype)
+            R.layer_norm_forward(z, norm[1], norm[2], out, xhat, inv, norm[3])
+        elif training:
+            inv = np.empty(z.shape[1], z.dtype)
+            R.batch_norm_forward(z, norm[1], norm[2], out, xhat, inv, norm[3], norm[4], norm[5],
+                                 norm[6])
+        else:
+            R.batch_norm_inference(z, norm[1], norm[2], norm[3], norm[4], out, norm[6])
+            inv = None
+        return out, (xhat, inv)
+
+    def predict(self, X):
+        """The outputs of the layers (inference: running statistics, no dropout)."""
+        a = X
+        for (W, b, act, alpha, _, _), norm in zip(self.layers, self.norms):
+            z = np.empty((len(a), W.shape[1]), a.dtype)
+            R.dense_forward(a, W, b, z)
+            if norm is not None:
+                z = self._norm_forward(norm, z, False)[0]
+            a = self._act(act, z, alpha)
+        return a
 
     @staticmethod
     def _extra(name, alpha):
@@ -39,12 +71,17 @@ class ReferenceNetwork:
         return getattr(R, name + "_forward")(z, out, *self._extra(name, alpha))
 
     def step(self, Xb, yb, wb=None):
-        inputs, outs, masks = [], [], []  # outs: what each activation's backward reads
+        inputs, outs, masks, kept = [], [], [], []  # outs: what each activation's backward reads
         a = Xb
-        for W, b, act, alpha, rate, state in self.layers:
+        for (W, b, act, alpha, rate, state), norm in zip(self.layers, self.norms):
             inputs.append(a)
             z = np.empty((len(a), W.shape[1]), a.dtype)
             R.dense_forward(a, W, b, z)
+            if norm is not None:
+                z, saved = self._norm_forward(norm, z, True)
+                kept.append(saved)
+            else:
+                kept.append(None)
             a = self._act(act, z, alpha)
             outs.append(z if registry.activation(act).from_input else a)
             mask = None
@@ -58,15 +95,22 @@ class ReferenceNetwork:
         if not np.isfinite(loss):
             return loss, a
         grads = []
-        for (W, b, act, alpha, rate, state), x, y, mask in zip(
-                self.layers[::-1], inputs[::-1], outs[::-1], masks[::-1]):
+        for (W, b, act, alpha, rate, state), norm, saved, x, y, mask in zip(
+                self.layers[::-1], self.norms[::-1], kept[::-1], inputs[::-1], outs[::-1],
+                masks[::-1]):
             if mask is not None:
                 grad = grad * mask
             dz = np.empty_like(grad)
             getattr(R, act + "_backward")(y, grad, dz, *self._extra(act, alpha))
+            norm_grads = []
+            if norm is not None:
+                dgamma, dbeta, dn = np.empty_like(norm[1]), np.empty_like(norm[2]), np.empty_like(dz)
+                getattr(R, norm[0] + "_norm_backward")(saved[0], saved[1], norm[1], dz, dgamma,
+                                                       dbeta, dn)
+                dz, norm_grads = dn, [dgamma, dbeta]
             dW, db, dx = np.empty_like(W), np.empty_like(b), np.empty_like(x)
             R.dense_backward(x, W, dz, dW, db, dx)
-            grads[:0] = [dW, db]
+            grads[:0] = [dW, db] + norm_grads
             grad = dx
         lr = self.hyper["lr"] / (1 + self.decay * self.iterations)
         hyper = {k: v for k, v in self.hyper.items() if k != "lr"}

@@ -294,7 +294,7 @@ class Layer:
 
 LAYERS = ((Layer("Dense"),)
           + tuple(Layer(name, True) for name in dict.fromkeys(a.layer for a in ACTIVATIONS))
-          + (Layer("Dropout"),))
+          + (Layer("Dropout"), Layer("BatchNorm"), Layer("LayerNorm")))
 
 
 @dataclass(frozen=True)

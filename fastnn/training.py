@@ -232,8 +232,8 @@ class Checkpoint:
     """What training changes, copied to be put back: the one rollback of Network.fit (each
     epoch, after a divergence or an interrupt), Network.train_step and the estimators' fit.
 
-    It copies the parameters, the optimizer's state arrays and step count, the dropout streams
-    and the network's generator, and puts the copies back into the same arrays, so references
+    It copies the parameters, the layers' buffers (BatchNorm's running statistics), the
+    optimizer's state arrays and step count, the dropout streams and the network's generator, and puts the copies back into the same arrays, so references
     to them (an estimator's coefs_[i]) stay valid. restore(generator=False) after a divergence
     keeps the generator and the dropout streams: that is what the compiled engine's per-epoch
     snapshot does (engine.pyx, train_epochs: parameters, optimizer state and step count back,
@@ -251,6 +251,7 @@ class Checkpoint:
         optimizer = net.optimizer
         writeable = [a for a in chain(net.parameters(), chain.from_iterable(optimizer.state))
                      if a.flags.writeable]
+        writeable += [b for layer in net.layers for b in layer.buffers() if b.flags.writeable]
         self.arrays = [(a, a.copy()) for a in writeable]
         self.streams = [(layer.state, layer.state.copy()) for layer in net.layers
                         if isinstance(layer, L.Dropout) and layer.state.flags.writeable]
@@ -263,7 +264,8 @@ class Checkpoint:
             self.optimizer_lists = [(s, list(s)) for s in [optimizer.state, *optimizer.state]
                                     if isinstance(s, list)]
             self.bindings = [(layer, name, getattr(layer, name)) for layer in net.layers
-                             for name in ("W", "b", "state") if hasattr(layer, name)]
+                             for name in ("W", "b", "state", "gamma", "beta", "running_mean",
+                                          "running_var") if hasattr(layer, name)]
 
     def restore(self, generator=True):
         """Put the copies back (generator=False: the generator and dropout streams stay)."""

@@ -1,6 +1,8 @@
 """The training benchmark's machinery (not its speed: that lives in benchmarks/)."""
 import math
 
+import pytest
+
 from fastnn import bench
 
 SPIRAL = "spiral 2-64-3, full batch"
@@ -43,3 +45,33 @@ def test_the_estimator_table_gives_speed_up_bound_and_floor_rate():
     row = text.splitlines()[-1]
     assert row == ("| 1 | digits | float64 | sgd | 30 | 0.040 s | 0.120 s | x3.00 | 0.030 s | "
                    f"x4.00 | {fmas / 0.03 / 1e9:.1f} G/s |")
+
+
+def batch_norm_rows(systems):
+    """The batch-normalized workload's row, measured with one sample of its epochs."""
+    name = bench.BATCH_NORM[0]
+    results = bench.run((name,), [1], 1, systems)
+    (threads, row_name, medians, floor), _ = results
+    assert (threads, row_name) == (1, name)
+    assert all(0 < t < 1 and math.isfinite(t) for t in medians.values())
+    return name, results, medians
+
+
+def test_the_batch_norm_workload_runs_only_its_systems():
+    from fastnn.engine import compile_plan
+    name, results, medians = batch_norm_rows(["fastnn", "NumPy loop"])
+    assert set(medians) == {"fastnn"}  # the NumPy loop has no BatchNorm: its cell stays empty
+    row = next(line for line in bench.table(results, ["fastnn", "NumPy loop"], 1, "x").splitlines()
+               if name in line)
+    assert row.startswith(f"| 1 | {name} | 20 | ") and row.split(" | ")[4] == "-"
+    sizes, rows, batch, lr, _ = bench.WORKLOADS[name]
+    X, y = bench.make_data(name, sizes, rows)
+    net = bench.fastnn_system(X, y, sizes, batch, lr, 1, batch_norm=True).network
+    assert [type(layer).__name__ for layer in net.layers] == ["Dense", "BatchNorm", "ReLU", "Dense"]
+    assert compile_plan(net, batch) is not None  # fastnn runs it in the engine
+
+
+@pytest.mark.torch
+def test_the_batch_norm_workload_runs_against_torch():
+    _, _, medians = batch_norm_rows(["fastnn", "PyTorch"])
+    assert set(medians) == {"fastnn", "PyTorch"}

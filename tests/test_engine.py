@@ -425,3 +425,118 @@ def test_train_epoch_reports_parameters_that_overflowed():
     finished, loss, *_ = plan.train_epoch(X * 1e4, labels, None, np.arange(32), 32, 0)
     assert np.isfinite(loss) and not finished
     assert not all(np.isfinite(p).all() for p in net.parameters())  # left for the caller
+
+
+def norm_mlp(dropout=0.0, activation=fnn.ReLU):
+    """Dense -> BatchNorm -> activation (-> Dropout) -> Dense -> LayerNorm -> Tanh -> Dense ->
+    BatchNorm (no activation) -> Dense."""
+    def build():
+        layers = [fnn.Dense(6, 16), fnn.BatchNorm(16), activation()]
+        if dropout:
+            layers.append(fnn.Dropout(dropout))
+        return layers + [fnn.Dense(16, 8), fnn.LayerNorm(8), fnn.Tanh(), fnn.Dense(8, 5),
+                         fnn.BatchNorm(5, momentum=0.3), fnn.Dense(5, 3)]
+    return build
+
+
+def assert_same_running_statistics(a, b):
+    for p, q in zip(a.layers, b.layers):
+        for s, t in zip(p.buffers(), q.buffers()):
+            np.testing.assert_array_equal(s, t)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=repr)
+def test_engine_equals_python_path_with_norms_for_every_optimizer(optimizer):
+    X, y, _ = data(n=98)
+    a, b = twin_networks(norm_mlp(), optimizer=optimizer)
+    assert_same_training(a, b, X, y, epochs=3, batch_size=16)
+    assert_same_running_statistics(a, b)
+
+
+@pytest.mark.parametrize("activation", [fnn.ReLU, fnn.Sigmoid, fnn.GELU, lambda: fnn.ELU(0.5)],
+                         ids=["relu", "sigmoid", "gelu", "elu"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_engine_equals_python_path_with_norms_dropout_and_weights(activation, dtype):
+    X, y, w = data(n=98)
+    a, b = twin_networks(norm_mlp(dropout=0.3, activation=activation), optimizer=fnn.Adam(0.01),
+                         dtype=dtype)
+    assert_same_training(a, b, X, y, epochs=3, batch_size=10, sample_weight=w,
+                         validation_split=0.2)
+    assert_same_running_statistics(a, b)
+    np.testing.assert_array_equal(a.predict(X[:1]), b.predict(X[:1]))  # the fast path
+
+
+def test_engine_refuses_a_batch_norm_batch_of_one_row():
+    X, y, _ = data(n=33)
+    net = fnn.Network(norm_mlp()(), random_state=0)
+    plan = compile_plan(net, 16)
+    with pytest.raises(ValueError, match="leave a last batch of 1"):
+        plan.train_epochs(X, y, None, 16, 0, 1)
+    assert plan.train_epochs(X[:32], y[:32], None, 16, 0, 1)[0] == 1
+
+
+def test_engine_puts_back_the_running_statistics_of_a_diverged_epoch():
+    X, y, _ = data(n=64)
+    net = fnn.Network(norm_mlp()(), optimizer=fnn.SGD(1e30), random_state=0)
+    plan = compile_plan(net, 16)
+    before = [s.copy() for layer in net.layers for s in layer.buffers()]
+    done, finished, _, _ = plan.train_epochs(X * 1e10, y, None, 16, 0, 2)
+    assert (done, finished) == (0, False)
+    for s, t in zip(before, (s for layer in net.layers for s in layer.buffers())):
+        np.testing.assert_array_equal(s, t)
+
+
+def test_engine_plan_refuses_bad_norms(monkeypatch):
+    import fastnn.engine as E
+    net = fnn.Network(norm_mlp()(), random_state=0)
+    specs = []
+    with monkeypatch.context() as m:
+        m.setattr(E._engine, "Plan", specs.append)
+        compile_plan(net, 16)
+    spec = specs[0]
+    E._engine.Plan(spec)  # as compiled, it is accepted
+    first = spec.layers[0]
+
+    def refused(layer, match, params=None):
+        with pytest.raises(ValueError, match=match):
+            E._engine.Plan(spec._replace(layers=[layer] + list(spec.layers[1:]),
+                                         params=spec.params if params is None else params))
+
+    refused(first._replace(norm=first.norm._replace(gamma=np.ones(3, np.float32))),
+            r"layers\[0\]'s norm's gamma .* shape \(16,\)")
+    refused(first._replace(norm=first.norm._replace(kind=7)), "unknown layers\\[0\\]'s norm code")
+    refused(first._replace(norm=first.norm._replace(eps=0.0)), "norm's eps")
+    refused(first._replace(norm=first.norm._replace(running_var=None)), "running_var")
+    refused(first, "params\\[2\\] \\(gamma of layers\\[0\\]\\)'s param must be the layer's gamma",
+            params=[spec.params[0], spec.params[1], spec.params[3], spec.params[2]]
+            + list(spec.params[4:]))
+    refused(first._replace(norm=None), "6 entries|entries; got")
+    shared = first.norm._replace(running_mean=first.norm.running_var)
+    refused(first._replace(norm=shared), "must not share memory")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_engine_with_norms_matches_the_numpy_reference_loop(dtype):
+    X, y, _ = data(n=64)
+    X = X.astype(dtype)
+    net = fnn.Network([fnn.Dense(6, 16), fnn.BatchNorm(16, momentum=0.2), fnn.ReLU(),
+                       fnn.Dense(16, 8), fnn.LayerNorm(8), fnn.Tanh(), fnn.Dense(8, 3)],
+                      optimizer=fnn.SGD(0.1, momentum=0.9), dtype=dtype, random_state=3)
+    # (not Adam: the bias before a BatchNorm has a gradient of 0 up to rounding, which Adam's
+    # normalized step turns into steps of its own)
+    d1, bn, d2, ln, d3 = (net.layers[i] for i in (0, 1, 3, 4, 6))
+    ref = ReferenceNetwork(
+        [(d1.W, d1.b, "relu", 0.0, 0.0, None,
+          ("batch", bn.gamma, bn.beta, bn.running_mean, bn.running_var, 0.2, bn.eps)),
+         (d2.W, d2.b, "tanh", 0.0, 0.0, None, ("layer", ln.gamma, ln.beta, ln.eps)),
+         (d3.W, d3.b, "identity", 0.0, 0.0, None)],
+        "softmax_cross_entropy", ("sgd_update", dict(lr=0.1, momentum=0.9), 0.0))
+    order = np.arange(64)
+    for _ in range(3):
+        ref.epoch(X, y, order, 16)
+    net.fit(X, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+    rtol, atol = (2e-4, 2e-5) if dtype == "float32" else (1e-9, 1e-11)
+    for p, q in zip(net.parameters(), ref.parameters()):
+        np.testing.assert_allclose(p, q, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(bn.running_var, ref.norms[0][4], rtol=rtol, atol=atol)
+    np.testing.assert_allclose(net.forward(X), ref.predict(X), rtol=rtol, atol=atol)

@@ -13,6 +13,7 @@ import pytest
 import fastnn as fnn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+import batchnorm_digits as batchnorm_example  # noqa: E402
 import digits as digits_example  # noqa: E402
 import iris as iris_example  # noqa: E402
 import spiral as spiral_example  # noqa: E402
@@ -60,3 +61,12 @@ def test_test_accuracy_at_least_scikit_learns(name, example, hidden, lr, batch_s
     theirs = np.mean([sklearn_accuracy(data, hidden, lr, batch_size, epochs, s) for s in SEEDS])
     assert ours >= theirs - tolerance, (ours, theirs)
     assert ours > (0.9 if name == "iris" else 0.95)
+
+
+def test_the_batch_normalized_digits_network_learns_and_reloads():
+    for seed in SEEDS:
+        out = io.StringIO()
+        with redirect_stdout(out):
+            accuracy = batchnorm_example.main(seed=seed)
+        assert accuracy > 0.95
+        assert "the loaded copy agrees" in out.getvalue()

@@ -225,6 +225,38 @@ def kernel_specs():
         specs[name] = ([("param", (5,), "inout", None), ("grad", (5,), "in", None)]
                        + [(state, (5,), "inout", None) for state in states],
                        lambda impl, a, call=call, name=name: call(getattr(impl, name), a), set())
+    affine = [("gamma", (3,), "in", None), ("beta", (3,), "in", None)]
+    specs["batch_norm_forward"] = (
+        [("x", (4, 3), "in", None)] + affine
+        + [("out", (4, 3), "out", None), ("xhat", (4, 3), "out", None),
+           ("inv_std", (3,), "out", None), ("running_mean", (3,), "inout", None),
+           ("running_var", (3,), "inout", None)],
+        lambda impl, a: impl.batch_norm_forward(a["x"], a["gamma"], a["beta"], a["out"], a["xhat"],
+                                                a["inv_std"], a["running_mean"], a["running_var"]),
+        {("out", "x")})
+    specs["batch_norm_inference"] = (
+        [("x", (4, 3), "in", None)] + affine
+        + [("running_mean", (3,), "in", None), ("running_var", (3,), "in", None),
+           ("out", (4, 3), "out", None)],
+        lambda impl, a: impl.batch_norm_inference(a["x"], a["gamma"], a["beta"],
+                                                  a["running_mean"], a["running_var"], a["out"]),
+        {("out", "x")})
+    specs["layer_norm_forward"] = (
+        [("x", (4, 3), "in", None)] + affine
+        + [("out", (4, 3), "out", None), ("xhat", (4, 3), "out", None),
+           ("inv_std", (4,), "out", None)],
+        lambda impl, a: impl.layer_norm_forward(a["x"], a["gamma"], a["beta"], a["out"], a["xhat"],
+                                                a["inv_std"]),
+        {("out", "x")})
+    for kind, rows in (("batch", 3), ("layer", 4)):
+        specs[kind + "_norm_backward"] = (
+            [("xhat", (4, 3), "in", None), ("inv_std", (rows,), "in", None),
+             ("gamma", (3,), "in", None), ("dy", (4, 3), "in", None),
+             ("dgamma", (3,), "out", None), ("dbeta", (3,), "out", None),
+             ("dx", (4, 3), "out", None)],
+            lambda impl, a, kind=kind: getattr(impl, kind + "_norm_backward")(
+                a["xhat"], a["inv_std"], a["gamma"], a["dy"], a["dgamma"], a["dbeta"], a["dx"]),
+            {("dx", "dy")})
     return specs
 
 
@@ -238,7 +270,7 @@ def fill(name, array, rng):
         array[...] = rng.integers(0, 3, array.shape)
     elif array.dtype == np.uint64:
         array[...] = [12345, 7]
-    elif name in ("sample_weight", "v", "sq", "acc") or name == "probs":
+    elif name in ("sample_weight", "v", "sq", "acc", "running_var") or name == "probs":
         array[...] = rng.uniform(0.1, 0.9, array.shape)
     else:
         array[...] = rng.standard_normal(array.shape)

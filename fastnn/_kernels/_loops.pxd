@@ -19,6 +19,12 @@ cdef enum:
     ACC_PROBABILITIES = 3   # yes/no above 0.5
 
 
+cdef enum:
+    NORM_NONE = 0
+    NORM_BATCH = 1          # BatchNorm right after the Dense
+    NORM_LAYER = 2          # LayerNorm right after the Dense
+
+
 cdef struct LayerPlan:
     Py_ssize_t n_in, n_out
     void* W
@@ -34,6 +40,17 @@ cdef struct LayerPlan:
     void* mask          # dropout mask; NULL without dropout
     void* G             # gradient w.r.t. this layer's output, then (in place) pre-activation
     void* Z             # f'(x) of the training forward, for the kinds with a factor; else NULL
+    int norm            # NORM_NONE, or the normalization between the Dense and the activation
+    void* gamma         # its scale, shift and their gradients
+    void* beta
+    void* dgamma
+    void* dbeta
+    void* rmean         # BatchNorm's running statistics, else NULL
+    void* rvar
+    double momentum, norm_eps
+    void* Y             # the Dense's output, the norm's input (max_rows x n_out)
+    void* xhat          # the normalized values (max_rows x n_out)
+    void* inv_std       # 1 / std per column (BatchNorm) or row (LayerNorm)
 
 
 cdef struct ParamPlan:
@@ -107,6 +124,22 @@ ctypedef double (*LossRows)(int kind, const void* z, const void* t, const Py_ssi
 ctypedef void (*OptimUpdate)(int kind, void* p, const void* grad, void* s1, void* s2,
                              Py_ssize_t n, double lr, double a, double b, double eps, double wd,
                              bint nesterov, double c1, double c2, double keep) noexcept nogil
+# _norm_core's: batch norm's training forward, inference forward and backward; layer norm's
+# forward and backward.
+ctypedef void (*BatchNormForward)(const void* x, const void* gamma, const void* beta, void* out,
+                                  void* xhat, void* inv_std, void* running_mean,
+                                  void* running_var, Py_ssize_t n, Py_ssize_t m,
+                                  double momentum, double eps) noexcept nogil
+ctypedef void (*BatchNormInference)(const void* x, const void* gamma, const void* beta,
+                                    const void* running_mean, const void* running_var,
+                                    void* out, Py_ssize_t n, Py_ssize_t m,
+                                    double eps) noexcept nogil
+ctypedef void (*LayerNormForward)(const void* x, const void* gamma, const void* beta, void* out,
+                                  void* xhat, void* inv_std, Py_ssize_t n, Py_ssize_t m,
+                                  double eps) noexcept nogil
+ctypedef void (*NormBackward)(const void* xhat, const void* inv_std, const void* gamma,
+                              const void* dy, void* dgamma, void* dbeta, void* dx, Py_ssize_t n,
+                              Py_ssize_t m) noexcept nogil
 
 
 cdef struct EngineLoops:
@@ -126,6 +159,11 @@ cdef struct KernelLoops:
     DenseBackward dense_backward[2]
     LossRows loss_rows[2]
     OptimUpdate optim_update[2]
+    BatchNormForward batch_norm_forward[2]
+    BatchNormInference batch_norm_inference[2]
+    NormBackward batch_norm_backward[2]
+    LayerNormForward layer_norm_forward[2]
+    NormBackward layer_norm_backward[2]
 
 
 cdef inline int dtype_index(int typenum) noexcept nogil:

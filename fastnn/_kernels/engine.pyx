@@ -2,7 +2,8 @@
 that does not hold the GIL.
 
 A Plan is a network compiled to C (_plan_c.pxd): for each Dense layer its sizes, parameter and
-gradient pointers, the activation fused into its epilogue, an optional dropout after it, and
+gradient pointers, an optional BatchNorm or LayerNorm after it (its arrays, running statistics
+and buffers), the activation fused into its epilogue, an optional dropout after it, and
 buffers for its activations and gradients; the optimizer's kind, hyperparameters and state
 pointers; the loss. fastnn/engine.py builds it from a Network, and the Plan keeps every array it
 points into alive. Nothing is allocated per batch. The loops that run it are those of
@@ -41,8 +42,8 @@ from fastnn._kernels._checks cimport (Span, count_in, distinct_or_same, float_ty
 from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HUBER, MAE, MSE, POISSON,
                                          SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES)
 from fastnn._kernels._loops cimport (ACC_ARGMAX, ACC_LOGITS, ACC_NONE, ACC_PROBABILITIES,
-                                     EngineLoops, EpochData, LayerPlan, ParamPlan, PlanC,
-                                     dtype_index, engine_table)
+                                     NORM_BATCH, NORM_LAYER, EngineLoops, EpochData, LayerPlan,
+                                     ParamPlan, PlanC, dtype_index, engine_table)
 from fastnn._kernels._thresholds cimport FAST_PREDICT_MAX
 
 cnp.import_array()
@@ -71,6 +72,7 @@ LOSS_CODES = {"softmax_cross_entropy": SOFTMAX_CE, "categorical_cross_entropy": 
 OPTIMIZER_CODES = {entry.name: code for code, entry in enumerate(OPTIMIZERS)}  # _optim_core's
 ACCURACY_CODES = {None: ACC_NONE, "argmax": ACC_ARGMAX, "logits": ACC_LOGITS,
                   "probabilities": ACC_PROBABILITIES}
+NORM_CODES = {"BatchNorm": NORM_BATCH, "LayerNorm": NORM_LAYER}
 
 
 
@@ -212,10 +214,10 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
         raise ValueError("engine plan: a plan needs at least one Dense layer")
     cdef Py_ssize_t i, j, k, m, prev = -1
     for i, layer in enumerate(layers):
-        if not isinstance(layer, tuple) or len(layer) != 8:
+        if not isinstance(layer, tuple) or len(layer) not in (8, 9):
             raise ValueError(f"engine plan: layers[{i}] must be a tuple (W, b, dW, db, activation, "
-                             f"alpha, dropout rate, dropout state), got {layer!r:.80}")
-        W, b, dW, db, code, alpha, rate, rng = layer
+                             f"alpha, dropout rate, dropout state[, norm]), got {layer!r:.80}")
+        W, b, dW, db, code, alpha, rate, rng = layer[:8]
         if not (isinstance(W, np.ndarray) and W.ndim == 2):
             raise ValueError(f"engine plan: layers[{i}]'s W must be a 2-D numpy array, got "
                              f"{getattr(W, 'shape', type(W).__name__)}")
@@ -244,6 +246,7 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
                              and rng.size == 2 and rng.flags.c_contiguous and rng.flags.writeable):
             raise ValueError(f"engine plan: layers[{i}]'s dropout state must be a writeable, "
                              f"contiguous uint64 array [key, counter]")
+        _check_norm(_norm(layer), dtype, m, f"layers[{i}]'s norm")
 
     if not (isinstance(optimizer, tuple) and len(optimizer) == 9):
         raise ValueError("engine plan: optimizer must be a tuple (kind, lr, decay, a, b, eps, "
@@ -279,9 +282,11 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
         if labels and acc_mode != ACC_NONE and acc_mode != ACC_ARGMAX:
             raise ValueError(f"engine plan: accuracy code {acc_mode} compares target rows; with "
                              f"class labels only argmax ({ACC_ARGMAX}) or none ({ACC_NONE})")
-    if (training or params) and len(params) != 2 * len(layers):
+    owned = _owned(layers)
+    if (training or params) and len(params) != len(owned):
         raise ValueError(f"engine plan: a training plan's params are (W, b) of every layer in "
-                         f"order, {2 * len(layers)} entries; got {len(params)}")
+                         f"order, {len(owned)} entries; got {len(params)} (a layer's norm adds "
+                         f"its gamma and beta after its b)")
 
     cdef int needed = _states_needed(opt, a) if training else 0
     names = [e.cls + (f" with {e.state_if}" if e.state_if else "") for e in OPTIMIZERS]
@@ -290,14 +295,14 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
             raise ValueError(f"engine plan: params[{j}] must be a tuple (param, grad, state1, "
                              f"state2, l2), got {entry!r:.80}")
         p, g, s1, s2, l2 = entry
-        layer = layers[j // 2]
-        what = f"params[{j}] ({'W' if j % 2 == 0 else 'b'} of layers[{j // 2}])"
-        for array, own, name in ((p, layer[j % 2], "param"), (g, layer[2 + j % 2], "grad")):
+        own_p, own_g, p_name, g_name, i = owned[j]
+        what = f"params[{j}] ({p_name} of layers[{i}])"
+        for array, own, name, own_name in ((p, own_p, "param", p_name), (g, own_g, "grad", g_name)):
             _array(array, dtype, own.shape, f"{what}'s {name}")
             # the update must write the arrays the forward reads and read what the backward writes
             if cnp.PyArray_DATA(<cnp.ndarray>array) != cnp.PyArray_DATA(<cnp.ndarray>own):
                 raise ValueError(f"engine plan: {what}'s {name} must be the layer's "
-                                 f"{('W', 'b', 'dW', 'db')[(name == 'grad') * 2 + j % 2]} array")
+                                 f"{own_name} array")
         for i, state in enumerate((s1, s2)):
             if state is None:
                 if i < needed:
@@ -311,17 +316,57 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
     return 0
 
 
+cdef object _norm(object layer):
+    """A layer description's NormSpec, or None."""
+    return layer[8] if len(layer) == 9 else None
+
+
+cdef int _check_norm(object norm, object dtype, Py_ssize_t m, str what) except -1:
+    """A norm's arrays, of the Dense's width m, and settings, or ValueError."""
+    if norm is None:
+        return 0
+    if not (isinstance(norm, tuple) and len(norm) == 9):
+        raise ValueError(f"engine plan: {what} must be a tuple (kind, gamma, beta, dgamma, dbeta, "
+                         f"running_mean, running_var, momentum, eps), got {norm!r:.80}")
+    kind = _code(norm[0], NORM_CODES, what)
+    for array, name in zip(norm[1:5] + (norm[5:7] if kind == NORM_BATCH else ()),
+                           ("gamma", "beta", "dgamma", "dbeta", "running_mean", "running_var")):
+        _array(array, dtype, (m,), f"{what}'s {name} (one per output of W)")
+    _in(_real(norm[7], f"{what}'s momentum"), 0, 1, False, False, f"{what}'s momentum")
+    _in(_real(norm[8], f"{what}'s eps"), 0, float("inf"), True, True, f"{what}'s eps")
+    return 0
+
+
+cdef list _owned(list layers):
+    """(parameter, gradient, their names, layer index) of every parameter a plan's layers hold,
+    in the order of Network.parameters(): W and b, then the norm's gamma and beta."""
+    found = []
+    for i, layer in enumerate(layers):
+        found += [(layer[0], layer[2], "W", "dW", i), (layer[1], layer[3], "b", "db", i)]
+        norm = _norm(layer)
+        if norm is not None:
+            found += [(norm[1], norm[3], "gamma", "dgamma", i), (norm[2], norm[4], "beta", "dbeta", i)]
+    return found
+
+
 cdef list _plan_arrays(list layers, list params, bint training):
     """(array, name, read by predict) for every array a checked plan description points into:
     what training writes (all of them) and predict reads (the layers' W and b). params' param
     and grad are the layers' W, b, dW and db (_check_plan), so they are not listed again."""
     found = []
-    for i, (W, b, dW, db, code, alpha, rate, rng) in enumerate(layers):
+    for i, layer in enumerate(layers):
+        W, b, dW, db, code, alpha, rate, rng = layer[:8]
         found += [(W, f"layers[{i}]'s W", True), (b, f"layers[{i}]'s b", True)]
         if training:
             found += [(dW, f"layers[{i}]'s dW", False), (db, f"layers[{i}]'s db", False)]
             if rate > 0:
                 found.append((rng, f"layers[{i}]'s dropout state", False))
+        norm = _norm(layer)
+        if norm is not None:
+            names = ("gamma", "beta", "dgamma", "dbeta", "running_mean", "running_var")
+            for k in range(6):  # predict reads gamma, beta and the running statistics
+                if norm[1 + k] is not None and (training or k not in (2, 3)):
+                    found.append((norm[1 + k], f"layers[{i}]'s norm {names[k]}", k not in (2, 3)))
     if training:
         for j, (p, g, s1, s2, l2) in enumerate(params):
             for k, state in enumerate((s1, s2)):
@@ -367,6 +412,7 @@ cdef class Plan:
     cdef list layer_objs
     cdef public bint labels
     cdef bint training
+    cdef bint batch_norm  # a BatchNorm: no training batch of 1 row
     cdef char* snapshot  # the parameters and optimizer state at the start of an epoch
     cdef Py_ssize_t itemsize
     cdef bint ready      # __init__ ran to its end: the methods may use the plan
@@ -454,7 +500,9 @@ cdef class Plan:
         self.c.max_rows = max_rows
         cdef LayerPlan* lp
         cdef Py_ssize_t k, m
-        for i, (W, b, dW, db, act, alpha, rate, rng) in enumerate(layers):
+        self.batch_norm = False
+        for i, layer in enumerate(layers):
+            W, b, dW, db, act, alpha, rate, rng = layer[:8]
             lp = &self.c.layers[i]
             k, m = W.shape
             lp.n_in, lp.n_out = k, m
@@ -472,6 +520,9 @@ cdef class Plan:
                 Z = np.zeros((max_rows, m), dtype)
                 buffers.append(Z)
                 lp.Z = _ptr(Z, t, max_rows * m, "Z")
+            norm = _norm(layer)
+            if norm is not None:
+                self._norm_plan(lp, norm, max_rows, dtype, training)
         self.c.has_l2 = False
         for i, (p, g, s1, s2, l2) in enumerate(params):
             self.c.params[i].size = p.size
@@ -508,6 +559,29 @@ cdef class Plan:
         self.span_names = [name for _, name, _ in arrays]
         self.ready = True
         self.allow_one_pass(True)
+
+    cdef int _norm_plan(self, LayerPlan* lp, object norm, Py_ssize_t max_rows, object dtype,
+                        bint training) except -1:
+        """Point lp at a checked NormSpec's arrays, with buffers for Y, xhat and inv_std."""
+        import numpy as np
+        cdef int t = self.typenum
+        cdef Py_ssize_t m = lp.n_out
+        kind, gamma, beta, dgamma, dbeta, mean, var, momentum, eps = norm
+        lp.norm, lp.momentum, lp.norm_eps = kind, momentum, eps
+        lp.gamma, lp.beta = _ptr(gamma, t, m, "gamma", training), _ptr(beta, t, m, "beta", training)
+        lp.dgamma = _ptr(dgamma, t, m, "dgamma", training)
+        lp.dbeta = _ptr(dbeta, t, m, "dbeta", training)
+        if kind == NORM_BATCH:
+            lp.rmean = _ptr(mean, t, m, "running_mean", training)
+            lp.rvar = _ptr(var, t, m, "running_var", training)
+            self.batch_norm = True
+        buffers = [np.zeros((max_rows, m), dtype), np.zeros((max_rows, m), dtype),
+                   np.zeros(max(max_rows, m), dtype)]
+        self.keep.append(buffers)
+        lp.Y = _ptr(buffers[0], t, max_rows * m, "Y")
+        lp.xhat = _ptr(buffers[1], t, max_rows * m, "xhat")
+        lp.inv_std = _ptr(buffers[2], t, max(max_rows, m), "inv_std")
+        return 0
 
     def allow_one_pass(self, bint allow):
         """Whether a network of _tiny.h's shape trains by its one-pass step (the default, where
@@ -547,6 +621,9 @@ cdef class Plan:
         d.n = len(X)
         if d.n < 1:
             raise ValueError("engine: X must have at least one row")
+        if self.batch_norm and (d.n - 1) % d.batch_size == 0:
+            raise ValueError(f"engine: BatchNorm needs training batches of at least 2 rows, but "
+                             f"{d.n} rows in batches of {d.batch_size} leave a last batch of 1")
         d.X = _ptr(X, t, d.n * self.n_in, "X", False)
         self._apart(X, "X", False)
         d.T, d.L, d.W = NULL, NULL, NULL
@@ -615,11 +692,24 @@ cdef class Plan:
         return status == 0, sums[0], sums[1], sums[2], it
 
     cdef void _state(self, bint save) noexcept nogil:
-        """Copy the parameters and optimizer state to the snapshot (save) or back from it."""
+        """Copy the parameters, optimizer state and running statistics to the snapshot (save)
+        or back from it."""
         cdef char* at = self.snapshot
         cdef ParamPlan* pp
+        cdef LayerPlan* lp
         cdef Py_ssize_t i, j, nbytes
         cdef void* bufs[3]
+        for j in range(self.c.n_layers):
+            lp = &self.c.layers[j]
+            if lp.rmean != NULL:
+                nbytes = lp.n_out * self.itemsize
+                bufs[0], bufs[1] = lp.rmean, lp.rvar
+                for i in range(2):
+                    if save:
+                        memcpy(at, bufs[i], nbytes)
+                    else:
+                        memcpy(bufs[i], at, nbytes)
+                    at += nbytes
         for j in range(self.c.n_params):
             pp = &self.c.params[j]
             nbytes = pp.size * self.itemsize
@@ -660,6 +750,9 @@ cdef class Plan:
             for j in range(self.c.n_params):
                 nbytes += self.c.params[j].size * self.itemsize * (
                     1 + (self.c.params[j].s1 != NULL) + (self.c.params[j].s2 != NULL))
+            for j in range(self.c.n_layers):
+                if self.c.layers[j].rmean != NULL:
+                    nbytes += 2 * self.c.layers[j].n_out * self.itemsize
             self.snapshot = <char*>malloc(max(nbytes, 1))
             if self.snapshot == NULL:
                 raise MemoryError()

@@ -7,8 +7,8 @@ inputs. A translation unit of its own, apart from kernel_loops.pyx: each core lo
 here once, so the compiler inlines it into the epoch and specializes it.
 
 Each step runs the kernels of the layer-by-layer Python path in the same order on the same
-values (gather, dense + activation, dropout, loss, activation backward, dense backward, update),
-so the two paths give the same numbers.
+values (gather, dense + norm + activation, dropout, loss, activation backward, norm backward,
+dense backward, update), so the two paths give the same numbers.
 """
 from fastnn._kernels import load
 
@@ -26,8 +26,8 @@ from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._loss_core cimport SOFTMAX_CE, loss_rows
 from fastnn._kernels._optim_core cimport OptimScalars, optim_scalars, optim_update
 from fastnn._kernels._loops cimport (ACC_ARGMAX, ACC_LOGITS, ACC_NONE, ACC_PROBABILITIES,
-                                     EngineLoops, EpochData, KernelLoops, LayerPlan, ParamPlan,
-                                     PlanC, kernel_table)
+                                     NORM_BATCH, NORM_LAYER, NORM_NONE, EngineLoops, EpochData,
+                                     KernelLoops, LayerPlan, ParamPlan, PlanC, kernel_table)
 from fastnn._kernels._rowops cimport dropout_row, row_dot
 from fastnn._kernels._thresholds cimport PARALLEL_MIN, SKINNY_MAX, TINY_MAX_WORK
 from fastnn._kernels._tiny cimport (FNN_TINY_AVAILABLE, FNN_TINY_CHAIN, FNN_TINY_MAX_HIDDEN,
@@ -43,6 +43,31 @@ cdef inline int _threads(int n_threads, Py_ssize_t elements) noexcept nogil:
     return n_threads if elements >= PARALLEL_MIN else 1
 
 
+cdef void _norm_forward(LayerPlan* lp, const floating* inp, Py_ssize_t rows, bint training,
+                        int n_threads) noexcept nogil:
+    """Dense into Y, its BatchNorm or LayerNorm into A, then the activation in place, each by
+    the layer path's own entry point (one compiled copy: the same numbers bit for bit)."""
+    cdef int i = 0 if floating is float else 1
+    cdef int threads = _threads(n_threads, rows * lp.n_out)
+    dense_forward_core(inp, <const floating*>lp.W, <const floating*>lp.b, <floating*>lp.Y, rows,
+                       lp.n_in, lp.n_out, IDENTITY, 0, threads)
+    if lp.norm == NORM_LAYER:
+        kernels.layer_norm_forward[i](lp.Y, lp.gamma, lp.beta, lp.A, lp.xhat, lp.inv_std, rows,
+                                      lp.n_out, lp.norm_eps)
+    elif training:
+        kernels.batch_norm_forward[i](lp.Y, lp.gamma, lp.beta, lp.A, lp.xhat, lp.inv_std,
+                                      lp.rmean, lp.rvar, rows, lp.n_out, lp.momentum,
+                                      lp.norm_eps)
+    else:
+        kernels.batch_norm_inference[i](lp.Y, lp.gamma, lp.beta, lp.rmean, lp.rvar, lp.A, rows,
+                                        lp.n_out, lp.norm_eps)
+    if training and lp.Z != NULL:
+        kernels.forward_factor_rows[i](lp.act, lp.A, lp.A, lp.Z, rows, lp.n_out, lp.alpha,
+                                       threads)
+    elif lp.act != IDENTITY:
+        kernels.forward_rows[i](lp.act, lp.A, lp.A, rows, lp.n_out, lp.alpha, threads)
+
+
 cdef const floating* _forward(PlanC* P, const floating* X, Py_ssize_t rows, bint training,
                               int n_threads) noexcept nogil:
     """All layers on `rows` rows of X; returns the last layer's output."""
@@ -51,7 +76,9 @@ cdef const floating* _forward(PlanC* P, const floating* X, Py_ssize_t rows, bint
     cdef Py_ssize_t l, r
     for l in range(P.n_layers):
         lp = &P.layers[l]
-        if lp.Z != NULL:  # a kind with a factor: the value (and f'(x)) as the layer path runs it
+        if lp.norm != NORM_NONE:
+            _norm_forward(lp, inp, rows, training, n_threads)
+        elif lp.Z != NULL:  # a kind with a factor: the value (and f'(x)) as the layer path runs it
             dense_forward_core(inp, <const floating*>lp.W, <const floating*>lp.b,
                                <floating*>lp.A, rows, lp.n_in, lp.n_out, IDENTITY, 0,
                                _threads(n_threads, rows * lp.n_out))
@@ -111,12 +138,13 @@ cdef double _correct(int mode, const floating* out, const floating* T, const Py_
 cdef bint _tiny_shape(const PlanC* P) noexcept nogil:
     """Whether the network is X -> Dense + ReLU -> Dense -> softmax cross-entropy with at most 4
     inputs, 2 to 4 classes and a hidden width of whole 16-float vectors, and no dropout (_tiny.h
-    takes float32 only)."""
+    takes float32 only), and no norm."""
     if P.n_layers != 2 or P.loss_kind != SOFTMAX_CE or P.acc_mode not in (ACC_NONE, ACC_ARGMAX):
         return False
     cdef const LayerPlan* a = &P.layers[0]
     cdef const LayerPlan* b = &P.layers[1]
     return (a.act == RELU and b.act == IDENTITY and a.rate == 0 and b.rate == 0
+            and a.norm == NORM_NONE and b.norm == NORM_NONE
             and 1 <= a.n_in <= 4 and 2 <= b.n_out <= 4 and a.n_out % 16 == 0
             and a.n_out <= FNN_TINY_MAX_HIDDEN)
 
@@ -277,6 +305,13 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
             else:
                 backward_rows(lp.act, <const floating*>lp.A, G, G, rows, lp.n_out,
                               <floating>lp.alpha, _threads(n_threads, rows * lp.n_out))
+            # in place: G becomes the gradient w.r.t. the Dense's output Y
+            if lp.norm == NORM_BATCH:
+                kernels.batch_norm_backward[0 if floating is float else 1](
+                    lp.xhat, lp.inv_std, lp.gamma, G, lp.dgamma, lp.dbeta, G, rows, lp.n_out)
+            elif lp.norm == NORM_LAYER:
+                kernels.layer_norm_backward[0 if floating is float else 1](
+                    lp.xhat, lp.inv_std, lp.gamma, G, lp.dgamma, lp.dbeta, G, rows, lp.n_out)
             dense_backward_core(
                 Xb if l == 0 else <const floating*>(P.layers[l - 1].D if P.layers[l - 1].rate > 0
                                                     else P.layers[l - 1].A),

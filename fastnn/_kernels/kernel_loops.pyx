@@ -1,5 +1,6 @@
 """The layer-by-layer kernels' loops, without the GIL: the activations' (_act_dispatch.pxd), dropout,
-the dense layer's (_dense_core.pxd), the losses' and the optimizers' updates.
+the dense layer's (_dense_core.pxd), the losses', the optimizers' updates and the normalization
+layers' (_norm_core.pxd, which the engine calls here too).
 
 Built once per ISA variant (setup.py); activations, dense, losses and optim, built once, check
 every argument and call these through the table LOOPS (a capsule of a KernelLoops), so the loops
@@ -16,6 +17,9 @@ from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._loops cimport KernelLoops
 from fastnn._kernels._loss_core cimport loss_rows
 from fastnn._kernels._optim_core cimport optim_update
+from fastnn._kernels._norm_core cimport (batch_norm_backward_core, batch_norm_forward_core,
+                                         batch_norm_inference_core, layer_norm_backward_core,
+                                         layer_norm_forward_core)
 from fastnn._kernels._rowops cimport dropout_row
 
 load_blas()
@@ -154,6 +158,91 @@ cdef void _optim_update64(int kind, void* p, const void* grad, void* s1, void* s
                  eps, wd, nesterov, c1, c2, keep)
 
 
+cdef void _batch_norm_forward(const void* x, const void* gamma, const void* beta, void* out,
+                              void* xhat, void* inv_std, void* running_mean, void* running_var,
+                              Py_ssize_t n, Py_ssize_t m, double momentum, double eps,
+                              floating dtype) noexcept nogil:
+    batch_norm_forward_core(<const floating*>x, <const floating*>gamma, <const floating*>beta,
+                            <floating*>out, <floating*>xhat, <floating*>inv_std,
+                            <floating*>running_mean, <floating*>running_var, n, m, momentum, eps)
+
+
+cdef void _batch_norm_forward32(const void* x, const void* gamma, const void* beta, void* out,
+                                void* xhat, void* inv_std, void* running_mean, void* running_var,
+                                Py_ssize_t n, Py_ssize_t m, double momentum,
+                                double eps) noexcept nogil:
+    _batch_norm_forward(x, gamma, beta, out, xhat, inv_std, running_mean, running_var, n, m,
+                        momentum, eps, <float>0)
+
+
+cdef void _batch_norm_forward64(const void* x, const void* gamma, const void* beta, void* out,
+                                void* xhat, void* inv_std, void* running_mean, void* running_var,
+                                Py_ssize_t n, Py_ssize_t m, double momentum,
+                                double eps) noexcept nogil:
+    _batch_norm_forward(x, gamma, beta, out, xhat, inv_std, running_mean, running_var, n, m,
+                        momentum, eps, <double>0)
+
+
+cdef void _batch_norm_inference32(const void* x, const void* gamma, const void* beta,
+                                  const void* running_mean, const void* running_var, void* out,
+                                  Py_ssize_t n, Py_ssize_t m, double eps) noexcept nogil:
+    batch_norm_inference_core(<const float*>x, <const float*>gamma, <const float*>beta,
+                              <const float*>running_mean, <const float*>running_var,
+                              <float*>out, n, m, eps)
+
+
+cdef void _batch_norm_inference64(const void* x, const void* gamma, const void* beta,
+                                  const void* running_mean, const void* running_var, void* out,
+                                  Py_ssize_t n, Py_ssize_t m, double eps) noexcept nogil:
+    batch_norm_inference_core(<const double*>x, <const double*>gamma, <const double*>beta,
+                              <const double*>running_mean, <const double*>running_var,
+                              <double*>out, n, m, eps)
+
+
+cdef void _batch_norm_backward32(const void* xhat, const void* inv_std, const void* gamma,
+                                 const void* dy, void* dgamma, void* dbeta, void* dx,
+                                 Py_ssize_t n, Py_ssize_t m) noexcept nogil:
+    batch_norm_backward_core(<const float*>xhat, <const float*>inv_std, <const float*>gamma,
+                             <const float*>dy, <float*>dgamma, <float*>dbeta, <float*>dx, n, m)
+
+
+cdef void _batch_norm_backward64(const void* xhat, const void* inv_std, const void* gamma,
+                                 const void* dy, void* dgamma, void* dbeta, void* dx,
+                                 Py_ssize_t n, Py_ssize_t m) noexcept nogil:
+    batch_norm_backward_core(<const double*>xhat, <const double*>inv_std, <const double*>gamma,
+                             <const double*>dy, <double*>dgamma, <double*>dbeta, <double*>dx,
+                             n, m)
+
+
+cdef void _layer_norm_forward32(const void* x, const void* gamma, const void* beta, void* out,
+                                void* xhat, void* inv_std, Py_ssize_t n, Py_ssize_t m,
+                                double eps) noexcept nogil:
+    layer_norm_forward_core(<const float*>x, <const float*>gamma, <const float*>beta,
+                            <float*>out, <float*>xhat, <float*>inv_std, n, m, eps)
+
+
+cdef void _layer_norm_forward64(const void* x, const void* gamma, const void* beta, void* out,
+                                void* xhat, void* inv_std, Py_ssize_t n, Py_ssize_t m,
+                                double eps) noexcept nogil:
+    layer_norm_forward_core(<const double*>x, <const double*>gamma, <const double*>beta,
+                            <double*>out, <double*>xhat, <double*>inv_std, n, m, eps)
+
+
+cdef void _layer_norm_backward32(const void* xhat, const void* inv_std, const void* gamma,
+                                 const void* dy, void* dgamma, void* dbeta, void* dx,
+                                 Py_ssize_t n, Py_ssize_t m) noexcept nogil:
+    layer_norm_backward_core(<const float*>xhat, <const float*>inv_std, <const float*>gamma,
+                             <const float*>dy, <float*>dgamma, <float*>dbeta, <float*>dx, n, m)
+
+
+cdef void _layer_norm_backward64(const void* xhat, const void* inv_std, const void* gamma,
+                                 const void* dy, void* dgamma, void* dbeta, void* dx,
+                                 Py_ssize_t n, Py_ssize_t m) noexcept nogil:
+    layer_norm_backward_core(<const double*>xhat, <const double*>inv_std, <const double*>gamma,
+                             <const double*>dy, <double*>dgamma, <double*>dbeta, <double*>dx,
+                             n, m)
+
+
 cdef KernelLoops _LOOPS
 _LOOPS.forward_rows[0], _LOOPS.forward_rows[1] = _forward_rows32, _forward_rows64
 _LOOPS.backward_rows[0], _LOOPS.backward_rows[1] = _backward_rows32, _backward_rows64
@@ -166,4 +255,14 @@ _LOOPS.dense_forward[0], _LOOPS.dense_forward[1] = _dense_forward32, _dense_forw
 _LOOPS.dense_backward[0], _LOOPS.dense_backward[1] = _dense_backward32, _dense_backward64
 _LOOPS.loss_rows[0], _LOOPS.loss_rows[1] = _loss_rows32, _loss_rows64
 _LOOPS.optim_update[0], _LOOPS.optim_update[1] = _optim_update32, _optim_update64
+_LOOPS.batch_norm_forward[0] = _batch_norm_forward32
+_LOOPS.batch_norm_forward[1] = _batch_norm_forward64
+_LOOPS.batch_norm_inference[0] = _batch_norm_inference32
+_LOOPS.batch_norm_inference[1] = _batch_norm_inference64
+_LOOPS.batch_norm_backward[0] = _batch_norm_backward32
+_LOOPS.batch_norm_backward[1] = _batch_norm_backward64
+_LOOPS.layer_norm_forward[0] = _layer_norm_forward32
+_LOOPS.layer_norm_forward[1] = _layer_norm_forward64
+_LOOPS.layer_norm_backward[0] = _layer_norm_backward32
+_LOOPS.layer_norm_backward[1] = _layer_norm_backward64
 LOOPS = PyCapsule_New(&_LOOPS, "fastnn._kernels.kernel_loops.LOOPS", NULL)
