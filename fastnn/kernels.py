@@ -20,7 +20,8 @@ NAMES = {
         "softmax_cross_entropy", "categorical_cross_entropy", "sigmoid_binary_cross_entropy",
         "sigmoid_binary_cross_entropy_sum", "binary_cross_entropy", "mean_squared_error",
         "mean_absolute_error", "sum_of_squares", "huber", "poisson"],
-    "optim": [entry.kernel for entry in registry.OPTIMIZERS],
+    "optim": [entry.kernel for entry in registry.OPTIMIZERS]
+             + ["grad_sum_squares", "clip_gradient"],
 }
 
 #: The kernel build in use: "baseline", "x86_64_v3" (AVX2, FMA) or "x86_64_v4" (AVX-512).

@@ -52,6 +52,10 @@ cdef struct PlanC:
     int loss_kind, opt_kind, acc_mode
     double loss_eps, lr, decay, a, b, eps, wd
     bint nesterov, eps_hat, has_l2
+    double clipnorm, clipvalue, global_clipnorm  # gradient clipping, 0 where off
+    bint clip           # any of them on
+    const double* lrs   # the learning rate of steps lr_first, lr_first + 1, ...; NULL: lr, decay
+    Py_ssize_t lr_first, lr_count
     int tiny            # _tiny.h's summation order that matches BLAS for this network, or -1
     Py_ssize_t max_rows
     void* Xb            # the gathered batch
@@ -107,6 +111,9 @@ ctypedef double (*LossRows)(int kind, const void* z, const void* t, const Py_ssi
 ctypedef void (*OptimUpdate)(int kind, void* p, const void* grad, void* s1, void* s2,
                              Py_ssize_t n, double lr, double a, double b, double eps, double wd,
                              bint nesterov, double c1, double c2, double keep) noexcept nogil
+# Gradient clipping (_clip.pxd): sum of squares in double, and g = clamp(g * scale, +-clipvalue).
+ctypedef double (*SumSquares)(const void* g, Py_ssize_t n) noexcept nogil
+ctypedef void (*ClipScale)(void* g, Py_ssize_t n, double scale, double clipvalue) noexcept nogil
 
 
 cdef struct EngineLoops:
@@ -126,6 +133,8 @@ cdef struct KernelLoops:
     DenseBackward dense_backward[2]
     LossRows loss_rows[2]
     OptimUpdate optim_update[2]
+    SumSquares sum_squares[2]
+    ClipScale clip_scale[2]
 
 
 cdef inline int dtype_index(int typenum) noexcept nogil:

@@ -1,5 +1,6 @@
 """The layer-by-layer kernels' loops, without the GIL: the activations' (_act_dispatch.pxd), dropout,
-the dense layer's (_dense_core.pxd), the losses' and the optimizers' updates.
+the dense layer's (_dense_core.pxd), the losses', the optimizers' updates and gradient clipping
+(_clip.pxd, which the engine calls here too).
 
 Built once per ISA variant (setup.py); activations, dense, losses and optim, built once, check
 every argument and call these through the table LOOPS (a capsule of a KernelLoops), so the loops
@@ -12,6 +13,7 @@ from libc.stdint cimport uint64_t
 from fastnn._kernels._act_dispatch cimport (backward_factor_rows, backward_rows,
                                            forward_factor_rows, forward_rows)
 from fastnn._kernels._blas cimport load_blas, row_blocks
+from fastnn._kernels._clip cimport clip_scale, sum_squares
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._loops cimport KernelLoops
 from fastnn._kernels._loss_core cimport loss_rows
@@ -154,6 +156,22 @@ cdef void _optim_update64(int kind, void* p, const void* grad, void* s1, void* s
                  eps, wd, nesterov, c1, c2, keep)
 
 
+cdef double _sum_squares32(const void* g, Py_ssize_t n) noexcept nogil:
+    return sum_squares(<const float*>g, n)
+
+
+cdef double _sum_squares64(const void* g, Py_ssize_t n) noexcept nogil:
+    return sum_squares(<const double*>g, n)
+
+
+cdef void _clip_scale32(void* g, Py_ssize_t n, double scale, double clipvalue) noexcept nogil:
+    clip_scale(<float*>g, n, <float>scale, <float>clipvalue)
+
+
+cdef void _clip_scale64(void* g, Py_ssize_t n, double scale, double clipvalue) noexcept nogil:
+    clip_scale(<double*>g, n, scale, clipvalue)
+
+
 cdef KernelLoops _LOOPS
 _LOOPS.forward_rows[0], _LOOPS.forward_rows[1] = _forward_rows32, _forward_rows64
 _LOOPS.backward_rows[0], _LOOPS.backward_rows[1] = _backward_rows32, _backward_rows64
@@ -166,4 +184,6 @@ _LOOPS.dense_forward[0], _LOOPS.dense_forward[1] = _dense_forward32, _dense_forw
 _LOOPS.dense_backward[0], _LOOPS.dense_backward[1] = _dense_backward32, _dense_backward64
 _LOOPS.loss_rows[0], _LOOPS.loss_rows[1] = _loss_rows32, _loss_rows64
 _LOOPS.optim_update[0], _LOOPS.optim_update[1] = _optim_update32, _optim_update64
+_LOOPS.sum_squares[0], _LOOPS.sum_squares[1] = _sum_squares32, _sum_squares64
+_LOOPS.clip_scale[0], _LOOPS.clip_scale[1] = _clip_scale32, _clip_scale64
 LOOPS = PyCapsule_New(&_LOOPS, "fastnn._kernels.kernel_loops.LOOPS", NULL)
