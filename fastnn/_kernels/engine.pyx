@@ -383,6 +383,7 @@ cdef class Plan:
     cdef Py_ssize_t n_spans, n_read_spans
     cdef list span_names
     cdef object lr_table  # the array c.lrs points into, or None
+    cdef int training_calls  # train_epoch(s) calls running without the GIL
 
     def __cinit__(self):
         self.c.layers = NULL
@@ -392,6 +393,7 @@ cdef class Plan:
         self.n_spans = self.n_read_spans = 0
         self.ready = False
         self.started = False
+        self.training_calls = 0
 
     def __dealloc__(self):
         # The only place the plan's memory is freed: no method runs on a plan being deallocated
@@ -549,6 +551,9 @@ cdef class Plan:
         lr / (1 + decay * t)."""
         import numpy as np
         self._require_ready()
+        if self.training_calls:  # a running epoch reads the table it would free
+            raise RuntimeError("engine: the learning-rate table cannot change while another "
+                               "thread trains on this plan")
         if rates is None:
             self.c.lrs, self.c.lr_first, self.c.lr_count, self.lr_table = NULL, 0, 0, None
             return
@@ -649,8 +654,12 @@ cdef class Plan:
         cdef double sums[3]
         sums[0] = sums[1] = sums[2] = 0
         cdef int status
-        with nogil:
-            status = self._run_epoch(&d, Op, &it, threads, sums)
+        self.training_calls += 1
+        try:
+            with nogil:
+                status = self._run_epoch(&d, Op, &it, threads, sums)
+        finally:
+            self.training_calls -= 1
         return status == 0, sums[0], sums[1], sums[2], it
 
     cdef void _state(self, bint save) noexcept nogil:
@@ -709,25 +718,29 @@ cdef class Plan:
         cdef Py_ssize_t start, e, done = 0, block = 64, n_block
         cdef int status = 0
         blocks = []  # the sums, in blocks of epochs that double in size as the epochs run
-        with (lock if lock is not None else nullcontext()):
-            while done < n_epochs and status == 0:
-                n_block = min(block, n_epochs - done)
-                sums = np.zeros((n_block, 3))
-                Sp = <double*>cnp.PyArray_DATA(sums)
-                with nogil:
-                    for e in range(n_block):
-                        if g != NULL:
-                            _permutation(g, Op, d.n)
-                        self._state(True)
-                        start = it
-                        status = self._run_epoch(&d, Op, &it, threads, Sp + 3 * e)
-                        if status != 0:
-                            self._state(False)
-                            it = start
-                            break
-                        done += 1
-                blocks.append(sums if status == 0 else sums[:e])
-                block = min(2 * block, 1 << 20)
+        self.training_calls += 1
+        try:
+            with (lock if lock is not None else nullcontext()):
+                while done < n_epochs and status == 0:
+                    n_block = min(block, n_epochs - done)
+                    sums = np.zeros((n_block, 3))
+                    Sp = <double*>cnp.PyArray_DATA(sums)
+                    with nogil:
+                        for e in range(n_block):
+                            if g != NULL:
+                                _permutation(g, Op, d.n)
+                            self._state(True)
+                            start = it
+                            status = self._run_epoch(&d, Op, &it, threads, Sp + 3 * e)
+                            if status != 0:
+                                self._state(False)
+                                it = start
+                                break
+                            done += 1
+                    blocks.append(sums if status == 0 else sums[:e])
+                    block = min(2 * block, 1 << 20)
+        finally:
+            self.training_calls -= 1
         if len(blocks) != 1:
             sums = np.concatenate(blocks) if blocks else np.zeros((0, 3))
         else:
