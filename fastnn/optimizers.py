@@ -67,6 +67,31 @@ def _check_clipping(clipnorm, clipvalue, global_clipnorm):
 
 
 class Optimizer(Tracked):
+    """Base class of the optimizers: step(params, grads) updates the parameters in place.
+
+    Parameters
+    ----------
+    lr : float or callable
+        The learning rate, a finite number >= 0, or a schedule: fastnn.schedules' classes or
+        any callable of the step number (0, 1, ...) returning one. Keras' name:
+        learning_rate.
+    decay : float
+        The rate is lr / (1 + decay * iterations) (a schedule's value divided the same way).
+    weight_decay : float
+        L2 decay added to the gradient (AdamW: decoupled), after the clipping.
+    clipnorm, global_clipnorm : float or None
+        Rescale each parameter's gradient, or all of them together, to a norm of at most
+        this, as torch.nn.utils.clip_grad_norm_ (see the module's docstring); not both.
+    clipvalue : float or None
+        Clamp each gradient element to [-clipvalue, clipvalue], after a norm's rescale.
+
+    Attributes
+    ----------
+    iterations : int
+        Steps taken; numbers the next step (its schedule's argument).
+    state : list of lists of arrays
+        Per parameter, the optimizer's state arrays (velocities, moments).
+    """
     n_state = 0  # arrays of state per parameter
     decoupled = False  # weight_decay applied apart from the gradient (AdamW), not as L2
     # Handed to the engine on every call, so changing them needs no new plan.

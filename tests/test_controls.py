@@ -164,6 +164,9 @@ SCHEDULES = {
                       lambda o: __import__("torch").optim.lr_scheduler.LambdaLR(
                           o, lambda k: k / 4 if k < 4
                           else 0.5 * (1 + math.cos(math.pi * min(k - 4, 8) / 8)))),
+    "piecewise": (fnn.PiecewiseConstantDecay([3, 7], [0.1, 0.05, 0.01]),
+                  lambda o: __import__("torch").optim.lr_scheduler.LambdaLR(
+                      o, lambda k: 1.0 if k <= 3 else 0.5 if k <= 7 else 0.1)),
 }
 
 
@@ -190,6 +193,17 @@ def test_a_schedule_and_clipping_together_train_as_torch():
         lambda p: torch.optim.Adam(p, lr=0.02),
         _torch_clip(global_clipnorm=0.1),
         lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.9))
+
+
+@pytest.mark.torch
+def test_adamw_decays_at_the_scheduled_rate_after_clipping_as_torch():
+    import torch
+    _trains_as_torch(
+        fnn.AdamW(learning_rate=fnn.CosineDecay(0.05, 12, alpha=0.2), weight_decay=0.3,
+                  clipnorm=0.05, clipvalue=0.004),
+        lambda p: torch.optim.AdamW(p, lr=0.05, weight_decay=0.3),
+        _torch_clip(clipnorm=0.05, clipvalue=0.004),
+        lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=12, eta_min=0.01))
 
 
 # ---------------------------------------------------------------- schedules' values
@@ -448,3 +462,29 @@ def test_a_model_file_with_an_unknown_schedule_is_refused(tmp_path):
     meta["optimizer"]["config"]["lr"] = {"schedule": "StepDecay", "config": {"step_size": 0}}
     with pytest.raises(ValueError, match="optimizer.config.lr"):
         fnn.io.Description(meta)
+
+
+def test_the_learning_rate_table_cannot_change_under_a_running_call():
+    """A call training in another thread reads the table: replacing it then is a RuntimeError
+    (the call holds the generator's lock first, so holding it here keeps the call running)."""
+    import threading
+    import time
+    X, y, _ = data()
+    net = fnn.Network(mlp()(), optimizer=fnn.SGD(fnn.StepDecay(0.1, 2)), random_state=0)
+    plan = net.training_plan(16, True)
+    plan.set_learning_rates(np.full(7, 0.1), 0)
+    rng = np.random.default_rng(0)
+    with rng.bit_generator.lock:
+        worker = threading.Thread(target=plan.train_epochs, args=(X, y, None, 16, 0, 1, rng))
+        worker.start()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                plan.set_learning_rates(np.full(7, 0.1), 0)
+            except RuntimeError as error:
+                assert "another thread" in str(error)
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+    worker.join()
+    plan.set_learning_rates(None)  # and once it is done, it may
