@@ -29,6 +29,7 @@ from fastnn import kernels as K
 from fastnn import registry
 from fastnn.schedules import is_schedule
 from fastnn.tracking import Tracked
+from fastnn.validation import is_real
 from fastnn.validation import real as _check
 
 
@@ -126,8 +127,7 @@ class Optimizer(Tracked):
         if not is_schedule(self.lr):
             return self.lr / (1.0 + self.decay * t)
         value = self.lr(t)
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
-                or not (math.isfinite(value) and value >= 0):
+        if not (is_real(value) and math.isfinite(value) and value >= 0):
             raise ValueError(f"the learning-rate schedule {self.lr!r} gave {value!r} for step "
                              f"{t}: a learning rate must be a finite number >= 0")
         return float(value) / (1.0 + self.decay * t)

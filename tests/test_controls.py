@@ -350,7 +350,7 @@ def test_clipping_set_after_construction_is_checked_before_training():
         net.fit(X, y, verbose=0)
 
 
-@pytest.mark.parametrize("bad", [float("nan"), -0.1, float("inf"), "0.1", None])
+@pytest.mark.parametrize("bad", [float("nan"), -0.1, float("inf"), "0.1", None, True, 1j])
 @pytest.mark.parametrize("engine", [True, False])
 def test_a_bad_schedule_value_is_a_value_error_before_the_step(bad, engine):
     X, y, _ = data()
