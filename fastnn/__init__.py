@@ -11,7 +11,7 @@ fastnn.MLPClassifier and fastnn.MLPRegressor are drop-ins for scikit-learn's (fa
 """
 __version__ = "0.1.0"
 
-from fastnn import datasets, kernels, reference  # noqa: F401
+from fastnn import datasets, kernels, reference, schedules  # noqa: F401
 from fastnn.callbacks import Callback, EarlyStopping, History  # noqa: F401
 from fastnn.gradcheck import gradcheck  # noqa: F401
 from fastnn.layers import (BatchNorm, BatchNormalization, Dense, Dropout,  # noqa: F401
@@ -21,6 +21,8 @@ from fastnn.losses import (MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Lo
 from fastnn.io import load  # noqa: F401
 from fastnn.network import Network  # noqa: F401
 from fastnn.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop  # noqa: F401
+from fastnn.schedules import (CosineDecay, ExponentialDecay,  # noqa: F401
+                              PiecewiseConstantDecay, StepDecay)
 from fastnn import layers as _layers
 from fastnn import optimizers as _optimizers
 

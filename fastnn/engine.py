@@ -79,10 +79,14 @@ def compile_plan(network, max_rows, labels=None, training=True):
     if training:
         hyper = optimizer.config()
         a, b = OPTIMIZER_SLOTS[name]
-        optimizer_spec = OptimizerSpec(code, optimizer.lr, optimizer.decay, hyper.get(a, 0.0),
+        # a schedule's rates come per call (Plan.set_learning_rates), not in the plan
+        optimizer_spec = OptimizerSpec(code, 0.0 if optimizer.schedule is not None else optimizer.lr,
+                                       optimizer.decay, hyper.get(a, 0.0),
                                        hyper.get(b, 0.0), hyper.get("eps", 0.0),
                                        optimizer.weight_decay, hyper.get("nesterov", False),
-                                       hyper.get("eps_hat", False))
+                                       hyper.get("eps_hat", False),
+                                       *(getattr(optimizer, name) or 0.0
+                                         for name in optimizers.CLIPPING))
     else:  # inference reads no hyperparameter, so none of them can keep predict from running
         optimizer_spec = OptimizerSpec(code, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, False, False)
     mode = network.accuracy_mode() if network.loss.classification else None

@@ -28,7 +28,7 @@ import zlib
 
 import numpy as np
 
-from fastnn import initializers, kernels, losses, optimizers
+from fastnn import initializers, kernels, losses, optimizers, schedules
 from fastnn import layers as L
 
 try:
@@ -58,7 +58,7 @@ def describe(net):
                    for layer in net.layers],
         "loss": {"class": type(net.loss).__name__, "config": net.loss.config()},
         "optimizer": {"class": type(net.optimizer).__name__,
-                      "config": net.optimizer.config(),
+                      "config": _optimizer_config(net.optimizer),
                       "iterations": net.optimizer.iterations,
                       "state_per_param": [len(s) for s in net.optimizer.state]},
         "training": {"threads": net.threads, "generator": _generator_state(net.rng),
@@ -121,6 +121,37 @@ def _training(spec, n_dropout):
         raise ValueError(f"training.streams must hold [key, counter] (integers in [0, 2^64)) for "
                          f"each of the {n_dropout} Dropout layers")
     return threads, _generator(spec["generator"]), streams
+def _optimizer_config(optimizer):
+    """The optimizer's config, a learning-rate schedule in it as {"schedule": class name,
+    "config": its arguments}; ValueError for a schedule that is not one of fastnn's classes."""
+    config = optimizer.config()
+    schedule = optimizer.schedule
+    if schedule is not None:
+        if schedules.CLASSES.get(type(schedule).__name__) is not type(schedule):
+            raise ValueError(f"cannot save the optimizer: its learning rate is the custom "
+                             f"schedule {schedule!r}, which a model file cannot hold (only "
+                             f"fastnn.schedules' classes: {sorted(schedules.CLASSES)}); set "
+                             f"optimizer.lr to a number or such a schedule before saving")
+        config["lr"] = {"schedule": type(schedule).__name__, "config": schedule.config()}
+    return config
+
+
+def _schedule(spec, where):
+    """The schedule of a model file's {"schedule": class name, "config": arguments}."""
+    _fields(spec, where, ("schedule", "config"))
+    cls = schedules.CLASSES.get(spec["schedule"]) if isinstance(spec["schedule"], str) else None
+    if cls is None:
+        raise ValueError(f"{where}.schedule is {spec['schedule']!r}, not one of fastnn's "
+                         f"schedules: {sorted(schedules.CLASSES)}")
+    config = spec["config"]
+    if not isinstance(config, dict):
+        raise ValueError(f"{where}.config must be an object, got {type(config).__name__}")
+    for key, value in config.items():
+        values = value if isinstance(value, list) else [value]
+        if not all(v is None or isinstance(v, (bool, int, float)) for v in values):
+            raise ValueError(f"{where}.config.{key} must be a number, true/false, null or a "
+                             f"list of numbers")
+    return _construct(cls, config, where)
 
 
 def _fields(obj, where, names):
@@ -195,8 +226,14 @@ class Description:
         self.loss = _construct(*_build(losses.CLASSES, meta["loss"], "loss", "losses"), "loss")
         spec = _fields(meta["optimizer"], "optimizer",
                        ("class", "config", "iterations", "state_per_param"))
-        cls, config = _build(optimizers.CLASSES, {"class": spec["class"], "config": spec["config"]},
+        config = spec["config"]
+        lr = config.get("lr") if isinstance(config, dict) else None
+        if isinstance(lr, dict):  # a learning-rate schedule
+            config = {**config, "lr": None}
+        cls, config = _build(optimizers.CLASSES, {"class": spec["class"], "config": config},
                              "optimizer", "optimizers")
+        if isinstance(lr, dict):
+            config["lr"] = _schedule(lr, "optimizer.config.lr")
         self.optimizer = _construct(cls, config, "optimizer")
         self.iterations = spec["iterations"]
         if type(self.iterations) is not int or not 0 <= self.iterations < MAX_ITERATIONS:

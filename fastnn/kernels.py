@@ -20,7 +20,8 @@ NAMES = {
         "softmax_cross_entropy", "categorical_cross_entropy", "sigmoid_binary_cross_entropy",
         "sigmoid_binary_cross_entropy_sum", "binary_cross_entropy", "mean_squared_error",
         "mean_absolute_error", "sum_of_squares", "huber", "poisson"],
-    "optim": [entry.kernel for entry in registry.OPTIMIZERS],
+    "optim": [entry.kernel for entry in registry.OPTIMIZERS]
+             + ["grad_sum_squares", "clip_gradient"],
     "norm": ["batch_norm_forward", "batch_norm_inference", "batch_norm_backward",
              "layer_norm_forward", "layer_norm_backward"],
 }

@@ -2,7 +2,24 @@
 
 The state (velocities, moments) lives in the optimizer, one list of arrays per parameter, in
 the order of the parameters. The learning rate decays as lr / (1 + decay * iterations), where
-`iterations` counts the steps taken.
+`iterations` counts the steps taken; lr may also be a schedule (fastnn.schedules, or any
+callable of the step number), whose value decay then divides.
+
+Every optimizer takes Keras' names as aliases (learning_rate= for lr, beta_1=, beta_2= and
+epsilon= for beta1, beta2 and eps; both spellings at once is a TypeError) and Keras' gradient
+clipping, applied to the loss gradients in place before the update (and so before weight_decay
+and the layers' L2, which torch too adds inside its step):
+
+- clipnorm: each parameter's gradient g scaled by coef = clipnorm / (||g|| + 1e-6) when coef
+  < 1: torch.nn.utils.clip_grad_norm_ on that parameter alone (Keras scales by clipnorm /
+  max(||g||, clipnorm), which differs by that 1e-6);
+- global_clipnorm: all gradients scaled by one such coef of their joint norm, as
+  torch.nn.utils.clip_grad_norm_ on all parameters; at most one of the two;
+- clipvalue: each element clamped to [-clipvalue, clipvalue], after a norm's rescale (as
+  clip_grad_norm_ then clip_grad_value_).
+
+The norms are summed in double (kernels.grad_sum_squares, parameter by parameter in order for
+the global one), the kernels the engine calls too.
 """
 import math
 
@@ -10,7 +27,9 @@ import numpy as np
 
 from fastnn import kernels as K
 from fastnn import registry
+from fastnn.schedules import is_schedule
 from fastnn.tracking import Tracked
+from fastnn.validation import is_real
 from fastnn.validation import real as _check
 
 
@@ -25,16 +44,67 @@ def _hyper(name, value):
     return _check(name, value, low, high, low_open=low_open)
 
 
+CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
+
+
+def _lr(value):
+    """A learning rate: a schedule as it is, else a number checked as the hyperparameter lr."""
+    return value if is_schedule(value) else _hyper("lr", value)
+
+
+def _clip(name, value):
+    return None if value is None else _check(name, value, 0, math.inf, low_open=True)
+
+
+def _check_clipping(clipnorm, clipvalue, global_clipnorm):
+    """The three clipping arguments checked: None (off) or a finite number > 0 each, and not
+    both norms (as Keras refuses them)."""
+    values = [_clip(name, value) for name, value in
+              zip(CLIPPING, (clipnorm, clipvalue, global_clipnorm))]
+    if values[0] is not None and values[2] is not None:
+        raise ValueError("at most one of clipnorm (per parameter) and global_clipnorm (all "
+                         "parameters together) may be set")
+    return values
+
+
 class Optimizer(Tracked):
+    """Base class of the optimizers: step(params, grads) updates the parameters in place.
+
+    Parameters
+    ----------
+    lr : float or callable
+        The learning rate, a finite number >= 0, or a schedule: fastnn.schedules' classes or
+        any callable of the step number (0, 1, ...) returning one. Keras' name:
+        learning_rate.
+    decay : float
+        The rate is lr / (1 + decay * iterations) (a schedule's value divided the same way).
+    weight_decay : float
+        L2 decay added to the gradient (AdamW: decoupled), after the clipping.
+    clipnorm, global_clipnorm : float or None
+        Rescale each parameter's gradient, or all of them together, to a norm of at most
+        this, as torch.nn.utils.clip_grad_norm_ (see the module's docstring); not both.
+    clipvalue : float or None
+        Clamp each gradient element to [-clipvalue, clipvalue], after a norm's rescale.
+
+    Attributes
+    ----------
+    iterations : int
+        Steps taken; numbers the next step (its schedule's argument).
+    state : list of lists of arrays
+        Per parameter, the optimizer's state arrays (velocities, moments).
+    """
     n_state = 0  # arrays of state per parameter
     decoupled = False  # weight_decay applied apart from the gradient (AdamW), not as L2
     # Handed to the engine on every call, so changing them needs no new plan.
     _untracked = frozenset({"lr", "iterations"})
 
-    def __init__(self, lr, decay=0.0, weight_decay=0.0):
-        self.lr = _hyper("lr", lr)
+    def __init__(self, lr, decay=0.0, weight_decay=0.0, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None):
+        self.lr = _lr(lr)
         self.decay = _hyper("decay", decay)
         self.weight_decay = _hyper("weight_decay", weight_decay)
+        self.clipnorm, self.clipvalue, self.global_clipnorm = _check_clipping(
+            clipnorm, clipvalue, global_clipnorm)
         self.iterations = 0
         self.state = []
 
@@ -42,12 +112,60 @@ class Optimizer(Tracked):
         """Raise ValueError if a hyperparameter set since construction is not valid: the
         constructors' ranges, checked again on the current values."""
         for name, value in self.config().items():
-            if name in RANGES:
+            if name in RANGES and not (name == "lr" and is_schedule(value)):
                 _hyper(name, value)
+        _check_clipping(self.clipnorm, self.clipvalue, self.global_clipnorm)
+
+    @property
+    def schedule(self):
+        """The learning-rate schedule (lr, when it is a callable), or None."""
+        return self.lr if is_schedule(self.lr) else None
+
+    def lr_at(self, t):
+        """The learning rate of step t (0-based): the schedule's value or lr, divided by
+        1 + decay * t. ValueError if a schedule gives anything but a finite number >= 0."""
+        if not is_schedule(self.lr):
+            return self.lr / (1.0 + self.decay * t)
+        value = self.lr(t)
+        if not (is_real(value) and math.isfinite(value) and value >= 0):
+            raise ValueError(f"the learning-rate schedule {self.lr!r} gave {value!r} for step "
+                             f"{t}: a learning rate must be a finite number >= 0")
+        return float(value) / (1.0 + self.decay * t)
 
     @property
     def current_lr(self):
-        return self.lr / (1.0 + self.decay * self.iterations)
+        """The learning rate of the next step."""
+        return self.lr_at(self.iterations)
+
+    def learning_rates(self, steps):
+        """The learning rates of the next `steps` steps, as a float64 array (what the engine
+        reads when there is a schedule)."""
+        return np.array([self.lr_at(t) for t in range(self.iterations, self.iterations + steps)],
+                        dtype=np.float64)
+
+    @property
+    def clips(self):
+        """Whether any gradient clipping is on."""
+        return (self.clipnorm is not None or self.clipvalue is not None
+                or self.global_clipnorm is not None)
+
+    def clip_gradients(self, grads):
+        """Clip `grads` in place as the constructor's clipnorm, global_clipnorm and clipvalue
+        say (see the module's docstring), with the kernels the engine uses."""
+        scale = 1.0
+        if self.global_clipnorm is not None:
+            total = 0.0
+            for g in grads:
+                total += K.grad_sum_squares(g)
+            coef = self.global_clipnorm / (math.sqrt(total) + 1e-6)
+            scale = coef if coef < 1 else 1.0
+        clipvalue = self.clipvalue or 0.0
+        for g in grads:
+            if self.clipnorm is not None:
+                coef = self.clipnorm / (math.sqrt(K.grad_sum_squares(g)) + 1e-6)
+                scale = coef if coef < 1 else 1.0
+            if scale != 1 or clipvalue > 0:
+                K.clip_gradient(g, scale, clipvalue)
 
     def init_state(self, params):
         """Zero state arrays for `params`, unless the optimizer already holds state for as many
@@ -78,6 +196,8 @@ class Optimizer(Tracked):
         optimizer (AdamW) adds it to the gradient alone and decays by weight_decay apart."""
         self.init_state(params)
         lr = self.current_lr
+        if self.clips:
+            self.clip_gradients(grads)
         extra_decay = extra_decay or [0.0] * len(params)
         coupled = 0.0 if self.decoupled else self.weight_decay
         for param, grad, state, extra in zip(params, grads, self.state, extra_decay):
@@ -85,13 +205,37 @@ class Optimizer(Tracked):
         self.iterations += 1
 
     def config(self):
-        return {"lr": self.lr, "decay": self.decay, "weight_decay": self.weight_decay}
+        """The constructor's arguments (lr a schedule object if it is one; the clipping ones
+        only where set)."""
+        return {"lr": self.lr, "decay": self.decay, "weight_decay": self.weight_decay,
+                **{name: getattr(self, name) for name in CLIPPING
+                   if getattr(self, name) is not None}}
 
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.config().items())})"
 
 
 _BASE = ("lr", "decay", "weight_decay")  # Optimizer.__init__'s
+# Keras' names of fastnn's arguments, understood by every optimizer that has the argument.
+KERAS_NAMES = {"learning_rate": "lr", "beta_1": "beta1", "beta_2": "beta2", "epsilon": "eps"}
+
+
+class _Default(float):
+    """A constructor's default number, told apart by identity from the same number passed (so
+    that giving both lr and learning_rate is a TypeError even when lr equals its default)."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return float.__repr__(self)
+
+
+def _alias(cls, name, value, alias, alias_value):
+    """The value of argument `name` when Keras' `alias` may have been given instead."""
+    if alias_value is None:
+        return value
+    if type(value) is not _Default:
+        raise TypeError(f"{cls}() got both {name}= and its Keras name {alias}=; give one")
+    return alias_value
 
 
 def _function(qualname, source, scope):
@@ -111,15 +255,22 @@ def _optimizer_class(entry):
     kernel with the arguments it takes."""
     names = [arg.name for arg in entry.args]
     extra = [arg for arg in entry.args if arg.name not in _BASE]
+    aliases = {alias: name for alias, name in KERAS_NAMES.items() if name in names}
     init = _function(
         f"{entry.cls}.__init__",
-        f"def __init__(self, {', '.join(f'{n}={n}_' for n in names)}):\n"
-        f"    Optimizer.__init__(self, lr, decay, weight_decay)\n"
+        f"def __init__(self, {', '.join(f'{n}={n}_' for n in names)}, *, "
+        + "".join(f"{alias}=None, " for alias in aliases)
+        + "clipnorm=None, clipvalue=None, global_clipnorm=None):\n"
+        + "".join(f"    {name} = _alias({entry.cls!r}, {name!r}, {name}, {alias!r}, {alias})\n"
+                  for alias, name in aliases.items())
+        + "    Optimizer.__init__(self, lr, decay, weight_decay, clipnorm, clipvalue, "
+          "global_clipnorm)\n"
         + "".join(f"    self.{a.name} = _hyper({a.name!r}, {a.name})\n"
                   if isinstance(a, registry.Hyper) else f"    self.{a.name} = bool({a.name})\n"
                   for a in extra),
-        {"Optimizer": Optimizer, "_hyper": _hyper,
-         **{f"{arg.name}_": arg.default for arg in entry.args}})
+        {"Optimizer": Optimizer, "_hyper": _hyper, "_alias": _alias,
+         **{f"{arg.name}_": _Default(arg.default) if isinstance(arg, registry.Hyper)
+            else arg.default for arg in entry.args}})
 
     # The kernel's keywords: the hyperparameters as they are, the step's lr, the coupled decay.
     kw = {a.name: f"self.{a.name}" for a in entry.kernel_args}
@@ -144,7 +295,9 @@ def _optimizer_class(entry):
         {"kernel": getattr(K, entry.kernel), "math": math})
 
     def config(self):
-        return {**Optimizer.config(self), **{a.name: getattr(self, a.name) for a in extra}}
+        base = Optimizer.config(self)
+        clipping = {name: base.pop(name) for name in CLIPPING if name in base}
+        return {**base, **{a.name: getattr(self, a.name) for a in extra}, **clipping}
 
     namespace = {"__module__": __name__, "__qualname__": entry.cls, "__doc__": entry.doc,
                  "__init__": init, "_update": _update, "config": config, "entry": entry,

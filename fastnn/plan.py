@@ -46,7 +46,8 @@ class ParamSpec(NamedTuple):
 
 class OptimizerSpec(NamedTuple):
     """The optimizer's kind and hyperparameters; a and b are its two slots
-    (fastnn.registry.OPTIMIZERS[...].slots: momentum, beta1/beta2, rho)."""
+    (fastnn.registry.OPTIMIZERS[...].slots: momentum, beta1/beta2, rho). With a learning-rate
+    schedule, lr is unused: the Plan's set_learning_rates table gives each step's rate."""
     kind: int                       # engine.OPTIMIZER_CODES[name]
     lr: float
     decay: float
@@ -56,6 +57,9 @@ class OptimizerSpec(NamedTuple):
     weight_decay: float
     nesterov: bool
     eps_hat: bool
+    clipnorm: float = 0.0           # gradient clipping (fastnn.optimizers), 0 where off
+    clipvalue: float = 0.0
+    global_clipnorm: float = 0.0
 
 
 class LossSpec(NamedTuple):

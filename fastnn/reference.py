@@ -418,3 +418,33 @@ def adagrad_update(param, grad, acc, *, lr=0.01, eps=1e-7, weight_decay=0.0):
     acc += g * g
     param -= lr * g / (np.sqrt(acc) + eps)
     return param
+
+
+# ---------------------------------------------------------------- gradient clipping
+
+def grad_sum_squares(grad):
+    """sum(grad**2) in double, in the kernel's order: 8 lanes over the first n - n % 8 values,
+    the tail added one by one, then the lanes."""
+    g = np.asarray(grad, dtype=np.float64).ravel()
+    head = len(g) - len(g) % 8
+    lanes = np.zeros(8)
+    for block in g[:head].reshape(-1, 8):
+        lanes += block * block
+    total = 0.0
+    for x in g[head:]:
+        total += x * x
+    for lane in lanes:
+        total += lane
+    return float(total)
+
+
+def clip_gradient(grad, scale=1.0, clipvalue=0.0):
+    """grad = clip(grad * scale, -clipvalue, clipvalue) in place (scale 1: no rescale,
+    clipvalue 0: no clamp; NaN stays NaN)."""
+    if scale != 1:
+        grad *= grad.dtype.type(scale)
+    if clipvalue > 0:
+        c = grad.dtype.type(clipvalue)
+        grad[grad > c] = c
+        grad[grad < -c] = -c
+    return grad

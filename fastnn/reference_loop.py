@@ -14,9 +14,13 @@ class ReferenceNetwork:
     """layers: [(W, b, activation name, alpha, dropout rate, dropout state or None[, norm])],
     norm: None or ("batch", gamma, beta, running_mean, running_var, momentum, eps) or
     ("layer", gamma, beta, eps), between the Dense and the activation; loss: a
-    fastnn.reference loss function name (and eps); optimizer: (name, hyperparameters, decay)."""
+    fastnn.reference loss function name (and eps); optimizer: (name, hyperparameters, decay);
+    clipping: {"clipnorm" | "global_clipnorm" | "clipvalue": value} as the optimizers take them;
+    schedule: a callable of the step number giving the learning rate instead of
+    hyperparameters["lr"]."""
 
-    def __init__(self, layers, loss, optimizer, loss_eps=None):
+    def __init__(self, layers, loss, optimizer, loss_eps=None, clipping=None, schedule=None):
+        self.clipping, self.schedule = dict(clipping or {}), schedule
         self.layers = [[W.copy(), b.copy(), act, alpha, rate, None if st is None else st.copy()]
                        for W, b, act, alpha, rate, st, *_ in layers]
         self.norms = [None if len(layer) < 7 or layer[6] is None else
@@ -112,13 +116,28 @@ class ReferenceNetwork:
             R.dense_backward(x, W, dz, dW, db, dx)
             grads[:0] = [dW, db] + norm_grads
             grad = dx
-        lr = self.hyper["lr"] / (1 + self.decay * self.iterations)
+        self._clip(grads)
+        base = self.hyper["lr"] if self.schedule is None else self.schedule(self.iterations)
+        lr = base / (1 + self.decay * self.iterations)
         hyper = {k: v for k, v in self.hyper.items() if k != "lr"}
         for p, g, state in zip(self.parameters(), grads, self.state):
             t = (self.iterations + 1,) if self.entry.step_number else ()
             getattr(R, self.opt_name)(p, g, *state, *t, lr=lr, **hyper)
         self.iterations += 1
         return loss, a
+
+    def _clip(self, grads):
+        """torch's clip_grad_norm_ per parameter (clipnorm) or over all (global_clipnorm),
+        then clip_grad_value_ (clipvalue), on the reference's sums of squares."""
+        norm, total = self.clipping.get("clipnorm"), self.clipping.get("global_clipnorm")
+        scale = 1.0
+        if total is not None:
+            coef = total / (np.sqrt(sum(R.grad_sum_squares(g) for g in grads)) + 1e-6)
+            scale = min(coef, 1.0)
+        for g in grads:
+            if norm is not None:
+                scale = min(norm / (np.sqrt(R.grad_sum_squares(g)) + 1e-6), 1.0)
+            R.clip_gradient(g, scale, self.clipping.get("clipvalue") or 0.0)
 
     def epoch(self, X, y, order, batch_size, sample_weight=None):
         total = 0.0

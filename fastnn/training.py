@@ -117,7 +117,7 @@ def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint
     optimizer = net.optimizer
     try:
         if plan is not None:
-            plan.set_learning_rate(optimizer.lr)  # a callback or schedule may have set it
+            set_rates(plan, optimizer, -(-len(order) // batch_size))
             (finished, total_loss, total_penalty, total_correct,
              optimizer.iterations) = plan.train_epoch(X, y, sample_weight, order, batch_size,
                                                       optimizer.iterations, 1)
@@ -147,8 +147,8 @@ def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, h
     penalized = any(net.penalties())
     optimizer = net.optimizer
     while epoch < epochs:
-        plan.set_learning_rate(optimizer.lr)
         start = time.perf_counter()
+        set_rates(plan, optimizer, min(chunk, epochs - epoch) * -(-n // batch_size))
         checkpoint = Checkpoint(net)
         try:
             done, finished, sums, optimizer.iterations = plan.train_epochs(
@@ -168,6 +168,17 @@ def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, h
             warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=5)  # Network.fit's caller
             return
         chunk = max(1, int(CALL_SECONDS / max(seconds, 1e-9)))
+
+
+def set_rates(plan, optimizer, steps):
+    """Hand the plan the learning rate of the next engine call, which takes at most `steps`
+    steps: the optimizer's lr (a callback may have set it), or its schedule's rates of those
+    steps, tabulated here (ValueError naming a bad one, before any step)."""
+    if optimizer.schedule is None:
+        plan.set_learning_rates(None)
+        plan.set_learning_rate(optimizer.lr)
+    else:
+        plan.set_learning_rates(optimizer.learning_rates(steps), optimizer.iterations)
 
 
 def all_finite(net):

@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 import batchnorm_digits as batchnorm_example  # noqa: E402
 import digits as digits_example  # noqa: E402
 import iris as iris_example  # noqa: E402
+import schedule as schedule_example  # noqa: E402
 import spiral as spiral_example  # noqa: E402
 import xor as xor_example  # noqa: E402
 
@@ -31,6 +32,10 @@ def test_xor_outputs_fall_on_the_right_side_of_one_half():
     out, y = quiet(xor_example.main)
     assert np.all((out > 0.5) == (y > 0.5)), out
     assert np.all(np.abs(out - y) < 0.1)
+
+
+def test_the_schedule_example_learns_digits():
+    assert quiet(schedule_example.main) > 0.95
 
 
 def test_spiral_is_learned_well_above_chance():

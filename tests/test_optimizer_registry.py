@@ -24,6 +24,14 @@ SIGNATURES = {
     "AdamW": "(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08, weight_decay=0.01, decay=0.0)",
     "Adamax": "(lr=0.002, beta1=0.9, beta2=0.999, eps=1e-08, weight_decay=0.0, decay=0.0)",
 }
+# Keyword-only after them: Keras' names of the arguments each has, and the gradient clipping.
+_CLIP = "clipnorm=None, clipvalue=None, global_clipnorm=None)"
+_BETAS = "beta_1=None, beta_2=None, "
+KEYWORDS = {"SGD": "learning_rate=None, ", "Adagrad": "learning_rate=None, epsilon=None, ",
+            "RMSprop": "learning_rate=None, epsilon=None, "}
+SIGNATURES = {name: signature[:-1] + ", *, " + KEYWORDS.get(
+                  name, "learning_rate=None, " + _BETAS + "epsilon=None, ") + _CLIP
+              for name, signature in SIGNATURES.items()}
 KERNEL_SIGNATURES = {
     "sgd_update": "(param, grad, velocity=None, *, lr=0.01, momentum=0.0, nesterov=False, "
                   "weight_decay=0.0)",

@@ -69,6 +69,10 @@ cdef struct PlanC:
     int loss_kind, opt_kind, acc_mode
     double loss_eps, lr, decay, a, b, eps, wd
     bint nesterov, eps_hat, has_l2
+    double clipnorm, clipvalue, global_clipnorm  # gradient clipping, 0 where off
+    bint clip           # any of them on
+    const double* lrs   # the learning rate of steps lr_first, lr_first + 1, ...; NULL: lr, decay
+    Py_ssize_t lr_first, lr_count
     int tiny            # _tiny.h's summation order that matches BLAS for this network, or -1
     Py_ssize_t max_rows
     void* Xb            # the gathered batch
@@ -140,6 +144,9 @@ ctypedef void (*LayerNormForward)(const void* x, const void* gamma, const void* 
 ctypedef void (*NormBackward)(const void* xhat, const void* inv_std, const void* gamma,
                               const void* dy, void* dgamma, void* dbeta, void* dx, Py_ssize_t n,
                               Py_ssize_t m) noexcept nogil
+# Gradient clipping (_clip.pxd): sum of squares in double, and g = clamp(g * scale, +-clipvalue).
+ctypedef double (*SumSquares)(const void* g, Py_ssize_t n) noexcept nogil
+ctypedef void (*ClipScale)(void* g, Py_ssize_t n, double scale, double clipvalue) noexcept nogil
 
 
 cdef struct EngineLoops:
@@ -164,6 +171,8 @@ cdef struct KernelLoops:
     NormBackward batch_norm_backward[2]
     LayerNormForward layer_norm_forward[2]
     NormBackward layer_norm_backward[2]
+    SumSquares sum_squares[2]
+    ClipScale clip_scale[2]
 
 
 cdef inline int dtype_index(int typenum) noexcept nogil:

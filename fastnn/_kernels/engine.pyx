@@ -248,9 +248,10 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
                              f"contiguous uint64 array [key, counter]")
         _check_norm(_norm(layer), dtype, m, f"layers[{i}]'s norm")
 
-    if not (isinstance(optimizer, tuple) and len(optimizer) == 9):
+    if not (isinstance(optimizer, tuple) and len(optimizer) == 12):
         raise ValueError("engine plan: optimizer must be a tuple (kind, lr, decay, a, b, eps, "
-                         "weight_decay, nesterov, eps_hat)")
+                         "weight_decay, nesterov, eps_hat[, clipnorm, clipvalue, "
+                         "global_clipnorm])")
     if not (isinstance(loss, tuple) and len(loss) == 2):
         raise ValueError("engine plan: loss must be a tuple (kind, eps)")
     cdef int opt = _code(optimizer[0], OPTIMIZER_CODES, "optimizer")
@@ -268,6 +269,11 @@ cdef int _check_plan(object dtype, list layers, list params, object optimizer, o
             _in(_real(optimizer[4], "beta2"), 0, 1, False, True, "the optimizer's b (beta2)")
         if any(arg.name == "eps" for arg in entry.args):
             _in(_real(optimizer[5], "eps"), 0, float("inf"), True, True, "the optimizer's eps")
+        for value, what in zip(optimizer[9:12], ("clipnorm", "clipvalue", "global_clipnorm")):
+            _in(_real(value, what), 0, float("inf"), False, True, f"the optimizer's {what} (0: off)")
+        if optimizer[9] > 0 and optimizer[11] > 0:
+            raise ValueError("engine plan: at most one of the optimizer's clipnorm and "
+                             "global_clipnorm may be on")
         if loss_kind == CATEGORICAL_CE or loss_kind == BCE:
             eps = _real(loss[1], "the loss's eps")
             if not 0 < eps < 0.5 or (dtype == np.float32 and <float>(1 - eps) >= 1):
@@ -422,6 +428,8 @@ cdef class Plan:
     cdef Span* spans
     cdef Py_ssize_t n_spans, n_read_spans
     cdef list span_names
+    cdef object lr_table  # the array c.lrs points into, or None
+    cdef int training_calls  # train_epoch(s) calls running without the GIL
 
     def __cinit__(self):
         self.c.layers = NULL
@@ -431,6 +439,7 @@ cdef class Plan:
         self.n_spans = self.n_read_spans = 0
         self.ready = False
         self.started = False
+        self.training_calls = 0
 
     def __dealloc__(self):
         # The only place the plan's memory is freed: no method runs on a plan being deallocated
@@ -483,6 +492,8 @@ cdef class Plan:
                 raise ValueError(f"engine plan: owners[{i}] must be a Dense layer (arrays W and b), "
                                  f"got {type(owner).__name__}")
         layers, params = list(layers), list(params)
+        if isinstance(optimizer, tuple) and len(optimizer) == 9:
+            optimizer = optimizer + (0.0, 0.0, 0.0)  # the tuple before clipping: none
         max_rows = PyNumber_Index(max_rows)
         _check_plan(dtype, layers, params, optimizer, loss, max_rows, labels, acc_mode, training)
         self.typenum = cnp.NPY_FLOAT32 if dtype == np.float32 else cnp.NPY_FLOAT64
@@ -533,7 +544,10 @@ cdef class Plan:
             self.c.params[i].s1 = _ptr(s1, t, p.size, "state", training) if s1 is not None else NULL
             self.c.params[i].s2 = _ptr(s2, t, p.size, "state", training) if s2 is not None else NULL
         (self.c.opt_kind, self.c.lr, self.c.decay, self.c.a, self.c.b, self.c.eps, self.c.wd,
-         self.c.nesterov, self.c.eps_hat) = optimizer
+         self.c.nesterov, self.c.eps_hat, self.c.clipnorm, self.c.clipvalue,
+         self.c.global_clipnorm) = optimizer
+        self.c.clip = self.c.clipnorm > 0 or self.c.clipvalue > 0 or self.c.global_clipnorm > 0
+        self.c.lrs, self.c.lr_first, self.c.lr_count = NULL, 0, 0
         self.c.loss_kind, self.c.loss_eps = loss
         self.c.acc_mode = acc_mode
         self.n_in, self.n_out = self.c.layers[0].n_in, self.c.layers[self.c.n_layers - 1].n_out
@@ -604,6 +618,31 @@ cdef class Plan:
         _in(lr, 0, float("inf"), False, True, "the learning rate")
         self.c.lr = lr
 
+    def set_learning_rates(self, rates, Py_ssize_t first=0):
+        """The learning rate of each step of the next calls, a schedule's tabulated: rates[k]
+        for step number first + k (0-based, as optimizer.iterations counts), each finite and
+        >= 0; a call must then stay inside the table (ValueError otherwise). None: back to
+        lr / (1 + decay * t)."""
+        import numpy as np
+        self._require_ready()
+        if self.training_calls:  # a running epoch reads the table it would free
+            raise RuntimeError("engine: the learning-rate table cannot change while another "
+                               "thread trains on this plan")
+        if rates is None:
+            self.c.lrs, self.c.lr_first, self.c.lr_count, self.lr_table = NULL, 0, 0, None
+            return
+        if not (cnp.PyArray_Check(rates) and cnp.PyArray_TYPE(<cnp.ndarray>rates) == cnp.NPY_FLOAT64
+                and cnp.PyArray_NDIM(<cnp.ndarray>rates) == 1
+                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>rates)):
+            raise ValueError("engine: rates must be a C-contiguous 1-D float64 array")
+        if first < 0:
+            raise ValueError(f"engine: first must be >= 0, got {first}")
+        if not (np.isfinite(rates).all() and (rates >= 0).all()):
+            raise ValueError("engine: every learning rate must be a finite number >= 0")
+        self.lr_table = rates.copy()  # kept alive here; the caller may reuse its array
+        self.c.lrs = <const double*>cnp.PyArray_DATA(<cnp.ndarray>self.lr_table)
+        self.c.lr_first, self.c.lr_count = first, len(rates)
+
     cdef int _epoch_data(self, X, y, sample_weight, object batch_size,
                          EpochData* d) except -1:
         """Check an epoch's inputs against the plan and point d at them. None of them may share
@@ -655,6 +694,11 @@ cdef class Plan:
         if it + steps >= MAX_ITERATIONS:
             raise ValueError(f"iterations = {it} and the {steps} steps of this call would pass "
                              f"2^62 - 1, the last step number")
+        if self.c.lrs != NULL and not (self.c.lr_first <= it and
+                                       it + steps <= self.c.lr_first + self.c.lr_count):
+            raise ValueError(f"engine: the learning-rate table covers steps {self.c.lr_first} to "
+                             f"{self.c.lr_first + self.c.lr_count - 1}, not the {steps} steps of "
+                             f"this call from step {it}")
         return it
 
     cdef int _run_epoch(self, const EpochData* d, const Py_ssize_t* order, Py_ssize_t* it,
@@ -687,8 +731,12 @@ cdef class Plan:
         cdef double sums[3]
         sums[0] = sums[1] = sums[2] = 0
         cdef int status
-        with nogil:
-            status = self._run_epoch(&d, Op, &it, threads, sums)
+        self.training_calls += 1
+        try:
+            with nogil:
+                status = self._run_epoch(&d, Op, &it, threads, sums)
+        finally:
+            self.training_calls -= 1
         return status == 0, sums[0], sums[1], sums[2], it
 
     cdef void _state(self, bint save) noexcept nogil:
@@ -763,25 +811,29 @@ cdef class Plan:
         cdef Py_ssize_t start, e, done = 0, block = 64, n_block
         cdef int status = 0
         blocks = []  # the sums, in blocks of epochs that double in size as the epochs run
-        with (lock if lock is not None else nullcontext()):
-            while done < n_epochs and status == 0:
-                n_block = min(block, n_epochs - done)
-                sums = np.zeros((n_block, 3))
-                Sp = <double*>cnp.PyArray_DATA(sums)
-                with nogil:
-                    for e in range(n_block):
-                        if g != NULL:
-                            _permutation(g, Op, d.n)
-                        self._state(True)
-                        start = it
-                        status = self._run_epoch(&d, Op, &it, threads, Sp + 3 * e)
-                        if status != 0:
-                            self._state(False)
-                            it = start
-                            break
-                        done += 1
-                blocks.append(sums if status == 0 else sums[:e])
-                block = min(2 * block, 1 << 20)
+        self.training_calls += 1
+        try:
+            with (lock if lock is not None else nullcontext()):
+                while done < n_epochs and status == 0:
+                    n_block = min(block, n_epochs - done)
+                    sums = np.zeros((n_block, 3))
+                    Sp = <double*>cnp.PyArray_DATA(sums)
+                    with nogil:
+                        for e in range(n_block):
+                            if g != NULL:
+                                _permutation(g, Op, d.n)
+                            self._state(True)
+                            start = it
+                            status = self._run_epoch(&d, Op, &it, threads, Sp + 3 * e)
+                            if status != 0:
+                                self._state(False)
+                                it = start
+                                break
+                            done += 1
+                    blocks.append(sums if status == 0 else sums[:e])
+                    block = min(2 * block, 1 << 20)
+        finally:
+            self.training_calls -= 1
         if len(blocks) != 1:
             sums = np.concatenate(blocks) if blocks else np.zeros((0, 3))
         else:

@@ -15,7 +15,7 @@ from fastnn._kernels import load
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_New
 from cython cimport floating
-from libc.math cimport isfinite
+from libc.math cimport isfinite, sqrt
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
@@ -211,9 +211,39 @@ cdef bint _add_loss(PlanC* P, floating dtype, double loss, double wsum, Py_ssize
     return True
 
 
+cdef void _clip(PlanC* P, floating dtype) noexcept nogil:
+    """Clip the gradients in place as Optimizer.clip_gradients does, through the layer path's
+    kernels (one compiled copy): each norm (or the global one, summed over the parameters in
+    order in double) rescaled to at most its bound by torch's coef = bound / (norm + 1e-6) when
+    that is below 1, then clamped to [-clipvalue, clipvalue]."""
+    cdef int k = 0 if floating is float else 1
+    cdef ParamPlan* pp
+    cdef Py_ssize_t j
+    cdef double total = 0, scale = 1, coef
+    if P.global_clipnorm > 0:
+        for j in range(P.n_params):
+            total += kernels.sum_squares[k](P.params[j].g, P.params[j].size)
+        coef = P.global_clipnorm / (sqrt(total) + 1e-6)
+        scale = coef if coef < 1 else 1
+    for j in range(P.n_params):
+        pp = &P.params[j]
+        if P.clipnorm > 0:
+            coef = P.clipnorm / (sqrt(kernels.sum_squares[k](pp.g, pp.size)) + 1e-6)
+            scale = coef if coef < 1 else 1
+        if scale != 1 or P.clipvalue > 0:
+            kernels.clip_scale[k](pp.g, pp.size, scale, P.clipvalue)
+
+
 cdef void _step(PlanC* P, floating dtype, Py_ssize_t* iterations, double wsum) noexcept nogil:
-    """The optimizer's update of every parameter from its gradient; iterations += 1."""
-    cdef double lr = P.lr / (1.0 + P.decay * iterations[0])
+    """The optimizer's update of every parameter from its (clipped) gradient, at the step's
+    learning rate: the schedule's table entry, else lr / (1 + decay * t); iterations += 1."""
+    cdef double lr
+    if P.lrs != NULL:
+        lr = P.lrs[iterations[0] - P.lr_first]  # the caller checked the table covers the call
+    else:
+        lr = P.lr / (1.0 + P.decay * iterations[0])
+    if P.clip:
+        _clip(P, dtype)
     # the step's scalars (bias corrections, a decoupled decay); sc.wd: the decay in the gradient
     cdef OptimScalars sc = optim_scalars(P.opt_kind, lr, P.a, P.b, P.eps, P.wd, P.eps_hat,
                                          iterations[0] + 1)

@@ -1,6 +1,6 @@
 """The layer-by-layer kernels' loops, without the GIL: the activations' (_act_dispatch.pxd), dropout,
-the dense layer's (_dense_core.pxd), the losses', the optimizers' updates and the normalization
-layers' (_norm_core.pxd, which the engine calls here too).
+the dense layer's (_dense_core.pxd), the losses', the optimizers' updates, the normalization
+layers' (_norm_core.pxd) and gradient clipping (_clip.pxd); the engine calls the last two here too.
 
 Built once per ISA variant (setup.py); activations, dense, losses and optim, built once, check
 every argument and call these through the table LOOPS (a capsule of a KernelLoops), so the loops
@@ -13,6 +13,7 @@ from libc.stdint cimport uint64_t
 from fastnn._kernels._act_dispatch cimport (backward_factor_rows, backward_rows,
                                            forward_factor_rows, forward_rows)
 from fastnn._kernels._blas cimport load_blas, row_blocks
+from fastnn._kernels._clip cimport clip_scale, sum_squares
 from fastnn._kernels._dense_core cimport dense_backward_core, dense_forward_core
 from fastnn._kernels._loops cimport KernelLoops
 from fastnn._kernels._loss_core cimport loss_rows
@@ -241,6 +242,20 @@ cdef void _layer_norm_backward64(const void* xhat, const void* inv_std, const vo
     layer_norm_backward_core(<const double*>xhat, <const double*>inv_std, <const double*>gamma,
                              <const double*>dy, <double*>dgamma, <double*>dbeta, <double*>dx,
                              n, m)
+cdef double _sum_squares32(const void* g, Py_ssize_t n) noexcept nogil:
+    return sum_squares(<const float*>g, n)
+
+
+cdef double _sum_squares64(const void* g, Py_ssize_t n) noexcept nogil:
+    return sum_squares(<const double*>g, n)
+
+
+cdef void _clip_scale32(void* g, Py_ssize_t n, double scale, double clipvalue) noexcept nogil:
+    clip_scale(<float*>g, n, <float>scale, <float>clipvalue)
+
+
+cdef void _clip_scale64(void* g, Py_ssize_t n, double scale, double clipvalue) noexcept nogil:
+    clip_scale(<double*>g, n, scale, clipvalue)
 
 
 cdef KernelLoops _LOOPS
@@ -265,4 +280,6 @@ _LOOPS.layer_norm_forward[0] = _layer_norm_forward32
 _LOOPS.layer_norm_forward[1] = _layer_norm_forward64
 _LOOPS.layer_norm_backward[0] = _layer_norm_backward32
 _LOOPS.layer_norm_backward[1] = _layer_norm_backward64
+_LOOPS.sum_squares[0], _LOOPS.sum_squares[1] = _sum_squares32, _sum_squares64
+_LOOPS.clip_scale[0], _LOOPS.clip_scale[1] = _clip_scale32, _clip_scale64
 LOOPS = PyCapsule_New(&_LOOPS, "fastnn._kernels.kernel_loops.LOOPS", NULL)
