@@ -208,7 +208,7 @@ class ReduceLROnPlateau(Callback):
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0
-        if _improved(value, self.best, self.mode, self.min_delta):
+        if _improved(value, self.best, self.mode, self.min_delta, shift_best=True):
             self.best, self.wait = value, 0
         elif self.cooldown_counter == 0:
             self.wait += 1
@@ -367,7 +367,16 @@ class LambdaCallback(Callback):
             if function is not None:
                 if not callable(function):
                     raise TypeError(f"{name} must be callable, got {type(function).__name__}")
-                setattr(self, name, function)
+                setattr(self, name, _hook(function, name.endswith("epoch_begin")
+                                          or name.endswith("epoch_end")))
+
+
+def _hook(function, takes_epoch):
+    """function as a callback method: called with logs (a dict, {} when fit gives none), after
+    the epoch for the epoch hooks."""
+    if takes_epoch:
+        return lambda epoch, logs=None: function(epoch, {} if logs is None else logs)
+    return lambda logs=None: function({} if logs is None else logs)
 
 
 _MAXIMIZED = ("acc", "precision", "recall", "f1", "auc", "r2")
@@ -414,11 +423,14 @@ def _monitored(cb, logs):
     return logs[cb.monitor]
 
 
-def _improved(value, best, mode, min_delta):
+def _improved(value, best, mode, min_delta, shift_best=False):
     """Whether `value` beats `best` (None: nothing yet) by more than min_delta; a non-finite
-    value never does."""
+    value never does. As Keras rounds: value -/+ min_delta against best, or with shift_best
+    (ReduceLROnPlateau's form) value against best -/+ min_delta."""
     if not np.isfinite(value):
         return False
     if best is None:
         return True
-    return value < best - min_delta if mode == "min" else value > best + min_delta
+    if shift_best:
+        return value < best - min_delta if mode == "min" else value > best + min_delta
+    return value + min_delta < best if mode == "min" else value - min_delta > best

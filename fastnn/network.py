@@ -602,7 +602,8 @@ class Network(Tracked):
                 if not np.can_cast(value.dtype, target.dtype, casting="same_kind"):
                     raise TypeError(f"weights[{i}] has dtype {value.dtype}, which does not cast "
                                     f"to {target.dtype}")
-                value = value.astype(target.dtype, copy=False)
+                with np.errstate(over="ignore"):  # a value too large for dtype: inf, named below
+                    value = value.astype(target.dtype, copy=False)
                 if not kernels.all_finite(np.ascontiguousarray(value)):
                     raise ValueError(f"weights[{i}] holds NaN or infinity (in {target.dtype})")
                 values.append(value)
