@@ -116,15 +116,16 @@ def test_early_stopping_in_fit_stops_patience_epochs_after_the_best():
 # ------------------------------------------------------------------ ReduceLROnPlateau
 
 def test_reduce_lr_on_plateau_gives_keras_learning_rates():
-    # Hand-computed from Keras' ReduceLROnPlateau.on_epoch_end: patience 2, cooldown 1,
+    # Hand-computed from Keras' ReduceLROnPlateau.on_epoch_end: patience 2, cooldown 2,
     # factor 0.5, min_lr 0.1, from lr 1.0. logs["learning_rate"] is the lr the epoch trained with.
-    values = [1.0] * 7 + [0.5, 0.6, 0.6, 0.6, 0.6, 0.6]
-    cb = fnn.ReduceLROnPlateau("loss", factor=0.5, patience=2, cooldown=1, min_lr=0.1)
+    # (Keras counts the cooldown down before it tests it: cooldown=1 would change nothing.)
+    values = [1.0] * 7 + [0.5] + [0.6] * 8
+    cb = fnn.ReduceLROnPlateau("loss", factor=0.5, patience=2, cooldown=2, min_lr=0.1)
     fake = FakeNetwork(lr=1.0)
     logs, _ = run_scripted(cb, values, "loss", fake)
     assert [entry["learning_rate"] for entry in logs] == \
-        [1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25, 0.125, 0.125, 0.125, 0.1, 0.1, 0.1]
-    assert fake.optimizer.lr == 0.1
+        [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0.125, 0.125, 0.125, 0.1, 0.1, 0.1]
+    assert fake.optimizer.lr == 0.1 and cb.wait == 2  # at min_lr: no reduction, no reset
 
 
 def test_reduce_lr_on_plateau_min_delta_and_max_mode():

@@ -231,6 +231,23 @@ def test_bad_class_weights_are_refused_before_training(loss, outputs, class_weig
     assert network.rng.bit_generator.state == generator
 
 
+def test_a_training_part_weighted_zero_after_the_split_is_refused_and_draws_nothing():
+    import copy
+    X, y, _, _ = digits(40)
+    network = fnn.Network([fnn.Dense(64, 10)], random_state=0)
+    # which rows the split sends to validation: the same draw on a copy, on row numbers
+    rows = np.arange(40.0).reshape(-1, 1)
+    probe = copy.deepcopy(network)
+    _, _, _, (val_rows, _, _) = probe._split(rows, y, None, 0.25)
+    weights = np.zeros(40)
+    weights[int(val_rows[0, 0])] = 1.0  # the one weighted sample is a validation sample
+    generator = network.rng.bit_generator.state
+    with pytest.raises(ValueError, match="weighs every training sample zero"):
+        network.fit(X, y, sample_weight=weights, class_weight={0: 2.0}, validation_split=0.25,
+                    verbose=0)
+    assert network.rng.bit_generator.state == generator
+
+
 # ------------------------------------------------------------------ Keras' loss names
 
 @pytest.mark.parametrize("name, cls, config", [
