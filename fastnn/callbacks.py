@@ -108,8 +108,8 @@ class EarlyStopping(Callback):
         "auto" maximizes accuracy, precision, recall, F1, AUC and R^2 (their names), minimizes
         anything else.
     restore_best_weights : bool
-        Put back the parameters of the best epoch when training ends, however it ends (fastnn's
-        default True; Keras' is False).
+        Put back the weights (Network.get_weights) of the best epoch when training ends, however
+        it ends (fastnn's default True; Keras' is False).
     baseline : float or None
         A value the monitor must beat: until it does, the patience runs out from the first epoch.
     start_from_epoch : int
@@ -155,8 +155,7 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
-            for param, best in zip(self.network.parameters(), self.best_weights):
-                param[...] = best
+            self.network.set_weights(self.best_weights)  # all of get_weights', as Keras
 
 
 class ReduceLROnPlateau(Callback):

@@ -27,6 +27,10 @@ class FakeNetwork:
     def get_weights(self):
         return [p.copy() for p in self.params]
 
+    def set_weights(self, weights):
+        for p, w in zip(self.params, weights):
+            p[...] = w
+
 
 def run_scripted(cb, values, monitor="val_loss", network=None):
     """Feed cb one epoch per value, as fit would; the epochs' logs and the epoch it stopped at."""

@@ -103,7 +103,8 @@ def test_regression_metrics_are_sklearns(outputs):
     assert 0.5 < got["r2"] < 1
 
 
-def test_fit_reports_metrics_per_epoch_with_the_epochs_final_weights():
+@pytest.mark.parametrize("engine", [True, False])
+def test_fit_reports_metrics_per_epoch_with_the_epochs_final_weights(engine):
     X, y, X_val, y_val = digits()
     seen = []
 
@@ -112,7 +113,8 @@ def test_fit_reports_metrics_per_epoch_with_the_epochs_final_weights():
 
     record = fnn.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(
         (network.predict(X), network.predict(X_val))))
-    network = fnn.Network([fnn.Dense(64, 16), fnn.ReLU(), fnn.Dense(16, 10)], random_state=0)
+    network = fnn.Network([fnn.Dense(64, 16), fnn.ReLU(), fnn.Dense(16, 10)], random_state=0,
+                          engine=engine)
     history = network.fit(X, y, epochs=3, validation_data=(X_val, y_val), verbose=0,
                           metrics=["f1", median_confidence], callbacks=[record]).history
     for epoch, (proba, proba_val) in enumerate(seen):
