@@ -114,13 +114,16 @@ class EarlyStopping(Callback):
         A value the monitor must beat: until it does, the patience runs out from the first epoch.
     start_from_epoch : int
         Epochs to train before monitoring starts (a warm-up).
+    verbose : {0, 1}
+        1 prints a line when it stops training and when it restores the best weights.
 
     A non-finite value never counts as an improvement.
     """
 
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
-                 restore_best_weights=True, baseline=None, start_from_epoch=0):
+                 restore_best_weights=True, baseline=None, start_from_epoch=0, verbose=0):
         self.monitor, self.mode = _monitor(monitor), _mode(mode, monitor)
+        self.verbose = _verbose(verbose)
         self.patience = V.integer("patience", patience, 0)
         self.min_delta = abs(V.real("min_delta", min_delta))
         self.baseline = None if baseline is None else V.real("baseline", baseline)
@@ -154,7 +157,12 @@ class EarlyStopping(Callback):
             self.network.stop_training = True
 
     def on_train_end(self, logs=None):
+        if self.verbose and self.stopped_epoch is not None:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose:
+                print(f"Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.")
             self.network.set_weights(self.best_weights)  # all of get_weights', as Keras
 
 
@@ -178,19 +186,22 @@ class ReduceLROnPlateau(Callback):
         Epochs after a reduction during which epochs without improvement are not counted.
     min_lr : float
         The lr is never reduced below it (nor at all once it is at most min_lr).
+    verbose : {0, 1}
+        1 prints a line for each reduction.
 
     The logs of each epoch gain "learning_rate": the lr that epoch trained with (set on
     network.optimizer.lr, read by the next epoch).
     """
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4,
-                 cooldown=0, min_lr=0.0):
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):
         self.monitor, self.mode = _monitor(monitor), _mode(mode, monitor)
         self.factor = V.real("factor", factor, 0, 1)
         self.patience = V.integer("patience", patience, 0)
         self.min_delta = V.real("min_delta", min_delta, 0)
         self.cooldown = V.integer("cooldown", cooldown, 0)
         self.min_lr = V.real("min_lr", min_lr, 0)
+        self.verbose = _verbose(verbose)
         self.on_train_begin()
 
     def check(self, metrics):
@@ -214,6 +225,9 @@ class ReduceLROnPlateau(Callback):
             if self.wait >= self.patience and optimizer.lr > self.min_lr:
                 optimizer.lr = max(optimizer.lr * self.factor, self.min_lr)
                 self.cooldown_counter, self.wait = self.cooldown, 0
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                          f"{optimizer.lr}.")
 
 
 class LearningRateScheduler(Callback):
@@ -259,9 +273,13 @@ class ModelCheckpoint(Callback):
         The only frequency: the engine runs whole epochs without returning to Python.
     initial_value_threshold : float or None
         The value the first saved epoch must beat (save_best_only).
+    verbose : {0, 1}
+        1 prints a line for each save.
+
+    Keras' save_weights_only has no counterpart: a fastnn model file is small and whole.
     """
 
-    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto",
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, mode="auto",
                  save_freq="epoch", initial_value_threshold=None):
         if not isinstance(filepath, (str, os.PathLike)):
             raise TypeError(f"filepath must be a str or os.PathLike, got {type(filepath).__name__}")
@@ -274,6 +292,7 @@ class ModelCheckpoint(Callback):
         self.initial_value_threshold = (None if initial_value_threshold is None else
                                         V.real("initial_value_threshold", initial_value_threshold))
         self.best = self.initial_value_threshold
+        self.verbose = _verbose(verbose)
 
     def check(self, metrics):
         if self.save_best_only:
@@ -295,6 +314,8 @@ class ModelCheckpoint(Callback):
         if folder:
             os.makedirs(folder, exist_ok=True)
         self.network.save(path)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: saving model to {path}")
 
 
 class CSVLogger(Callback):
@@ -379,6 +400,12 @@ def _hook(function, takes_epoch):
 
 
 _MAXIMIZED = ("acc", "precision", "recall", "f1", "auc", "r2")
+
+
+def _verbose(verbose):
+    if verbose not in (0, 1) or isinstance(verbose, float):
+        raise ValueError(f"verbose must be 0 or 1, got {verbose!r}")
+    return int(verbose)
 
 
 def _positional(function):

@@ -264,6 +264,20 @@ def test_lambda_callback_is_called_in_keras_order_and_the_history_keeps_added_ke
         fnn.LambdaCallback(on_batch_end=print)  # no per-batch hooks
 
 
+def test_verbose_callbacks_print_as_keras(capsys, tmp_path):
+    fake = FakeNetwork(lr=1.0)
+    fake.save = lambda path: None
+    run_scripted(fnn.ReduceLROnPlateau(patience=1, factor=0.5, verbose=1), [1.0, 1.0], network=fake)
+    run_scripted(fnn.EarlyStopping(patience=1, verbose=1), [1.0, 0.5, 0.6], network=fake)
+    run_scripted(fnn.ModelCheckpoint(str(tmp_path / "m{epoch}.npz"), verbose=1), [1.0],
+                 network=fake)
+    assert capsys.readouterr().out.splitlines() == [
+        "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.5.",
+        "Epoch 3: early stopping",
+        "Restoring model weights from the end of the best epoch: 2.",
+        f"Epoch 1: saving model to {tmp_path / 'm1.npz'}"]
+
+
 @pytest.mark.parametrize("make, match", [
     (lambda: fnn.ReduceLROnPlateau(factor=1.0), "factor must be a number in"),
     (lambda: fnn.ReduceLROnPlateau(patience=-1), "patience must be an integer >= 0"),
@@ -272,6 +286,7 @@ def test_lambda_callback_is_called_in_keras_order_and_the_history_keeps_added_ke
     (lambda: fnn.EarlyStopping(start_from_epoch=-1), "start_from_epoch must be"),
     (lambda: fnn.EarlyStopping(baseline="low"), "baseline must be"),
     (lambda: fnn.CSVLogger("x.csv", separator=";;"), "separator must be one character"),
+    (lambda: fnn.EarlyStopping(verbose=2), "verbose must be 0 or 1"),
 ])
 def test_bad_callback_arguments_are_refused_by_name(make, match):
     with pytest.raises(ValueError, match=match):
