@@ -1,8 +1,12 @@
-"""Training callbacks: hooks called by Network.fit between epochs.
+"""Training callbacks: hooks called by Network.fit between epochs, with Keras' semantics
+(keras/src/callbacks/): EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler,
+CSVLogger, TerminateOnNaN, LambdaCallback, and the History fit returns.
 
 A callback sees the network as `self.network`; setting `network.stop_training = True` ends
 training after the current epoch. on_train_end is called however training ends (normally, by a
-callback, on a non-finite loss, or by an exception such as KeyboardInterrupt).
+callback, on a non-finite loss, or by an exception such as KeyboardInterrupt). Callbacks run in
+the order given, the History last, so it keeps the keys they add to an epoch's logs. There are
+no per-batch hooks: the engine runs whole epochs without returning to Python.
 """
 import csv
 import inspect

@@ -73,13 +73,18 @@ def test_set_weights_checks_everything_before_writing():
     good = net.get_weights()
     nan = [w.copy() for w in good]
     nan[2][0, 0] = np.nan
+    big = np.full((32, 10), 1e300)
     cases = [
         (good[:3], ValueError, "weights must hold 4 arrays"),
-        ([good[0], good[1], good[2].T, good[3]], ValueError, r"weights\[2\] must have shape \(32, 10\)"),
-        ([good[0], good[1], good[2].astype(complex), good[3]], TypeError, r"weights\[2\] must hold real"),
-        ([good[0], good[1], good[2].astype(str), good[3]], TypeError, r"weights\[2\] must hold real"),
+        ([good[0], good[1], good[2].T, good[3]], ValueError,
+         r"weights\[2\] must have shape \(32, 10\)"),
+        ([good[0], good[1], good[2].astype(complex), good[3]], TypeError,
+         r"weights\[2\] must hold real"),
+        ([good[0], good[1], good[2].astype(str), good[3]], TypeError,
+         r"weights\[2\] must hold real"),
         (nan, ValueError, r"weights\[2\] holds NaN"),
-        ([good[0], good[1], np.full((32, 10), 1e300), good[3]], ValueError, r"weights\[2\] holds NaN or infinity \(in float32\)"),
+        ([good[0], good[1], big, good[3]], ValueError,
+         r"weights\[2\] holds NaN or infinity \(in float32\)"),
         (good[0], TypeError, "weights must be a list"),
     ]
     changed = [w + 1 for w in good]
