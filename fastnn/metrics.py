@@ -5,7 +5,8 @@ A named metric is computed from the network's predictions (Network.predict's out
 probabilities for the classification losses, values for regression) with scikit-learn's
 functions, so the numbers are scikit-learn's:
 
-- classifiers ("accuracy"/"acc", "precision", "recall", "f1"/"f1_score", "auc"): with one
+- classifiers ("accuracy"/"acc": the fraction right, over every output when there are several
+  binary ones; "precision", "recall", "f1"/"f1_score", "auc"): with one
   output (binary cross-entropy) or two classes, the positive class is 1 (a probability above
   0.5 predicts it; sklearn's average="binary"); with three or more classes (softmax) or several
   binary outputs (multi-label), the macro average over the classes (sklearn's average="macro",
@@ -74,8 +75,8 @@ def _classification(name, kind):
 
     def metric(y_true, y_pred):
         true, pred, scores, average = _classes(y_true, y_pred, kind)
-        if name == "accuracy":
-            return float(M.accuracy_score(true, pred))
+        if name == "accuracy":  # over every output, as the logs' accuracy (Keras' binary one)
+            return float(np.mean(true == pred))
         if name == "auc":
             return auc(true, scores, average)
         function = {"precision": M.precision_score, "recall": M.recall_score,

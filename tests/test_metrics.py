@@ -65,9 +65,10 @@ def test_multi_label_metrics_are_macro_over_the_outputs():
     Y_test = np.stack([y_test >= 5, y_test % 2 == 0, y_test == 3], axis=1).astype(float)
     network = trained([fnn.Dense(64, 8), fnn.ReLU(), fnn.Dense(8, 3)], "binary_cross_entropy",
                       X, Y, epochs=5)
-    got = network.evaluate(X_test, Y_test, metrics=["precision", "recall", "f1", "auc"])
+    got = network.evaluate(X_test, Y_test, metrics=["precision", "recall", "f1", "auc", "acc"])
     proba = network.predict(X_test)
     pred = (proba > 0.5).astype(int)
+    assert got["acc"] == got["accuracy"] == np.mean(pred == Y_test)  # per output, as Keras
     for name, function in (("precision", skm.precision_score), ("recall", skm.recall_score),
                            ("f1", skm.f1_score)):
         assert got[name] == function(Y_test, pred, average="macro", zero_division=0)
