@@ -11,8 +11,10 @@ fastnn.MLPClassifier and fastnn.MLPRegressor are drop-ins for scikit-learn's (fa
 """
 __version__ = "0.1.0"
 
-from fastnn import datasets, kernels, reference, schedules  # noqa: F401
-from fastnn.callbacks import Callback, EarlyStopping, History  # noqa: F401
+from fastnn import datasets, kernels, metrics, reference, schedules  # noqa: F401
+from fastnn.callbacks import (CSVLogger, Callback, EarlyStopping, History,  # noqa: F401
+                              LambdaCallback, LearningRateScheduler, ModelCheckpoint,
+                              ReduceLROnPlateau, TerminateOnNaN)
 from fastnn.gradcheck import gradcheck  # noqa: F401
 from fastnn.layers import (BatchNorm, BatchNormalization, Dense, Dropout,  # noqa: F401
                            Identity, Layer, LayerNorm, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh)

@@ -42,6 +42,17 @@ class Layer(Tracked):
         after the parameters)."""
         return []
 
+    @property
+    def weights(self):
+        """The layer's arrays, as Keras' layer.weights: its parameters, then its non-trainable
+        arrays (the arrays themselves, not copies)."""
+        return self.parameters() + self.non_trainable_weights
+
+    @property
+    def non_trainable_weights(self):
+        """Arrays the layer keeps that training does not step: its buffers()."""
+        return self.buffers()
+
     def penalties(self):
         """L2 strength per parameter (see Dense's l2)."""
         return [0.0] * len(self.parameters())

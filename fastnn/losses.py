@@ -178,9 +178,11 @@ class Poisson(Loss):
                              f"got {y.min()}..{y.max()}")
 
 
-# The names and classes of fastnn.registry.LOSSES.
+# The names and classes of fastnn.registry.LOSSES, and the arguments of its aliases.
 CLASSES = {entry.cls: globals()[entry.cls] for entry in registry.LOSSES}
 LOSSES = {name: CLASSES[entry.cls] for entry in registry.LOSSES for name in entry.names}
+ALIASES = {name: (CLASSES[entry.cls], dict(arguments)) for entry in registry.LOSSES
+           for name, arguments in entry.aliases}
 
 
 def get(loss):
@@ -188,4 +190,8 @@ def get(loss):
         return loss
     if isinstance(loss, str) and loss in LOSSES:
         return LOSSES[loss]()
-    raise ValueError(f"loss must be a fastnn Loss or one of {sorted(LOSSES)}, got {loss!r}")
+    if isinstance(loss, str) and loss in ALIASES:
+        cls, arguments = ALIASES[loss]
+        return cls(**arguments)
+    raise ValueError(f"loss must be a fastnn Loss or one of {sorted([*LOSSES, *ALIASES])}, "
+                     f"got {loss!r}")

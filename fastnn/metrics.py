@@ -1,4 +1,24 @@
-"""Metrics computed from a network's raw outputs (logits or probabilities) and its targets."""
+"""Metrics: accuracy from a network's raw outputs (the training loop's), and the metrics that
+Network.fit and Network.evaluate take by name or as callables (`metrics=[...]`).
+
+A named metric is computed from the network's predictions (Network.predict's outputs: class
+probabilities for the classification losses, values for regression) with scikit-learn's
+functions, so the numbers are scikit-learn's:
+
+- classifiers ("accuracy"/"acc": the fraction right, over every output when there are several
+  binary ones; "precision", "recall", "f1"/"f1_score", "auc"): with one
+  output (binary cross-entropy) or two classes, the positive class is 1 (a probability above
+  0.5 predicts it; sklearn's average="binary"); with three or more classes (softmax) or several
+  binary outputs (multi-label), the macro average over the classes (sklearn's average="macro",
+  zero_division=0; AUC one-vs-rest over the classes present in y_true). An AUC that is not
+  defined (one class in y_true) is NaN.
+- regression ("mae"/"mean_absolute_error", "mse"/"mean_squared_error",
+  "rmse"/"root_mean_squared_error", "r2"/"r2_score"): over all outputs (uniform average).
+
+Metrics are not weighted by sample weights (as Keras' `metrics`). A callable metric(y_true,
+y_pred) gets the targets as fit checked them (class labels, or rows) and the predictions, and
+returns a number; it is logged under its __name__.
+"""
 import numpy as np
 
 
@@ -18,3 +38,115 @@ def accuracy(outputs, target, mode):
         raise ValueError(f"mode must be 'argmax', 'logits' or 'probabilities', got {mode!r}")
     threshold = 0.0 if mode == "logits" else 0.5
     return float(np.mean((outputs > threshold) == (target.reshape(outputs.shape) > 0.5)))
+
+
+def _classes(y_true, y_pred, kind):
+    """(true classes, predicted classes, scores, average) for a "categorical" (softmax) or
+    "binary" (sigmoid outputs) network: labels (n,) for softmax outputs, scored by their
+    probabilities; 0/1 indicators, (n,) for one binary output, (n, k) for k."""
+    if kind == "categorical":
+        true = y_true if y_true.ndim == 1 else y_true.argmax(axis=1)
+        if y_pred.shape[1] == 2:
+            return true, y_pred.argmax(axis=1), y_pred[:, 1], "binary"
+        return true, y_pred.argmax(axis=1), y_pred, "macro"
+    true = (y_true.reshape(y_pred.shape) > 0.5).astype(np.intp)
+    pred = (y_pred > 0.5).astype(np.intp)
+    if y_pred.shape[1] == 1:
+        return true[:, 0], pred[:, 0], y_pred[:, 0], "binary"
+    return true, pred, y_pred, "macro"
+
+
+def auc(true, scores, average):
+    """ROC AUC of _classes' output: binary, or the macro average one-vs-rest (softmax) or over
+    the outputs (multi-label), over the classes whose AUC is defined; NaN if none is."""
+    from sklearn.metrics import roc_auc_score
+    if average == "binary":
+        columns = [(true, scores)]
+    elif true.ndim == 1:
+        columns = [(true == k, scores[:, k]) for k in range(scores.shape[1])]
+    else:
+        columns = [(true[:, k], scores[:, k]) for k in range(scores.shape[1])]
+    values = [roc_auc_score(t, s) for t, s in columns if 0 < np.count_nonzero(t) < len(t)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _classification(name, kind):
+    from sklearn import metrics as M
+
+    def metric(y_true, y_pred):
+        true, pred, scores, average = _classes(y_true, y_pred, kind)
+        if name == "accuracy":  # over every output, as the logs' accuracy (Keras' binary one)
+            return float(np.mean(true == pred))
+        if name == "auc":
+            return auc(true, scores, average)
+        function = {"precision": M.precision_score, "recall": M.recall_score,
+                    "f1": M.f1_score}[name]
+        return float(function(true, pred, average=average, zero_division=0))
+    metric.__name__ = name
+    return metric
+
+
+def _regression(name):
+    from sklearn import metrics as M
+    function = {"mae": M.mean_absolute_error, "mse": M.mean_squared_error,
+                "rmse": M.root_mean_squared_error, "r2": M.r2_score}[name]
+    return lambda y_true, y_pred: float(function(y_true.reshape(y_pred.shape), y_pred))
+
+
+# Each name (Keras' and the common aliases) and the metric it means.
+CLASSIFICATION = {"accuracy": "accuracy", "acc": "accuracy", "precision": "precision",
+                  "recall": "recall", "f1": "f1", "f1_score": "f1", "auc": "auc"}
+REGRESSION = {"mae": "mae", "mean_absolute_error": "mae", "mse": "mse",
+              "mean_squared_error": "mse", "rmse": "rmse", "root_mean_squared_error": "rmse",
+              "r2": "r2", "r2_score": "r2"}
+
+
+def get(metrics, kind):
+    """[(log name, metric(y_true, y_pred))] for fit's and evaluate's `metrics` argument (None or
+    a list of names and callables) and a network whose outputs are of `kind`: "categorical"
+    (softmax), "binary" (sigmoid) or None (regression)."""
+    classification = kind is not None
+    if metrics is None:
+        return []
+    if isinstance(metrics, str) or callable(metrics) or not isinstance(metrics, (list, tuple)):
+        raise TypeError(f"metrics must be a list of metric names or callables, got "
+                        f"{type(metrics).__name__}")
+    chosen = {}
+    for metric in metrics:
+        if isinstance(metric, str):
+            if metric == "accuracy" and classification:
+                continue  # a classifier's logs hold it already
+            if metric in CLASSIFICATION or metric in REGRESSION:
+                if (metric in CLASSIFICATION) != bool(classification):
+                    family = "classification" if metric in CLASSIFICATION else "regression"
+                    raise ValueError(f"metric {metric!r} is a {family} metric; this network's "
+                                     f"loss is {'not ' if family == 'classification' else ''}a "
+                                     f"classification loss")
+                name, function = metric, (_classification(CLASSIFICATION[metric], kind)
+                                          if classification else _regression(REGRESSION[metric]))
+            else:
+                known = sorted(CLASSIFICATION if classification else REGRESSION)
+                raise ValueError(f"unknown metric {metric!r}; this network's loss takes {known} "
+                                 f"or callables metric(y_true, y_pred)")
+        elif callable(metric):
+            name, function = getattr(metric, "__name__", type(metric).__name__), metric
+        else:
+            raise TypeError(f"metrics must hold metric names or callables, got "
+                            f"{type(metric).__name__}")
+        if name in chosen or name == "loss":
+            raise ValueError(f"metrics names {name!r} twice (or a metric named 'loss')")
+        chosen[name] = function
+    return list(chosen.items())
+
+
+def compute(metrics, y_true, y_pred):
+    """{name: value} of the metrics from get() on targets and predictions."""
+    values = {}
+    for name, function in metrics:
+        value = function(y_true, y_pred)
+        try:
+            values[name] = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"metric {name!r} must return a number, got "
+                            f"{type(value).__name__}") from None
+    return values

@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from fastnn import kernels, losses, optimizers, tracking, training
+from fastnn import metrics as M
 from fastnn import layers as L
 from fastnn import validation as V
 from fastnn.metrics import accuracy
@@ -33,7 +34,10 @@ class Network(Tracked):
     layers: a list of fastnn layers, e.g. [Dense(64, 32), ReLU(), Dense(32, 10)]; each layer
             object may appear once.
     loss: a Loss or its name ("softmax_cross_entropy", "cross_entropy", "binary_cross_entropy",
-          "mse", "mae", "sum_of_squares", "huber", "poisson").
+          "mse", "mae", "sum_of_squares", "huber", "poisson"), or Keras' names of them:
+          "categorical_crossentropy" and "sparse_categorical_crossentropy" (CrossEntropy, on
+          probabilities), "binary_crossentropy" (BinaryCrossEntropy(from_logits=False)),
+          "mean_squared_error", "mean_absolute_error".
     optimizer: an Optimizer or its name ("sgd", "adam", "adamw", "rmsprop", "adagrad").
     dtype: "float32" (default) or "float64", for parameters and computation.
     random_state: seeds the initial weights, shuffling, dropout and validation splits.
@@ -395,7 +399,8 @@ class Network(Tracked):
     # ---------------------------------------------------------------- fit / predict / evaluate
 
     def fit(self, X, y, epochs=1, batch_size=32, shuffle=True, validation_data=None,
-            validation_split=0.0, sample_weight=None, callbacks=(), verbose=1):
+            validation_split=0.0, sample_weight=None, callbacks=(), verbose=1, class_weight=None,
+            metrics=None):
         """Train for `epochs` passes over (X, y) in mini-batches; returns a History.
 
         batch_size larger than the training set means the whole set (as Keras). validation_split
@@ -405,13 +410,24 @@ class Network(Tracked):
         that epoch; an interrupt (Ctrl-C) puts back the start of the epoch it interrupted,
         generator and step count included. Every argument is checked before anything changes.
         verbose: 0 silent, 1 a progress bar, 2 one line per epoch.
+
+        class_weight: a dict class -> weight that multiplies the training samples' weights, as
+        Keras (for class labels, one-hot rows or one binary output; a class left out weighs 1;
+        the validation data are not weighted by it).
+        metrics: names or callables metric(y_true, y_pred) (see fastnn.metrics) reported in
+        the logs and the History each epoch, on the training data as key and on the validation
+        data as val_key. The training values are computed after each epoch with that epoch's
+        final weights (an evaluation pass, without dropout), unlike Keras' running average over
+        the epoch's batches; "loss" and "accuracy" are the running averages, as before. Without
+        metrics nothing is added to the epoch.
         """
         with self._exclusive("fit"):
             return self._fit(X, y, epochs, batch_size, shuffle, validation_data,
-                             validation_split, sample_weight, callbacks, verbose)
+                             validation_split, sample_weight, callbacks, verbose, class_weight,
+                             metrics)
 
     def _fit(self, X, y, epochs, batch_size, shuffle, validation_data, validation_split,
-             sample_weight, callbacks, verbose):
+             sample_weight, callbacks, verbose, class_weight=None, metrics=None):
         """fit's checks of every argument, then fastnn.training.fit."""
         self._refresh()
         epochs = V.integer("epochs", epochs, 0)
@@ -420,6 +436,9 @@ class Network(Tracked):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         validation_split = V.real("validation_split", validation_split, 0, 1)
         callbacks = training.check_callbacks(callbacks)
+        metrics = M.get(metrics, self.metric_kind())
+        if class_weight is not None:
+            class_weight = V.class_weight(self, class_weight)
         X, y, sample_weight = V.check_xy(self, X, y, sample_weight)
         if validation_data is not None and validation_split:
             raise ValueError("give validation_data or validation_split, not both")
@@ -428,16 +447,27 @@ class Network(Tracked):
                 raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, weights)")
             validation_data = V.check_xy(self, *validation_data, x_name="X_val", y_name="y_val")
         validated = validation_data is not None or validation_split > 0
-        metrics = ["loss"] + (["accuracy"] if self.loss.classification else [])
-        metrics += ["val_" + m for m in metrics] if validated else []
+        names = ["loss"] + (["accuracy"] if self.loss.classification else [])
+        names += [name for name, _ in metrics]
+        names += ["val_" + m for m in names] if validated else []
         for cb in callbacks:
-            cb.check(metrics)
+            cb.check(names)
+        if class_weight is not None:
+            V.class_sample_weights(self, class_weight, y, sample_weight)  # refused before a split
         if validation_split:
+            generator = self.rng.bit_generator.state
             X, y, sample_weight, validation_data = self._split(X, y, sample_weight, validation_split)
-        self._check_batches(len(X), min(batch_size, len(X)))
+        try:
+            if class_weight is not None:
+                sample_weight = V.class_sample_weights(self, class_weight, y, sample_weight)
+            self._check_batches(len(X), min(batch_size, len(X)))
+        except ValueError:
+            if validation_split:
+                self.rng.bit_generator.state = generator  # as if no split had been drawn
+            raise
         self.prepare_training()
         return training.fit(self, X, y, sample_weight, epochs, min(batch_size, len(X)),
-                            shuffle, validation_data, callbacks, verbose)
+                            shuffle, validation_data, callbacks, verbose, metrics)
 
     def _plan(self, rows, training, labels=False):
         """The engine plan for batches of up to `rows` rows (targets: class labels or rows), or
@@ -460,6 +490,13 @@ class Network(Tracked):
         """The engine plan that trains on batches of up to batch_size rows (labels: the targets
         are class labels), or None for the layer-by-layer path."""
         return self._plan(batch_size, True, labels)
+
+    def metric_kind(self):
+        """What the predictions are, for fastnn.metrics: "categorical" (class probabilities of
+        the categorical losses), "binary" (binary cross-entropy) or None (regression)."""
+        if not self.loss.classification:
+            return None
+        return "categorical" if self._train_loss.takes_labels else "binary"
 
     def accuracy_mode(self):
         """How raw training outputs become predictions: argmax over classes for the categorical
@@ -550,24 +587,127 @@ class Network(Tracked):
                 self._fast_activation = output_code(self._prediction_activation())
             return out
 
-    def evaluate(self, X, y, sample_weight=None, batch_size=None):
-        """{"loss": mean loss, "accuracy": ...} on (X, y); accuracy for classification losses."""
+    def evaluate(self, X, y, sample_weight=None, batch_size=None, metrics=None):
+        """{"loss": mean loss, "accuracy": ...} on (X, y); accuracy for classification losses,
+        and the `metrics` (names or callables metric(y_true, y_pred), see fastnn.metrics; not
+        weighted by sample_weight) under their names."""
         with self._lock:
             self._refresh()
             if batch_size is not None:
                 batch_size = V.integer("batch_size", batch_size, 1)
-            return self.evaluate_arrays(*V.check_xy(self, X, y, sample_weight), batch_size)
+            metrics = M.get(metrics, self.metric_kind())
+            return self.evaluate_arrays(*V.check_xy(self, X, y, sample_weight), batch_size,
+                                        metrics)
 
-    def evaluate_arrays(self, X, y, sample_weight=None, batch_size=None):
+    def evaluate_arrays(self, X, y, sample_weight=None, batch_size=None, metrics=()):
         """evaluate on arrays already checked and converted by fastnn.validation.check_xy (as
-        fit's validation data)."""
+        fit's validation data); metrics as fastnn.metrics.get gives them."""
         with self._lock:
             out = self._outputs(X, batch_size)
         loss, _ = self._train_loss.compute(out, y, sample_weight)
         result = {"loss": loss}
         if self.loss.classification:
             result["accuracy"] = accuracy(out, y, self.accuracy_mode())
+        if metrics:
+            result.update(M.compute(metrics, y, self._predictions(out)))
         return result
+
+    def metric_values(self, X, y, metrics, batch_size=None):
+        """{name: value} of `metrics` (from fastnn.metrics.get) on checked arrays (X, y)."""
+        with self._lock:
+            out = self._outputs(X, batch_size)
+        return M.compute(metrics, y, self._predictions(out))
+
+    def _predictions(self, out):
+        """predict's outputs from the training layers' raw outputs `out` (a new array)."""
+        activation = self._prediction_activation()
+        if activation is None:
+            return out.copy()
+        return getattr(kernels, activation + "_forward")(out, np.empty_like(out))
+
+    # ---------------------------------------------------------------- inspection
+
+    def __repr__(self):
+        layers = ", ".join(map(repr, self.layers))
+        return (f"Network([{layers}], loss={self.loss!r}, optimizer={self.optimizer!r}, "
+                f"dtype={np.dtype(self.dtype).name!r})")
+
+    def count_params(self):
+        """The number of parameters (trainable and not) of all layers."""
+        return sum(int(w.size) for layer in self.layers for w in layer.weights)
+
+    def get_weights(self):
+        """Copies of every layer's arrays (layer.weights), layer by layer in order: Keras'
+        order, a Dense's W then b."""
+        with self._lock:
+            return [w.copy() for layer in self.layers for w in layer.weights]
+
+    def set_weights(self, weights):
+        """Write `weights` (a list in get_weights' order) into the layers' existing arrays.
+
+        Each must have its array's shape, real numbers castable to the network's dtype and only
+        finite values; every one is checked before any is written (TypeError or ValueError
+        naming weights[i])."""
+        with self._lock:
+            self._refresh()
+            self.own_arrays()  # read-only arrays (a memory map) become copies first
+            targets = [w for layer in self.layers for w in layer.weights]
+            if isinstance(weights, np.ndarray) or not isinstance(weights, (list, tuple)):
+                raise TypeError(f"weights must be a list of arrays, got {type(weights).__name__}")
+            if len(weights) != len(targets):
+                raise ValueError(f"weights must hold {len(targets)} arrays (get_weights' order), "
+                                 f"got {len(weights)}")
+            values = []
+            for i, (target, value) in enumerate(zip(targets, weights)):
+                value = V.real_array(f"weights[{i}]", value)
+                if value.shape != target.shape:
+                    raise ValueError(f"weights[{i}] must have shape {target.shape}, got "
+                                     f"{value.shape}")
+                if not np.can_cast(value.dtype, target.dtype, casting="same_kind"):
+                    raise TypeError(f"weights[{i}] has dtype {value.dtype}, which does not cast "
+                                    f"to {target.dtype}")
+                with np.errstate(over="ignore"):  # a value too large for dtype: inf, named below
+                    value = value.astype(target.dtype, copy=False)
+                if not kernels.all_finite(np.ascontiguousarray(value)):
+                    raise ValueError(f"weights[{i}] holds NaN or infinity (in {target.dtype})")
+                values.append(value)
+            for target, value in zip(targets, values):
+                target[...] = value
+
+    def summary(self, print_fn=None, line_length=None):
+        """Print a table of the layers, their output shapes and parameter counts, then the
+        total, trainable and non-trainable counts, as Keras' model.summary. print_fn (default
+        print) is called with each line; line_length (default 65) is the table's width.
+        Returns None."""
+        print_fn = print if print_fn is None else print_fn
+        if not callable(print_fn):
+            raise TypeError(f"print_fn must be callable, got {type(print_fn).__name__}")
+        width = 65 if line_length is None else V.integer("line_length", line_length, 40)
+        self._refresh()
+        columns = (0, int(width * 0.45), int(width * 0.8), width)
+
+        def row(*cells):
+            line = ""
+            for cell, start, end in zip(cells, columns, columns[1:]):
+                line = (line + " " * max(0, start - len(line)) + str(cell))[:end - 1].ljust(end - 1)
+            return line.rstrip()
+
+        lines = [f"Network: loss={self.loss!r}, optimizer={self.optimizer!r}", "_" * width,
+                 row("Layer (type)", "Output Shape", "Param #"), "=" * width]
+        units = self.n_features
+        trainable = non_trainable = 0
+        for i, layer in enumerate(self.layers):
+            units = layer.n_out if isinstance(layer, L.Dense) else units
+            count = sum(int(p.size) for p in layer.parameters())
+            fixed = sum(int(w.size) for w in layer.non_trainable_weights)
+            trainable, non_trainable = trainable + count, non_trainable + fixed
+            lines.append(row(f"layers[{i}] ({type(layer).__name__})", f"(None, {units})",
+                             f"{count + fixed:,}"))
+        lines += ["=" * width, f"Total params: {trainable + non_trainable:,}",
+                  f"Trainable params: {trainable:,}", f"Non-trainable params: {non_trainable:,}",
+                  "_" * width]
+        for line in lines:
+            print_fn(line)
 
     # ---------------------------------------------------------------- files
 

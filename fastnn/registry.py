@@ -108,16 +108,22 @@ ACTIVATIONS = (
 
 @dataclass(frozen=True)
 class Loss:
-    """A loss: its class, the kernel it trains with and the names fastnn.losses.get accepts."""
+    """A loss: its class, the kernel it trains with and the names fastnn.losses.get accepts.
+    aliases: further names, each with the constructor arguments it means (Keras' names)."""
     cls: str
     kernel: str
     names: Tuple[str, ...] = ()
+    aliases: Tuple[Tuple[str, Tuple[Tuple[str, object], ...]], ...] = ()
 
 
 LOSSES = (
     Loss("SoftmaxCrossEntropy", "softmax_cross_entropy", ("softmax_cross_entropy",)),
-    Loss("CrossEntropy", "categorical_cross_entropy", ("cross_entropy", "categorical_cross_entropy")),
-    Loss("BinaryCrossEntropy", "binary_cross_entropy", ("binary_cross_entropy",)),
+    # Keras' (sparse_)categorical_crossentropy take probabilities (from_logits=False)
+    Loss("CrossEntropy", "categorical_cross_entropy",
+         ("cross_entropy", "categorical_cross_entropy", "categorical_crossentropy",
+          "sparse_categorical_crossentropy")),
+    Loss("BinaryCrossEntropy", "binary_cross_entropy", ("binary_cross_entropy",),
+         aliases=(("binary_crossentropy", (("from_logits", False),)),)),
     Loss("MSE", "mean_squared_error", ("mse", "mean_squared_error")),
     Loss("MAE", "mean_absolute_error", ("mae", "mean_absolute_error")),
     Loss("SumOfSquares", "sum_of_squares", ("sum_of_squares",)),

@@ -30,11 +30,13 @@ NON_FINITE_WARNING = ("the training loss or weights became NaN or infinite; trai
 
 
 def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, callbacks,
-        verbose):
+        verbose, metrics=()):
     """Network.fit's training on the arguments it checked (batch_size at most len(X)); returns
-    the History. Callbacks see the network as cb.network; on_train_end runs however it ends."""
+    the History. Callbacks see the network as cb.network; on_train_end runs however it ends.
+    metrics (fastnn.metrics.get's) are computed after each epoch on (X, y) and the validation
+    data. The History comes last (as in Keras), so it keeps what the callbacks add to the logs."""
     history = History()
-    all_callbacks = [history, *callbacks]
+    all_callbacks = [*callbacks, history]
     for cb in all_callbacks:
         cb.network = net
     net.stop_training = False
@@ -44,7 +46,7 @@ def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, 
     try:
         for cb in all_callbacks:
             cb.on_train_begin()
-        if plan is not None and not callbacks and validation_data is None:
+        if plan is not None and not callbacks and validation_data is None and not metrics:
             fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, history,
                           progress)
             return history
@@ -62,7 +64,7 @@ def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, 
         n = len(X)
         order = (lambda: net.rng.permutation(n)) if shuffle else (lambda: np.arange(n))
         run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin,
-                   validation_data, prepare=True)
+                   validation_data, prepare=True, metrics=metrics)
     finally:
         limits.unregister()
         progress.close()
@@ -72,7 +74,7 @@ def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, 
 
 
 def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=None,
-               validation_data=None, prepare=False):
+               validation_data=None, prepare=False, metrics=()):
     """Up to `epochs` passes over (X, y); False if one diverged (its start was put back and the
     loop stopped), else True.
 
@@ -80,7 +82,9 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
     the generator back too); end(epoch, logs) -> True stops after that epoch; begin(epoch) runs
     first in each epoch. validation_data: checked (X, y, weights), evaluated into the logs as
     val_*. prepare: check the network and take its plan again before each epoch (a callback
-    may have changed it); without it the hooks may change only the learning rate.
+    may have changed it); without it the hooks may change only the learning rate. metrics:
+    fastnn.metrics.get's, computed after the epoch on (X, y) and into val_* on the validation
+    data.
     """
     labels = y.ndim == 1
     plan = None if prepare else net.training_plan(batch_size, labels)
@@ -99,8 +103,11 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
             raise
         if logs is None:
             return False
+        if metrics:
+            logs.update(net.metric_values(X, y, metrics))
         if validation_data is not None:
-            logs.update({"val_" + k: v for k, v in net.evaluate_arrays(*validation_data).items()})
+            logs.update({"val_" + k: v for k, v in
+                         net.evaluate_arrays(*validation_data, None, metrics).items()})
         logs["seconds"] = time.perf_counter() - start
         if end(epoch, logs):
             break

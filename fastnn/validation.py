@@ -111,3 +111,50 @@ def check_xy(net, X, y, sample_weight=None, x_name="X", y_name="y"):
         if not np.any(sample_weight > 0):
             raise ValueError("sample_weight is all zero: no sample would count")
     return X, y, sample_weight
+
+
+def class_weight(net, class_weight):
+    """fit's class_weight (a dict class -> weight >= 0) checked against the network: its classes
+    are 0..n_outputs-1 for the categorical losses, 0 and 1 for one binary output; as
+    {class: float}."""
+    kind = net.metric_kind()
+    if kind is None:
+        raise ValueError(f"class_weight needs a classification loss, not "
+                         f"{type(net.loss).__name__} (use sample_weight)")
+    if kind == "binary" and net.n_outputs != 1:
+        raise ValueError(f"class_weight needs one class per sample: a binary cross-entropy "
+                         f"network has {net.n_outputs} outputs (multi-label; use sample_weight)")
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"class_weight must be a dict class -> weight, got "
+                        f"{type(class_weight).__name__}")
+    n_classes = 2 if kind == "binary" else net.n_outputs
+    weights = {}
+    for key, value in class_weight.items():
+        if not (is_integer(key) and 0 <= key < n_classes):
+            raise ValueError(f"class_weight has the key {key!r}, which is not a class of this "
+                             f"network (the classes are 0..{n_classes - 1})")
+        weights[int(key)] = real(f"class_weight[{key!r}]", value, 0)
+    return weights
+
+
+def class_sample_weights(net, weights, y, sample_weight):
+    """The sample weights that class_weight's checked `weights` give targets y (checked, as
+    check_xy returns them), times sample_weight if given; a class the dict leaves out weighs 1
+    (Keras). A sample's class: its label, the largest entry of its one-hot row, or its binary
+    target rounded."""
+    if y.ndim == 1:
+        classes = y
+    elif net.metric_kind() == "categorical":
+        classes = y.argmax(axis=1)
+    else:
+        classes = np.round(y[:, 0]).astype(np.intp)
+    table = np.ones(max(net.n_outputs, 2), net.dtype)
+    for key, value in weights.items():
+        table[key] = value
+    result = table[classes]
+    if sample_weight is not None:
+        result *= sample_weight
+    if not np.any(result > 0):
+        raise ValueError("class_weight (with sample_weight) weighs every training sample zero: "
+                         "no sample would count")
+    return np.ascontiguousarray(result)
