@@ -247,7 +247,7 @@ class Description:
                              f"{n_state} for each of the {len(self.shapes)} parameters "
                              f"({cls.__name__} with this config), got {counts!r}")
         self.state_counts = counts
-        n_dropout = sum(cls is L.Dropout for cls, _, _, _ in self.layers)
+        n_dropout = sum(spec[0] is L.Dropout for spec in self.layers)
         # files of version 1 hold no generator: a fresh one, one thread
         self.threads, self.generator, self.streams = (
             _training(meta["training"], n_dropout) if version >= 2
