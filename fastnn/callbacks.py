@@ -24,6 +24,10 @@ class Callback:
         """Called by fit before it changes anything, with the names of the metrics its logs will
         hold: raise ValueError if this callback cannot work with them."""
 
+    def check_network(self, network):
+        """Called by fit before it changes anything, after check: raise ValueError if this
+        callback cannot work with `network` (its optimizer, say)."""
+
     def on_train_begin(self, logs=None):
         pass
 
@@ -211,11 +215,14 @@ class ReduceLROnPlateau(Callback):
     def check(self, metrics):
         _check_monitor(self, metrics)
 
+    def check_network(self, network):
+        _plain_learning_rate(self, network.optimizer)
+
     def on_train_begin(self, logs=None):
         self.best, self.wait, self.cooldown_counter = None, 0, 0
 
     def on_epoch_end(self, epoch, logs=None):
-        optimizer = self.network.optimizer
+        optimizer = _plain_learning_rate(self, self.network.optimizer)
         logs = {} if logs is None else logs
         logs["learning_rate"] = float(optimizer.lr)
         value = _monitored(self, logs)
@@ -234,6 +241,17 @@ class ReduceLROnPlateau(Callback):
                           f"{optimizer.lr}.")
 
 
+def _plain_learning_rate(callback, optimizer):
+    """The optimizer, whose lr the callback sets: ValueError if it is a schedule (as Keras
+    refuses), which the callback would silently replace."""
+    if getattr(optimizer, "schedule", None) is not None:
+        raise ValueError(f"{type(callback).__name__} sets optimizer.lr between epochs, but the "
+                         f"optimizer's learning rate is the schedule {optimizer.schedule!r}: "
+                         f"give the optimizer a number as its learning rate, or drop the "
+                         f"callback")
+    return optimizer
+
+
 class LearningRateScheduler(Callback):
     """Set the learning rate before each epoch to schedule(epoch, lr) (epoch counted from 0, lr
     the current network.optimizer.lr), as Keras' LearningRateScheduler; a schedule(epoch) of one
@@ -246,8 +264,11 @@ class LearningRateScheduler(Callback):
         self.schedule = schedule
         self._arguments = 1 if _positional(schedule) == 1 else 2
 
+    def check_network(self, network):
+        _plain_learning_rate(self, network.optimizer)
+
     def on_epoch_begin(self, epoch, logs=None):
-        optimizer = self.network.optimizer
+        optimizer = _plain_learning_rate(self, self.network.optimizer)
         args = (epoch, float(optimizer.lr))[:self._arguments]
         lr = self.schedule(*args)
         optimizer.lr = V.real(f"schedule({', '.join(map(repr, args))}) (the learning rate)",

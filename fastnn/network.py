@@ -452,6 +452,7 @@ class Network(Tracked):
         names += ["val_" + m for m in names] if validated else []
         for cb in callbacks:
             cb.check(names)
+            cb.check_network(self)
         if class_weight is not None:
             V.class_sample_weights(self, class_weight, y, sample_weight)  # refused before a split
         if validation_split:

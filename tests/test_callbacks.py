@@ -291,3 +291,20 @@ def test_verbose_callbacks_print_as_keras(capsys, tmp_path):
 def test_bad_callback_arguments_are_refused_by_name(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize("make", [lambda: fnn.ReduceLROnPlateau("loss", patience=0),
+                                  lambda: fnn.LearningRateScheduler(lambda epoch, lr: lr / 2)],
+                         ids=["ReduceLROnPlateau", "LearningRateScheduler"])
+def test_callbacks_that_set_the_lr_refuse_an_optimizer_on_a_schedule(make):
+    """Keras refuses them too: setting optimizer.lr would silently replace the schedule."""
+    X, y = np.random.default_rng(0).standard_normal((40, 3)), np.arange(40) % 2
+    schedule = fnn.ExponentialDecay(0.1, 10, 0.5)
+    net = fnn.Network([fnn.Dense(3, 4), fnn.ReLU(), fnn.Dense(4, 2)],
+                      optimizer=fnn.SGD(learning_rate=schedule), random_state=0)
+    before = [p.copy() for p in net.parameters()]
+    with pytest.raises(ValueError, match="schedule"):
+        net.fit(X, y, epochs=2, verbose=0, callbacks=[make()])
+    assert net.optimizer.lr is schedule and net.optimizer.iterations == 0
+    for p, q in zip(net.parameters(), before):
+        np.testing.assert_array_equal(p, q)
