@@ -1,9 +1,10 @@
 """Compile a Network into a plan for the fused engine (fastnn/_kernels/engine.pyx).
 
 The engine runs networks made of Dense layers, each optionally followed by a BatchNorm or
-LayerNorm, one activation layer and then a Dropout, with any of fastnn's losses and optimizers. Anything else (a custom layer
-class, a leading Dropout, an activation not after a Dense) returns None: the Network then trains
-layer by layer in Python, with the same kernels.
+LayerNorm, one activation layer and then a Dropout, with any of fastnn's losses and optimizers.
+Anything else (a custom layer class, a leading Dropout, an activation not after a Dense, a norm
+not right after a Dense) returns None: the Network then trains layer by layer in Python, with
+the same kernels.
 """
 from fastnn import _kernels
 from fastnn import layers as L

@@ -251,8 +251,9 @@ class Checkpoint:
     epoch, after a divergence or an interrupt), Network.train_step and the estimators' fit.
 
     It copies the parameters, the layers' buffers (BatchNorm's running statistics), the
-    optimizer's state arrays and step count, the dropout streams and the network's generator, and puts the copies back into the same arrays, so references
-    to them (an estimator's coefs_[i]) stay valid. restore(generator=False) after a divergence
+    optimizer's state arrays and step count, the dropout streams and the network's generator,
+    and puts the copies back into the same arrays, so references to them (an estimator's
+    coefs_[i]) stay valid. restore(generator=False) after a divergence
     keeps the generator and the dropout streams: that is what the compiled engine's per-epoch
     snapshot does (engine.pyx, train_epochs: parameters, optimizer state and step count back,
     the rows' order already drawn), so an epoch ends the same on either path.
