@@ -11,6 +11,7 @@ no per-batch hooks: the engine runs whole epochs without returning to Python.
 import csv
 import inspect
 import os
+import warnings
 
 import numpy as np
 
@@ -42,7 +43,9 @@ class Callback:
 
 
 class History(Callback):
-    """Per-epoch metrics: history["loss"], ["accuracy"], ["val_loss"], ["val_accuracy"], ..."""
+    """Per-epoch metrics, as Keras' History: history.history["loss"], ["accuracy"],
+    ["val_loss"], ["val_accuracy"], the metrics fit was given, the keys callbacks add
+    ("learning_rate") and "seconds" (each epoch's time); history.epoch lists the epochs."""
 
     def __init__(self):
         self.history = {}
@@ -63,8 +66,9 @@ class History(Callback):
             self.history.setdefault(key, []).extend(values)
 
     def plot(self, path=None, ax=None):
-        """Draw the loss and accuracy curves with matplotlib (the optional `plot` extra), with
-        whole-number epoch ticks; saved to `path` if given. Returns the matplotlib figure.
+        """Draw the curves of the loss and of every other metric (beside its val_ curve), one
+        panel each, with matplotlib (the optional `plot` extra) and whole-number epoch ticks;
+        saved to `path` if given. Returns the matplotlib figure.
 
         With a path and no ax the figure is a matplotlib.figure.Figure of its own, not one of
         pyplot's (none is left open, and the backend is not touched); without either it is a
@@ -73,7 +77,7 @@ class History(Callback):
             from matplotlib.ticker import MaxNLocator
         except ImportError as error:
             raise ImportError("History.plot needs matplotlib: pip install 'fastnn[plot]'") from error
-        metrics = [m for m in ("loss", "accuracy") if m in self.history]
+        metrics = [m for m in self.history if not m.startswith("val_") and m != "seconds"]
         size = (5 * max(len(metrics), 1), 3.5)
         if ax is not None:
             fig, axes = ax.figure, [ax] * len(metrics)
@@ -322,6 +326,22 @@ class ModelCheckpoint(Callback):
     def check(self, metrics):
         if self.save_best_only:
             _check_monitor(self, metrics)
+        # the keys fit's logs will hold, and those fit and fastnn's callbacks add
+        keys = dict.fromkeys([*metrics, "seconds", "penalty", "learning_rate"], 0.0)
+        try:
+            self.filepath.format(epoch=1, **keys)
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"ModelCheckpoint's filepath {self.filepath!r} cannot be formatted "
+                             f"with epoch and the logs fit will hold, {sorted(keys)}: "
+                             f"{error!r}") from None
+
+    def check_network(self, network):
+        with warnings.catch_warnings():  # save warns, if it must, when it saves
+            warnings.simplefilter("ignore")
+            try:
+                network.check_save()
+            except ValueError as error:
+                raise ValueError(f"ModelCheckpoint could not save this network: {error}") from None
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}

@@ -7,8 +7,8 @@ optimizer), `param_<i>.npy` the parameters in the order of Network.parameters(),
 buffers (BatchNorm's running statistics), in the order of the layers' buffers() (a file of a
 network without them has none, as files written before they existed). Since version 2 the
 description also holds what training draws from and runs on (the network's random generator,
-each Dropout's stream, threads), so a loaded network continues training as the saved one would,
-bit for bit.
+each Dropout's stream, the seed of validation_split, threads), so a loaded network continues
+training as the saved one would, bit for bit.
 
 load checks every field of the description, then compares the shapes it declares with the
 arrays' .npy headers and the sizes the archive records, before it allocates anything; it reads
@@ -63,7 +63,8 @@ def describe(net):
                       "state_per_param": [len(s) for s in net.optimizer.state]},
         "training": {"threads": net.threads, "generator": _generator_state(net.rng),
                      "streams": [[int(v) for v in layer.state] for layer in net.layers
-                                 if isinstance(layer, L.Dropout)]},
+                                 if isinstance(layer, L.Dropout)],
+                     "split_seed": net.split_seed},
     }
     arrays = {f"param_{i}": p for i, p in enumerate(net.parameters())}
     arrays.update({f"buffer_{i}": b for i, b in
@@ -109,8 +110,12 @@ def _generator(spec):
 
 
 def _training(spec, n_dropout):
-    """(threads, generator, streams) of a description's "training" field."""
-    _fields(spec, "training", ("threads", "generator", "streams"))
+    """(threads, generator, streams, split seed) of a description's "training" field."""
+    _fields(spec, "training", ("threads", "generator", "streams", "split_seed"))
+    split_seed = spec["split_seed"]
+    if split_seed is not None and (type(split_seed) is not int or not 0 <= split_seed < 2**31):
+        raise ValueError(f"training.split_seed must be null or an integer in [0, 2^31), got "
+                         f"{split_seed!r}")
     threads = spec["threads"]
     if type(threads) is not int or not 1 <= threads <= 2**31 - 1:
         raise ValueError(f"training.threads must be an integer >= 1, got {threads!r}")
@@ -120,7 +125,7 @@ def _training(spec, n_dropout):
             all(type(v) is int and 0 <= v < 2**64 for v in st) for st in streams):
         raise ValueError(f"training.streams must hold [key, counter] (integers in [0, 2^64)) for "
                          f"each of the {n_dropout} Dropout layers")
-    return threads, _generator(spec["generator"]), streams
+    return threads, _generator(spec["generator"]), streams, split_seed
 def _optimizer_config(optimizer):
     """The optimizer's config, a learning-rate schedule in it as {"schedule": class name,
     "config": its arguments}; ValueError for a schedule that is not one of fastnn's classes."""
@@ -249,9 +254,9 @@ class Description:
         self.state_counts = counts
         n_dropout = sum(spec[0] is L.Dropout for spec in self.layers)
         # files of version 1 hold no generator: a fresh one, one thread
-        self.threads, self.generator, self.streams = (
+        self.threads, self.generator, self.streams, self.split_seed = (
             _training(meta["training"], n_dropout) if version >= 2
-            else (1, np.random.default_rng(), None))
+            else (1, np.random.default_rng(), None, None))
 
     def members(self):
         """{member name: shape} of every array the file must hold, and no other."""
@@ -300,6 +305,14 @@ def save(net, path):
     midway leaves the old file intact and that one partial file, which the next save replaces.
     Two saves to one path at once: the second raises RuntimeError.
     """
+    text, arrays = checked(net)
+    target, existing = _target(path)
+    _write(target, existing, lambda f: np.savez(f, metadata=np.array(text), **arrays))
+
+
+def checked(net):
+    """(metadata text, {member name: array}) that save writes for `net`, after every check of
+    save's but the path's (ValueError): ModelCheckpoint asks before training."""
     net._refresh()
     for where, obj, table in ([(f"layers[{i}]", layer, L.LAYERS) for i, layer in
                                enumerate(net.layers)]
@@ -326,8 +339,7 @@ def save(net, path):
                              f"{array.shape}, the network needs {description.dtype} {shape}")
         if not kernels.all_finite(np.ascontiguousarray(array)):
             raise ValueError(f"cannot save: {name} holds NaN or infinity")
-    target, existing = _target(path)
-    _write(target, existing, lambda f: np.savez(f, metadata=np.array(text), **arrays))
+    return text, arrays
 
 
 def _plain(value):
@@ -559,7 +571,7 @@ def _read(f, file_size):
     net = Network.__new__(Network)
     net._setup(layers, description.loss, optimizer, description.dtype, None,
                description.threads, True)
-    net.rng = description.generator
+    net.rng, net.split_seed = description.generator, description.split_seed
     net._refresh()
     return net
 

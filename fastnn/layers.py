@@ -554,6 +554,9 @@ class LayerNorm(_Normalization):
     gamma, beta : ndarray of shape (n,)
     """
 
+    def __init__(self, n, eps=1e-5, dtype="float32"):
+        super().__init__(n, eps, dtype)
+
     def forward(self, x, training=False):
         out = self._buffer("_out", x.shape, x.dtype)
         self._xhat = self._buffer("_xhat_buffer", x.shape, x.dtype)

@@ -56,7 +56,7 @@ class Network(Tracked):
     """
 
     # Derived by the network itself, or set by callbacks: no change to what a plan covers.
-    _untracked = frozenset({"stop_training", "n_features", "n_outputs"})
+    _untracked = frozenset({"stop_training", "n_features", "n_outputs", "split_seed"})
 
     def __setattr__(self, name, value):
         # As in the constructor, a loss or optimizer may be given by name.
@@ -85,6 +85,7 @@ class Network(Tracked):
         self.threads, self.engine = V.integer("threads", threads, 1), bool(engine)
         self.random_state = random_state
         self.rng = np.random.default_rng(random_state)
+        self.split_seed = None  # validation_split's seed, drawn from rng by the first split
         self.stop_training = False
         self._plans, self._fast_plan = {}, None
         self._key, self._seen, self._keyed = None, (-1, None), None
@@ -213,6 +214,8 @@ class Network(Tracked):
         self.n_features, self.n_outputs = dense[0][1].n_in, dense[-1][1].n_out
         self._train_loss = _fused_loss(layers[-1], self.loss)
         self._fused = self._train_loss is not None
+        if not self._fused:
+            _check_probabilities_in(layers[-1], self.loss)
         self._train_layers = list(layers[:-1] if self._fused else layers)
         self._train_loss = self._train_loss or self.loss
 
@@ -404,7 +407,9 @@ class Network(Tracked):
         """Train for `epochs` passes over (X, y) in mini-batches; returns a History.
 
         batch_size larger than the training set means the whole set (as Keras). validation_split
-        holds out a shuffled (stratified for class labels) fraction of the data;
+        holds out a shuffled (stratified for class labels) fraction of the data, the same rows
+        in every fit of this network on the same data (so continuing does not validate on rows
+        it trained on; Keras holds out the last rows);
         validation_data=(X_val, y_val) gives it explicitly. A non-finite loss or non-finite
         weights stop training with a warning and put back the (finite) weights of the start of
         that epoch; an interrupt (Ctrl-C) puts back the start of the epoch it interrupted,
@@ -456,15 +461,17 @@ class Network(Tracked):
         if class_weight is not None:
             V.class_sample_weights(self, class_weight, y, sample_weight)  # refused before a split
         if validation_split:
-            generator = self.rng.bit_generator.state
-            X, y, sample_weight, validation_data = self._split(X, y, sample_weight, validation_split)
+            generator, split_seed = self.rng.bit_generator.state, self.split_seed
         try:
+            if validation_split:
+                X, y, sample_weight, validation_data = self._split(X, y, sample_weight,
+                                                                   validation_split)
             if class_weight is not None:
                 sample_weight = V.class_sample_weights(self, class_weight, y, sample_weight)
             self._check_batches(len(X), min(batch_size, len(X)))
         except ValueError:
-            if validation_split:
-                self.rng.bit_generator.state = generator  # as if no split had been drawn
+            if validation_split:  # as if no split had been drawn
+                self.rng.bit_generator.state, self.split_seed = generator, split_seed
             raise
         self.prepare_training()
         return training.fit(self, X, y, sample_weight, epochs, min(batch_size, len(X)),
@@ -511,8 +518,9 @@ class Network(Tracked):
         labels = y if y.ndim == 1 and self._train_loss.takes_labels else None
         if labels is not None and np.min(np.bincount(labels)[np.unique(labels)]) < 2:
             labels = None  # a class with one sample cannot be stratified
-        seed = int(self.rng.integers(2**31))
-        parts = train_test_split(np.arange(len(X)), test_size=fraction, random_state=seed,
+        if self.split_seed is None:  # drawn once: each fit holds out the same rows, as Keras'
+            self.split_seed = int(self.rng.integers(2**31))
+        parts = train_test_split(np.arange(len(X)), test_size=fraction, random_state=self.split_seed,
                                  stratify=labels)
         train, val = parts
         if len(train) == 0 or len(val) == 0:
@@ -658,6 +666,8 @@ class Network(Tracked):
             if len(weights) != len(targets):
                 raise ValueError(f"weights must hold {len(targets)} arrays (get_weights' order), "
                                  f"got {len(weights)}")
+            variances = {id(layer.running_var) for layer in self.layers
+                         if isinstance(layer, L.BatchNorm)}
             values = []
             for i, (target, value) in enumerate(zip(targets, weights)):
                 value = V.real_array(f"weights[{i}]", value)
@@ -671,6 +681,9 @@ class Network(Tracked):
                     value = value.astype(target.dtype, copy=False)
                 if not kernels.all_finite(np.ascontiguousarray(value)):
                     raise ValueError(f"weights[{i}] holds NaN or infinity (in {target.dtype})")
+                if id(target) in variances and not (value >= 0).all():
+                    raise ValueError(f"weights[{i}] is a BatchNorm's running_var: a variance, "
+                                     f"which must be >= 0")
                 values.append(value)
             for target, value in zip(targets, values):
                 target[...] = value
@@ -712,6 +725,13 @@ class Network(Tracked):
 
     # ---------------------------------------------------------------- files
 
+    def check_save(self):
+        """Raise ValueError if save could not write this network, whatever the path (a custom
+        layer class or schedule, non-finite values): what save checks before it writes."""
+        from fastnn import io
+        with self._lock:
+            io.checked(self)
+
     def save(self, path):
         """Write the network to a .npz file that fastnn.load reads (see fastnn.io: no pickle,
         the file appears whole or not at all)."""
@@ -750,6 +770,24 @@ def _fused_loss(last, loss):
             and isinstance(loss, losses.BinaryCrossEntropy)):
         return losses.BinaryCrossEntropy(from_logits=True, sum_outputs=loss.sum_outputs)
     return None
+
+
+def _check_probabilities_in(last, loss):
+    """ValueError for a loss on probabilities after a fastnn layer whose outputs are not (a
+    Dense, say): it would train on them without a word, to garbage."""
+    binary = isinstance(loss, losses.BinaryCrossEntropy) and not loss.from_logits
+    if not (binary or isinstance(loss, losses.CrossEntropy)):
+        return
+    if type(last) not in L.LAYERS.values() or (
+            isinstance(last, L.Activation) and last.kind in ("softmax", "sigmoid")):
+        return
+    end, logits = (("Sigmoid() (or activation=\"sigmoid\" on the last Dense)",
+                    "BinaryCrossEntropy(from_logits=True) (\"binary_cross_entropy\")") if binary
+                   else ("Softmax() (or activation=\"softmax\" on the last Dense)",
+                         "\"softmax_cross_entropy\""))
+    raise ValueError(f"the loss {loss!r} takes probabilities, but the last layer, "
+                     f"{type(last).__name__}, does not make them: end the layers with {end}, or "
+                     f"use the loss {logits}, which takes the raw outputs (logits)")
 
 
 def _float_dtype(dtype):

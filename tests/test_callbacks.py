@@ -208,9 +208,19 @@ def test_model_checkpoint_refuses_what_it_cannot_do(tmp_path):
     with pytest.raises(ValueError, match="ModelCheckpoint monitors 'val_loss'.*validation"):
         net().fit(X, y, callbacks=[fnn.ModelCheckpoint(tmp_path / "m.npz", save_best_only=True)],
                   verbose=0)
-    with pytest.raises(ValueError, match="could not format filepath.*val_auc"):
-        net().fit(X, y, callbacks=[fnn.ModelCheckpoint(str(tmp_path / "{val_auc}.npz"))],
+    # refused before the first epoch trains: the weights and the step count stay
+    model = net()
+    before = [p.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match="filepath.*cannot be formatted.*val_auc"):
+        model.fit(X, y, callbacks=[fnn.ModelCheckpoint(str(tmp_path / "{val_auc}.npz"))],
                   verbose=0)
+    model.optimizer = fnn.Adam(learning_rate=lambda step: 1e-3)  # a schedule no file holds
+    with pytest.raises(ValueError, match="ModelCheckpoint could not save.*custom schedule"):
+        model.fit(X, y, callbacks=[fnn.ModelCheckpoint(str(tmp_path / "{epoch}.npz"))],
+                  verbose=0)
+    assert model.optimizer.iterations == 0 and not list(tmp_path.iterdir())
+    for p, q in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p, q)
 
 
 # ------------------------------------------------------------------ CSVLogger

@@ -99,6 +99,8 @@ ODD_FIELDS = [
     (("training", "streams"), []), (("training", "streams"), [[1]]),
     (("training", "streams"), [[-1, 0]]), (("training", "streams"), [[2**64, 0]]),
     (("training", "streams"), [[1.5, 0]]), (("training",), None), (("version",), 3),
+    (("training", "split_seed"), -1), (("training", "split_seed"), 2**31),
+    (("training", "split_seed"), "7"),
 ]
 
 

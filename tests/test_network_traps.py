@@ -186,3 +186,58 @@ def test_constant_initializers_and_unknown_names():
         fnn.Dense(3, 2, init="he_normel")
     with pytest.raises(ValueError, match="init must be one of"):
         fnn.Dense(3, 2, init=["he"])
+
+
+@pytest.mark.parametrize("layers, loss, match", [
+    ([fnn.Dense(4, 3)], "cross_entropy", "Softmax"),
+    ([fnn.Dense(4, 3)], "sparse_categorical_crossentropy", "softmax_cross_entropy"),
+    ([fnn.Dense(4, 3), fnn.ReLU()], "categorical_crossentropy", "Softmax"),
+    ([fnn.Dense(4, 1)], "binary_crossentropy", "Sigmoid"),
+    ([fnn.Dense(4, 1), fnn.Tanh()], fnn.BinaryCrossEntropy(from_logits=False), "from_logits=True")])
+def test_a_loss_on_probabilities_after_raw_outputs_is_refused(layers, loss, match):
+    """It trained to below-chance accuracy with a lower loss than the right model's."""
+    with pytest.raises(ValueError, match=f"takes probabilities.*{match}"):
+        fnn.Network(layers, loss=loss)
+
+
+def test_probability_losses_after_the_layers_that_make_probabilities_are_taken():
+    X, _, y, _ = digits(200)
+    for last, loss, target in ((fnn.Softmax(), "sparse_categorical_crossentropy", y),
+                               (fnn.Sigmoid(), "binary_crossentropy", (y > 4).astype(float))):
+        width = 10 if isinstance(last, fnn.Softmax) else 1
+        net = fnn.Network([fnn.Dense(64, width), last], loss=loss, random_state=0)
+        net.fit(X, target, epochs=2, verbose=0)
+        p = net.predict(X)
+        assert p.min() >= 0 and p.max() <= 1
+
+
+# ---------------------------------------------------------------- validation_split
+
+def test_every_fit_holds_out_the_same_rows_and_so_does_a_loaded_network(tmp_path):
+    """Continuing a fit with validation_split validated on rows the first fit trained on."""
+    X, _, y, _ = digits(200)
+    seen = []
+
+    def rows(y_true, y_pred):  # the validation rows, told apart by their labels' order
+        seen.append(tuple(y_true))
+        return 0.0
+    net = fnn.Network([fnn.Dense(64, 10)], random_state=0)
+    net.fit(X, y, epochs=1, validation_split=0.2, metrics=[rows], verbose=0)
+    net.save(tmp_path / "m.npz")
+    net.fit(X, y, epochs=1, validation_split=0.2, metrics=[rows], verbose=0)
+    fnn.load(tmp_path / "m.npz").fit(X, y, epochs=1, validation_split=0.2, metrics=[rows],
+                                     verbose=0)
+    validation = [s for s in seen if len(s) == 40]
+    assert len(validation) == 3 and len(set(validation)) == 1
+    other = fnn.Network([fnn.Dense(64, 10)], random_state=1)
+    other.fit(X, y, epochs=1, validation_split=0.2, metrics=[rows], verbose=0)
+    assert seen[-1] != validation[0]  # another network, another split
+
+
+def test_set_weights_refuses_a_negative_running_variance():
+    net = fnn.Network([fnn.Dense(4, 3), fnn.BatchNorm(3), fnn.ReLU(), fnn.Dense(3, 2)])
+    weights = net.get_weights()
+    weights[5] = -np.ones(3)  # W, b, gamma, beta, running_mean, running_var
+    with pytest.raises(ValueError, match=r"weights\[5\].*running_var"):
+        net.set_weights(weights)
+    np.testing.assert_array_equal(net.layers[1].running_var, 1)
