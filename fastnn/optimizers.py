@@ -6,7 +6,8 @@ the order of the parameters. The learning rate decays as lr / (1 + decay * itera
 callable of the step number), whose value decay then divides.
 
 Every optimizer takes Keras' names as aliases (learning_rate= for lr, beta_1=, beta_2= and
-epsilon= for beta1, beta2 and eps; both spellings at once is a TypeError) and Keras' gradient
+epsilon= for beta1, beta2 and eps; both spellings at once is a TypeError; epsilon keeps fastnn's,
+torch's, place in Adam's update: Adam(eps_hat=True) adds it where Keras does) and Keras' gradient
 clipping, applied to the loss gradients in place before the update (and so before weight_decay
 and the layers' L2, which torch too adds inside its step):
 
