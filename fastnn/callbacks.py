@@ -329,7 +329,7 @@ class ModelCheckpoint(Callback):
         # the keys fit's logs will hold, and those fit and fastnn's callbacks add
         keys = dict.fromkeys([*metrics, "seconds", "penalty", "learning_rate"], 0.0)
         try:
-            self.filepath.format(epoch=1, **keys)
+            self._first_path = self.filepath.format(epoch=1, **keys)
         except (KeyError, IndexError, ValueError) as error:
             raise ValueError(f"ModelCheckpoint's filepath {self.filepath!r} cannot be formatted "
                              f"with epoch and the logs fit will hold, {sorted(keys)}: "
@@ -342,6 +342,19 @@ class ModelCheckpoint(Callback):
                 network.check_save()
             except ValueError as error:
                 raise ValueError(f"ModelCheckpoint could not save this network: {error}") from None
+        path = getattr(self, "_first_path", self.filepath)
+        if path.endswith(("/", os.sep)) or os.path.basename(path) in ("", ".", ".."):
+            raise ValueError(f"ModelCheckpoint's filepath {path!r} names no file")
+        if os.path.isdir(path):
+            raise ValueError(f"ModelCheckpoint's filepath {path!r} is a folder, not a file")
+        existing = os.path.dirname(os.path.abspath(path))
+        while not os.path.lexists(existing):  # the folders it will make start from there
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            raise ValueError(f"ModelCheckpoint cannot save to {path!r}: {existing} is not a folder")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(f"ModelCheckpoint cannot save to {path!r}: the folder "
+                                  f"{existing} is not writable")
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}

@@ -321,6 +321,9 @@ def checked(net):
         if table.get(type(obj).__name__) is not type(obj):
             raise ValueError(f"cannot save {where}: {type(obj).__name__} is not one of fastnn's "
                              f"own classes, so load could not rebuild it")
+    for i, layer in enumerate(net.layers):  # what load refuses
+        if isinstance(layer, L.BatchNorm) and np.any(layer.running_var < 0):
+            raise ValueError(f"cannot save: layers[{i}].running_var holds a negative variance")
     meta, arrays = describe(net)
     arrays = {name: np.ascontiguousarray(a) for name, a in arrays.items()}  # as load reads them
     bad = _non_finite(meta)

@@ -101,6 +101,10 @@ REGRESSION = {"mae": "mae", "mean_absolute_error": "mae", "mse": "mse",
               "r2": "r2", "r2_score": "r2"}
 
 
+# The keys fit's logs hold without metrics (and a classifier's "accuracy").
+RESERVED = ("loss", "accuracy", "penalty", "seconds", "learning_rate")
+
+
 def get(metrics, kind):
     """[(log name, metric(y_true, y_pred))] for fit's and evaluate's `metrics` argument (None or
     a list of names and callables) and a network whose outputs are of `kind`: "categorical"
@@ -133,8 +137,12 @@ def get(metrics, kind):
         else:
             raise TypeError(f"metrics must hold metric names or callables, got "
                             f"{type(metric).__name__}")
-        if name in chosen or name == "loss":
-            raise ValueError(f"metrics names {name!r} twice (or a metric named 'loss')")
+        if name in chosen:
+            raise ValueError(f"metrics names {name!r} twice")
+        if name in RESERVED or name.startswith("val_"):
+            raise ValueError(f"a metric may not be named {name!r}: the logs hold that key "
+                             f"already ({sorted(RESERVED)} and val_*); give the function "
+                             f"another __name__")
         chosen[name] = function
     return list(chosen.items())
 

@@ -70,15 +70,21 @@ class Network(Tracked):
 
     def __init__(self, layers, loss="softmax_cross_entropy", optimizer="adam", dtype="float32",
                  random_state=None, threads=1, engine=True):
-        self._setup(layers, loss, optimizer, dtype, random_state, threads, engine)
-        self._initialize()
-        self._refresh()
+        try:
+            self._setup(layers, loss, optimizer, dtype, random_state, threads, engine)
+            self._initialize()
+            self._refresh()
+        except BaseException:
+            for dense, activation in getattr(self, "_taken", ()):  # the user's layers as given
+                dense.activation = activation
+            raise
+        del self._taken
 
     def _setup(self, layers, loss, optimizer, dtype, random_state, threads, engine):
         """Check and set the constructor's arguments, without drawing any weights."""
         if isinstance(layers, L.Layer) or not hasattr(layers, "__iter__"):
             raise TypeError(f"layers must be a list of fastnn layers, got {type(layers).__name__}")
-        self.layers = _expand(layers)
+        self.layers, self._taken = _expand(layers)
         self.loss = losses.get(loss)
         self.optimizer = optimizers.get(optimizer)
         self.dtype = _float_dtype(dtype)
@@ -216,6 +222,7 @@ class Network(Tracked):
         self._fused = self._train_loss is not None
         if not self._fused:
             _check_probabilities_in(layers[-1], self.loss)
+            _check_no_second_activation(layers, self.loss)
         self._train_layers = list(layers[:-1] if self._fused else layers)
         self._train_loss = self._train_loss or self.loss
 
@@ -363,6 +370,12 @@ class Network(Tracked):
                             f"got {type(self.optimizer.state).__name__}")
         self.own_arrays()
         self._refresh()  # own_arrays may have replaced read-only arrays with copies
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, L.BatchNorm) and not (
+                    all(map(kernels.all_finite, layer.buffers())) and (layer.running_var >= 0).all()):
+                raise ValueError(f"layers[{i}]'s running statistics hold NaN, infinity or a "
+                                 f"negative variance: set running_mean to 0 and running_var to "
+                                 f"1 to start them again")
         if not all(map(kernels.all_finite, self.parameters())):
             for i, layer in enumerate(self.layers):
                 names = ("gamma", "beta") if isinstance(layer, L.NORM_LAYERS) else ("W", "b")
@@ -747,15 +760,17 @@ def load(path):
 
 
 def _expand(layers):
-    """The list of layers, each Dense(activation=name) followed by that activation's layer (the
-    Dense then holds none)."""
-    expanded = []
+    """(the list of layers, each Dense(activation=name) followed by that activation's layer,
+    [(dense, name)] of those Dense layers, which then hold none)."""
+    expanded, taken = [], []
     for layer in layers:
         expanded.append(layer)
         if isinstance(layer, L.Dense) and getattr(layer, "activation", None) is not None:
             expanded.append(L.activation_layer(layer.activation))
-            layer.activation = None
-    return expanded
+            taken.append((layer, layer.activation))
+    for layer, _ in taken:
+        layer.activation = None
+    return expanded, taken
 
 
 def _fused_loss(last, loss):
@@ -770,6 +785,21 @@ def _fused_loss(last, loss):
             and isinstance(loss, losses.BinaryCrossEntropy)):
         return losses.BinaryCrossEntropy(from_logits=True, sum_outputs=loss.sum_outputs)
     return None
+
+
+def _check_no_second_activation(layers, loss):
+    """ValueError for a Softmax or Sigmoid whose loss applies it again, followed by layers
+    that fuse would have to look past (Identity, Dropout): end the layers with it instead."""
+    i = len(layers) - 1
+    while i > 0 and (isinstance(layers[i], L.Dropout) or
+                     isinstance(layers[i], L.Activation) and layers[i].kind == "identity"):
+        i -= 1
+    if i < len(layers) - 1 and _fused_loss(layers[i], loss) is not None:
+        raise ValueError(f"layers[{i}] is a {type(layers[i]).__name__}, which trains fused "
+                         f"with the loss {loss!r} only as the last layer (else the loss applies "
+                         f"it again, or clips its probabilities), and only "
+                         f"{type(layers[-1]).__name__} layers follow it: make it the last "
+                         f"layer (applied once, at prediction)")
 
 
 def _check_probabilities_in(last, loss):

@@ -127,8 +127,12 @@ class Optimizer(Tracked):
         1 + decay * t. ValueError if a schedule gives anything but a finite number >= 0."""
         if not is_schedule(self.lr):
             return self.lr / (1.0 + self.decay * t)
-        value = self.lr(t)
-        if not (is_real(value) and math.isfinite(value) and value >= 0):
+        try:
+            value = self.lr(t)
+            ok = is_real(value) and math.isfinite(value) and value >= 0
+        except OverflowError:  # a built-in schedule's power, or an int too large for a float
+            value, ok = "a value beyond a float's range", False
+        if not ok:
             raise ValueError(f"the learning-rate schedule {self.lr!r} gave {value!r} for step "
                              f"{t}: a learning rate must be a finite number >= 0")
         return float(value) / (1.0 + self.decay * t)

@@ -124,7 +124,7 @@ def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint
     optimizer = net.optimizer
     try:
         if plan is not None:
-            set_rates(plan, optimizer, -(-len(order) // batch_size))
+            set_rates(net, plan, batch_size, y.ndim == 1, -(-len(order) // batch_size))
             (finished, total_loss, total_penalty, total_correct,
              optimizer.iterations) = plan.train_epoch(X, y, sample_weight, order, batch_size,
                                                       optimizer.iterations, 1)
@@ -155,7 +155,8 @@ def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, h
     optimizer = net.optimizer
     while epoch < epochs:
         start = time.perf_counter()
-        set_rates(plan, optimizer, min(chunk, epochs - epoch) * -(-n // batch_size))
+        set_rates(net, plan, batch_size, y.ndim == 1,
+                  min(chunk, epochs - epoch) * -(-n // batch_size))
         checkpoint = Checkpoint(net)
         try:
             done, finished, sums, optimizer.iterations = plan.train_epochs(
@@ -177,15 +178,21 @@ def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, h
         chunk = max(1, int(CALL_SECONDS / max(seconds, 1e-9)))
 
 
-def set_rates(plan, optimizer, steps):
+def set_rates(net, plan, batch_size, labels, steps):
     """Hand the plan the learning rate of the next engine call, which takes at most `steps`
     steps: the optimizer's lr (a callback may have set it), or its schedule's rates of those
-    steps, tabulated here (ValueError naming a bad one, before any step)."""
+    steps, tabulated here (ValueError naming a bad one, before any step; RuntimeError if the
+    schedule changed the network, so that the plan no longer holds)."""
+    optimizer = net.optimizer
     if optimizer.schedule is None:
         plan.set_learning_rates(None)
         plan.set_learning_rate(optimizer.lr)
-    else:
-        plan.set_learning_rates(optimizer.learning_rates(steps), optimizer.iterations)
+        return
+    rates = optimizer.learning_rates(steps)
+    if net.optimizer is not optimizer or net.training_plan(batch_size, labels) is not plan:
+        raise RuntimeError("the learning-rate schedule changed the network while fit asked it "
+                           "for the rates of its steps: a schedule must only compute the rate")
+    plan.set_learning_rates(rates, optimizer.iterations)
 
 
 def all_finite(net):

@@ -150,10 +150,18 @@ def class_sample_weights(net, weights, y, sample_weight):
         classes = np.round(y[:, 0]).astype(np.intp)
     table = np.ones(max(net.n_outputs, 2), net.dtype)
     for key, value in weights.items():
-        table[key] = value
+        with np.errstate(over="ignore"):
+            table[key] = value
+        if not np.isfinite(table[key]):
+            raise ValueError(f"class_weight[{key!r}]={value!r} is not a finite {net.dtype} "
+                             f"(the network's dtype)")
     result = table[classes]
     if sample_weight is not None:
-        result *= sample_weight
+        with np.errstate(over="ignore"):
+            result *= sample_weight
+        if not np.isfinite(result).all():
+            raise ValueError(f"class_weight times sample_weight overflows {net.dtype} (the "
+                             f"network's dtype)")
     if not np.any(result > 0):
         raise ValueError("class_weight (with sample_weight) weighs every training sample zero: "
                          "no sample would count")

@@ -366,9 +366,17 @@ def test_names():
 def test_a_file_with_a_negative_running_variance_is_refused(tmp_path):
     net = bn_net()
     net.layers[1].running_var[0] = -1.0
+    with pytest.raises(ValueError, match="cannot save.*negative variance"):
+        net.save(tmp_path / "m.npz")  # save never writes what load refuses
+    net.layers[1].running_var[0] = 1.0
     net.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["buffer_1"] = arrays["buffer_1"].copy()
+    arrays["buffer_1"][0] = -1.0  # a tampered file
+    np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(ValueError, match="running_var must be >= 0"):
-        fnn.load(tmp_path / "m.npz")
+        fnn.load(tmp_path / "bad.npz")
 
 
 def test_old_files_without_buffers_still_load(tmp_path):
