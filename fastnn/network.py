@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from fastnn import kernels, losses, optimizers, tracking, training
+from fastnn import inspection, kernels, losses, optimizers, tracking, training
 from fastnn import metrics as M
 from fastnn import layers as L
 from fastnn import validation as V
@@ -533,7 +533,8 @@ class Network(Tracked):
             labels = None  # a class with one sample cannot be stratified
         if self.split_seed is None:  # drawn once: each fit holds out the same rows, as Keras'
             self.split_seed = int(self.rng.integers(2**31))
-        parts = train_test_split(np.arange(len(X)), test_size=fraction, random_state=self.split_seed,
+        parts = train_test_split(np.arange(len(X)), test_size=fraction,
+                                 random_state=self.split_seed,
                                  stratify=labels)
         train, val = parts
         if len(train) == 0 or len(val) == 0:
@@ -668,73 +669,20 @@ class Network(Tracked):
         """Write `weights` (a list in get_weights' order) into the layers' existing arrays.
 
         Each must have its array's shape, real numbers castable to the network's dtype and only
-        finite values; every one is checked before any is written (TypeError or ValueError
-        naming weights[i])."""
+        finite values (a running variance >= 0); every one is checked before any is written
+        (TypeError or ValueError naming weights[i])."""
         with self._lock:
             self._refresh()
             self.own_arrays()  # read-only arrays (a memory map) become copies first
-            targets = [w for layer in self.layers for w in layer.weights]
-            if isinstance(weights, np.ndarray) or not isinstance(weights, (list, tuple)):
-                raise TypeError(f"weights must be a list of arrays, got {type(weights).__name__}")
-            if len(weights) != len(targets):
-                raise ValueError(f"weights must hold {len(targets)} arrays (get_weights' order), "
-                                 f"got {len(weights)}")
-            variances = {id(layer.running_var) for layer in self.layers
-                         if isinstance(layer, L.BatchNorm)}
-            values = []
-            for i, (target, value) in enumerate(zip(targets, weights)):
-                value = V.real_array(f"weights[{i}]", value)
-                if value.shape != target.shape:
-                    raise ValueError(f"weights[{i}] must have shape {target.shape}, got "
-                                     f"{value.shape}")
-                if not np.can_cast(value.dtype, target.dtype, casting="same_kind"):
-                    raise TypeError(f"weights[{i}] has dtype {value.dtype}, which does not cast "
-                                    f"to {target.dtype}")
-                with np.errstate(over="ignore"):  # a value too large for dtype: inf, named below
-                    value = value.astype(target.dtype, copy=False)
-                if not kernels.all_finite(np.ascontiguousarray(value)):
-                    raise ValueError(f"weights[{i}] holds NaN or infinity (in {target.dtype})")
-                if id(target) in variances and not (value >= 0).all():
-                    raise ValueError(f"weights[{i}] is a BatchNorm's running_var: a variance, "
-                                     f"which must be >= 0")
-                values.append(value)
-            for target, value in zip(targets, values):
-                target[...] = value
+            inspection.set_weights(self, weights)
 
     def summary(self, print_fn=None, line_length=None):
         """Print a table of the layers, their output shapes and parameter counts, then the
         total, trainable and non-trainable counts, as Keras' model.summary. print_fn (default
         print) is called with each line; line_length (default 65) is the table's width.
         Returns None."""
-        print_fn = print if print_fn is None else print_fn
-        if not callable(print_fn):
-            raise TypeError(f"print_fn must be callable, got {type(print_fn).__name__}")
-        width = 65 if line_length is None else V.integer("line_length", line_length, 40)
         self._refresh()
-        columns = (0, int(width * 0.45), int(width * 0.8), width)
-
-        def row(*cells):
-            line = ""
-            for cell, start, end in zip(cells, columns, columns[1:]):
-                line = (line + " " * max(0, start - len(line)) + str(cell))[:end - 1].ljust(end - 1)
-            return line.rstrip()
-
-        lines = [f"Network: loss={self.loss!r}, optimizer={self.optimizer!r}", "_" * width,
-                 row("Layer (type)", "Output Shape", "Param #"), "=" * width]
-        units = self.n_features
-        trainable = non_trainable = 0
-        for i, layer in enumerate(self.layers):
-            units = layer.n_out if isinstance(layer, L.Dense) else units
-            count = sum(int(p.size) for p in layer.parameters())
-            fixed = sum(int(w.size) for w in layer.non_trainable_weights)
-            trainable, non_trainable = trainable + count, non_trainable + fixed
-            lines.append(row(f"layers[{i}] ({type(layer).__name__})", f"(None, {units})",
-                             f"{count + fixed:,}"))
-        lines += ["=" * width, f"Total params: {trainable + non_trainable:,}",
-                  f"Trainable params: {trainable:,}", f"Non-trainable params: {non_trainable:,}",
-                  "_" * width]
-        for line in lines:
-            print_fn(line)
+        inspection.summary(self, print_fn, line_length)
 
     # ---------------------------------------------------------------- files
 
