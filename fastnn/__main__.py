@@ -32,12 +32,6 @@ CLI_ACTIVATIONS = [entry.name for entry in registry.ACTIVATIONS
                    if entry.name not in ("identity", "softmax", "exponential")]
 
 
-def _activation_layer(name):
-    """A function making the activation layer of registry entry `name` (its option chosen)."""
-    import fastnn as fnn
-    entry = registry.activation(name)
-    cls = fnn.layers.LAYERS[entry.layer]
-    return (lambda: cls(**{entry.option[0]: entry.option[1]})) if entry.option else cls
 DEFAULT_EPOCHS = {"digits": 30, "iris": 100, "spiral": 1000, "vertical": 100, "xor": 2000}
 MAX_CSV_BYTES = 1 << 30  # the CSV is read whole into memory, and parsed as text
 MAX_SEED = 2**32 - 1  # scikit-learn's train_test_split (the bundled sets' splits) takes no more
@@ -278,11 +272,10 @@ def train(args):
         n_classes = 1 if args.dataset == "xor" else int(y_train.max()) + 1
         name = args.dataset
     binary = n_classes == 1
-    activation = _activation_layer(args.activation)
     sizes = [X_train.shape[1], *args.hidden, n_classes]
     layers = []
     for n_in, n_out in zip(sizes, sizes[1:]):
-        layers += [fnn.Dense(n_in, n_out), activation()]
+        layers += [fnn.Dense(n_in, n_out), fnn.layers.activation_layer(args.activation)]
     layers.pop()
     lr = args.lr if args.lr is not None else (0.1 if args.optimizer == "sgd" else 0.01)
     optimizer = fnn.optimizers.OPTIMIZERS[args.optimizer](lr=lr)

@@ -322,8 +322,11 @@ def checked(net):
             raise ValueError(f"cannot save {where}: {type(obj).__name__} is not one of fastnn's "
                              f"own classes, so load could not rebuild it")
     for i, layer in enumerate(net.layers):  # what load refuses
-        if isinstance(layer, L.BatchNorm) and np.any(layer.running_var < 0):
-            raise ValueError(f"cannot save: layers[{i}].running_var holds a negative variance")
+        if isinstance(layer, L.BatchNorm):
+            try:
+                layer.check_statistics(f"layers[{i}]'s")
+            except ValueError as error:
+                raise ValueError(f"cannot save: {error}") from None
     meta, arrays = describe(net)
     arrays = {name: np.ascontiguousarray(a) for name, a in arrays.items()}  # as load reads them
     bad = _non_finite(meta)

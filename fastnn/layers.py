@@ -180,7 +180,9 @@ class Dense(Layer):
         out = self._buffer("_out", (x.shape[0], self.n_out), self.W.dtype)
         out = K.dense_forward(x, self.W, self.b, out)
         if self.activation is not None:  # alone; a network has put it in a layer of its own
-            self._activation_layer = activation_layer(self.activation)
+            if getattr(self, "_activation_of", None) != self.activation:  # made once
+                self._activation_layer = activation_layer(self.activation)
+                self._activation_of = self.activation
             out = self._activation_layer.forward(out, training)
         return out
 
@@ -485,9 +487,16 @@ class BatchNorm(_Normalization):
     def from_arrays(cls, config, arrays, dtype):
         layer = super().from_arrays(config, arrays, dtype)
         layer.running_mean, layer.running_var = arrays[2:]
-        if not (layer.running_var >= 0).all():
-            raise ValueError("a BatchNorm's running_var must be >= 0 (a variance)")
+        layer.check_statistics("a BatchNorm's")
         return layer
+
+    def check_statistics(self, where):
+        """ValueError unless the running statistics are finite and running_var >= 0 (what
+        save, load and training each require); `where` names the layer."""
+        if not (K.all_finite(self.running_mean) and K.all_finite(self.running_var)):
+            raise ValueError(f"{where} running statistics hold NaN or infinity")
+        if np.any(self.running_var < 0):
+            raise ValueError(f"{where} running_var must be >= 0 (a variance)")
 
     def buffers(self):
         return [self.running_mean, self.running_var]

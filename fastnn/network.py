@@ -371,11 +371,12 @@ class Network(Tracked):
         self.own_arrays()
         self._refresh()  # own_arrays may have replaced read-only arrays with copies
         for i, layer in enumerate(self.layers):
-            if isinstance(layer, L.BatchNorm) and not (
-                    all(map(kernels.all_finite, layer.buffers())) and (layer.running_var >= 0).all()):
-                raise ValueError(f"layers[{i}]'s running statistics hold NaN, infinity or a "
-                                 f"negative variance: set running_mean to 0 and running_var to "
-                                 f"1 to start them again")
+            if isinstance(layer, L.BatchNorm):
+                try:
+                    layer.check_statistics(f"layers[{i}]'s")
+                except ValueError as error:
+                    raise ValueError(f"{error}: set running_mean to 0 and running_var to 1 to "
+                                     f"start them again") from None
         if not all(map(kernels.all_finite, self.parameters())):
             for i, layer in enumerate(self.layers):
                 names = ("gamma", "beta") if isinstance(layer, L.NORM_LAYERS) else ("W", "b")

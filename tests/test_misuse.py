@@ -41,7 +41,7 @@ def test_running_statistics_that_no_file_or_training_takes_are_refused(tmp_path,
     with pytest.raises(ValueError, match="cannot save"):
         net.save(tmp_path / "m.npz")
     assert not os.path.exists(tmp_path / "m.npz")
-    with pytest.raises(ValueError, match=r"layers\[1\]'s running statistics"):
+    with pytest.raises(ValueError, match=r"layers\[1\]'s running"):
         net.fit(X, y, epochs=1, verbose=0)
     assert net.optimizer.iterations == 0
 
