@@ -12,6 +12,22 @@ settings.register_profile("ci", derandomize=True, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
+def pytest_addoption(parser):
+    parser.addoption("--fail-on-skip", action="store_true",
+                     help="fail the run if any test skips (.ci/run, after installing an extra: "
+                          "a skip there is not a pass)")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not session.config.getoption("--fail-on-skip"):
+        return
+    skipped = session.config.pluginmanager.get_plugin("terminalreporter").stats.get("skipped")
+    if skipped and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\n--fail-on-skip: {len(skipped)} skipped: "
+              + "; ".join(sorted({str(report.longrepr[-1]) for report in skipped})))
+
+
 def pytest_report_header(config):
     return f"fastnn {fastnn.__version__} from {os.path.dirname(fastnn.__file__)}, " \
            f"kernel build {kernels.VARIANT}"
