@@ -5,9 +5,12 @@ worker processes on 127.0.0.1. Each gives the numbers of the same calls run loca
 Needs the dask extra (pip install ".[dask]"): deselected by default, run with `pytest -m dask`.
 Without the packages the tests skip; .ci/run installs them and passes --fail-on-skip, so a skip
 fails there."""
+import contextlib
 import faulthandler
 import os
 import pickle
+import sys
+import threading
 import warnings
 
 import numpy as np
@@ -20,36 +23,54 @@ import fastnn
 
 pytestmark = pytest.mark.dask
 
-# A hung cluster must fail the run, never block it: the process dumps its stacks and exits.
+# A hung cluster must fail the run, never block it: past this, the stacks are printed and the
+# process exits with status 1 (as pytest-timeout's thread method does).
 TEST_TIMEOUT = 120
 # Bounded waits on the cluster, in seconds.
 WAIT = 60
 
 
+@contextlib.contextmanager
+def deadline(config, seconds=TEST_TIMEOUT):
+    def abort():
+        config.pluginmanager.getplugin("capturemanager").suspend_global_capture(in_=True)
+        print(f"\n{seconds} s passed: the cluster hangs. The stacks:", file=sys.stderr,
+              flush=True)
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        os._exit(1)
+    timer = threading.Timer(seconds, abort)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 @pytest.fixture(autouse=True)
-def watchdog():
-    faulthandler.dump_traceback_later(TEST_TIMEOUT, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
+def watchdog(request):
+    with deadline(request.config):
+        yield
 
 
 @pytest.fixture(scope="module")
-def client():
+def client(request):
     pytest.importorskip("dask", reason='needs the dask extra: pip install ".[dask]"')
     pytest.importorskip("dask_ml", reason='needs the dask extra: pip install ".[dask]"')
     distributed = pytest.importorskip("distributed",
                                       reason='needs the dask extra: pip install ".[dask]"')
-    faulthandler.dump_traceback_later(TEST_TIMEOUT, exit=True)
     # Starting the workers sets OMP_NUM_THREADS=1 and the like here too: put them back after.
     environ = dict(os.environ)
-    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                       host="127.0.0.1", dashboard_address=None, timeout=WAIT)
-    client = distributed.Client(cluster, timeout=WAIT)
-    client.wait_for_workers(2, timeout=WAIT)
-    faulthandler.cancel_dump_traceback_later()
+    with deadline(request.config):
+        cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                           host="127.0.0.1", dashboard_address=None,
+                                           timeout=WAIT)
+        client = distributed.Client(cluster, timeout=WAIT)
+        client.wait_for_workers(2, timeout=WAIT)
     yield client
-    client.close(timeout=WAIT)
-    cluster.close(timeout=WAIT)
+    with deadline(request.config):
+        client.close(timeout=WAIT)
+        cluster.close(timeout=WAIT)
     os.environ.clear()
     os.environ.update(environ)
 
@@ -73,7 +94,7 @@ def test_workers_are_separate_processes_on_loopback(client):
     info = client.scheduler_info()
     assert len(info["workers"]) == 2
     assert all(address.startswith("tcp://127.0.0.1:") for address in info["workers"])
-    pids = client.run(lambda: __import__("os").getpid())
+    pids = client.run(os.getpid)
     assert len(set(pids.values())) == 2
 
 
