@@ -4,20 +4,15 @@ on the workers) and scikit-learn's GridSearchCV on joblib's dask backend (the fi
 the workers). The same estimator parameters for both; the systems alternate run by run, and
 each row is the median of the runs. Needs the dask extra (pip install ".[dask]").
 
-    python benchmarks/dask.py [--workers 2] [--runs 5] [--output benchmarks/results/dask.md]
+    python benchmarks/clusters.py [--workers 2] [--runs 5] [--output benchmarks/results/clusters.md]
 """
 import argparse
 import datetime
 import os
 import platform
 import statistics
-import sys
 import time
 import warnings
-
-# This file is dask.py: with its folder on the path, `import dask` would find it, not Dask.
-_here = os.path.dirname(os.path.realpath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != _here]
 
 import numpy as np
 from sklearn.datasets import make_classification
@@ -124,7 +119,7 @@ def write(args, rows):
         f"median of {args.runs} alternating runs after a warm-up; speed-up = scikit-learn's "
         f"time / fastnn's.",
         "",
-        f"Command: `python benchmarks/dask.py --workers {args.workers} --runs {args.runs} "
+        f"Command: `python benchmarks/clusters.py --workers {args.workers} --runs {args.runs} "
         f"--output {args.output}`",
         "",
         f"- Incremental: `Incremental(MLPClassifier(**{INC_PARAMS}), shuffle_blocks=False)"
