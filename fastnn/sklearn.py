@@ -18,8 +18,8 @@ Extras, off by default so the defaults match scikit-learn: `dropout` after each 
 threads; None leaves BLAS as it is, as scikit-learn does). As in scikit-learn, float32 X trains
 in float32 and anything else in float64.
 
-Differences: sparse X is not accepted (TypeError); MLPRegressor(loss="poisson") raises
-NotImplementedError; negative or all-zero sample weights, strings as sample weights, and
+Differences: sparse X is not accepted (TypeError); MLPRegressor(loss="poisson") refuses
+negative targets (ValueError; scikit-learn 1.9 trains on them, to a NaN or meaningless loss); negative or all-zero sample weights, strings as sample weights, and
 momentum=1 are refused (ValueError, naming them; fastnn's engine runs momentum in [0, 1)), and with
 float32 X so are y and sample weights beyond float32's range (scikit-learn keeps those in float64).
 Where scikit-learn raises
@@ -693,11 +693,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multi-layer perceptron regressor: scikit-learn's MLPRegressor on fastnn's engine.
 
     Same parameters and defaults as sklearn.neural_network.MLPRegressor, trained on the half
-    squared error; loss="poisson" is not implemented yet (NotImplementedError). Extras, off by
+    squared error, or with loss="poisson" on half the Poisson deviance of exp(outputs) (targets
+    >= 0; out_activation_ "exp", fastnn.HalfPoissonDeviance on the log means). Extras, off by
     default: dropout, threads, activation="leaky_relu" (see MLPClassifier).
 
-    loss_ is scikit-learn's: the half squared error averaged over the outputs, plus the L2
-    penalty (the gradient, in scikit-learn as here, is that of the error summed over outputs).
+    loss_ is scikit-learn's: the half squared error averaged over the outputs (the half Poisson
+    deviance summed over them), plus the L2 penalty (the gradient, in scikit-learn as here, is
+    that of the error summed over outputs).
     """
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
@@ -742,9 +744,15 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                              f"dtype {y.dtype}")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and y.size and not y.min() >= 0:
+            raise ValueError(f"MLPRegressor(loss='poisson') needs targets y >= 0; got a "
+                             f"minimum of {y.min()}")
         return {"X": X, "Y": y, "labels": y}
 
     def _loss(self):
+        if self.loss == "poisson":
+            self.out_activation_ = "exp"  # scikit-learn's name; the network's "exponential"
+            return losses.HalfPoissonDeviance()
         self.out_activation_ = "identity"
         return losses.SumOfSquares()
 
@@ -755,6 +763,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return Y.ravel() if Y.shape[1] == 1 else Y
 
     def _reported_loss(self, logs):
+        if self.out_activation_ == "exp":
+            return logs["loss"]  # summed over the outputs, in scikit-learn as here
         # The engine's loss is summed over the outputs; scikit-learn reports its mean.
         penalty = logs.get("penalty", 0.0)
         return (logs["loss"] - penalty) / self.n_outputs_ + penalty

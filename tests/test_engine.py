@@ -83,6 +83,7 @@ LOSSES = {
     "one_hot": (None, lambda r, n: np.eye(3, dtype=np.float32)[r.integers(0, 3, n)]),
     "huber": (None, lambda r, n: 2 * r.standard_normal((n, 3)).astype(np.float32)),
     "poisson": (None, lambda r, n: r.poisson(1.5, (n, 3)).astype(np.float32)),
+    "half_poisson_deviance": (None, lambda r, n: r.poisson(1.5, (n, 3)).astype(np.float32)),
 }
 
 
