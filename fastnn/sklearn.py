@@ -35,6 +35,8 @@ and parameter is checked before any attribute is set, and a fit that fails later
 loss, a validation split too small) puts the earlier weights, optimizer state and fitted
 attributes back. An unfitted estimator stays unfitted.
 Unlike Network.save, these estimators pickle, as scikit-learn's do: unpickle only files you trust.
+A pickle holds what predicting and training on need (weights, optimizer state, fitted
+attributes), not the layers' last batch or gradients (see fastnn.layers.Layer.__getstate__).
 """
 import os
 import re

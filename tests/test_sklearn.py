@@ -279,6 +279,53 @@ def test_pipeline_grid_search_cross_validation_and_pickle():
     assert restored[-1].n_iter_ == 1
 
 
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_pickle_holds_no_training_data(solver):
+    """A model fit on 200k rows pickles to about scikit-learn's size: the layers' last inputs,
+    outputs and gradients (the whole X after L-BFGS's full batch) are left out."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200_000, 20))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    ours, theirs = fit_both("MLPClassifier", X, y, solver=solver, hidden_layer_sizes=(16,),
+                            max_iter=1, random_state=0)
+    size, reference = len(pickle.dumps(ours)), len(pickle.dumps(theirs))
+    assert size < 2 * reference, (size, reference)
+
+
+def continued(est, X, y, extra):
+    if est.solver != "lbfgs":
+        est.partial_fit(X[:50], y[:50], **extra)
+    est.set_params(warm_start=True, max_iter=3).fit(X, y)
+    return est
+
+
+@pytest.mark.parametrize("solver, dropout", [("adam", 0.0), ("adam", 0.3), ("sgd", 0.0),
+                                             ("lbfgs", 0.0)])
+@pytest.mark.parametrize("cls_name", ["MLPClassifier", "MLPRegressor"])
+def test_unpickled_estimator_predicts_and_continues_bit_for_bit(solver, dropout, cls_name):
+    X, y = scaled(load_iris) if cls_name == "MLPClassifier" else multi_output()
+    extra = {"classes": np.unique(y)} if cls_name == "MLPClassifier" else {}
+    est = quiet_fit(getattr(fastnn, cls_name)(hidden_layer_sizes=(8,), solver=solver,
+                                              dropout=dropout, max_iter=5, random_state=0),
+                    X, y)
+    restored = pickle.loads(pickle.dumps(est))
+    for layer in restored._network.layers:
+        assert all(value is None for name, value in vars(layer).items()
+                   if name in layer._SCRATCH)
+    np.testing.assert_array_equal(restored.predict(X), est.predict(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours, theirs = continued(restored, X, y, extra), continued(est, X, y, extra)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    assert ours.loss_ == theirs.loss_
+    if solver != "lbfgs":
+        assert ours.loss_curve_ == theirs.loss_curve_
+        for a, b in zip(ours._optimizer.state, theirs._optimizer.state):
+            for p, q in zip(a, b):
+                np.testing.assert_array_equal(p, q)
+
+
 def test_predict_proba_shapes_and_log_proba():
     X, y = scaled(load_breast_cancer)
     with warnings.catch_warnings():
