@@ -35,7 +35,7 @@ def in_interval(value, kind, low, high, closed):
     an open end at None (infinity) refusing infinity."""
     if not isinstance(value, kind):
         return False
-    if not isinstance(value, numbers.Integral) and np.isnan(value):
+    if value != value:  # NaN (np.isnan took a tenth of partial_fit's parameter checks)
         return False
     low = -np.inf if low is None else low
     high = np.inf if high is None else high
