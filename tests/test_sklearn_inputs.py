@@ -58,7 +58,8 @@ def fitted(cls=MLPClassifier, X=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if cls.__name__ == "MLPClassifier":
-            return cls(hidden_layer_sizes=(4,), random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+            return cls(hidden_layer_sizes=(4,), random_state=0).partial_fit(X, y,
+                                                                           classes=[0, 1, 2])
         return cls(hidden_layer_sizes=(4,), random_state=0).partial_fit(X, y)
 
 

@@ -5,8 +5,8 @@ optional per-sample weights w (n,). grad may be the prediction itself (in place)
 memory it shares with the prediction, the target or the weights is refused (ValueError naming
 both). The mean is weighted, sum_i w_i * loss_i / sum_i w_i (plain mean without weights);
 loss_i is summed over the classes for the cross-entropies, sigmoid_binary_cross_entropy_sum,
-sum_of_squares and half_poisson_deviance, and averaged over the c outputs for the element-wise losses (binary
-cross-entropies, MSE, MAE, Huber, Poisson), as Keras does.
+sum_of_squares and half_poisson_deviance, and averaged over the c outputs for the element-wise
+losses (binary cross-entropies, MSE, MAE, Huber, Poisson), as Keras does.
 
   softmax_cross_entropy           from logits via log-sum-exp, grad = (softmax(z) - y) / n
   categorical_cross_entropy       on probabilities, log of p clipped to [eps, 1 - eps]
@@ -145,6 +145,7 @@ def poisson(log_rate, target, grad, sample_weight=None, *, n_threads=1):
 
 def half_poisson_deviance(log_mean, target, grad, sample_weight=None, *, n_threads=1):
     """Mean over samples of sum_j exp(z) - y z + y log y - y, z = log_mean, 0 log 0 = 0 (half the
-    Poisson deviance, scikit-learn's MLPRegressor(loss="poisson")); grad = w_i (exp(z) - y) / sum w."""
+    Poisson deviance, scikit-learn's MLPRegressor(loss="poisson"));
+    grad = w_i (exp(z) - y) / sum w."""
     return _loss(HALF_POISSON_DEVIANCE, log_mean, "log_mean", target, grad, sample_weight, 0.0,
                  n_threads)
