@@ -18,8 +18,9 @@ from fastnn.callbacks import (CSVLogger, Callback, EarlyStopping, History,  # no
 from fastnn.gradcheck import gradcheck  # noqa: F401
 from fastnn.layers import (BatchNorm, BatchNormalization, Dense, Dropout,  # noqa: F401
                            Identity, Layer, LayerNorm, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh)
-from fastnn.losses import (MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss,  # noqa: F401
-                           Poisson, SoftmaxCrossEntropy, SumOfSquares)
+from fastnn.losses import (MAE, MSE, BinaryCrossEntropy, CrossEntropy,  # noqa: F401
+                           HalfPoissonDeviance, Huber, Loss, Poisson, SoftmaxCrossEntropy,
+                           SumOfSquares)
 from fastnn.io import load  # noqa: F401
 from fastnn.network import Network  # noqa: F401
 from fastnn.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop  # noqa: F401

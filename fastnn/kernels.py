@@ -19,7 +19,8 @@ NAMES = {
     "losses": [
         "softmax_cross_entropy", "categorical_cross_entropy", "sigmoid_binary_cross_entropy",
         "sigmoid_binary_cross_entropy_sum", "binary_cross_entropy", "mean_squared_error",
-        "mean_absolute_error", "sum_of_squares", "huber", "poisson"],
+        "mean_absolute_error", "sum_of_squares", "huber", "poisson",
+        "half_poisson_deviance"],
     "optim": [entry.kernel for entry in registry.OPTIMIZERS]
              + ["grad_sum_squares", "clip_gradient"],
     "norm": ["batch_norm_forward", "batch_norm_inference", "batch_norm_backward",

@@ -24,6 +24,21 @@ class Layer(Tracked):
     networks holding it recompile their plans before their next call (see fastnn.tracking)."""
 
     needs_input_grad = True
+    # What forward keeps for backward, and the output buffers reused while the batch's shape
+    # stays: a pickled or copied layer leaves them out (None, as before a first forward).
+    _SCRATCH = ("_x", "_y", "_factor", "_xhat", "_mask", "_out", "_dx", "_factor_buffer",
+                "_inv_std", "_xhat_buffer")
+    # gradient -> its parameter: pickled as nothing, unpickled as zeros (as a new layer's)
+    _GRADIENTS = {}
+
+    def __getstate__(self):
+        return {name: None if name in self._SCRATCH else value
+                for name, value in self.__dict__.items() if name not in self._GRADIENTS}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        for grad, param in self._GRADIENTS.items():
+            self.__dict__[grad] = np.zeros_like(state[param])
 
     def parameters(self):
         return []
@@ -110,6 +125,8 @@ class Dense(Layer):
     in its list of layers (so network.layers shows it, and it trains fused in the engine); used
     alone, forward and backward apply it.
     """
+
+    _GRADIENTS = {"dW": "W", "db": "b"}
 
     def __init__(self, n_in, n_out, init=None, random_state=None, dtype="float32", l2=0.0,
                  activation=None):
@@ -387,6 +404,7 @@ class _Normalization(Layer):
     gradients. Forward keeps xhat and inv_std for the closed-form backward."""
 
     buffer_names = ()  # the attributes buffers() returns
+    _GRADIENTS = {"dgamma": "gamma", "dbeta": "beta"}
 
     def __init__(self, n, eps=1e-5, dtype="float32"):
         self._configure(n, eps)

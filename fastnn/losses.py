@@ -178,6 +178,15 @@ class Poisson(Loss):
                              f"got {y.min()}..{y.max()}")
 
 
+class HalfPoissonDeviance(Poisson):
+    """Half the Poisson deviance from log means, summed over the outputs: scikit-learn's
+    MLPRegressor(loss="poisson") (its "exp" output activation and half Poisson deviance), per
+    sample sum_j exp(z_j) - y_j z_j + y_j log y_j - y_j (0 log 0 = 0), with the gradient
+    exp(z) - y. It is Poisson's loss plus a term of the targets alone, summed instead of averaged
+    over the outputs: 0 where the predicted means equal the targets. Targets >= 0."""
+    kernel = "half_poisson_deviance"
+
+
 # The names and classes of fastnn.registry.LOSSES, and the arguments of its aliases.
 CLASSES = {entry.cls: globals()[entry.cls] for entry in registry.LOSSES}
 LOSSES = {name: CLASSES[entry.cls] for entry in registry.LOSSES for name in entry.names}

@@ -363,6 +363,15 @@ def poisson(log_rate, target, grad, sample_weight=None, *, n_threads=1):
                               grad, sample_weight)
 
 
+def half_poisson_deviance(log_mean, target, grad, sample_weight=None, *, n_threads=1):
+    z, y = log_mean, target
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = np.exp(z)
+        deviance = mean - y * z + (np.where(y > 0, y * np.log(np.where(y > 0, y, 1)), 0) - y)
+        return _weighted_mean(deviance.sum(axis=1, dtype=np.float64), mean - y, grad,
+                              sample_weight)
+
+
 # ---------------------------------------------------------------- optimizer updates
 
 def sgd_update(param, grad, velocity=None, *, lr=0.01, momentum=0.0, nesterov=False,

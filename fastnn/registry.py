@@ -129,6 +129,7 @@ LOSSES = (
     Loss("SumOfSquares", "sum_of_squares", ("sum_of_squares",)),
     Loss("Huber", "huber", ("huber",)),
     Loss("Poisson", "poisson", ("poisson",)),
+    Loss("HalfPoissonDeviance", "half_poisson_deviance", ("half_poisson_deviance",)),
 )
 
 

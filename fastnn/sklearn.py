@@ -18,24 +18,28 @@ Extras, off by default so the defaults match scikit-learn: `dropout` after each 
 threads; None leaves BLAS as it is, as scikit-learn does). As in scikit-learn, float32 X trains
 in float32 and anything else in float64.
 
-Differences: sparse X is not accepted (TypeError); MLPRegressor(loss="poisson") raises
-NotImplementedError; negative or all-zero sample weights, strings as sample weights, and
-momentum=1 are refused (ValueError, naming them; fastnn's engine runs momentum in [0, 1)), and with
-float32 X so are y and sample weights beyond float32's range (scikit-learn keeps those in float64).
-Where scikit-learn raises
-ValueError("Solver produced non-finite parameter weights...") at the end of fit, so do these, but
-they stop training at the first epoch whose loss, weights or optimizer state turn NaN or infinite
-rather than train on (so an overflow of Adam's state alone, after which scikit-learn's steps round
-to 0, raises here). With early_stopping=True, where scikit-learn trains on through the NaN epochs
-and keeps the best weights, these stop at that epoch with a RuntimeWarning and keep the best
-weights too (n_iter_ and loss_curve_ then end there).
+Differences: sparse X is not accepted (TypeError); MLPRegressor(loss="poisson") refuses negative
+targets (ValueError; scikit-learn 1.9 trains on them, to a NaN or meaningless loss); negative or
+all-zero sample weights, strings as sample weights, and momentum=1 are refused (ValueError,
+naming them; fastnn's engine runs momentum in [0, 1)), and with float32 X so are y and sample
+weights beyond float32's range (scikit-learn keeps those in float64). Where scikit-learn raises
+ValueError("Solver produced non-finite parameter weights...") at the end of fit, so do these,
+but they stop training at the first epoch whose loss, weights or optimizer state turn NaN or
+infinite rather than train on (so an overflow of Adam's state alone, after which scikit-learn's
+steps round to 0, raises here). With early_stopping=True, where scikit-learn trains on through
+the NaN epochs and keeps the best weights, these stop at that epoch with a RuntimeWarning and
+keep the best weights too (n_iter_ and loss_curve_ then end there).
 
 A fit or partial_fit that raises leaves the estimator as it was before the call: every argument
 and parameter is checked before any attribute is set, and a fit that fails later (a diverging
 loss, a validation split too small) puts the earlier weights, optimizer state and fitted
 attributes back. An unfitted estimator stays unfitted.
 Unlike Network.save, these estimators pickle, as scikit-learn's do: unpickle only files you trust.
+A pickle holds what predicting and training on need (weights, optimizer state, fitted
+attributes), not the layers' last batch or gradients (see fastnn.layers.Layer.__getstate__).
 """
+import functools
+import numbers
 import os
 import re
 import threading
@@ -58,6 +62,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from fastnn import layers as L
 from fastnn import losses, optimizers, registry, sklearn_params, training
+from fastnn import sklearn_inputs as inputs
 from fastnn.network import Network
 from fastnn.validation import check_xy
 
@@ -75,6 +80,48 @@ _NETWORK_NON_FINITE = re.escape(training.NON_FINITE_WARNING)
 # on the estimator, so that estimators stay picklable and cloneable.
 _FITTING = weakref.WeakSet()
 _FITTING_LOCK = threading.Lock()
+
+
+def _is_seed(random_state):
+    return isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
+
+
+@functools.lru_cache(maxsize=16)
+def _first_shuffle(seed, n):
+    """The order of n rows that a first shuffle with RandomState(seed) gives (read-only)."""
+    perm = np.arange(n, dtype=np.intp)
+    np.random.RandomState(seed).shuffle(perm)
+    perm.flags.writeable = False
+    return perm
+
+
+class _Reseeded:
+    """check_random_state(seed) for a later partial_fit call, which scikit-learn seeds anew and
+    shuffles with once: that first shuffle comes from _first_shuffle's cache, as seeding MT19937
+    takes 0.1-0.3 ms, more than the rest of a small call. Anything else (a second shuffle, a
+    draw) seeds the real RandomState, replaying the first shuffle."""
+
+    def __init__(self, seed):
+        self._seed, self._shuffled, self._real = seed, None, None
+
+    def shuffle(self, x):
+        if self._real is None and self._shuffled is None:
+            self._shuffled = len(x)
+            x[...] = x[_first_shuffle(self._seed, len(x))]
+        else:
+            self._random_state().shuffle(x)
+
+    def _random_state(self):
+        if self._real is None:
+            self._real = np.random.RandomState(self._seed)
+            if self._shuffled is not None:
+                self._real.shuffle(np.arange(self._shuffled))
+        return self._real
+
+    def __getattr__(self, name):
+        if name.startswith("_"):  # not set yet (unpickling), or private
+            raise AttributeError(name)
+        return getattr(self._random_state(), name)
 
 
 class _Rollback:
@@ -305,7 +352,10 @@ class _BaseMLP(BaseEstimator):
                 delattr(self, name)
         self._take_classes(data)
         X, Y, sample_weight = data["X"], data["Y"], data["sample_weight"]
-        self._random_state = check_random_state(self.random_state)
+        if first_pass or not incremental or not _is_seed(self.random_state):
+            self._random_state = check_random_state(self.random_state)
+        else:  # a later partial_fit's: it shuffles once
+            self._random_state = _Reseeded(int(self.random_state))
         if first_pass:
             self._initialize(X.shape[1], Y.shape[1], hidden, X.dtype)
         self._sync_parameters()
@@ -592,11 +642,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     raise ValueError("classes must be passed on the first call to partial_fit.")
                 new_classes = unique_labels(classes)
             elif classes is not None and not np.array_equal(self.classes_,
-                                                             unique_labels(classes)):
+                                                             inputs.labels(classes)):
                 raise ValueError(f"`classes={classes!r}` is not the same as on last call to "
                                  f"partial_fit, was: {self.classes_!r}")
-        X, y = validate_data(probe, X, y, multi_output=True, dtype=(np.float64, np.float32),
-                             reset=first_pass)
+        X, y = inputs.validate_data(probe, X, y, multi_output=True,
+                                    dtype=(np.float64, np.float32), reset=first_pass)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if new_classes is not None:
@@ -610,13 +660,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             binarizer = self._label_binarizer
         known = self.classes_ if new_classes is None else new_classes
         if new_classes is None or incremental:
-            labels = unique_labels(y)
+            labels = inputs.labels(y)
             if self.warm_start:
                 if set(labels) != set(known):
                     raise ValueError("warm_start can only be used where `y` has the same "
                                      "classes as in the previous call to fit. Previously got "
                                      f"{known}, `y` has {labels}")
-            elif len(np.setdiff1d(labels, known, assume_unique=True)):
+            elif not inputs.all_known(labels, known):
                 raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
                                  f"{known}. 'y' has {labels}.")
         return {"X": X, "Y": self._binarize(y, binarizer), "labels": y,
@@ -628,9 +678,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     @staticmethod
     def _binarize(y, binarizer):
-        """binarizer.transform(y) as booleans. Class labels of a multiclass model (y checked
-        above to hold only its classes) go straight to their columns: transform's own checks
-        took 0.8 ms, a thirtieth of a whole float32 fit on digits."""
+        """binarizer.transform(y) as booleans. Class labels of a binary or multiclass model (y
+        checked above to hold only its classes) go straight to their columns: transform's own
+        checks took 0.8 ms, a thirtieth of a whole float32 fit on digits."""
+        if binarizer.y_type_ == "binary" and y.ndim == 1 and len(binarizer.classes_) == 2:
+            return (y == binarizer.classes_[1]).reshape(-1, 1)
         if binarizer.y_type_ != "multiclass" or y.ndim != 1:
             return binarizer.transform(y).astype(bool)
         Y = np.zeros((len(y), len(binarizer.classes_)), bool)
@@ -693,11 +745,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multi-layer perceptron regressor: scikit-learn's MLPRegressor on fastnn's engine.
 
     Same parameters and defaults as sklearn.neural_network.MLPRegressor, trained on the half
-    squared error; loss="poisson" is not implemented yet (NotImplementedError). Extras, off by
+    squared error, or with loss="poisson" on half the Poisson deviance of exp(outputs) (targets
+    >= 0; out_activation_ "exp", fastnn.HalfPoissonDeviance on the log means). Extras, off by
     default: dropout, threads, activation="leaky_relu" (see MLPClassifier).
 
-    loss_ is scikit-learn's: the half squared error averaged over the outputs, plus the L2
-    penalty (the gradient, in scikit-learn as here, is that of the error summed over outputs).
+    loss_ is scikit-learn's: the half squared error averaged over the outputs (the half Poisson
+    deviance summed over them), plus the L2 penalty (the gradient, in scikit-learn as here, is
+    that of the error summed over outputs).
     """
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
@@ -735,16 +789,22 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _validate_input(self, probe, X, y, incremental, first_pass, classes=None):
         """scikit-learn's checks of X and y (validate_data on `probe`), and numeric y: strings
         are refused here (scikit-learn fails on them inside training)."""
-        X, y = validate_data(probe, X, y, multi_output=True, y_numeric=True,
-                             dtype=(np.float64, np.float32), reset=first_pass)
+        X, y = inputs.validate_data(probe, X, y, multi_output=True, y_numeric=True,
+                                    dtype=(np.float64, np.float32), reset=first_pass)
         if y.dtype.kind not in "biuf":
             raise ValueError(f"{type(self).__name__} needs numeric targets y; got an array of "
                              f"dtype {y.dtype}")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and y.size and not y.min() >= 0:
+            raise ValueError(f"MLPRegressor(loss='poisson') needs targets y >= 0; got a "
+                             f"minimum of {y.min()}")
         return {"X": X, "Y": y, "labels": y}
 
     def _loss(self):
+        if self.loss == "poisson":
+            self.out_activation_ = "exp"  # scikit-learn's name; the network's "exponential"
+            return losses.HalfPoissonDeviance()
         self.out_activation_ = "identity"
         return losses.SumOfSquares()
 
@@ -755,6 +815,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return Y.ravel() if Y.shape[1] == 1 else Y
 
     def _reported_loss(self, logs):
+        if self.out_activation_ == "exp":
+            return logs["loss"]  # summed over the outputs, in scikit-learn as here
         # The engine's loss is summed over the outputs; scikit-learn reports its mean.
         penalty = logs.get("penalty", 0.0)
         return (logs["loss"] - penalty) / self.n_outputs_ + penalty

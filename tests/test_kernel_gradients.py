@@ -79,6 +79,8 @@ LOSS_INPUTS = {
     "sum_of_squares": lambda r: (r.standard_normal((5, 2)), r.standard_normal((5, 2))),
     "huber": lambda r: (2 * r.standard_normal((5, 2)), r.standard_normal((5, 2))),
     "poisson": lambda r: (r.standard_normal((5, 3)), r.poisson(2.0, (5, 3)).astype(float)),
+    "half_poisson_deviance": lambda r: (r.standard_normal((5, 3)),
+                                        r.poisson(2.0, (5, 3)).astype(float)),
 }
 
 

@@ -231,6 +231,8 @@ LOSSES = {
     "sum_of_squares": (lambda r, s, d: randn(r, s, d), lambda r, s, d: randn(r, s, d), False),
     "huber": (lambda r, s, d: randn(r, s, d, 2), lambda r, s, d: randn(r, s, d), False),
     "poisson": (lambda r, s, d: randn(r, s, d), lambda r, s, d: r.poisson(2.0, s).astype(d), False),
+    "half_poisson_deviance": (lambda r, s, d: randn(r, s, d),
+                              lambda r, s, d: r.poisson(2.0, s).astype(d), False),
 }
 
 

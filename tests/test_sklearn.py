@@ -171,6 +171,52 @@ def test_lbfgs_as_scikit_learn(cls_name, make):
             ours.partial_fit(X, y)
 
 
+def poisson_counts(n=200, outputs=1, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 5))
+    rates = np.exp(np.stack([0.3 * X[:, 0] - 0.2 * X[:, 1], 0.2 * X[:, 2]], axis=1))
+    y = rng.poisson(rates[:, :outputs]).astype(float)
+    return X, y.ravel() if outputs == 1 else y
+
+
+@pytest.mark.parametrize("solver, early_stopping", [("adam", False), ("adam", True),
+                                                    ("sgd", False), ("sgd", True),
+                                                    ("lbfgs", False)])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_poisson_as_scikit_learn(solver, early_stopping, weighted, outputs):
+    X, y = poisson_counts(outputs=outputs)
+    w = np.random.default_rng(1).uniform(0.2, 3, len(X)) if weighted else None
+    ours, theirs = fit_both("MLPRegressor", X, y,
+                            lambda est, X, y: est.fit(X, y, sample_weight=w), loss="poisson",
+                            solver=solver, early_stopping=early_stopping, hidden_layer_sizes=(10,),
+                            max_iter=25, random_state=3, learning_rate_init=0.01)
+    assert ours.out_activation_ == "exp"
+    assert_same_model(ours, theirs, rtol=1e-9)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-9)
+    if early_stopping:
+        np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_,
+                                   rtol=1e-9)
+
+
+def test_poisson_partial_fit_and_loss_as_scikit_learn():
+    X, y = poisson_counts(outputs=2)
+
+    def three_calls(est, X, y):
+        for part in np.array_split(np.arange(len(X)), 3):
+            est.partial_fit(X[part], y[part])
+        return est
+
+    ours, theirs = fit_both("MLPRegressor", X, y, three_calls, loss="poisson",
+                            hidden_layer_sizes=(9,), random_state=1, learning_rate_init=0.01)
+    assert_same_model(ours, theirs)
+    # loss_ is scikit-learn's half Poisson deviance of the predicted means, plus the penalty
+    from sklearn.neural_network._base import poisson_loss
+    est = quiet_fit(MLPRegressor(loss="poisson", max_iter=1, random_state=0, alpha=0.0,
+                                 batch_size=len(X), solver="sgd", learning_rate_init=1e-300), X, y)
+    assert est.loss_ == pytest.approx(poisson_loss(y, est.predict(X)), rel=1e-12)
+
+
 @pytest.mark.parametrize("loader, cls_name, tolerance", [
     (load_iris, "MLPClassifier", 0.03),
     (load_digits, "MLPClassifier", 0.015),
@@ -231,6 +277,53 @@ def test_pipeline_grid_search_cross_validation_and_pickle():
     np.testing.assert_array_equal(restored.predict_proba(X), search.predict_proba(X))
     restored[-1].partial_fit(X, y)  # and it trains on from where it was
     assert restored[-1].n_iter_ == 1
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_pickle_holds_no_training_data(solver):
+    """A model fit on 200k rows pickles to about scikit-learn's size: the layers' last inputs,
+    outputs and gradients (the whole X after L-BFGS's full batch) are left out."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200_000, 20))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    ours, theirs = fit_both("MLPClassifier", X, y, solver=solver, hidden_layer_sizes=(16,),
+                            max_iter=1, random_state=0)
+    size, reference = len(pickle.dumps(ours)), len(pickle.dumps(theirs))
+    assert size < 2 * reference, (size, reference)
+
+
+def continued(est, X, y, extra):
+    if est.solver != "lbfgs":
+        est.partial_fit(X[:50], y[:50], **extra)
+    est.set_params(warm_start=True, max_iter=3).fit(X, y)
+    return est
+
+
+@pytest.mark.parametrize("solver, dropout", [("adam", 0.0), ("adam", 0.3), ("sgd", 0.0),
+                                             ("lbfgs", 0.0)])
+@pytest.mark.parametrize("cls_name", ["MLPClassifier", "MLPRegressor"])
+def test_unpickled_estimator_predicts_and_continues_bit_for_bit(solver, dropout, cls_name):
+    X, y = scaled(load_iris) if cls_name == "MLPClassifier" else multi_output()
+    extra = {"classes": np.unique(y)} if cls_name == "MLPClassifier" else {}
+    est = quiet_fit(getattr(fastnn, cls_name)(hidden_layer_sizes=(8,), solver=solver,
+                                              dropout=dropout, max_iter=5, random_state=0),
+                    X, y)
+    restored = pickle.loads(pickle.dumps(est))
+    for layer in restored._network.layers:
+        assert all(value is None for name, value in vars(layer).items()
+                   if name in layer._SCRATCH)
+    np.testing.assert_array_equal(restored.predict(X), est.predict(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours, theirs = continued(restored, X, y, extra), continued(est, X, y, extra)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    assert ours.loss_ == theirs.loss_
+    if solver != "lbfgs":
+        assert ours.loss_curve_ == theirs.loss_curve_
+        for a, b in zip(ours._optimizer.state, theirs._optimizer.state):
+            for p, q in zip(a, b):
+                np.testing.assert_array_equal(p, q)
 
 
 def test_predict_proba_shapes_and_log_proba():
@@ -321,7 +414,7 @@ def test_bad_input_gets_clear_errors():
         MLPClassifier().fit(X, X[:, 0])
     with pytest.raises(ValueError, match="early_stopping"):
         MLPClassifier(early_stopping=True).partial_fit(X, y, classes=np.unique(y))
-    with pytest.raises(NotImplementedError, match="poisson"):
-        MLPRegressor(loss="poisson").fit(X, y)
+    with pytest.raises(ValueError, match="y >= 0"):
+        MLPRegressor(loss="poisson").fit(X, y - 1.5)
     with pytest.raises(ValueError, match="same classes"):
         clf.set_params(warm_start=True).fit(X[y < 2], y[y < 2])

@@ -332,6 +332,47 @@ def test_divergence_of_a_warm_start_fit_puts_the_fitted_model_back(cls_name):
     assert all(np.isfinite(c).all() for c in est.coefs_ + est.intercepts_)
 
 
+@pytest.mark.parametrize("cls_name", ["MLPClassifier", "MLPRegressor"])
+@pytest.mark.parametrize("solver, call", [("adam", "fit"), ("sgd", "fit"), ("lbfgs", "fit"),
+                                          ("adam", "partial_fit"), ("sgd", "partial_fit")])
+def test_non_finite_weights_given_raise_scikit_learns_error(cls_name, solver, call):
+    """An infinite weight put into a fitted model: its next warm-started fit or partial_fit
+    ends with non-finite weights, and raises scikit-learn's error where scikit-learn does; the
+    model is left as it was (L-BFGS included: a NaN loss stops SciPy at the first step)."""
+    X, y = iris() if cls_name == "MLPClassifier" else diabetes()
+    params = dict(solver=solver, max_iter=5, random_state=0, warm_start=True,
+                  learning_rate_init=0.01)
+    errors = []
+    for module in (fastnn, sk):
+        est = quietly(getattr(module, cls_name)(**params).fit, X, y)
+        est.coefs_[0][0, 0] = np.inf
+        before = state(est) if module is fastnn else None
+        with pytest.raises(ValueError) as error, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            getattr(est, call)(X, y)
+        errors.append(str(error.value))
+        if module is fastnn:
+            assert_same_state(before, state(est))
+    assert errors == [NON_FINITE, NON_FINITE]
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_poisson_divergence_raises_scikit_learns_error(solver):
+    """exp of the outputs overflows: the same error as scikit-learn's, nothing changed."""
+    X, y = diabetes()
+    params = dict(loss="poisson", solver=solver, max_iter=20, random_state=0,
+                  learning_rate_init=1e10 if solver == "adam" else 10.0)
+    theirs = sk.MLPRegressor(**params)
+    with pytest.raises(ValueError) as their_error, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs.fit(X, 10 * np.abs(y))
+    ours = MLPRegressor(**params)
+    with pytest.raises(ValueError) as our_error:
+        ours.fit(X, 10 * np.abs(y))
+    assert str(our_error.value) == str(their_error.value) == NON_FINITE
+    assert_unfitted(ours, ours.get_params())
+
+
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 def test_divergence_of_partial_fit_puts_the_model_back(solver):
     """A chunk of huge values makes the squared error overflow; scikit-learn raises its error

@@ -17,6 +17,7 @@ cdef enum:
     SIGMOID_BCE_SUM = 7  # SIGMOID_BCE summed over the outputs (scikit-learn's multi-label loss)
     HUBER = 8  # eps is delta
     POISSON = 9  # from log rates
+    HALF_POISSON_DEVIANCE = 10  # from log means, summed over the outputs (scikit-learn's MLP)
     CHUNK = 256  # elements whose loss terms are summed at once, from a buffer on the stack
     ROW_BLOCK = 64  # rows of softmax cross-entropy whose exps (and logs) run as one loop
 
@@ -68,6 +69,12 @@ cdef inline void _elementwise(int kind, const floating* z, const floating* t, fl
             e = fexp(z[j])
             terms[j] = e - t[j] * z[j]
             g[j] = scale * (e - t[j])
+    elif kind == HALF_POISSON_DEVIANCE:
+        for j in range(c):
+            e = fexp(z[j])
+            # y log(y / exp(z)) - y + exp(z), with 0 log 0 = 0 (scipy's xlogy)
+            terms[j] = e - t[j] * z[j] + ((t[j] * flog(t[j]) if t[j] > 0 else 0) - t[j])
+            g[j] = scale * (e - t[j])
     else:
         for j in range(c):
             d = z[j] - t[j]
@@ -90,7 +97,8 @@ cdef inline double _row(int kind, const floating* z, const floating* t, Py_ssize
             g[j] = 0
         g[label] = -scale / p
         return -flog(p)
-    cdef bint summed = kind == CATEGORICAL_CE or kind == SUM_OF_SQUARES or kind == SIGMOID_BCE_SUM
+    cdef bint summed = (kind == CATEGORICAL_CE or kind == SUM_OF_SQUARES or kind == SIGMOID_BCE_SUM
+                        or kind == HALF_POISSON_DEVIANCE)
     if not summed:
         scale = scale / c  # the element-wise losses average over the c outputs
     for block in range((c + CHUNK - 1) // CHUNK):

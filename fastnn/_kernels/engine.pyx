@@ -39,8 +39,9 @@ from numpy.random cimport bitgen_t
 from fastnn._kernels._act_dispatch cimport N_ACTIVATIONS, activation_code, activation_has_factor
 from fastnn._kernels._checks cimport (Span, count_in, distinct_or_same, float_typenum,
                                       input_array, span, thread_count)
-from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HUBER, MAE, MSE, POISSON,
-                                         SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES)
+from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HALF_POISSON_DEVIANCE, HUBER, MAE,
+                                         MSE, POISSON, SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE,
+                                         SUM_OF_SQUARES)
 from fastnn._kernels._loops cimport (ACC_ARGMAX, ACC_LOGITS, ACC_NONE, ACC_PROBABILITIES,
                                      NORM_BATCH, NORM_LAYER, EngineLoops, EpochData, LayerPlan,
                                      ParamPlan, PlanC, dtype_index, engine_table)
@@ -68,7 +69,8 @@ LOSS_CODES = {"softmax_cross_entropy": SOFTMAX_CE, "categorical_cross_entropy": 
               "sigmoid_binary_cross_entropy": SIGMOID_BCE,
               "sigmoid_binary_cross_entropy_sum": SIGMOID_BCE_SUM, "binary_cross_entropy": BCE,
               "mean_squared_error": MSE, "mean_absolute_error": MAE,
-              "sum_of_squares": SUM_OF_SQUARES, "huber": HUBER, "poisson": POISSON}
+              "sum_of_squares": SUM_OF_SQUARES, "huber": HUBER, "poisson": POISSON,
+              "half_poisson_deviance": HALF_POISSON_DEVIANCE}
 OPTIMIZER_CODES = {entry.name: code for code, entry in enumerate(OPTIMIZERS)}  # _optim_core's
 ACCURACY_CODES = {None: ACC_NONE, "argmax": ACC_ARGMAX, "logits": ACC_LOGITS,
                   "probabilities": ACC_PROBABILITIES}

@@ -4,9 +4,9 @@ All take a 2-D prediction (n, c), a target, a preallocated `grad` of the predict
 optional per-sample weights w (n,). grad may be the prediction itself (in place); any other
 memory it shares with the prediction, the target or the weights is refused (ValueError naming
 both). The mean is weighted, sum_i w_i * loss_i / sum_i w_i (plain mean without weights);
-loss_i is summed over the classes for the cross-entropies, sigmoid_binary_cross_entropy_sum and
-sum_of_squares, and averaged over the c outputs for the element-wise losses (binary
-cross-entropies, MSE, MAE, Huber, Poisson), as Keras does.
+loss_i is summed over the classes for the cross-entropies, sigmoid_binary_cross_entropy_sum,
+sum_of_squares and half_poisson_deviance, and averaged over the c outputs for the element-wise
+losses (binary cross-entropies, MSE, MAE, Huber, Poisson), as Keras does.
 
   softmax_cross_entropy           from logits via log-sum-exp, grad = (softmax(z) - y) / n
   categorical_cross_entropy       on probabilities, log of p clipped to [eps, 1 - eps]
@@ -16,6 +16,8 @@ cross-entropies, MSE, MAE, Huber, Poisson), as Keras does.
   mean_squared_error, mean_absolute_error, and sum_of_squares: 0.5 * sum_j (p - y)^2 per sample
   huber                           0.5 r^2 for |r| <= delta, else delta (|r| - 0.5 delta); r = p - y
   poisson                         from log rates z: exp(z) - y z (PyTorch's PoissonNLLLoss)
+  half_poisson_deviance           from log means z: exp(z) - y z + y log y - y, summed over the
+                                  outputs (scikit-learn's MLPRegressor(loss="poisson"))
 
 Targets are class labels (integer array of shape (n,)) for the two categorical losses, or an
 array of the prediction's shape and dtype (one-hot rows, probabilities or values).
@@ -31,8 +33,9 @@ from fastnn._kernels._checks cimport (Span, data_or_null, float_typenum, input_a
                                       label_array, output_array, same_shape, sample_weights, shape,
                                       span, spans_apart, thread_count)
 from fastnn._kernels._loops cimport KernelLoops, dtype_index, kernel_table
-from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HUBER, MAE, MSE, POISSON,
-                                         SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE, SUM_OF_SQUARES)
+from fastnn._kernels._loss_core cimport (BCE, CATEGORICAL_CE, HALF_POISSON_DEVIANCE, HUBER, MAE,
+                                         MSE, POISSON, SIGMOID_BCE, SIGMOID_BCE_SUM, SOFTMAX_CE,
+                                         SUM_OF_SQUARES)
 
 cnp.import_array()
 cdef const KernelLoops* loops = kernel_table(load("kernel_loops"))
@@ -138,3 +141,11 @@ def poisson(log_rate, target, grad, sample_weight=None, *, n_threads=1):
     """Mean of exp(z) - target z, z = log_rate (PyTorch's PoissonNLLLoss(log_input=True));
     grad = w_i (exp(z) - target) / (c sum w)."""
     return _loss(POISSON, log_rate, "log_rate", target, grad, sample_weight, 0.0, n_threads)
+
+
+def half_poisson_deviance(log_mean, target, grad, sample_weight=None, *, n_threads=1):
+    """Mean over samples of sum_j exp(z) - y z + y log y - y, z = log_mean, 0 log 0 = 0 (half the
+    Poisson deviance, scikit-learn's MLPRegressor(loss="poisson"));
+    grad = w_i (exp(z) - y) / sum w."""
+    return _loss(HALF_POISSON_DEVIANCE, log_mean, "log_mean", target, grad, sample_weight, 0.0,
+                 n_threads)
