@@ -30,9 +30,11 @@ NON_FINITE_WARNING = ("the training loss or weights became NaN or infinite; trai
 
 
 def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, callbacks,
-        verbose, metrics=()):
-    """Network.fit's training on the arguments it checked (batch_size at most len(X)); returns
-    the History. Callbacks see the network as cb.network; on_train_end runs however it ends.
+        verbose, metrics=(), rows=None):
+    """Network.fit's training on the arguments it checked (batch_size at most the rows trained);
+    returns the History. rows: the indices of the rows to train on (a validation split's
+    training part; None: all), shuffled as X[rows] would be, without copying them.
+    Callbacks see the network as cb.network; on_train_end runs however it ends.
     metrics (fastnn.metrics.get's) are computed after each epoch on (X, y) and the validation
     data. The History comes last (as in Keras), so it keeps what the callbacks add to the logs."""
     history = History()
@@ -46,7 +48,8 @@ def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, 
     try:
         for cb in all_callbacks:
             cb.on_train_begin()
-        if plan is not None and not callbacks and validation_data is None and not metrics:
+        if (plan is not None and not callbacks and validation_data is None and not metrics
+                and rows is None):
             fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, history,
                           progress)
             return history
@@ -61,10 +64,14 @@ def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, 
             progress.update(epoch, logs)
             return net.stop_training
 
-        n = len(X)
-        order = (lambda: net.rng.permutation(n)) if shuffle else (lambda: np.arange(n))
+        if rows is None:
+            n = len(X)
+            order = (lambda: net.rng.permutation(n)) if shuffle else (lambda: np.arange(n))
+        else:  # rows[permutation]: the order X[rows][permutation] had
+            order = ((lambda: rows[net.rng.permutation(len(rows))]) if shuffle
+                     else (lambda: rows))
         run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin,
-                   validation_data, prepare=True, metrics=metrics)
+                   validation_data, prepare=True, metrics=metrics, rows=rows)
     finally:
         limits.unregister()
         progress.close()
@@ -74,7 +81,7 @@ def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, 
 
 
 def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=None,
-               validation_data=None, prepare=False, metrics=()):
+               validation_data=None, prepare=False, metrics=(), rows=None):
     """Up to `epochs` passes over (X, y); False if one diverged (its start was put back and the
     loop stopped), else True.
 
@@ -83,8 +90,8 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
     first in each epoch. validation_data: checked (X, y, weights), evaluated into the logs as
     val_*. prepare: check the network and take its plan again before each epoch (a callback
     may have changed it); without it the hooks may change only the learning rate. metrics:
-    fastnn.metrics.get's, computed after the epoch on (X, y) and into val_* on the validation
-    data.
+    fastnn.metrics.get's, computed after the epoch on (X, y) (its rows `rows`, if given: the
+    rows order() draws from) and into val_* on the validation data.
     """
     labels = y.ndim == 1
     plan = None if prepare else net.training_plan(batch_size, labels)
@@ -104,7 +111,7 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
         if logs is None:
             return False
         if metrics:
-            logs.update(net.metric_values(X, y, metrics))
+            logs.update(net.metric_values(X, y, metrics, rows=rows))
         if validation_data is not None:
             logs.update({"val_" + k: v for k, v in
                          net.evaluate_arrays(*validation_data, None, metrics).items()})
@@ -115,7 +122,8 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
 
 
 def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint=None):
-    """One pass of mini-batch steps over the rows of X in `order`, in the engine when there is a
+    """One pass of mini-batch steps over the rows of X in `order` (all rows of X or some), in
+    the engine when there is a
     plan; the epoch's logs, or None after a non-finite loss, weights or optimizer state (the
     engine's test, made here for the layer path), when the weights and optimizer state of the
     epoch's start (`checkpoint`, taken here if not given) are put back. An interrupt puts back
@@ -139,7 +147,7 @@ def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint
         warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=6)  # Network.fit's caller
         return None
     sums = np.array([[total_loss, total_penalty, total_correct]])
-    columns = epoch_columns(net, sums, any(net.penalties()), len(X))
+    columns = epoch_columns(net, sums, any(net.penalties()), len(order))
     return {key: values[0] for key, values in columns.items()}
 
 
@@ -219,12 +227,12 @@ def python_epoch(net, X, y, sample_weight, order, batch_size):
     total_loss = total_penalty = total_correct = 0.0
     mode = net.accuracy_mode()
     classification = net.loss.classification
-    for start in range(0, len(X), batch_size):
+    for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         w = None if sample_weight is None else sample_weight[idx]
         if w is not None and not w.sum() > 0:
             continue  # a batch whose weights are all zero teaches nothing
-        loss, out, penalty = step(net, X[idx], y[idx], w)
+        loss, out, penalty = step(net, gather_rows(X, idx, net.dtype), y[idx], w)
         if not np.isfinite(loss):
             return False, total_loss, total_penalty, total_correct
         total_loss += loss * len(idx)
@@ -232,6 +240,14 @@ def python_epoch(net, X, y, sample_weight, order, batch_size):
         if classification:
             total_correct += accuracy(out, y[idx], mode) * len(idx)
     return True, total_loss, total_penalty, total_correct
+
+
+def gather_rows(X, idx, dtype):
+    """Rows idx of X (an index array or a slice) as a C-contiguous array of dtype: the layer
+    path's batches and inference's chunks. X may be a float64 array (a memory map, say) for a
+    float32 network: each batch is converted here, to the numbers converting all of X would
+    give, and X is never copied whole."""
+    return np.ascontiguousarray(X[idx], dtype=dtype)
 
 
 def step(net, X, y, sample_weight):

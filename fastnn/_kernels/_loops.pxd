@@ -83,6 +83,7 @@ cdef struct PlanC:
 
 cdef struct EpochData:
     const void* X
+    bint x_double       # X holds float64 rows for a float32 plan: the gather converts them
     const void* T       # target rows, or NULL with labels
     const Py_ssize_t* L  # class labels, or NULL
     const void* W       # sample weights, or NULL

@@ -644,8 +644,10 @@ cdef class Plan:
         self.c.lr_first, self.c.lr_count = first, len(rates)
 
     cdef int _epoch_data(self, X, y, sample_weight, object batch_size,
-                         EpochData* d) except -1:
-        """Check an epoch's inputs against the plan and point d at them. None of them may share
+                         EpochData* d, Py_ssize_t n_rows=-1) except -1:
+        """Check an epoch's inputs against the plan and point d at them: X in the plan's dtype,
+        or float64 for a float32 plan (converted row by row as batches are gathered); d.n the
+        rows trained, n_rows (its order's length) or all of X. None of them may share
         memory with an array the plan writes: a step would change them under the epoch (and
         labels, checked once here, could then send the loss out of bounds)."""
         cdef Py_ssize_t i
@@ -660,10 +662,9 @@ cdef class Plan:
         d.n = len(X)
         if d.n < 1:
             raise ValueError("engine: X must have at least one row")
-        if self.batch_norm and (d.n - 1) % d.batch_size == 0:
-            raise ValueError(f"engine: BatchNorm needs training batches of at least 2 rows, but "
-                             f"{d.n} rows in batches of {d.batch_size} leave a last batch of 1")
-        d.X = _ptr(X, t, d.n * self.n_in, "X", False)
+        d.x_double = (t == cnp.NPY_FLOAT32 and cnp.PyArray_Check(X)
+                      and cnp.PyArray_TYPE(<cnp.ndarray>X) == cnp.NPY_FLOAT64)
+        d.X = _ptr(X, cnp.NPY_FLOAT64 if d.x_double else t, d.n * self.n_in, "X", False)
         self._apart(X, "X", False)
         d.T, d.L, d.W = NULL, NULL, NULL
         if self.labels:
@@ -682,6 +683,14 @@ cdef class Plan:
         if sample_weight is not None:
             d.W = _ptr(sample_weight, t, d.n, "sample_weight", False)
             self._apart(sample_weight, "sample_weight", False)
+        if n_rows >= 0:
+            if not 1 <= n_rows <= d.n:
+                raise ValueError(f"engine: order must hold 1 to len(X) = {d.n} rows, "
+                                 f"got {n_rows}")
+            d.n = n_rows
+        if self.batch_norm and (d.n - 1) % d.batch_size == 0:
+            raise ValueError(f"engine: BatchNorm needs training batches of at least 2 rows, but "
+                             f"{d.n} rows in batches of {d.batch_size} leave a last batch of 1")
         return 0
 
     cdef Py_ssize_t _iterations(self, EpochData* d, object iterations,
@@ -709,24 +718,27 @@ cdef class Plan:
         return loops.run_epoch[self.dtype_index](&self.c, d, order, it, n_threads, sums)
 
     def train_epoch(self, X, y, sample_weight, order, batch_size, iterations, n_threads=1):
-        """One epoch of steps over X[order] in batches; returns (finished, loss_sum, penalty_sum,
+        """One epoch of steps over X[order] in batches (order: 1 to len(X) row indices, a
+        permutation of X's rows or of a subset, as a validation split leaves); returns
+        (finished, loss_sum, penalty_sum,
         correct, iterations): finished is False when a batch's loss was not finite, or when the
         epoch left a parameter or optimizer state value that is not finite (the caller then puts
         back its copy of the epoch's start); the sums are over batches of loss * rows (the L2
         penalty included in loss_sum and also alone). iterations is in [0, 2^62), and stays
         there after the epoch's steps (ValueError otherwise)."""
         cdef EpochData d
-        self._epoch_data(X, y, sample_weight, batch_size, &d)
+        if not (cnp.PyArray_Check(order) and cnp.PyArray_TYPE(<cnp.ndarray>order) == cnp.NPY_INTP
+                and cnp.PyArray_NDIM(<cnp.ndarray>order) == 1
+                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>order)):
+            raise ValueError("engine: order must be a C-contiguous 1-D intp array of row indices")
+        self._epoch_data(X, y, sample_weight, batch_size, &d, len(order))
         cdef Py_ssize_t it = self._iterations(&d, iterations, 1)
         cdef int threads = thread_count(n_threads)
-        if not (cnp.PyArray_Check(order) and cnp.PyArray_TYPE(<cnp.ndarray>order) == cnp.NPY_INTP
-                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>order) and len(order) == d.n):
-            raise ValueError("engine: order must be a C-contiguous intp permutation of len(X)")
         self._apart(order, "order", False)
         cdef const Py_ssize_t* Op = <const Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>order)
-        cdef Py_ssize_t i
+        cdef Py_ssize_t i, n_x = len(X)
         for i in range(d.n):
-            if not 0 <= Op[i] < d.n:
+            if not 0 <= Op[i] < n_x:
                 raise ValueError(f"engine: order[{i}] = {Op[i]} is out of range")
         cdef double sums[3]
         sums[0] = sums[1] = sums[2] = 0
