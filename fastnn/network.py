@@ -18,6 +18,7 @@ from fastnn import metrics as M
 from fastnn import layers as L
 from fastnn import validation as V
 from fastnn.metrics import accuracy
+from fastnn.engine import NonFiniteInput
 from fastnn.thresholds import (EVALUATE_ROWS, INFERENCE_VALUES, PREDICT_BATCH,
                                THREAD_LIMIT_VALUES, small_work)
 from fastnn.tracking import Tracked, stamp
@@ -459,7 +460,11 @@ class Network(Tracked):
         metrics = M.get(metrics, self.metric_kind())
         if class_weight is not None:
             class_weight = V.class_weight(self, class_weight)
-        X, y, sample_weight = V.check_xy(self, X, y, sample_weight, stream=True)
+        # X's values are checked as the first epoch gathers them: no pass of its own over X
+        # (with callbacks, which would see the epoch begin, they are checked here)
+        check_x = epochs > 0 and not callbacks
+        X, y, sample_weight = V.check_xy(self, X, y, sample_weight, stream=True,
+                                         finite=not check_x)
         if validation_data is not None and validation_split:
             raise ValueError("give validation_data or validation_split, not both")
         if validation_data is not None:
@@ -491,9 +496,21 @@ class Network(Tracked):
             if validation_split:  # as if no split had been drawn
                 self.rng.bit_generator.state, self.split_seed = generator, split_seed
             raise
+        state = self.optimizer.state  # prepare_training makes it anew if there is none
         self.prepare_training()
-        return training.fit(self, X, y, sample_weight, epochs, min(batch_size, n),
-                            shuffle, validation_data, callbacks, verbose, metrics, rows)
+        if check_x:  # a NaN found in training must leave everything as it was
+            checkpoint = training.Checkpoint(self, whole=True)
+        try:
+            return training.fit(self, X, y, sample_weight, epochs, min(batch_size, n),
+                                shuffle, validation_data, callbacks, verbose, metrics, rows,
+                                check_x)
+        except NonFiniteInput as error:
+            checkpoint.restore()
+            if self.optimizer.state is not state:
+                self.optimizer.state = state
+            if validation_split:  # as if no split had been drawn
+                self.rng.bit_generator.state, self.split_seed = generator, split_seed
+            raise ValueError(str(error)) from None
 
     def _plan(self, rows, training, labels=False):
         """The engine plan for batches of up to `rows` rows (targets: class labels or rows), or
@@ -547,7 +564,10 @@ class Network(Tracked):
         if len(train) == 0 or len(val) == 0:
             raise ValueError(f"validation_split={fraction} leaves no training or validation samples")
         w = None if sample_weight is None else sample_weight[val]
-        return train, (training.gather_rows(X, val, self.dtype), y[val], w)
+        X_val = training.gather_rows(X, val, self.dtype)
+        if not kernels.all_finite(X_val):
+            raise ValueError("X contains NaN or infinity")
+        return train, (X_val, y[val], w)
 
     def _inference_rows(self):
         """Rows per chunk of the engine's predict and evaluate."""
@@ -566,11 +586,12 @@ class Network(Tracked):
         however large X is."""
         return self._plan(self._inference_rows(), training=False)
 
-    def _outputs(self, X, batch_size, final_activation=None, rows=None):
+    def _outputs(self, X, batch_size, final_activation=None, rows=None, check_x=False):
         """Outputs of the training layers (inference) for all of X (or its rows `rows`), then
         `final_activation` ("softmax", "sigmoid" or None): one engine call, or layer by layer in
         chunks of batch_size rows (default 8192). A float64 X of a float32 network
-        (validation.streams), or rows, are gathered and converted chunk by chunk."""
+        (validation.streams), or rows, are gathered and converted chunk by chunk. check_x: check
+        each chunk is finite as it is read (ValueError "X contains NaN or infinity")."""
         from fastnn.engine import output_code
         n = len(X) if rows is None else len(rows)
         out = np.empty((n, self.n_outputs), self.dtype)
@@ -579,18 +600,18 @@ class Network(Tracked):
             limits = (training.blas_threads(self.threads_for(min(n, self._inference_rows())))
                       if n * self.n_features > THREAD_LIMIT_VALUES else training.NoLimits())
             try:
-                if rows is None and X.dtype == self.dtype:
+                if rows is None and X.dtype == self.dtype and not check_x:
                     return plan.predict(X, out, output_code(final_activation), 1)
                 step = self._inference_rows()  # the engine's own chunks: the same numbers
                 for start in range(0, n, step):
-                    chunk = training.gather_rows(X, _part(rows, start, step), self.dtype)
+                    chunk = _chunk(X, rows, start, step, self.dtype, check_x)
                     plan.predict(chunk, out[start:start + step], output_code(final_activation), 1)
                 return out
             finally:
                 limits.unregister()
         step = min(batch_size or PREDICT_BATCH, n)
         for start in range(0, n, step):
-            chunk = training.gather_rows(X, _part(rows, start, step), self.dtype)
+            chunk = _chunk(X, rows, start, step, self.dtype, check_x)
             for layer in self._train_layers:
                 chunk = layer.forward(chunk, training=False)
             out[start:start + len(chunk)] = chunk
@@ -617,8 +638,8 @@ class Network(Tracked):
                     return out
             if batch_size is not None:
                 batch_size = V.integer("batch_size", batch_size, 1)
-            X = V.check_x(self, X, stream=True)
-            out = self._outputs(X, batch_size, self._prediction_activation())
+            X = V.check_x(self, X, stream=True, finite=False)
+            out = self._outputs(X, batch_size, self._prediction_activation(), check_x=True)
             if len(X) <= PREDICT_BATCH:
                 from fastnn.engine import output_code
                 self._fast_plan = self._inference_plan()  # for the next call's fast path
@@ -634,14 +655,16 @@ class Network(Tracked):
             if batch_size is not None:
                 batch_size = V.integer("batch_size", batch_size, 1)
             metrics = M.get(metrics, self.metric_kind())
-            return self.evaluate_arrays(*V.check_xy(self, X, y, sample_weight, stream=True),
-                                        batch_size, metrics)
+            data = V.check_xy(self, X, y, sample_weight, stream=True, finite=False)
+            return self.evaluate_arrays(*data, batch_size, metrics, check_x=True)
 
-    def evaluate_arrays(self, X, y, sample_weight=None, batch_size=None, metrics=()):
+    def evaluate_arrays(self, X, y, sample_weight=None, batch_size=None, metrics=(),
+                        check_x=False):
         """evaluate on arrays already checked and converted by fastnn.validation.check_xy (as
-        fit's validation data); metrics as fastnn.metrics.get gives them."""
+        fit's validation data; check_x: X's values not yet, see _outputs); metrics as
+        fastnn.metrics.get gives them."""
         with self._lock:
-            out = self._outputs(X, batch_size)
+            out = self._outputs(X, batch_size, check_x=check_x)
         result = {"loss": self._mean_loss(out, y, sample_weight)}
         if self.loss.classification:
             result["accuracy"] = accuracy(out, y, self.accuracy_mode())
@@ -736,10 +759,14 @@ class Network(Tracked):
             io.save(self, path)
 
 
-def _part(rows, start, step):
-    """The rows of a chunk from `start`: a slice, or that part of the index array rows."""
+def _chunk(X, rows, start, step, dtype, check_x):
+    """Up to `step` rows of X from `start` (of its rows `rows`, if given) in dtype, checked to be
+    finite if check_x."""
     part = slice(start, start + step)
-    return part if rows is None else rows[part]
+    chunk = training.gather_rows(X, part if rows is None else rows[part], dtype)
+    if check_x and not kernels.all_finite(chunk):
+        raise ValueError("X contains NaN or infinity")
+    return chunk
 
 
 def load(path):

@@ -21,6 +21,7 @@ import numpy as np
 from fastnn import kernels
 from fastnn import layers as L
 from fastnn.callbacks import Callback, History
+from fastnn.engine import NonFiniteInput
 from fastnn.metrics import accuracy
 from fastnn.thresholds import CALL_SECONDS
 
@@ -30,11 +31,13 @@ NON_FINITE_WARNING = ("the training loss or weights became NaN or infinite; trai
 
 
 def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, callbacks,
-        verbose, metrics=(), rows=None):
+        verbose, metrics=(), rows=None, check_x=False):
     """Network.fit's training on the arguments it checked (batch_size at most the rows trained);
     returns the History. rows: the indices of the rows to train on (a validation split's
     training part; None: all), shuffled as X[rows] would be, without copying them.
-    Callbacks see the network as cb.network; on_train_end runs however it ends.
+    check_x: check X's rows are finite as the first epoch gathers them (NonFiniteInput at the
+    first batch that is not, after putting back that epoch's start; the caller puts back the
+    rest). Callbacks see the network as cb.network; on_train_end runs however it ends.
     metrics (fastnn.metrics.get's) are computed after each epoch on (X, y) and the validation
     data. The History comes last (as in Keras), so it keeps what the callbacks add to the logs."""
     history = History()
@@ -51,7 +54,7 @@ def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, 
         if (plan is not None and not callbacks and validation_data is None and not metrics
                 and rows is None):
             fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, history,
-                          progress)
+                          progress, check_x)
             return history
 
         def begin(epoch):
@@ -71,7 +74,7 @@ def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, 
             order = ((lambda: rows[net.rng.permutation(len(rows))]) if shuffle
                      else (lambda: rows))
         run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin,
-                   validation_data, prepare=True, metrics=metrics, rows=rows)
+                   validation_data, prepare=True, metrics=metrics, rows=rows, check_x=check_x)
     finally:
         limits.unregister()
         progress.close()
@@ -81,7 +84,7 @@ def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, 
 
 
 def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=None,
-               validation_data=None, prepare=False, metrics=(), rows=None):
+               validation_data=None, prepare=False, metrics=(), rows=None, check_x=False):
     """Up to `epochs` passes over (X, y); False if one diverged (its start was put back and the
     loop stopped), else True.
 
@@ -91,7 +94,8 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
     val_*. prepare: check the network and take its plan again before each epoch (a callback
     may have changed it); without it the hooks may change only the learning rate. metrics:
     fastnn.metrics.get's, computed after the epoch on (X, y) (its rows `rows`, if given: the
-    rows order() draws from) and into val_* on the validation data.
+    rows order() draws from) and into val_* on the validation data. check_x: the first epoch
+    checks the rows it gathers are finite (see fit).
     """
     labels = y.ndim == 1
     plan = None if prepare else net.training_plan(batch_size, labels)
@@ -104,7 +108,8 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
             plan = net.training_plan(batch_size, labels)
         checkpoint = Checkpoint(net)
         try:
-            logs = run_epoch(net, X, y, sample_weight, batch_size, order(), plan, checkpoint)
+            logs = run_epoch(net, X, y, sample_weight, batch_size, order(), plan, checkpoint,
+                             check_x and epoch == 0)
         except BaseException:
             checkpoint.restore()
             raise
@@ -121,13 +126,15 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
     return True
 
 
-def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint=None):
+def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint=None,
+              check_x=False):
     """One pass of mini-batch steps over the rows of X in `order` (all rows of X or some), in
     the engine when there is a
     plan; the epoch's logs, or None after a non-finite loss, weights or optimizer state (the
     engine's test, made here for the layer path), when the weights and optimizer state of the
     epoch's start (`checkpoint`, taken here if not given) are put back. An interrupt puts back
-    the whole checkpoint and propagates."""
+    the whole checkpoint and propagates, as does NonFiniteInput (check_x: a gathered batch of X
+    was not finite)."""
     checkpoint = checkpoint or Checkpoint(net)
     optimizer = net.optimizer
     try:
@@ -135,10 +142,10 @@ def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint
             set_rates(net, plan, batch_size, y.ndim == 1, -(-len(order) // batch_size))
             (finished, total_loss, total_penalty, total_correct,
              optimizer.iterations) = plan.train_epoch(X, y, sample_weight, order, batch_size,
-                                                      optimizer.iterations, 1)
+                                                      optimizer.iterations, 1, check_x)
         else:
             finished, total_loss, total_penalty, total_correct = python_epoch(
-                net, X, y, sample_weight, order, batch_size)
+                net, X, y, sample_weight, order, batch_size, check_x)
     except BaseException:
         checkpoint.restore()
         raise
@@ -151,13 +158,15 @@ def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint
     return {key: values[0] for key, values in columns.items()}
 
 
-def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, history, progress):
+def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, history, progress,
+                  check_x=False):
     """fit's epochs when nothing needs Python between them (no callbacks but the History, no
     validation): several epochs per engine call, which shuffles as net.rng.permutation would,
     so the numbers are those of the epoch-by-epoch loop. The first call runs one epoch, and each
     next call about CALL_SECONDS' worth at the last call's pace, so the progress bar still
     moves; "seconds" is the call's time per epoch. The engine puts back the start of an epoch
-    that diverged; an interrupt puts back the start of the call."""
+    that diverged; an interrupt puts back the start of the call, as does NonFiniteInput
+    (check_x: the first epoch checks the batches it gathers)."""
     n, epoch, chunk = len(X), 0, 1
     penalized = any(net.penalties())
     optimizer = net.optimizer
@@ -169,7 +178,7 @@ def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, h
         try:
             done, finished, sums, optimizer.iterations = plan.train_epochs(
                 X, y, sample_weight, batch_size, optimizer.iterations,
-                min(chunk, epochs - epoch), net.rng if shuffle else None)
+                min(chunk, epochs - epoch), net.rng if shuffle else None, 1, check_x and epoch == 0)
         except BaseException:
             checkpoint.restore()
             raise
@@ -221,18 +230,21 @@ def epoch_columns(net, sums, penalized, n):
     return columns
 
 
-def python_epoch(net, X, y, sample_weight, order, batch_size):
+def python_epoch(net, X, y, sample_weight, order, batch_size, check_x=False):
     """The layer-by-layer epoch: (finished, loss and penalty summed over samples, correct
-    predictions)."""
+    predictions); check_x: NonFiniteInput at the first gathered batch of X that is not finite."""
     total_loss = total_penalty = total_correct = 0.0
     mode = net.accuracy_mode()
     classification = net.loss.classification
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
+        batch = gather_rows(X, idx, net.dtype)
+        if check_x and not kernels.all_finite(batch):
+            raise NonFiniteInput("X contains NaN or infinity")
         w = None if sample_weight is None else sample_weight[idx]
         if w is not None and not w.sum() > 0:
             continue  # a batch whose weights are all zero teaches nothing
-        loss, out, penalty = step(net, gather_rows(X, idx, net.dtype), y[idx], w)
+        loss, out, penalty = step(net, batch, y[idx], w)
         if not np.isfinite(loss):
             return False, total_loss, total_penalty, total_correct
         total_loss += loss * len(idx)
@@ -246,8 +258,12 @@ def gather_rows(X, idx, dtype):
     """Rows idx of X (an index array or a slice) as a C-contiguous array of dtype: the layer
     path's batches and inference's chunks. X may be a float64 array (a memory map, say) for a
     float32 network: each batch is converted here, to the numbers converting all of X would
-    give, and X is never copied whole."""
-    return np.ascontiguousarray(X[idx], dtype=dtype)
+    give, and X is never copied whole. Values past float32's range become infinity (which the
+    callers' finiteness checks refuse), without NumPy's overflow warning."""
+    if X.dtype == dtype:
+        return np.ascontiguousarray(X[idx])
+    with np.errstate(over="ignore"):
+        return np.ascontiguousarray(X[idx], dtype=dtype)
 
 
 def step(net, X, y, sample_weight):

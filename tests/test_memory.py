@@ -86,20 +86,69 @@ def test_float64_input_is_not_converted_whole(monkeypatch):
     assert max(shape[0] for shape in calls if len(shape) == 2) <= 8192
 
 
+def state_net(engine):
+    """A network with every kind of state training changes: BatchNorm's statistics, dropout's
+    stream, Adam's moments (none yet)."""
+    return fnn.Network([fnn.Dense(6, 16), fnn.BatchNorm(16), fnn.ReLU(), fnn.Dropout(0.2),
+                        fnn.Dense(16, 3)], random_state=0, engine=engine)
+
+
+def everything(network):
+    return (weights(network), network.rng.bit_generator.state, network.split_seed,
+            [s.copy() for state in network.optimizer.state for s in state],
+            len(network.optimizer.state), network.optimizer.iterations,
+            network.layers[3].state.copy())
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, 1e39], ids=["nan", "inf", "float32-overflow"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("engine", [True, False], ids=["engine", "layers"])
-def test_non_finite_float64_input_is_refused_before_anything_changes(bad, engine):
+@pytest.mark.parametrize("row", [290, 5], ids=["late-row", "early-row"])
+def test_non_finite_input_is_refused_before_anything_changes(bad, dtype, engine, row):
+    if dtype == "float32" and bad == 1e39:
+        bad = np.inf  # what 1e39 is in float32
     X, y = data()
-    X[123, 4] = bad
-    a = net(engine)
-    before, state = weights(a), a.rng.bit_generator.state
-    for call in (lambda: a.fit(X, y, verbose=0), lambda: a.fit(X, y, verbose=0,
-                                                                 validation_split=0.1),
-                 lambda: a.predict(X), lambda: a.evaluate(X, y)):
-        with pytest.raises(ValueError, match="X contains NaN or infinity"):
+    X = X.astype(dtype)
+    X[row, 4] = bad
+    a = state_net(engine)
+    a.fit(*data(250, seed=1), epochs=1, verbose=0)  # optimizer state to keep, too
+    before = everything(a)
+    calls = [lambda: a.fit(X, y, verbose=0, epochs=3, batch_size=20),
+             lambda: a.fit(X, y, verbose=0, validation_split=0.1, batch_size=20),
+             lambda: a.fit(X, y, verbose=0, metrics=["f1"], batch_size=20),
+             lambda: a.predict(X), lambda: a.predict(X, batch_size=64),
+             lambda: a.evaluate(X, y)]
+    for call in calls:
+        with pytest.raises(ValueError, match="^X contains NaN or infinity$"):
             call()
-    assert_same(weights(a), before)
-    assert a.rng.bit_generator.state == state and a.optimizer.iterations == 0
+        after = everything(a)
+        assert_same(after[0], before[0])
+        assert after[1:3] == before[1:3]
+        assert_same(after[3], before[3])
+        assert after[4:6] == before[4:6]
+        np.testing.assert_array_equal(after[6], before[6])
+    # and from a network that has not trained: no optimizer state is left behind
+    b = state_net(engine)
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        b.fit(X, y, verbose=0)
+    assert b.optimizer.state == [] and b.optimizer.iterations == 0
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("engine", [True, False], ids=["engine", "layers"])
+def test_no_pass_over_x_of_its_own_for_finiteness(dtype, engine, monkeypatch):
+    from fastnn import kernels
+    X, y = data(20_000)
+    X = X.astype(dtype)
+    sizes, real = [], kernels.all_finite
+    monkeypatch.setattr(kernels, "all_finite", lambda a: sizes.append(a.size) or real(a))
+    a = net(engine)
+    a.fit(X, y, epochs=2, batch_size=256, verbose=0)
+    a.predict(X)
+    a.evaluate(X, y)
+    assert sizes and max(sizes) < X.size
+    a.fit(X, y, epochs=1, callbacks=[fnn.EarlyStopping("loss")], verbose=0)
+    assert max(sizes) >= X.size // 10  # with callbacks, checked before (in float32 chunks)
 
 
 def copying_split(network, X, y, w, fraction):

@@ -77,6 +77,11 @@ NORM_CODES = {"BatchNorm": NORM_BATCH, "LayerNorm": NORM_LAYER}
 
 
 
+class NonFiniteInput(ValueError):
+    """A training call's check_x found a NaN or infinity in a gathered batch of X (before its
+    step); its caller puts back what the call changed."""
+
+
 cdef void* _ptr(object a, int typenum, Py_ssize_t size, str what, bint write=True) except NULL:
     if not (cnp.PyArray_Check(a) and cnp.PyArray_TYPE(<cnp.ndarray>a) == typenum
             and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a)
@@ -659,6 +664,7 @@ cdef class Plan:
         if not 1 <= batch_size <= self.c.max_rows:
             raise ValueError(f"batch_size must be in [1, {self.c.max_rows}], got {batch_size}")
         d.batch_size = batch_size
+        d.check_x = False
         d.n = len(X)
         if d.n < 1:
             raise ValueError("engine: X must have at least one row")
@@ -717,7 +723,8 @@ cdef class Plan:
         steps overflowed them, the losses before still finite)."""
         return loops.run_epoch[self.dtype_index](&self.c, d, order, it, n_threads, sums)
 
-    def train_epoch(self, X, y, sample_weight, order, batch_size, iterations, n_threads=1):
+    def train_epoch(self, X, y, sample_weight, order, batch_size, iterations, n_threads=1,
+                    check_x=False):
         """One epoch of steps over X[order] in batches (order: 1 to len(X) row indices, a
         permutation of X's rows or of a subset, as a validation split leaves); returns
         (finished, loss_sum, penalty_sum,
@@ -725,13 +732,16 @@ cdef class Plan:
         epoch left a parameter or optimizer state value that is not finite (the caller then puts
         back its copy of the epoch's start); the sums are over batches of loss * rows (the L2
         penalty included in loss_sum and also alone). iterations is in [0, 2^62), and stays
-        there after the epoch's steps (ValueError otherwise)."""
+        there after the epoch's steps (ValueError otherwise). check_x: check each gathered batch
+        of X is finite, and raise NonFiniteInput at the first that is not (the steps before it
+        taken: the caller puts back its copy)."""
         cdef EpochData d
         if not (cnp.PyArray_Check(order) and cnp.PyArray_TYPE(<cnp.ndarray>order) == cnp.NPY_INTP
                 and cnp.PyArray_NDIM(<cnp.ndarray>order) == 1
                 and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>order)):
             raise ValueError("engine: order must be a C-contiguous 1-D intp array of row indices")
         self._epoch_data(X, y, sample_weight, batch_size, &d, len(order))
+        d.check_x = bool(check_x)
         cdef Py_ssize_t it = self._iterations(&d, iterations, 1)
         cdef int threads = thread_count(n_threads)
         self._apart(order, "order", False)
@@ -749,6 +759,8 @@ cdef class Plan:
                 status = self._run_epoch(&d, Op, &it, threads, sums)
         finally:
             self.training_calls -= 1
+        if status == 3:
+            raise NonFiniteInput("X contains NaN or infinity")
         return status == 0, sums[0], sums[1], sums[2], it
 
     cdef void _state(self, bint save) noexcept nogil:
@@ -783,7 +795,7 @@ cdef class Plan:
                     at += nbytes
 
     def train_epochs(self, X, y, sample_weight, batch_size, iterations, epochs, generator=None,
-                     n_threads=1):
+                     n_threads=1, check_x=False):
         """Up to `epochs` epochs in one call, each as Network.fit runs one: over the rows in the
         order of generator.permutation(len(X)), drawn here in C with NumPy's algorithm (the same
         order, and the generator left as permutation would leave it), or in their own order when
@@ -793,10 +805,13 @@ cdef class Plan:
         iterations): sums[e] = (loss_sum, penalty_sum, correct) of epoch e, as train_epoch
         returns them; finished is False after such an epoch. epochs is in [0, 2^31), and
         iterations in [0, 2^62) and stays there after the steps of all the epochs (ValueError
-        otherwise); the sums take memory for the epochs that run, not for all those asked."""
+        otherwise); the sums take memory for the epochs that run, not for all those asked.
+        check_x: the first epoch checks each gathered batch of X is finite; at one that is not,
+        that epoch's start is put back (the generator stays drawn) and NonFiniteInput raised."""
         import numpy as np
         cdef EpochData d
         self._epoch_data(X, y, sample_weight, batch_size, &d)
+        d.check_x = bool(check_x)
         cdef Py_ssize_t n_epochs = count_in(epochs, "epochs", 0, MAX_EPOCHS)
         cdef Py_ssize_t it = self._iterations(&d, iterations, n_epochs)
         cdef int threads = thread_count(n_threads)
@@ -837,6 +852,7 @@ cdef class Plan:
                             self._state(True)
                             start = it
                             status = self._run_epoch(&d, Op, &it, threads, Sp + 3 * e)
+                            d.check_x = False  # the first epoch saw every row
                             if status != 0:
                                 self._state(False)
                                 it = start
@@ -846,6 +862,8 @@ cdef class Plan:
                     block = min(2 * block, 1 << 20)
         finally:
             self.training_calls -= 1
+        if status == 3:
+            raise NonFiniteInput("X contains NaN or infinity")
         if len(blocks) != 1:
             sums = np.concatenate(blocks) if blocks else np.zeros((0, 3))
         else:

@@ -273,10 +273,12 @@ cdef inline void _gather_targets(PlanC* P, const floating* T, const Py_ssize_t* 
 cdef int _train_epoch(PlanC* P, const floating* X, const double* Xd, const floating* T,
                       const Py_ssize_t* L, const floating* w, const Py_ssize_t* order,
                       Py_ssize_t n, Py_ssize_t batch_size, Py_ssize_t* iterations, int n_threads,
-                      double* loss_sum, double* penalty_sum, double* correct) noexcept nogil:
+                      bint check_x, double* loss_sum, double* penalty_sum,
+                      double* correct) noexcept nogil:
     """Mini-batch steps over the rows of X in `order`; 1 when a batch's loss was not finite (it
-    stops there, without a step), else 0. Sums batch loss * rows (L2 penalty included, and also
-    summed alone) and correct predictions. Xd (float plans only; X is then NULL): float64 rows,
+    stops there, without a step), 3 when (check_x) a gathered batch of X was not finite (the
+    finiteness check of the input, made in the pass the data gets anyway), else 0. Sums batch
+    loss * rows (L2 penalty included, and also summed alone) and correct predictions. Xd (float plans only; X is then NULL): float64 rows,
     rounded to float as the batch is gathered, the rounding a conversion of all of X would do."""
     cdef Py_ssize_t n_batches = (n + batch_size - 1) // batch_size
     cdef Py_ssize_t bi, start, rows, r, j, i, l
@@ -292,7 +294,7 @@ cdef int _train_epoch(PlanC* P, const floating* X, const double* Xd, const float
     # The one-pass step gives the layer-by-layer numbers where those run on one thread, in
     # fastnn's own loops (below SKINNY_MAX) and in OpenBLAS's small-matrix kernel.
     cdef Py_ssize_t H = P.layers[0].n_out
-    cdef bint tiny = (floating is float and Xd == NULL and P.tiny >= 0 and L != NULL and w == NULL
+    cdef bint tiny = (floating is float and Xd == NULL and not check_x and P.tiny >= 0 and L != NULL and w == NULL
                       and batch_size * H <= SKINNY_MAX and batch_size * H * c <= TINY_MAX_WORK
                       and _threads(n_threads, batch_size * c) == 1)
     for bi in range(n_batches):
@@ -320,6 +322,8 @@ cdef int _train_epoch(PlanC* P, const floating* X, const double* Xd, const float
                 i = order[start + r]
                 memcpy(Xb + r * n_in, X + i * n_in, n_in * sizeof(floating))
                 _gather_targets(P, T, L, w, r, i, c)
+        if check_x and not _all_finite(Xb, rows * n_in):
+            return 3
         wsum = rows
         if w != NULL:
             wsum = 0
@@ -415,7 +419,7 @@ cdef int _run_epoch(PlanC* P, const EpochData* d, const Py_ssize_t* order,
                                    <const double*>d.X if d.x_double else NULL,
                                    <const floating*>d.T, d.L,
                                    <const floating*>d.W, order, d.n, d.batch_size, iterations,
-                                   n_threads, &sums[0], &sums[1], &sums[2])
+                                   n_threads, d.check_x, &sums[0], &sums[1], &sums[2])
     if status == 0 and not _state_finite(P, dtype):
         status = 2
     return status
