@@ -23,7 +23,7 @@ from fastnn import layers as L
 from fastnn.callbacks import Callback, History
 from fastnn.engine import NonFiniteInput
 from fastnn.metrics import accuracy
-from fastnn.thresholds import CALL_SECONDS
+from fastnn.thresholds import CALL_SECONDS, PREDICT_BATCH
 
 NON_FINITE_WARNING = ("the training loss or weights became NaN or infinite; training stopped "
                       "and the weights of the start of this epoch were put back (try a lower "
@@ -263,7 +263,12 @@ def gather_rows(X, idx, dtype):
     if X.dtype == dtype:
         return np.ascontiguousarray(X[idx])
     with np.errstate(over="ignore"):
-        return np.ascontiguousarray(X[idx], dtype=dtype)
+        if isinstance(idx, slice) or len(idx) <= PREDICT_BATCH:
+            return np.ascontiguousarray(X[idx], dtype=dtype)
+        out = np.empty((len(idx), X.shape[1]), dtype)
+        for start in range(0, len(idx), PREDICT_BATCH):  # no float64 copy of all those rows
+            out[start:start + PREDICT_BATCH] = X[idx[start:start + PREDICT_BATCH]]
+        return out
 
 
 def step(net, X, y, sample_weight):

@@ -288,3 +288,17 @@ def test_memmap_is_streamed_not_copied(memmaps, case, dtype, engine):
     growth = peak_anon_growth(calls[case])
     print(case, dtype, engine, round(growth, 1))
     assert growth < 30, f"{case} grew anonymous memory by {growth:.0f} MB"
+
+
+def test_gather_rows_converts_as_converting_all_first():
+    from fastnn.training import gather_rows
+    X = np.random.default_rng(4).standard_normal((30_000, 5)) * 1e3
+    X[7] = 1e39  # past float32: infinity, as astype makes it
+    idx = np.random.default_rng(5).permutation(30_000)[:20_000]  # more than one chunk of 8192
+    want = X.astype(np.float32)
+    with np.errstate(over="ignore"):
+        np.testing.assert_array_equal(gather_rows(X, idx, np.float32), want[idx])
+    np.testing.assert_array_equal(gather_rows(X, idx[:10], np.float32), want[idx[:10]])
+    np.testing.assert_array_equal(gather_rows(X, slice(5, 9000), np.float32), want[5:9000])
+    got = gather_rows(want, slice(5, 9000), np.float32)
+    assert got.base is not None and np.shares_memory(got, want)  # a float32 slice: a view
