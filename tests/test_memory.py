@@ -295,9 +295,9 @@ def test_gather_rows_converts_as_converting_all_first():
     X = np.random.default_rng(4).standard_normal((30_000, 5)) * 1e3
     X[7] = 1e39  # past float32: infinity, as astype makes it
     idx = np.random.default_rng(5).permutation(30_000)[:20_000]  # more than one chunk of 8192
-    want = X.astype(np.float32)
     with np.errstate(over="ignore"):
-        np.testing.assert_array_equal(gather_rows(X, idx, np.float32), want[idx])
+        want = X.astype(np.float32)
+    np.testing.assert_array_equal(gather_rows(X, idx, np.float32), want[idx])
     np.testing.assert_array_equal(gather_rows(X, idx[:10], np.float32), want[idx[:10]])
     np.testing.assert_array_equal(gather_rows(X, slice(5, 9000), np.float32), want[5:9000])
     got = gather_rows(want, slice(5, 9000), np.float32)
