@@ -129,8 +129,8 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
 def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint=None,
               check_x=False):
     """One pass of mini-batch steps over the rows of X in `order` (all rows of X or some), in
-    the engine when there is a
-    plan; the epoch's logs, or None after a non-finite loss, weights or optimizer state (the
+    the engine when there is a plan; the epoch's logs, or None after a non-finite loss, weights
+    or optimizer state (the
     engine's test, made here for the layer path), when the weights and optimizer state of the
     epoch's start (`checkpoint`, taken here if not given) are put back. An interrupt puts back
     the whole checkpoint and propagates, as does NonFiniteInput (check_x: a gathered batch of X

@@ -302,3 +302,21 @@ def test_gather_rows_converts_as_converting_all_first():
     np.testing.assert_array_equal(gather_rows(X, slice(5, 9000), np.float32), want[5:9000])
     got = gather_rows(want, slice(5, 9000), np.float32)
     assert got.base is not None and np.shares_memory(got, want)  # a float32 slice: a view
+
+
+@pytest.mark.parametrize("row", [0, 199])
+def test_a_tiny_classifier_checks_its_rows_in_the_first_epoch(row):
+    # 4 inputs, 16 ReLU units, 3 classes: the one-pass step where the build has it (x86-64-v4)
+    make = lambda engine: fnn.Network(  # noqa: E731
+        [fnn.Dense(4, 16), fnn.ReLU(), fnn.Dense(16, 3)], random_state=0, engine=engine)
+    rng = np.random.default_rng(6)
+    X, y = rng.standard_normal((200, 4)).astype(np.float32), rng.integers(0, 3, 200)
+    a, b = make(True), make(False)
+    a.fit(X, y, epochs=3, batch_size=16, verbose=0)
+    b.fit(X, y, epochs=3, batch_size=16, verbose=0)
+    assert_same(weights(a), weights(b))
+    X[row, 2] = np.nan
+    before = weights(a)
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        a.fit(X, y, epochs=2, batch_size=16, verbose=0)
+    assert_same(weights(a), before)
