@@ -149,6 +149,9 @@ def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint
     except BaseException:
         checkpoint.restore()
         raise
+    if check_x and not finished and not rows_finite(X, order, net.dtype):
+        checkpoint.restore()  # the epoch stopped before it saw every row: see them now
+        raise NonFiniteInput("X contains NaN or infinity")
     if not (finished and (plan is not None or all_finite(net))):
         checkpoint.restore(generator=False)
         warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=6)  # Network.fit's caller
@@ -182,6 +185,10 @@ def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, h
         except BaseException:
             checkpoint.restore()
             raise
+        if check_x and epoch == 0 and done == 0 and not finished and not rows_finite(
+                X, None, net.dtype):
+            checkpoint.restore()  # the first epoch stopped before it saw every row
+            raise NonFiniteInput("X contains NaN or infinity")
         seconds = (time.perf_counter() - start) / max(done, 1)
         if done:
             columns = epoch_columns(net, sums, penalized, n)
@@ -252,6 +259,17 @@ def python_epoch(net, X, y, sample_weight, order, batch_size, check_x=False):
         if classification:
             total_correct += accuracy(out, y[idx], mode) * len(idx)
     return True, total_loss, total_penalty, total_correct
+
+
+def rows_finite(X, rows, dtype):
+    """Whether X's rows `rows` (an index array; None: all) are finite in dtype: the check of
+    a first epoch that stopped early (a non-finite loss) before it gathered them all."""
+    n = len(X) if rows is None else len(rows)
+    for start in range(0, n, PREDICT_BATCH):
+        part = slice(start, start + PREDICT_BATCH)
+        if not kernels.all_finite(gather_rows(X, part if rows is None else rows[part], dtype)):
+            return False
+    return True
 
 
 def gather_rows(X, idx, dtype):

@@ -320,3 +320,20 @@ def test_a_tiny_classifier_checks_its_rows_in_the_first_epoch(row):
     with pytest.raises(ValueError, match="X contains NaN or infinity"):
         a.fit(X, y, epochs=2, batch_size=16, verbose=0)
     assert_same(weights(a), before)
+
+
+@pytest.mark.parametrize("how", ["epochs", "metrics"])
+@pytest.mark.parametrize("engine", [True, False], ids=["engine", "layers"])
+def test_a_nan_after_a_diverging_batch_is_still_refused(engine, how):
+    X, y = data()
+    X = X.astype(np.float32)
+    X[290, 1] = np.nan  # in the last batch, which the diverged epoch never gathers
+    a = net(engine)
+    for dense in (a.layers[0], a.layers[2]):
+        dense.W *= np.float32(1e30)  # the first batch's logits, and loss, overflow
+    before = weights(a)
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        a.fit(X, y, epochs=2, batch_size=32, shuffle=False, verbose=0,
+              metrics=["f1"] if how == "metrics" else None)
+    assert_same(weights(a), before)
+    assert a.optimizer.state == [] and a.optimizer.iterations == 0
