@@ -12,6 +12,7 @@ from fastnn import losses, optimizers, registry
 from fastnn.plan import LayerSpec, LossSpec, NormSpec, OptimizerSpec, ParamSpec, PlanSpec
 
 _engine = _kernels.load("engine")
+NonFiniteInput = _engine.NonFiniteInput  # a training call's check_x found NaN or infinity in X
 ACTIVATION_LAYERS = L.ACTIVATION_LAYERS
 OPTIMIZER_NAMES = {cls: name for name, cls in optimizers.OPTIMIZERS.items()}
 # Which hyperparameters fill the plan's two optimizer slots a and b.

@@ -18,7 +18,9 @@ from fastnn import metrics as M
 from fastnn import layers as L
 from fastnn import validation as V
 from fastnn.metrics import accuracy
-from fastnn.thresholds import INFERENCE_VALUES, PREDICT_BATCH, THREAD_LIMIT_VALUES, small_work
+from fastnn.engine import NonFiniteInput
+from fastnn.thresholds import (EVALUATE_ROWS, INFERENCE_VALUES, PREDICT_BATCH,
+                               THREAD_LIMIT_VALUES, small_work)
 from fastnn.tracking import Tracked, stamp
 
 MAX_ITERATIONS = 2**62  # optimizer steps stay below it, as the engine and model files require
@@ -458,13 +460,18 @@ class Network(Tracked):
         metrics = M.get(metrics, self.metric_kind())
         if class_weight is not None:
             class_weight = V.class_weight(self, class_weight)
-        X, y, sample_weight = V.check_xy(self, X, y, sample_weight)
+        # X's values are checked as the first epoch gathers them: no pass of its own over X
+        # (with callbacks, which would see the epoch begin, they are checked here)
+        check_x = epochs > 0 and not callbacks
+        X, y, sample_weight = V.check_xy(self, X, y, sample_weight, stream=True,
+                                         finite=not check_x)
         if validation_data is not None and validation_split:
             raise ValueError("give validation_data or validation_split, not both")
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, weights)")
-            validation_data = V.check_xy(self, *validation_data, x_name="X_val", y_name="y_val")
+            validation_data = V.check_xy(self, *validation_data, x_name="X_val", y_name="y_val",
+                                         stream=True)
         validated = validation_data is not None or validation_split > 0
         names = ["loss"] + (["accuracy"] if self.loss.classification else [])
         names += [name for name, _ in metrics]
@@ -474,22 +481,36 @@ class Network(Tracked):
             cb.check_network(self)
         if class_weight is not None:
             V.class_sample_weights(self, class_weight, y, sample_weight)  # refused before a split
+        rows = None  # the training rows of a validation split, trained on without a copy
         if validation_split:
             generator, split_seed = self.rng.bit_generator.state, self.split_seed
         try:
             if validation_split:
-                X, y, sample_weight, validation_data = self._split(X, y, sample_weight,
-                                                                   validation_split)
+                rows, validation_data = self._split(X, y, sample_weight, validation_split)
             if class_weight is not None:
-                sample_weight = V.class_sample_weights(self, class_weight, y, sample_weight)
-            self._check_batches(len(X), min(batch_size, len(X)))
+                sample_weight = V.class_sample_weights(self, class_weight, y, sample_weight,
+                                                       rows)
+            n = len(X) if rows is None else len(rows)
+            self._check_batches(n, min(batch_size, n))
         except ValueError:
             if validation_split:  # as if no split had been drawn
                 self.rng.bit_generator.state, self.split_seed = generator, split_seed
             raise
+        state = self.optimizer.state  # prepare_training makes it anew if there is none
         self.prepare_training()
-        return training.fit(self, X, y, sample_weight, epochs, min(batch_size, len(X)),
-                            shuffle, validation_data, callbacks, verbose, metrics)
+        if check_x:  # a NaN found in training must leave everything as it was
+            checkpoint = training.Checkpoint(self, whole=True)
+        try:
+            return training.fit(self, X, y, sample_weight, epochs, min(batch_size, n),
+                                shuffle, validation_data, callbacks, verbose, metrics, rows,
+                                check_x)
+        except NonFiniteInput as error:
+            checkpoint.restore()
+            if self.optimizer.state is not state:
+                self.optimizer.state = state
+            if validation_split:  # as if no split had been drawn
+                self.rng.bit_generator.state, self.split_seed = generator, split_seed
+            raise ValueError(str(error)) from None
 
     def _plan(self, rows, training, labels=False):
         """The engine plan for batches of up to `rows` rows (targets: class labels or rows), or
@@ -528,6 +549,8 @@ class Network(Tracked):
         return "logits" if self._train_loss.output_activation == "sigmoid" else "probabilities"
 
     def _split(self, X, y, sample_weight, fraction):
+        """(the training rows' indices, the validation data (X, y, weights), gathered) of
+        validation_split's split of checked (X, y, sample_weight)."""
         from sklearn.model_selection import train_test_split
         labels = y if y.ndim == 1 and self._train_loss.takes_labels else None
         if labels is not None and np.min(np.bincount(labels)[np.unique(labels)]) < 2:
@@ -540,8 +563,11 @@ class Network(Tracked):
         train, val = parts
         if len(train) == 0 or len(val) == 0:
             raise ValueError(f"validation_split={fraction} leaves no training or validation samples")
-        w = (None, None) if sample_weight is None else (sample_weight[train], sample_weight[val])
-        return X[train], y[train], w[0], (X[val], y[val], w[1])
+        w = None if sample_weight is None else sample_weight[val]
+        X_val = training.gather_rows(X, val, self.dtype)
+        if not kernels.all_finite(X_val):
+            raise ValueError("X contains NaN or infinity")
+        return train, (X_val, y[val], w)
 
     def _inference_rows(self):
         """Rows per chunk of the engine's predict and evaluate."""
@@ -560,23 +586,32 @@ class Network(Tracked):
         however large X is."""
         return self._plan(self._inference_rows(), training=False)
 
-    def _outputs(self, X, batch_size, final_activation=None):
-        """Outputs of the training layers (inference) for all of X, then `final_activation`
-        ("softmax", "sigmoid" or None): one engine call, or layer by layer in chunks of
-        batch_size rows (default 8192)."""
+    def _outputs(self, X, batch_size, final_activation=None, rows=None, check_x=False):
+        """Outputs of the training layers (inference) for all of X (or its rows `rows`), then
+        `final_activation` ("softmax", "sigmoid" or None): one engine call, or layer by layer in
+        chunks of batch_size rows (default 8192). A float64 X of a float32 network
+        (validation.streams), or rows, are gathered and converted chunk by chunk. check_x: check
+        each chunk is finite as it is read (ValueError "X contains NaN or infinity")."""
         from fastnn.engine import output_code
-        out = np.empty((len(X), self.n_outputs), self.dtype)
+        n = len(X) if rows is None else len(rows)
+        out = np.empty((n, self.n_outputs), self.dtype)
         plan = self._inference_plan()
         if plan is not None:
-            limits = (training.blas_threads(self.threads_for(min(len(X), self._inference_rows())))
-                      if len(X) * self.n_features > THREAD_LIMIT_VALUES else training.NoLimits())
+            limits = (training.blas_threads(self.threads_for(min(n, self._inference_rows())))
+                      if n * self.n_features > THREAD_LIMIT_VALUES else training.NoLimits())
             try:
-                return plan.predict(X, out, output_code(final_activation), 1)
+                if rows is None and X.dtype == self.dtype and not check_x:
+                    return plan.predict(X, out, output_code(final_activation), 1)
+                step = self._inference_rows()  # the engine's own chunks: the same numbers
+                for start in range(0, n, step):
+                    chunk = _chunk(X, rows, start, step, self.dtype, check_x)
+                    plan.predict(chunk, out[start:start + step], output_code(final_activation), 1)
+                return out
             finally:
                 limits.unregister()
-        step = min(batch_size or PREDICT_BATCH, len(X))
-        for start in range(0, len(X), step):
-            chunk = X[start:start + step]
+        step = min(batch_size or PREDICT_BATCH, n)
+        for start in range(0, n, step):
+            chunk = _chunk(X, rows, start, step, self.dtype, check_x)
             for layer in self._train_layers:
                 chunk = layer.forward(chunk, training=False)
             out[start:start + len(chunk)] = chunk
@@ -603,8 +638,8 @@ class Network(Tracked):
                     return out
             if batch_size is not None:
                 batch_size = V.integer("batch_size", batch_size, 1)
-            X = V.check_x(self, X)
-            out = self._outputs(X, batch_size, self._prediction_activation())
+            X = V.check_x(self, X, stream=True, finite=False)
+            out = self._outputs(X, batch_size, self._prediction_activation(), check_x=True)
             if len(X) <= PREDICT_BATCH:
                 from fastnn.engine import output_code
                 self._fast_plan = self._inference_plan()  # for the next call's fast path
@@ -620,27 +655,49 @@ class Network(Tracked):
             if batch_size is not None:
                 batch_size = V.integer("batch_size", batch_size, 1)
             metrics = M.get(metrics, self.metric_kind())
-            return self.evaluate_arrays(*V.check_xy(self, X, y, sample_weight), batch_size,
-                                        metrics)
+            data = V.check_xy(self, X, y, sample_weight, stream=True, finite=False)
+            return self.evaluate_arrays(*data, batch_size, metrics, check_x=True)
 
-    def evaluate_arrays(self, X, y, sample_weight=None, batch_size=None, metrics=()):
+    def evaluate_arrays(self, X, y, sample_weight=None, batch_size=None, metrics=(),
+                        check_x=False):
         """evaluate on arrays already checked and converted by fastnn.validation.check_xy (as
-        fit's validation data); metrics as fastnn.metrics.get gives them."""
+        fit's validation data; check_x: X's values not yet, see _outputs); metrics as
+        fastnn.metrics.get gives them."""
         with self._lock:
-            out = self._outputs(X, batch_size)
-        loss, _ = self._train_loss.compute(out, y, sample_weight)
-        result = {"loss": loss}
+            out = self._outputs(X, batch_size, check_x=check_x)
+        result = {"loss": self._mean_loss(out, y, sample_weight)}
         if self.loss.classification:
             result["accuracy"] = accuracy(out, y, self.accuracy_mode())
         if metrics:
             result.update(M.compute(metrics, y, self._predictions(out)))
         return result
 
-    def metric_values(self, X, y, metrics, batch_size=None):
-        """{name: value} of `metrics` (from fastnn.metrics.get) on checked arrays (X, y)."""
+    def _mean_loss(self, out, y, sample_weight):
+        """The training loss of outputs `out` for targets y: its weighted mean, computed in
+        chunks of EVALUATE_ROWS rows (so the loss's gradient is never as long as out), the chunks'
+        sums added in double."""
+        n = len(out)
+        if n <= EVALUATE_ROWS:
+            return self._train_loss.compute(out, y, sample_weight)[0]
+        grad = np.empty((EVALUATE_ROWS, out.shape[1]), out.dtype)
+        total = weights = 0.0
+        for start in range(0, n, EVALUATE_ROWS):
+            part = slice(start, start + EVALUATE_ROWS)
+            rows = min(EVALUATE_ROWS, n - start)
+            w = None if sample_weight is None else sample_weight[part]
+            size = rows if w is None else float(np.sum(w, dtype=np.float64))
+            if size > 0:
+                loss, _ = self._train_loss.compute(out[part], y[part], w, grad[:rows])
+                total += loss * size
+                weights += size
+        return total / weights
+
+    def metric_values(self, X, y, metrics, batch_size=None, rows=None):
+        """{name: value} of `metrics` (from fastnn.metrics.get) on checked arrays (X, y), or on
+        their rows `rows`."""
         with self._lock:
-            out = self._outputs(X, batch_size)
-        return M.compute(metrics, y, self._predictions(out))
+            out = self._outputs(X, batch_size, rows=rows)
+        return M.compute(metrics, y if rows is None else y[rows], self._predictions(out))
 
     def _predictions(self, out):
         """predict's outputs from the training layers' raw outputs `out` (a new array)."""
@@ -700,6 +757,16 @@ class Network(Tracked):
         from fastnn import io
         with self._lock:  # not while a fit in another thread is changing the weights
             io.save(self, path)
+
+
+def _chunk(X, rows, start, step, dtype, check_x):
+    """Up to `step` rows of X from `start` (of its rows `rows`, if given) in dtype, checked to be
+    finite if check_x."""
+    part = slice(start, start + step)
+    chunk = training.gather_rows(X, part if rows is None else rows[part], dtype)
+    if check_x and not kernels.all_finite(chunk):
+        raise ValueError("X contains NaN or infinity")
+    return chunk
 
 
 def load(path):

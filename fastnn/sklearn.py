@@ -383,7 +383,7 @@ class _BaseMLP(BaseEstimator):
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = net.optimizer = self._new_optimizer()
         early_stopping = self.early_stopping
-        X_val = y_val = w_val = None
+        X_val = y_val = w_val = rows = None
         if early_stopping:
             # don't stratify multi-label (or multi-class: Y is one-hot there), as scikit-learn
             stratify = Y if is_classifier(self) and self.n_outputs_ == 1 else None
@@ -394,9 +394,9 @@ class _BaseMLP(BaseEstimator):
                                  "'validation_fraction' or the size of your dataset.")
             X_val, y_val = X[val], self._validation_targets(Y[val])
             w_val = None if sample_weight is None else sample_weight[val]
-            X, T = X[train], T[train]
-            sample_weight = None if sample_weight is None else sample_weight[train]
-        batch_size = sklearn_params.batch_size(self.batch_size, len(X))
+            rows = train  # trained on by index: no copy of the training part
+        batch_size = sklearn_params.batch_size(self.batch_size,
+                                               len(X) if rows is None else len(rows))
         limits = training.blas_threads(net.threads_for(batch_size))
         diverged = False
         try:
@@ -405,7 +405,7 @@ class _BaseMLP(BaseEstimator):
                 warnings.filterwarnings("ignore", message=_NETWORK_NON_FINITE,
                                         category=RuntimeWarning)
                 diverged = self._epochs(X, T, sample_weight, batch_size, early_stopping, X_val,
-                                        y_val, w_val, incremental)
+                                        y_val, w_val, incremental, rows)
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         finally:
@@ -424,11 +424,12 @@ class _BaseMLP(BaseEstimator):
                 param[...] = best
 
     def _epochs(self, X, T, sample_weight, batch_size, early_stopping, X_val, y_val, w_val,
-                incremental):
+                incremental, rows=None):
         """scikit-learn's epochs, run by fastnn.training's loop with scikit-learn's shuffle and
-        _end_epoch as its hooks; True if an epoch's loss or weights turned non-finite (the loop
-        then put back the weights of that epoch's start and stopped)."""
-        n = len(X)
+        _end_epoch as its hooks, on the rows `rows` of (X, T) (None: all); True if an epoch's
+        loss or weights turned non-finite (the loop then put back the weights of that epoch's
+        start and stopped)."""
+        n = len(X) if rows is None else len(rows)
         sample_idx = np.arange(n, dtype=np.intp)
         self.n_iter_ = 0
 
@@ -439,7 +440,7 @@ class _BaseMLP(BaseEstimator):
                 perm = np.arange(n, dtype=np.intp)
                 self._random_state.shuffle(perm)
                 sample_idx = sample_idx[perm]
-            return sample_idx
+            return sample_idx if rows is None else rows[sample_idx]
 
         def end(epoch, logs):
             return self._end_epoch(logs, n, early_stopping, X_val, y_val, w_val, incremental)

@@ -10,6 +10,9 @@ SMALL_WORK = 2**22
 # Rows per chunk of predict and evaluate when not given a batch size: bounded memory.
 PREDICT_BATCH = 8192
 
+# Rows per chunk of evaluate's loss: its gradient buffer stays this long however many rows.
+EVALUATE_ROWS = 65536
+
 # Values per layer an inference plan's buffers hold at most (predict's chunks shrink for wide
 # layers): bounded memory for any width.
 INFERENCE_VALUES = 2**20

@@ -21,8 +21,9 @@ import numpy as np
 from fastnn import kernels
 from fastnn import layers as L
 from fastnn.callbacks import Callback, History
+from fastnn.engine import NonFiniteInput
 from fastnn.metrics import accuracy
-from fastnn.thresholds import CALL_SECONDS
+from fastnn.thresholds import CALL_SECONDS, PREDICT_BATCH
 
 NON_FINITE_WARNING = ("the training loss or weights became NaN or infinite; training stopped "
                       "and the weights of the start of this epoch were put back (try a lower "
@@ -30,9 +31,13 @@ NON_FINITE_WARNING = ("the training loss or weights became NaN or infinite; trai
 
 
 def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, callbacks,
-        verbose, metrics=()):
-    """Network.fit's training on the arguments it checked (batch_size at most len(X)); returns
-    the History. Callbacks see the network as cb.network; on_train_end runs however it ends.
+        verbose, metrics=(), rows=None, check_x=False):
+    """Network.fit's training on the arguments it checked (batch_size at most the rows trained);
+    returns the History. rows: the indices of the rows to train on (a validation split's
+    training part; None: all), shuffled as X[rows] would be, without copying them.
+    check_x: check X's rows are finite as the first epoch gathers them (NonFiniteInput at the
+    first batch that is not, after putting back that epoch's start; the caller puts back the
+    rest). Callbacks see the network as cb.network; on_train_end runs however it ends.
     metrics (fastnn.metrics.get's) are computed after each epoch on (X, y) and the validation
     data. The History comes last (as in Keras), so it keeps what the callbacks add to the logs."""
     history = History()
@@ -46,9 +51,10 @@ def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, 
     try:
         for cb in all_callbacks:
             cb.on_train_begin()
-        if plan is not None and not callbacks and validation_data is None and not metrics:
+        if (plan is not None and not callbacks and validation_data is None and not metrics
+                and rows is None):
             fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, history,
-                          progress)
+                          progress, check_x)
             return history
 
         def begin(epoch):
@@ -61,10 +67,14 @@ def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, 
             progress.update(epoch, logs)
             return net.stop_training
 
-        n = len(X)
-        order = (lambda: net.rng.permutation(n)) if shuffle else (lambda: np.arange(n))
+        if rows is None:
+            n = len(X)
+            order = (lambda: net.rng.permutation(n)) if shuffle else (lambda: np.arange(n))
+        else:  # rows[permutation]: the order X[rows][permutation] had
+            order = ((lambda: rows[net.rng.permutation(len(rows))]) if shuffle
+                     else (lambda: rows))
         run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin,
-                   validation_data, prepare=True, metrics=metrics)
+                   validation_data, prepare=True, metrics=metrics, rows=rows, check_x=check_x)
     finally:
         limits.unregister()
         progress.close()
@@ -74,7 +84,7 @@ def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, 
 
 
 def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=None,
-               validation_data=None, prepare=False, metrics=()):
+               validation_data=None, prepare=False, metrics=(), rows=None, check_x=False):
     """Up to `epochs` passes over (X, y); False if one diverged (its start was put back and the
     loop stopped), else True.
 
@@ -83,8 +93,9 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
     first in each epoch. validation_data: checked (X, y, weights), evaluated into the logs as
     val_*. prepare: check the network and take its plan again before each epoch (a callback
     may have changed it); without it the hooks may change only the learning rate. metrics:
-    fastnn.metrics.get's, computed after the epoch on (X, y) and into val_* on the validation
-    data.
+    fastnn.metrics.get's, computed after the epoch on (X, y) (its rows `rows`, if given: the
+    rows order() draws from) and into val_* on the validation data. check_x: the first epoch
+    checks the rows it gathers are finite (see fit).
     """
     labels = y.ndim == 1
     plan = None if prepare else net.training_plan(batch_size, labels)
@@ -97,14 +108,15 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
             plan = net.training_plan(batch_size, labels)
         checkpoint = Checkpoint(net)
         try:
-            logs = run_epoch(net, X, y, sample_weight, batch_size, order(), plan, checkpoint)
+            logs = run_epoch(net, X, y, sample_weight, batch_size, order(), plan, checkpoint,
+                             check_x and epoch == 0)
         except BaseException:
             checkpoint.restore()
             raise
         if logs is None:
             return False
         if metrics:
-            logs.update(net.metric_values(X, y, metrics))
+            logs.update(net.metric_values(X, y, metrics, rows=rows))
         if validation_data is not None:
             logs.update({"val_" + k: v for k, v in
                          net.evaluate_arrays(*validation_data, None, metrics).items()})
@@ -114,12 +126,15 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
     return True
 
 
-def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint=None):
-    """One pass of mini-batch steps over the rows of X in `order`, in the engine when there is a
-    plan; the epoch's logs, or None after a non-finite loss, weights or optimizer state (the
+def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint=None,
+              check_x=False):
+    """One pass of mini-batch steps over the rows of X in `order` (all rows of X or some), in
+    the engine when there is a plan; the epoch's logs, or None after a non-finite loss, weights
+    or optimizer state (the
     engine's test, made here for the layer path), when the weights and optimizer state of the
     epoch's start (`checkpoint`, taken here if not given) are put back. An interrupt puts back
-    the whole checkpoint and propagates."""
+    the whole checkpoint and propagates, as does NonFiniteInput (check_x: a gathered batch of X
+    was not finite)."""
     checkpoint = checkpoint or Checkpoint(net)
     optimizer = net.optimizer
     try:
@@ -127,29 +142,34 @@ def run_epoch(net, X, y, sample_weight, batch_size, order, plan=None, checkpoint
             set_rates(net, plan, batch_size, y.ndim == 1, -(-len(order) // batch_size))
             (finished, total_loss, total_penalty, total_correct,
              optimizer.iterations) = plan.train_epoch(X, y, sample_weight, order, batch_size,
-                                                      optimizer.iterations, 1)
+                                                      optimizer.iterations, 1, check_x)
         else:
             finished, total_loss, total_penalty, total_correct = python_epoch(
-                net, X, y, sample_weight, order, batch_size)
+                net, X, y, sample_weight, order, batch_size, check_x)
     except BaseException:
         checkpoint.restore()
         raise
+    if check_x and not finished and not rows_finite(X, order, net.dtype):
+        checkpoint.restore()  # the epoch stopped before it saw every row: see them now
+        raise NonFiniteInput("X contains NaN or infinity")
     if not (finished and (plan is not None or all_finite(net))):
         checkpoint.restore(generator=False)
         warnings.warn(NON_FINITE_WARNING, RuntimeWarning, stacklevel=6)  # Network.fit's caller
         return None
     sums = np.array([[total_loss, total_penalty, total_correct]])
-    columns = epoch_columns(net, sums, any(net.penalties()), len(X))
+    columns = epoch_columns(net, sums, any(net.penalties()), len(order))
     return {key: values[0] for key, values in columns.items()}
 
 
-def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, history, progress):
+def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, history, progress,
+                  check_x=False):
     """fit's epochs when nothing needs Python between them (no callbacks but the History, no
     validation): several epochs per engine call, which shuffles as net.rng.permutation would,
     so the numbers are those of the epoch-by-epoch loop. The first call runs one epoch, and each
     next call about CALL_SECONDS' worth at the last call's pace, so the progress bar still
     moves; "seconds" is the call's time per epoch. The engine puts back the start of an epoch
-    that diverged; an interrupt puts back the start of the call."""
+    that diverged; an interrupt puts back the start of the call, as does NonFiniteInput
+    (check_x: the first epoch checks the batches it gathers)."""
     n, epoch, chunk = len(X), 0, 1
     penalized = any(net.penalties())
     optimizer = net.optimizer
@@ -161,10 +181,14 @@ def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, h
         try:
             done, finished, sums, optimizer.iterations = plan.train_epochs(
                 X, y, sample_weight, batch_size, optimizer.iterations,
-                min(chunk, epochs - epoch), net.rng if shuffle else None)
+                min(chunk, epochs - epoch), net.rng if shuffle else None, 1, check_x and epoch == 0)
         except BaseException:
             checkpoint.restore()
             raise
+        if check_x and epoch == 0 and done == 0 and not finished and not rows_finite(
+                X, None, net.dtype):
+            checkpoint.restore()  # the first epoch stopped before it saw every row
+            raise NonFiniteInput("X contains NaN or infinity")
         seconds = (time.perf_counter() - start) / max(done, 1)
         if done:
             columns = epoch_columns(net, sums, penalized, n)
@@ -213,18 +237,21 @@ def epoch_columns(net, sums, penalized, n):
     return columns
 
 
-def python_epoch(net, X, y, sample_weight, order, batch_size):
+def python_epoch(net, X, y, sample_weight, order, batch_size, check_x=False):
     """The layer-by-layer epoch: (finished, loss and penalty summed over samples, correct
-    predictions)."""
+    predictions); check_x: NonFiniteInput at the first gathered batch of X that is not finite."""
     total_loss = total_penalty = total_correct = 0.0
     mode = net.accuracy_mode()
     classification = net.loss.classification
-    for start in range(0, len(X), batch_size):
+    for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
+        batch = gather_rows(X, idx, net.dtype)
+        if check_x and not kernels.all_finite(batch):
+            raise NonFiniteInput("X contains NaN or infinity")
         w = None if sample_weight is None else sample_weight[idx]
         if w is not None and not w.sum() > 0:
             continue  # a batch whose weights are all zero teaches nothing
-        loss, out, penalty = step(net, X[idx], y[idx], w)
+        loss, out, penalty = step(net, batch, y[idx], w)
         if not np.isfinite(loss):
             return False, total_loss, total_penalty, total_correct
         total_loss += loss * len(idx)
@@ -232,6 +259,34 @@ def python_epoch(net, X, y, sample_weight, order, batch_size):
         if classification:
             total_correct += accuracy(out, y[idx], mode) * len(idx)
     return True, total_loss, total_penalty, total_correct
+
+
+def rows_finite(X, rows, dtype):
+    """Whether X's rows `rows` (an index array; None: all) are finite in dtype: the check of
+    a first epoch that stopped early (a non-finite loss) before it gathered them all."""
+    n = len(X) if rows is None else len(rows)
+    for start in range(0, n, PREDICT_BATCH):
+        part = slice(start, start + PREDICT_BATCH)
+        if not kernels.all_finite(gather_rows(X, part if rows is None else rows[part], dtype)):
+            return False
+    return True
+
+
+def gather_rows(X, idx, dtype):
+    """Rows idx of X (an index array or a slice) as a C-contiguous array of dtype: the layer
+    path's batches and inference's chunks. X may be a float64 array (a memory map, say) for a
+    float32 network: each batch is converted here, to the numbers converting all of X would
+    give, and X is never copied whole. Values past float32's range become infinity (which the
+    callers' finiteness checks refuse), without NumPy's overflow warning."""
+    if X.dtype == dtype:
+        return np.ascontiguousarray(X[idx])
+    with np.errstate(over="ignore"):
+        if isinstance(idx, slice) or len(idx) <= PREDICT_BATCH:
+            return np.ascontiguousarray(X[idx], dtype=dtype)
+        out = np.empty((len(idx), X.shape[1]), dtype)
+        for start in range(0, len(idx), PREDICT_BATCH):  # no float64 copy of all those rows
+            out[start:start + PREDICT_BATCH] = X[idx[start:start + PREDICT_BATCH]]
+        return out
 
 
 def step(net, X, y, sample_weight):

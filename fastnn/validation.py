@@ -57,9 +57,14 @@ def real_array(name, value, ndim=None):
     return arr
 
 
-def check_x(net, X, name="X"):
+def check_x(net, X, name="X", stream=False, finite=True):
     """X as a C-contiguous array in the network's dtype: 2-dimensional, with samples, the
-    network's number of features and finite values."""
+    network's number of features and finite values. stream=True (fit, predict, evaluate): a
+    C-contiguous float64 X for a float32 network stays as it is, for the engine and
+    training.gather_rows to convert batch by batch (no full copy of a large or memory-mapped X);
+    it must be finite in float32 too. finite=False (with stream): X's values are not checked
+    here, but by the caller, in the pass it makes over X anyway (fit's first epoch, predict's
+    chunks)."""
     X = real_array(name, X)
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-dimensional (samples, features), got shape {X.shape}")
@@ -68,18 +73,39 @@ def check_x(net, X, name="X"):
     if X.shape[1] != net.n_features:
         raise ValueError(f"{name} has {X.shape[1]} features, but the network's first Dense "
                          f"layer takes {net.n_features}")
+    if stream and not finite and (X.dtype == net.dtype or streams(net, X)):
+        return X if X.flags.c_contiguous else np.ascontiguousarray(X)
+    if stream and streams(net, X):
+        step = max(1, STREAM_CHECK_VALUES // X.shape[1])
+        with np.errstate(over="ignore"):  # past float32's range: infinity, refused here
+            finite = all(kernels.all_finite(np.asarray(X[i:i + step], net.dtype))
+                         for i in range(0, len(X), step))
+        if not finite:
+            raise ValueError(f"{name} contains NaN or infinity")
+        return X
     X = np.ascontiguousarray(X, dtype=net.dtype)
     if not kernels.all_finite(X):
         raise ValueError(f"{name} contains NaN or infinity")
     return X
 
 
-def check_xy(net, X, y, sample_weight=None, x_name="X", y_name="y"):
+STREAM_CHECK_VALUES = 2**20  # values per chunk of the finiteness check of a streamed X (4 MB)
+
+
+def streams(net, X):
+    """Whether X (checked) is read as it is by a network in another dtype, converted batch by
+    batch: a C-contiguous float64 array for a float32 network."""
+    return (X.dtype == np.float64 and net.dtype == np.float32 and X.flags.c_contiguous)
+
+
+def check_xy(net, X, y, sample_weight=None, x_name="X", y_name="y", stream=False,
+             finite=True):
     """(X, y, sample_weight) checked and converted for the network's training loss, as fit,
-    evaluate, train_step and the estimators take them: X as check_x; y class labels in
+    evaluate, train_step and the estimators take them: X as check_x (with `stream` and
+    `finite`); y class labels in
     [0, n_outputs) or targets of n_outputs columns, as the loss prepares them; sample_weight
     (optional) finite, >= 0, not all zero, in the network's dtype."""
-    X, loss = check_x(net, X, x_name), net.train_loss
+    X, loss = check_x(net, X, x_name, stream, finite), net.train_loss
     y = real_array(y_name, y, (1, 2))
     if len(y) != len(X):
         raise ValueError(f"{x_name} has {len(X)} samples but {y_name} has {len(y)}")
@@ -137,11 +163,12 @@ def class_weight(net, class_weight):
     return weights
 
 
-def class_sample_weights(net, weights, y, sample_weight):
+def class_sample_weights(net, weights, y, sample_weight, rows=None):
     """The sample weights that class_weight's checked `weights` give targets y (checked, as
     check_xy returns them), times sample_weight if given; a class the dict leaves out weighs 1
     (Keras). A sample's class: its label, the largest entry of its one-hot row, or its binary
-    target rounded."""
+    target rounded. rows: the training rows (a validation split's), one of which must weigh
+    more than zero."""
     if y.ndim == 1:
         classes = y
     elif net.metric_kind() == "categorical":
@@ -162,7 +189,7 @@ def class_sample_weights(net, weights, y, sample_weight):
         if not np.isfinite(result).all():
             raise ValueError(f"class_weight times sample_weight overflows {net.dtype} (the "
                              f"network's dtype)")
-    if not np.any(result > 0):
+    if not np.any((result if rows is None else result[rows]) > 0):
         raise ValueError("class_weight (with sample_weight) weighs every training sample zero: "
                          "no sample would count")
     return np.ascontiguousarray(result)

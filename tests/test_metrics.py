@@ -204,7 +204,9 @@ def test_class_weight_on_one_binary_output_and_only_on_the_training_part():
     a, b = make(), make()
     ha = a.fit(X, yb, epochs=2, class_weight={1: 3.0}, validation_split=0.25, verbose=0)
     # the split of b draws the same rows: its training part weighted by hand
-    X_fit, y_fit, _, validation = b._split(X, yb.reshape(-1, 1).astype(np.float32), None, 0.25)
+    y_all = yb.reshape(-1, 1).astype(np.float32)
+    train, validation = b._split(X, y_all, None, 0.25)
+    X_fit, y_fit = X[train], y_all[train]
     hb = b.fit(X_fit, y_fit, epochs=2, sample_weight=np.where(y_fit[:, 0] == 1, 3.0, 1.0),
                validation_data=validation[:2], verbose=0)
     del ha.history["seconds"], hb.history["seconds"]
@@ -241,7 +243,7 @@ def test_a_training_part_weighted_zero_after_the_split_is_refused_and_draws_noth
     # which rows the split sends to validation: the same draw on a copy, on row numbers
     rows = np.arange(40.0).reshape(-1, 1)
     probe = copy.deepcopy(network)
-    _, _, _, (val_rows, _, _) = probe._split(rows, y, None, 0.25)
+    _, (val_rows, _, _) = probe._split(rows, y, None, 0.25)
     weights = np.zeros(40)
     weights[int(val_rows[0, 0])] = 1.0  # the one weighted sample is a validation sample
     generator = network.rng.bit_generator.state

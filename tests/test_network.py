@@ -94,7 +94,7 @@ def test_validation_split_is_shuffled_and_stratified():
     X = np.random.default_rng(0).standard_normal((100, 64)).astype(np.float32)
     y = np.repeat([0, 1], 50)  # sorted: "the last 20%" would be all class 1
     net = small_net()
-    X_fit, y_fit, _, (X_val, y_val, _) = net._split(X, y, None, 0.2)
+    _, (X_val, y_val, _) = net._split(X, y, None, 0.2)
     assert len(y_val) == 20 and np.bincount(y_val).tolist() == [10, 10]
 
 

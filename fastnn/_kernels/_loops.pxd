@@ -83,15 +83,18 @@ cdef struct PlanC:
 
 cdef struct EpochData:
     const void* X
+    bint x_double       # X holds float64 rows for a float32 plan: the gather converts them
     const void* T       # target rows, or NULL with labels
     const Py_ssize_t* L  # class labels, or NULL
     const void* W       # sample weights, or NULL
     Py_ssize_t n
     Py_ssize_t batch_size
+    bint check_x        # check each gathered batch of X is finite (status 3 where one is not)
 
 
 # One epoch of d's rows in `order`: 0, 1 when a batch's loss was not finite (it stopped there),
-# 2 when the epoch left a parameter or optimizer state value that is not finite. sums[0..2] +=
+# 2 when the epoch left a parameter or optimizer state value that is not finite, 3 when (with
+# d.check_x) a gathered batch of X was not finite (it stopped there, before its step). sums[0..2] +=
 # loss * rows, penalty * rows, correct predictions.
 ctypedef int (*RunEpoch)(PlanC* P, const EpochData* d, const Py_ssize_t* order,
                          Py_ssize_t* iterations, int n_threads, double* sums) noexcept nogil

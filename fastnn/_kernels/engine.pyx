@@ -79,6 +79,11 @@ NORM_CODES = {"BatchNorm": NORM_BATCH, "LayerNorm": NORM_LAYER}
 
 
 
+class NonFiniteInput(ValueError):
+    """A training call's check_x found a NaN or infinity in a gathered batch of X (before its
+    step); its caller puts back what the call changed."""
+
+
 cdef void* _ptr(object a, int typenum, Py_ssize_t size, str what, bint write=True) except NULL:
     if not (cnp.PyArray_Check(a) and cnp.PyArray_TYPE(<cnp.ndarray>a) == typenum
             and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a)
@@ -646,8 +651,10 @@ cdef class Plan:
         self.c.lr_first, self.c.lr_count = first, len(rates)
 
     cdef int _epoch_data(self, X, y, sample_weight, object batch_size,
-                         EpochData* d) except -1:
-        """Check an epoch's inputs against the plan and point d at them. None of them may share
+                         EpochData* d, Py_ssize_t n_rows=-1) except -1:
+        """Check an epoch's inputs against the plan and point d at them: X in the plan's dtype,
+        or float64 for a float32 plan (converted row by row as batches are gathered); d.n the
+        rows trained, n_rows (its order's length) or all of X. None of them may share
         memory with an array the plan writes: a step would change them under the epoch (and
         labels, checked once here, could then send the loss out of bounds)."""
         cdef Py_ssize_t i
@@ -659,13 +666,13 @@ cdef class Plan:
         if not 1 <= batch_size <= self.c.max_rows:
             raise ValueError(f"batch_size must be in [1, {self.c.max_rows}], got {batch_size}")
         d.batch_size = batch_size
+        d.check_x = False
         d.n = len(X)
         if d.n < 1:
             raise ValueError("engine: X must have at least one row")
-        if self.batch_norm and (d.n - 1) % d.batch_size == 0:
-            raise ValueError(f"engine: BatchNorm needs training batches of at least 2 rows, but "
-                             f"{d.n} rows in batches of {d.batch_size} leave a last batch of 1")
-        d.X = _ptr(X, t, d.n * self.n_in, "X", False)
+        d.x_double = (t == cnp.NPY_FLOAT32 and cnp.PyArray_Check(X)
+                      and cnp.PyArray_TYPE(<cnp.ndarray>X) == cnp.NPY_FLOAT64)
+        d.X = _ptr(X, cnp.NPY_FLOAT64 if d.x_double else t, d.n * self.n_in, "X", False)
         self._apart(X, "X", False)
         d.T, d.L, d.W = NULL, NULL, NULL
         if self.labels:
@@ -684,6 +691,14 @@ cdef class Plan:
         if sample_weight is not None:
             d.W = _ptr(sample_weight, t, d.n, "sample_weight", False)
             self._apart(sample_weight, "sample_weight", False)
+        if n_rows >= 0:
+            if not 1 <= n_rows <= d.n:
+                raise ValueError(f"engine: order must hold 1 to len(X) = {d.n} rows, "
+                                 f"got {n_rows}")
+            d.n = n_rows
+        if self.batch_norm and (d.n - 1) % d.batch_size == 0:
+            raise ValueError(f"engine: BatchNorm needs training batches of at least 2 rows, but "
+                             f"{d.n} rows in batches of {d.batch_size} leave a last batch of 1")
         return 0
 
     cdef Py_ssize_t _iterations(self, EpochData* d, object iterations,
@@ -710,25 +725,32 @@ cdef class Plan:
         steps overflowed them, the losses before still finite)."""
         return loops.run_epoch[self.dtype_index](&self.c, d, order, it, n_threads, sums)
 
-    def train_epoch(self, X, y, sample_weight, order, batch_size, iterations, n_threads=1):
-        """One epoch of steps over X[order] in batches; returns (finished, loss_sum, penalty_sum,
+    def train_epoch(self, X, y, sample_weight, order, batch_size, iterations, n_threads=1,
+                    check_x=False):
+        """One epoch of steps over X[order] in batches (order: 1 to len(X) row indices, a
+        permutation of X's rows or of a subset, as a validation split leaves); returns
+        (finished, loss_sum, penalty_sum,
         correct, iterations): finished is False when a batch's loss was not finite, or when the
         epoch left a parameter or optimizer state value that is not finite (the caller then puts
         back its copy of the epoch's start); the sums are over batches of loss * rows (the L2
         penalty included in loss_sum and also alone). iterations is in [0, 2^62), and stays
-        there after the epoch's steps (ValueError otherwise)."""
+        there after the epoch's steps (ValueError otherwise). check_x: check each gathered batch
+        of X is finite, and raise NonFiniteInput at the first that is not (the steps before it
+        taken: the caller puts back its copy)."""
         cdef EpochData d
-        self._epoch_data(X, y, sample_weight, batch_size, &d)
+        if not (cnp.PyArray_Check(order) and cnp.PyArray_TYPE(<cnp.ndarray>order) == cnp.NPY_INTP
+                and cnp.PyArray_NDIM(<cnp.ndarray>order) == 1
+                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>order)):
+            raise ValueError("engine: order must be a C-contiguous 1-D intp array of row indices")
+        self._epoch_data(X, y, sample_weight, batch_size, &d, len(order))
+        d.check_x = bool(check_x)
         cdef Py_ssize_t it = self._iterations(&d, iterations, 1)
         cdef int threads = thread_count(n_threads)
-        if not (cnp.PyArray_Check(order) and cnp.PyArray_TYPE(<cnp.ndarray>order) == cnp.NPY_INTP
-                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>order) and len(order) == d.n):
-            raise ValueError("engine: order must be a C-contiguous intp permutation of len(X)")
         self._apart(order, "order", False)
         cdef const Py_ssize_t* Op = <const Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>order)
-        cdef Py_ssize_t i
+        cdef Py_ssize_t i, n_x = len(X)
         for i in range(d.n):
-            if not 0 <= Op[i] < d.n:
+            if not 0 <= Op[i] < n_x:
                 raise ValueError(f"engine: order[{i}] = {Op[i]} is out of range")
         cdef double sums[3]
         sums[0] = sums[1] = sums[2] = 0
@@ -739,6 +761,8 @@ cdef class Plan:
                 status = self._run_epoch(&d, Op, &it, threads, sums)
         finally:
             self.training_calls -= 1
+        if status == 3:
+            raise NonFiniteInput("X contains NaN or infinity")
         return status == 0, sums[0], sums[1], sums[2], it
 
     cdef void _state(self, bint save) noexcept nogil:
@@ -773,7 +797,7 @@ cdef class Plan:
                     at += nbytes
 
     def train_epochs(self, X, y, sample_weight, batch_size, iterations, epochs, generator=None,
-                     n_threads=1):
+                     n_threads=1, check_x=False):
         """Up to `epochs` epochs in one call, each as Network.fit runs one: over the rows in the
         order of generator.permutation(len(X)), drawn here in C with NumPy's algorithm (the same
         order, and the generator left as permutation would leave it), or in their own order when
@@ -783,10 +807,13 @@ cdef class Plan:
         iterations): sums[e] = (loss_sum, penalty_sum, correct) of epoch e, as train_epoch
         returns them; finished is False after such an epoch. epochs is in [0, 2^31), and
         iterations in [0, 2^62) and stays there after the steps of all the epochs (ValueError
-        otherwise); the sums take memory for the epochs that run, not for all those asked."""
+        otherwise); the sums take memory for the epochs that run, not for all those asked.
+        check_x: the first epoch checks each gathered batch of X is finite; at one that is not,
+        that epoch's start is put back (the generator stays drawn) and NonFiniteInput raised."""
         import numpy as np
         cdef EpochData d
         self._epoch_data(X, y, sample_weight, batch_size, &d)
+        d.check_x = bool(check_x)
         cdef Py_ssize_t n_epochs = count_in(epochs, "epochs", 0, MAX_EPOCHS)
         cdef Py_ssize_t it = self._iterations(&d, iterations, n_epochs)
         cdef int threads = thread_count(n_threads)
@@ -827,6 +854,7 @@ cdef class Plan:
                             self._state(True)
                             start = it
                             status = self._run_epoch(&d, Op, &it, threads, Sp + 3 * e)
+                            d.check_x = False  # the first epoch saw every row
                             if status != 0:
                                 self._state(False)
                                 it = start
@@ -836,6 +864,8 @@ cdef class Plan:
                     block = min(2 * block, 1 << 20)
         finally:
             self.training_calls -= 1
+        if status == 3:
+            raise NonFiniteInput("X contains NaN or infinity")
         if len(blocks) != 1:
             sums = np.concatenate(blocks) if blocks else np.zeros((0, 3))
         else:

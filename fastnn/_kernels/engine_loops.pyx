@@ -258,13 +258,29 @@ cdef void _step(PlanC* P, floating dtype, Py_ssize_t* iterations, double wsum) n
     iterations[0] += 1
 
 
-cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_ssize_t* L,
-                      const floating* w, const Py_ssize_t* order, Py_ssize_t n,
-                      Py_ssize_t batch_size, Py_ssize_t* iterations, int n_threads,
-                      double* loss_sum, double* penalty_sum, double* correct) noexcept nogil:
+cdef inline void _gather_targets(PlanC* P, const floating* T, const Py_ssize_t* L,
+                                 const floating* w, Py_ssize_t r, Py_ssize_t i,
+                                 Py_ssize_t c) noexcept nogil:
+    """Row i's label or target row, and weight, into row r of the batch buffers."""
+    if L != NULL:
+        P.Lb[r] = L[i]
+    else:
+        memcpy(<floating*>P.Tb + r * c, T + i * c, c * sizeof(floating))
+    if w != NULL:
+        (<floating*>P.Wb)[r] = w[i]
+
+
+cdef int _train_epoch(PlanC* P, const floating* X, const double* Xd, const floating* T,
+                      const Py_ssize_t* L, const floating* w, const Py_ssize_t* order,
+                      Py_ssize_t n, Py_ssize_t batch_size, Py_ssize_t* iterations, int n_threads,
+                      bint check_x, double* loss_sum, double* penalty_sum,
+                      double* correct) noexcept nogil:
     """Mini-batch steps over the rows of X in `order`; 1 when a batch's loss was not finite (it
-    stops there, without a step), else 0. Sums batch loss * rows (L2 penalty included, and also
-    summed alone) and correct predictions."""
+    stops there, without a step), 3 when (check_x) a gathered batch of X was not finite (the
+    finiteness check of the input, made in the pass the data gets anyway), else 0. Sums batch
+    loss * rows (L2 penalty included, and also summed alone) and correct predictions. Xd (float
+    plans only; X is then NULL): float64 rows, rounded to float as the batch is gathered, the
+    rounding a conversion of all of X would do."""
     cdef Py_ssize_t n_batches = (n + batch_size - 1) // batch_size
     cdef Py_ssize_t bi, start, rows, r, j, i, l
     cdef Py_ssize_t n_in = P.layers[0].n_in, c = P.layers[P.n_layers - 1].n_out
@@ -279,13 +295,18 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
     # The one-pass step gives the layer-by-layer numbers where those run on one thread, in
     # fastnn's own loops (below SKINNY_MAX) and in OpenBLAS's small-matrix kernel.
     cdef Py_ssize_t H = P.layers[0].n_out
-    cdef bint tiny = (floating is float and P.tiny >= 0 and L != NULL and w == NULL
-                      and batch_size * H <= SKINNY_MAX and batch_size * H * c <= TINY_MAX_WORK
+    cdef bint tiny = (floating is float and Xd == NULL and P.tiny >= 0
+                      and L != NULL and w == NULL and batch_size * H <= SKINNY_MAX
+                      and batch_size * H * c <= TINY_MAX_WORK
                       and _threads(n_threads, batch_size * c) == 1)
     for bi in range(n_batches):
         start = bi * batch_size
         rows = min(batch_size, n - start)
         if floating is float and tiny:
+            if check_x:  # the one-pass step reads X's rows in place: check them there
+                for r in range(rows):
+                    if not _all_finite(X + order[start + r] * n_in, n_in):
+                        return 3
             loss = fnn_tiny_step(X, order + start, L, <const float*>P.layers[0].W,
                                  <const float*>P.layers[0].b, <const float*>P.layers[1].W,
                                  <const float*>P.layers[1].b, <float*>P.layers[0].dW,
@@ -296,15 +317,19 @@ cdef int _train_epoch(PlanC* P, const floating* X, const floating* T, const Py_s
                 return 1
             _step(P, <floating>0, iterations, rows)
             continue
-        for r in range(rows):
-            i = order[start + r]
-            memcpy(Xb + r * n_in, X + i * n_in, n_in * sizeof(floating))
-            if L != NULL:
-                P.Lb[r] = L[i]
-            else:
-                memcpy(Tb + r * c, T + i * c, c * sizeof(floating))
-            if w != NULL:
-                Wb[r] = w[i]
+        if floating is float and Xd != NULL:
+            for r in range(rows):
+                i = order[start + r]
+                for j in range(n_in):
+                    Xb[r * n_in + j] = <float>Xd[i * n_in + j]
+                _gather_targets(P, T, L, w, r, i, c)
+        else:
+            for r in range(rows):
+                i = order[start + r]
+                memcpy(Xb + r * n_in, X + i * n_in, n_in * sizeof(floating))
+                _gather_targets(P, T, L, w, r, i, c)
+        if check_x and not _all_finite(Xb, rows * n_in):
+            return 3
         wsum = rows
         if w != NULL:
             wsum = 0
@@ -396,9 +421,15 @@ cdef bint _state_finite(PlanC* P, floating dtype) noexcept nogil:
 cdef int _run_epoch(PlanC* P, const EpochData* d, const Py_ssize_t* order,
                     Py_ssize_t* iterations, int n_threads, double* sums,
                     floating dtype) noexcept nogil:
-    cdef int status = _train_epoch(P, <const floating*>d.X, <const floating*>d.T, d.L,
+    cdef const floating* X = NULL
+    cdef const double* Xd = NULL
+    if d.x_double:
+        Xd = <const double*>d.X
+    else:
+        X = <const floating*>d.X
+    cdef int status = _train_epoch(P, X, Xd, <const floating*>d.T, d.L,
                                    <const floating*>d.W, order, d.n, d.batch_size, iterations,
-                                   n_threads, &sums[0], &sums[1], &sums[2])
+                                   n_threads, d.check_x, &sums[0], &sums[1], &sums[2])
     if status == 0 and not _state_finite(P, dtype):
         status = 2
     return status
