@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from fastnn import inspection, kernels, losses, optimizers, tracking, training
+from fastnn import inspection, kernels, losses, optimizers, sparse, tracking, training
 from fastnn import metrics as M
 from fastnn import layers as L
 from fastnn import validation as V
@@ -566,7 +566,7 @@ class Network(Tracked):
         batch_size rows (default 8192)."""
         from fastnn.engine import output_code
         out = np.empty((len(X), self.n_outputs), self.dtype)
-        plan = self._inference_plan()
+        plan = None if sparse.is_sparse(X) else self._inference_plan()  # the engine's: dense
         if plan is not None:
             limits = (training.blas_threads(self.threads_for(min(len(X), self._inference_rows())))
                       if len(X) * self.n_features > THREAD_LIMIT_VALUES else training.NoLimits())

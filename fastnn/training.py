@@ -18,7 +18,7 @@ from itertools import chain
 
 import numpy as np
 
-from fastnn import kernels
+from fastnn import kernels, sparse
 from fastnn import layers as L
 from fastnn.callbacks import Callback, History
 from fastnn.metrics import accuracy
@@ -40,7 +40,7 @@ def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, 
     for cb in all_callbacks:
         cb.network = net
     net.stop_training = False
-    plan = net.training_plan(batch_size, labels=y.ndim == 1)
+    plan = training_plan(net, X, batch_size, y.ndim == 1)
     limits = blas_threads(net.threads_for(batch_size))
     progress = Progress(epochs, verbose)
     try:
@@ -87,14 +87,14 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
     data.
     """
     labels = y.ndim == 1
-    plan = None if prepare else net.training_plan(batch_size, labels)
+    plan = None if prepare else training_plan(net, X, batch_size, labels)
     for epoch in range(epochs):
         if begin is not None:
             begin(epoch)
         start = time.perf_counter()
         if prepare:
             net.prepare_training()
-            plan = net.training_plan(batch_size, labels)
+            plan = training_plan(net, X, batch_size, labels)
         checkpoint = Checkpoint(net)
         try:
             logs = run_epoch(net, X, y, sample_weight, batch_size, order(), plan, checkpoint)
@@ -178,6 +178,12 @@ def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, h
         chunk = max(1, int(CALL_SECONDS / max(seconds, 1e-9)))
 
 
+def training_plan(net, X, batch_size, labels):
+    """The network's engine plan for training on X, or None for the layer path (which sparse X
+    takes: the engine's plans take dense X)."""
+    return None if sparse.is_sparse(X) else net.training_plan(batch_size, labels)
+
+
 def set_rates(net, plan, batch_size, labels, steps):
     """Hand the plan the learning rate of the next engine call, which takes at most `steps`
     steps: the optimizer's lr (a callback may have set it), or its schedule's rates of those
@@ -224,7 +230,8 @@ def python_epoch(net, X, y, sample_weight, order, batch_size):
         w = None if sample_weight is None else sample_weight[idx]
         if w is not None and not w.sum() > 0:
             continue  # a batch whose weights are all zero teaches nothing
-        loss, out, penalty = step(net, X[idx], y[idx], w)
+        rows = sparse.rows(X, idx) if sparse.is_sparse(X) else X[idx]
+        loss, out, penalty = step(net, rows, y[idx], w)
         if not np.isfinite(loss):
             return False, total_loss, total_penalty, total_correct
         total_loss += loss * len(idx)
