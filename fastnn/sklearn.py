@@ -540,6 +540,11 @@ class _BaseMLP(BaseEstimator):
             return np.nan
         return self._score_function(y, y_pred, sample_weight=sample_weight)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # as scikit-learn's MLPs
+        return tags
+
     def _check_solver(self):
         if self.solver not in STOCHASTIC_SOLVERS:
             raise AttributeError(f"partial_fit is only available for stochastic optimizers. "

@@ -252,7 +252,7 @@ def step(net, X, y, sample_weight):
     strengths = net.penalties()
     if any(strengths) and size > 0:
         decay = [s / size for s in strengths]
-        penalty = sum(0.5 * d * float(np.dot(p.ravel(), p.ravel().astype(np.float64)))
+        penalty = sum(0.5 * d * float(np.dot(p.ravel(), p.ravel().astype(np.float64, copy=False)))
                       for d, p in zip(decay, net.parameters()) if d)
         loss += penalty
     if np.isfinite(loss):

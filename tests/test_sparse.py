@@ -174,6 +174,7 @@ def test_float32_network_and_the_first_layer_needs_no_input_gradient():
     net.fit(X, y, epochs=2, batch_size=32, verbose=0)
     first = net.layers[0]
     assert first.W.dtype == np.float32 and "_dx" not in vars(first)
+    assert isinstance(first._x, S.CSR)  # it multiplied the CSR rows, nothing densified
     ref = mlp(dtype="float32")
     ref.fit(X.toarray(), y, epochs=2, batch_size=32, verbose=0)
     np.testing.assert_allclose(net.layers[0].W, ref.layers[0].W, rtol=1e-4, atol=1e-6)
@@ -195,6 +196,39 @@ def test_sparse_x_is_checked():
     first_dropout = fastnn.Network([fastnn.Dropout(0.1), fastnn.Dense(40, 3)], random_state=0)
     with pytest.raises(ValueError, match="first layer is Dense"):
         first_dropout.predict(X)
+
+
+def test_check_sparse_x_converts_at_most_once_and_keeps_what_it_can():
+    from fastnn.validation import check_sparse_x
+    X, _ = text_like()
+    net64, net32 = mlp("float64"), mlp("float32")
+    same = check_sparse_x(net64, X)
+    assert same.indices is X.indices and same.indptr is X.indptr and same.data is X.data
+    assert check_sparse_x(net64, same) is same  # checked already
+    converted = check_sparse_x(net32, X)
+    assert converted.indices is X.indices and converted.data.dtype == np.float32
+    from_csc = check_sparse_x(net64, X.tocsc())
+    np.testing.assert_array_equal(from_csc.toarray(), X.toarray())
+    wide = X.copy()
+    wide.indices = X.indices.astype(np.int64)  # scipy's constructor would make them agree
+    mixed = check_sparse_x(net64, wide)  # int32 indptr, int64 indices: both int64
+    assert mixed.indptr.dtype == mixed.indices.dtype == np.int64
+    np.testing.assert_array_equal(mixed.toarray(), X.toarray())
+
+
+def test_explicit_sparse_validation_data_and_sample_weight():
+    X, y = text_like()
+    w = np.linspace(0.5, 2.0, len(y))
+    runs = []
+    for data in (X, X.toarray()):
+        net = mlp()
+        history = net.fit(data[:90], y[:90], epochs=2, batch_size=20, verbose=0,
+                          sample_weight=w[:90], validation_data=(data[90:], y[90:]))
+        runs.append((history.history, net.parameters()))
+    np.testing.assert_allclose(runs[0][0]["val_loss"], runs[1][0]["val_loss"], rtol=1e-12)
+    np.testing.assert_allclose(runs[0][0]["loss"], runs[1][0]["loss"], rtol=1e-12)
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
 TAMPERED = """
@@ -286,6 +320,10 @@ def test_regressor_and_partial_fit_equal_scikit_learn_on_sparse_x():
     y = labels + X @ np.linspace(-1, 1, X.shape[1])
     params = dict(hidden_layer_sizes=(8,), max_iter=10, random_state=0, learning_rate_init=0.01)
     assert_same(*fit_both("MLPRegressor", X, y, **params), X, y)
+    weights = np.linspace(0.2, 3.0, len(y))
+    weighted = fit_both("MLPRegressor", X, y, fit=lambda e, X, y: e.fit(X, y, sample_weight=weights),
+                        **params)
+    assert_same(*weighted, X, y)
 
     def partial(est, X, y):
         for start in range(0, 100, 25):
