@@ -4,7 +4,7 @@ rule, hidden (64,), batch 200, adam, a few epochs with tol=0 and a large n_iter_
 both run every epoch). One thread; the systems interleaved fit by fit; medians of the time per
 epoch; the test accuracies of each system's last fit.
 
-    python benchmarks/sparse.py [epochs] [samples] [--float32]
+    PYTHONPATH=. python benchmarks/sparse.py [epochs] [samples] [--float32]
 
 --float32 fits both on float32 X (both then train in float32) and also times a float32
 fastnn.Network fit on the same CSR rows.

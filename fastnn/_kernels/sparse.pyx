@@ -9,7 +9,9 @@ X is (indptr, indices, data) as scipy.sparse.csr_matrix holds them: indptr (n + 
 0 to nnz; indices (nnz,) column numbers in [0, k), int32 or int64, the dtype of indptr; data
 (nnz,) float32 or float64. A row's indices may be unsorted and may repeat: a repeated column's
 values add up (as scipy's own products sum them before sum_duplicates). Each wrapper checks all
-of that once (TypeError, ValueError naming the argument), then runs one nogil loop. Sums run in
+of that once (TypeError, ValueError naming the argument), then runs one nogil loop; csr_gather,
+which copies a batch's rows out of a large X, checks the rows of indptr it reads rather than all
+(O(batch), not O(len(X)), per batch). Sums run in
 the stored order of each row's entries, row after row, without fused multiply-adds (this module
 is built once, for the baseline ISA): fastnn.reference's twins give the same numbers. The input
 gradient (dX, a dense n x k array) is never formed: a sparse X is a network's input.
@@ -116,7 +118,7 @@ cdef int _index_typenum(object indptr, object indices) except -1:
     return t
 
 
-cdef cnp.ndarray _vector(object a, int typenum, str name):
+cdef cnp.ndarray _vector(object a, str name):
     cdef cnp.ndarray arr = <cnp.ndarray>a
     if cnp.PyArray_NDIM(arr) != 1:
         raise ValueError(f"{name} must be 1-dimensional, got shape {shape(arr)}")
@@ -140,6 +142,21 @@ cdef int _check_indptr(const index_t* indptr, Py_ssize_t n, Py_ssize_t nnz) exce
     return 0
 
 
+cdef int _check_rows(const index_t* indptr, const Py_ssize_t* rows, Py_ssize_t n_rows,
+                     Py_ssize_t n, Py_ssize_t nnz) except -1:
+    """Each row in [0, n) and its entries within data: 0 <= indptr[r] <= indptr[r + 1] <= nnz."""
+    cdef Py_ssize_t i, r
+    for i in range(n_rows):
+        r = rows[i]
+        if r < 0 or r >= n:
+            raise ValueError(f"rows[{i}] = {r} is not a row in [0, {n})")
+        if not 0 <= indptr[r] <= indptr[r + 1] <= nnz:
+            raise ValueError(f"indptr[{r}:{r + 2}] = [{indptr[r]}, {indptr[r + 1]}] is not a "
+                             f"range of the {nnz} stored values (indptr must rise from 0 to "
+                             f"nnz)")
+    return 0
+
+
 cdef int _check_indices(const index_t* indices, Py_ssize_t nnz, Py_ssize_t k) except -1:
     cdef Py_ssize_t p
     for p in range(nnz):
@@ -149,22 +166,26 @@ cdef int _check_indices(const index_t* indices, Py_ssize_t nnz, Py_ssize_t k) ex
 
 
 cdef class _CSR:
-    """A checked (indptr, indices, data): n rows, nnz values, index dtype `itype`."""
+    """(indptr, indices, data) of n rows and nnz values, index dtype `itype`, its dtypes and
+    lengths checked; with `whole_indptr` indptr too (all of it: O(n)), else the caller checks
+    the rows it reads (the gather of a batch from a large X reads only the batch's)."""
     cdef cnp.ndarray indptr, indices, data
     cdef Py_ssize_t n, nnz
     cdef int itype, dtype
 
-    def __init__(self, indptr, indices, data):
+    def __init__(self, indptr, indices, data, bint whole_indptr=True):
         self.itype = _index_typenum(indptr, indices)
         self.dtype = float_typenum(data, "data")
-        self.indptr = _vector(indptr, self.itype, "indptr")
-        self.indices = _vector(indices, self.itype, "indices")
+        self.indptr = _vector(indptr, "indptr")
+        self.indices = _vector(indices, "indices")
         self.data = input_array(data, "data", self.dtype, 1)
         if cnp.PyArray_DIM(self.indptr, 0) < 1:
             raise ValueError("indptr must hold at least one entry (0 for no rows)")
         self.n = cnp.PyArray_DIM(self.indptr, 0) - 1
         self.nnz = cnp.PyArray_DIM(self.data, 0)
         dim_equals(cnp.PyArray_DIM(self.indices, 0), self.nnz, "len(indices) (= len(data))")
+        if not whole_indptr:
+            return
         if self.itype == cnp.NPY_INT32:
             _check_indptr(<const int32_t*>cnp.PyArray_DATA(self.indptr), self.n, self.nnz)
         else:
@@ -267,8 +288,8 @@ def sparse_weight_gradient(indptr, indices, data, G, dW, db=None):
 def csr_gather(indptr, indices, data, rows, dtype):
     """(indptr, indices, data) of the CSR rows X[rows], rows an integer array of row numbers in
     [0, n) (repeats allowed); new arrays, indices in indptr's dtype, data in `dtype` (float32 or
-    float64)."""
-    cdef _CSR X = _CSR(indptr, indices, data)
+    float64). The indices are copied, not read: the kernels that read them check them."""
+    cdef _CSR X = _CSR(indptr, indices, data, False)
     out_dtype = np.dtype(dtype)
     if out_dtype != np.float32 and out_dtype != np.float64:
         raise TypeError(f"dtype must be float32 or float64, got {out_dtype}")
@@ -280,10 +301,11 @@ def csr_gather(indptr, indices, data, rows, dtype):
     cdef cnp.ndarray ra = cnp.PyArray_FROMANY(rows, cnp.NPY_INTP, 1, 1, cnp.NPY_ARRAY_C_CONTIGUOUS)
     cdef Py_ssize_t n_rows = cnp.PyArray_DIM(ra, 0), r
     cdef const Py_ssize_t* rp = <const Py_ssize_t*>cnp.PyArray_DATA(ra)
-    for r in range(n_rows):
-        if rp[r] < 0 or rp[r] >= X.n:
-            raise ValueError(f"rows[{r}] = {rp[r]} is not a row in [0, {X.n})")
     cdef const void* p = cnp.PyArray_DATA(X.indptr)
+    if X.itype == cnp.NPY_INT32:
+        _check_rows(<const int32_t*>p, rp, n_rows, X.n, X.nnz)
+    else:
+        _check_rows(<const int64_t*>p, rp, n_rows, X.n, X.nnz)
     cdef const void* q = cnp.PyArray_DATA(X.indices)
     cdef const void* v = cnp.PyArray_DATA(X.data)
     cdef Py_ssize_t nnz
