@@ -25,6 +25,7 @@ class Layer(Tracked):
     networks holding it recompile their plans before their next call (see fastnn.tracking)."""
 
     needs_input_grad = True
+    takes_sparse = False  # whether forward takes a fastnn.sparse.CSR (a network's first layer)
 
     def parameters(self):
         return []
@@ -111,6 +112,8 @@ class Dense(Layer):
     in its list of layers (so network.layers shows it, and it trains fused in the engine); used
     alone, forward and backward apply it.
     """
+
+    takes_sparse = True
 
     def __init__(self, n_in, n_out, init=None, random_state=None, dtype="float32", l2=0.0,
                  activation=None):

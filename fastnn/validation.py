@@ -95,10 +95,9 @@ def check_sparse_x(net, X, name="X"):
     (a copy of the stored values only when the dtype differs), finite, its shape checked and its
     structure checked before scipy or a kernel reads it. Duplicate column indices within a row
     are kept: the kernels add them up, as scipy's products do."""
-    from fastnn import layers as L
     if isinstance(X, sparse.CSR) and X.dtype == net.dtype and X.shape[1] == net.n_features:
         return X  # checked already (fit's validation data, a split)
-    if not isinstance(net.train_layers[0], L.Dense):
+    if not net.train_layers[0].takes_sparse:
         raise ValueError(f"sparse {name} needs a network whose first layer is Dense, not "
                          f"{type(net.train_layers[0]).__name__}")
     if isinstance(X, sparse.CSR):  # checked for another dtype or width: checked again
