@@ -252,12 +252,18 @@ def step(net, X, y, sample_weight):
     strengths = net.penalties()
     if any(strengths) and size > 0:
         decay = [s / size for s in strengths]
-        penalty = sum(0.5 * d * float(np.dot(p.ravel(), p.ravel().astype(np.float64, copy=False)))
-                      for d, p in zip(decay, net.parameters()) if d)
+        penalty = sum(0.5 * d * _sum_of_squares(p) for d, p in zip(decay, net.parameters()) if d)
         loss += penalty
     if np.isfinite(loss):
         net.optimizer.step(net.parameters(), net.gradients(), decay)
     return loss, out, penalty
+
+
+def _sum_of_squares(p):
+    """sum(p ** 2) in float64: one BLAS dot of a float64 p with itself (a float32 p converted
+    once; a dot of float32 with float64 would convert it again and skip BLAS)."""
+    q = p.ravel().astype(np.float64, copy=False)
+    return float(np.dot(q, q))
 
 
 class Checkpoint:
