@@ -111,6 +111,8 @@ class Dense(Layer):
     fastnn.layers.ACTIVATION_NAMES): a Network puts that activation layer right after this one
     in its list of layers (so network.layers shows it, and it trains fused in the engine); used
     alone, forward and backward apply it.
+    forward takes dense rows or a fastnn.sparse.CSR (a network's sparse input, for which backward
+    computes dW and db and no input gradient).
     """
 
     takes_sparse = True

@@ -420,6 +420,8 @@ class Network(Tracked):
             metrics=None):
         """Train for `epochs` passes over (X, y) in mini-batches; returns a History.
 
+        X may be a scipy.sparse matrix or array (any format; not densified): it trains on the
+        layer-by-layer path, whose first Dense layer multiplies the CSR rows (fastnn.sparse).
         batch_size larger than the training set means the whole set (as Keras). validation_split
         holds out a shuffled (stratified for class labels) fraction of the data, the same rows
         in every fit of this network on the same data (so continuing does not validate on rows
