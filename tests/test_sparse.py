@@ -351,3 +351,26 @@ def test_float32_sparse_x_trains_in_float32():
         clf.fit(X.astype(np.float32), y)
     assert clf.coefs_[0].dtype == np.float32
     assert clf.predict(X).shape == (len(y),)
+
+
+def test_nothing_densifies_a_wide_sparse_x():
+    """fit, predict and evaluate on 2,000 x 200,000 rows (1.6 GB dense in float32) allocate a
+    few MB: the weights, their Adam state and batch-sized buffers."""
+    import tracemalloc
+    import sklearn.model_selection  # noqa: F401  (validation_split's import, outside the trace)
+    rng = np.random.default_rng(0)
+    per_row = 20
+    X = sp.csr_matrix((rng.uniform(0.1, 1, 2000 * per_row).astype(np.float32),
+                       rng.integers(0, 200_000, 2000 * per_row),
+                       np.arange(0, 2000 * per_row + 1, per_row)), shape=(2000, 200_000))
+    y = rng.integers(0, 2, 2000)
+    net = fastnn.Network([fastnn.Dense(200_000, 2)], dtype="float32", random_state=0)
+    tracemalloc.start()
+    try:
+        net.fit(X, y, epochs=1, batch_size=100, verbose=0, validation_split=0.1)
+        net.predict(X)
+        net.evaluate(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 30e6, peak  # W, dW and Adam's two moments: 6.4 MB; a checkpoint copies them
