@@ -121,6 +121,12 @@ def test_kernels_refuse_bad_structure():
     with pytest.raises(ValueError, match="dW must not share memory with G"):
         G = np.zeros((max(n, k), 3))
         S.sparse_weight_gradient(indptr, indices, data, G[:n], G[:k])
+    shared = np.zeros(max(n, len(indices)), np.int64)
+    shared[:len(indices)] = indices
+    with pytest.raises(ValueError, match="out must not share memory with indices"):
+        # out written over the column indices the loop still reads: refused
+        S.sparse_dense_forward(indptr.astype(np.int64), shared[:len(indices)], data,
+                               np.ones((k, 1)), None, shared[:n].view(np.float64)[:, None])
     with pytest.raises(ValueError, match="rows\\[1\\] = 9 is not a row"):
         S.csr_gather(indptr, indices, data, np.array([0, n]), np.float64)
     with pytest.raises(ValueError, match="rows\\[0\\] = -1"):

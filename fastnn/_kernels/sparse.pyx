@@ -191,6 +191,13 @@ cdef class _CSR:
         else:
             _check_indptr(<const int64_t*>cnp.PyArray_DATA(self.indptr), self.n, self.nnz)
 
+    cdef int apart(self, Span out, str name) except -1:
+        """An output shares no memory with indptr, indices or data (the loop reads them all
+        while it writes)."""
+        spans_apart(out, name, span(self.indptr), "indptr", False)
+        spans_apart(out, name, span(self.indices), "indices", False)
+        return spans_apart(out, name, span(self.data), "data", False)
+
     cdef int check_columns(self, Py_ssize_t k) except -1:
         if self.itype == cnp.NPY_INT32:
             return _check_indices(<const int32_t*>cnp.PyArray_DATA(self.indices), self.nnz, k)
@@ -214,7 +221,7 @@ def sparse_dense_forward(indptr, indices, data, W, b, out):
     dim_equals(cnp.PyArray_DIM(oa, 1), m, "out.shape[1] (= W.shape[1])")
     X.check_columns(k)
     cdef Span so = span(oa)
-    spans_apart(so, "out", span(X.data), "data", False)
+    X.apart(so, "out")
     spans_apart(so, "out", span(Wa), "W", False)
     if ba is not None:
         spans_apart(so, "out", span(ba), "b", False)
@@ -256,11 +263,11 @@ def sparse_weight_gradient(indptr, indices, data, G, dW, db=None):
         dim_equals(cnp.PyArray_DIM(dba, 0), m, "db.shape[0] (= dW.shape[1])")
     X.check_columns(k)
     cdef Span sdW = span(dWa), sdb
-    spans_apart(sdW, "dW", span(X.data), "data", False)
+    X.apart(sdW, "dW")
     spans_apart(sdW, "dW", span(Ga), "G", False)
     if dba is not None:
         sdb = span(dba)
-        spans_apart(sdb, "db", span(X.data), "data", False)
+        X.apart(sdb, "db")
         spans_apart(sdb, "db", span(Ga), "G", False)
         spans_apart(sdb, "db", sdW, "dW", False)
     cdef const void* p = cnp.PyArray_DATA(X.indptr)
