@@ -57,7 +57,10 @@ ISA_VARIANTS = {
 # The loops, all that a variant speeds up; the modules that check arguments and call them through
 # the loops' tables are built once.
 KERNEL_MODULES = ["engine_loops", "kernel_loops"]
-ONCE_MODULES = ["_cpu", "engine", "activations", "dense", "losses", "optim", "norm"]
+ONCE_MODULES = ["_cpu", "engine", "activations", "dense", "losses", "optim", "norm", "sparse"]
+# Built once but loops themselves (at the loops' -O3): the sparse kernels, whose sums must not
+# change with the ISA (no fused multiply-adds) so that they match their NumPy twins exactly.
+ONCE_LOOPS = ["sparse"]
 
 
 def compiles(flags, source):
@@ -147,7 +150,7 @@ link_args = ["-fsanitize=address"] if DEBUG else []
 
 
 def extension(name, source, isa_flags=(), macros=(), depends=()):
-    loops = name.split(".")[-1] in KERNEL_MODULES
+    loops = name.split(".")[-1] in KERNEL_MODULES + ONCE_LOOPS
     return Extension(
         name,
         [source],
@@ -184,7 +187,7 @@ isa_builds = [extension("fastnn._kernels.%s.%s" % (v, m), variant_stub(v, m), fl
                         depends=["fastnn/_kernels/%s.c" % m])  # rebuilt when the C changes
               for v, flags in variants.items() for m in KERNEL_MODULES]
 MODULE_COST = ["engine_loops", "kernel_loops", "engine", "activations", "losses", "dense", "optim",
-               "norm", "_cpu"]  # longest first
+               "norm", "sparse", "_cpu"]  # longest first
 VARIANT_COST = ["x86_64_v4", "x86_64_v3", "baseline"]
 
 

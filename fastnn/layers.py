@@ -11,6 +11,7 @@ import numpy as np
 
 from fastnn import _kernels, initializers, registry
 from fastnn import kernels as K
+from fastnn import sparse as S
 from fastnn import validation as V
 from fastnn.tracking import Tracked
 
@@ -39,6 +40,7 @@ class Layer(Tracked):
         self.__dict__.update(state)
         for grad, param in self._GRADIENTS.items():
             self.__dict__[grad] = np.zeros_like(state[param])
+    takes_sparse = False  # whether forward takes a fastnn.sparse.CSR (a network's first layer)
 
     def parameters(self):
         return []
@@ -124,9 +126,12 @@ class Dense(Layer):
     fastnn.layers.ACTIVATION_NAMES): a Network puts that activation layer right after this one
     in its list of layers (so network.layers shows it, and it trains fused in the engine); used
     alone, forward and backward apply it.
+    forward takes dense rows or a fastnn.sparse.CSR (a network's sparse input, for which backward
+    computes dW and db and no input gradient).
     """
 
     _GRADIENTS = {"dW": "W", "db": "b"}
+    takes_sparse = True
 
     def __init__(self, n_in, n_out, init=None, random_state=None, dtype="float32", l2=0.0,
                  activation=None):
@@ -195,7 +200,10 @@ class Dense(Layer):
     def forward(self, x, training=False):
         self._x = x
         out = self._buffer("_out", (x.shape[0], self.n_out), self.W.dtype)
-        out = K.dense_forward(x, self.W, self.b, out)
+        if isinstance(x, S.CSR):  # sparse rows: a network's input (fastnn.sparse)
+            out = S.sparse_dense_forward(x.indptr, x.indices, x.data, self.W, self.b, out)
+        else:
+            out = K.dense_forward(x, self.W, self.b, out)
         if self.activation is not None:  # alone; a network has put it in a layer of its own
             if getattr(self, "_activation_of", None) != self.activation:  # made once
                 self._activation_layer = activation_layer(self.activation)
@@ -206,8 +214,15 @@ class Dense(Layer):
     def backward(self, grad):
         if self.activation is not None:
             grad = self._activation_layer.backward(grad)
-        dx = self._buffer("_dx", self._x.shape, self.W.dtype) if self.needs_input_grad else None
-        return K.dense_backward(self._x, self.W, grad, self.dW, self.db, dx)
+        x = self._x
+        if isinstance(x, S.CSR):  # the network's input: no gradient w.r.t. it
+            if self.needs_input_grad:
+                raise ValueError("sparse input is a network's input: the Dense taking it must "
+                                 "be the first layer (no gradient w.r.t. sparse rows)")
+            S.sparse_weight_gradient(x.indptr, x.indices, x.data, grad, self.dW, self.db)
+            return None
+        dx = self._buffer("_dx", x.shape, self.W.dtype) if self.needs_input_grad else None
+        return K.dense_backward(x, self.W, grad, self.dW, self.db, dx)
 
     def parameters(self):
         return [self.W, self.b]

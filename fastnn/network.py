@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from fastnn import inspection, kernels, losses, optimizers, tracking, training
+from fastnn import inspection, kernels, losses, optimizers, sparse, tracking, training
 from fastnn import metrics as M
 from fastnn import layers as L
 from fastnn import validation as V
@@ -422,6 +422,8 @@ class Network(Tracked):
             metrics=None):
         """Train for `epochs` passes over (X, y) in mini-batches; returns a History.
 
+        X may be a scipy.sparse matrix or array (any format; not densified): it trains on the
+        layer-by-layer path, whose first Dense layer multiplies the CSR rows (fastnn.sparse).
         batch_size larger than the training set means the whole set (as Keras). validation_split
         holds out a shuffled (stratified for class labels) fraction of the data, the same rows
         in every fit of this network on the same data (so continuing does not validate on rows
@@ -565,7 +567,7 @@ class Network(Tracked):
             raise ValueError(f"validation_split={fraction} leaves no training or validation samples")
         w = None if sample_weight is None else sample_weight[val]
         X_val = training.gather_rows(X, val, self.dtype)
-        if not kernels.all_finite(X_val):
+        if not training.finite(X_val):
             raise ValueError("X contains NaN or infinity")
         return train, (X_val, y[val], w)
 
@@ -595,7 +597,7 @@ class Network(Tracked):
         from fastnn.engine import output_code
         n = len(X) if rows is None else len(rows)
         out = np.empty((n, self.n_outputs), self.dtype)
-        plan = self._inference_plan()
+        plan = None if sparse.is_sparse(X) else self._inference_plan()  # the engine's: dense
         if plan is not None:
             limits = (training.blas_threads(self.threads_for(min(n, self._inference_rows())))
                       if n * self.n_features > THREAD_LIMIT_VALUES else training.NoLimits())
@@ -764,7 +766,7 @@ def _chunk(X, rows, start, step, dtype, check_x):
     finite if check_x."""
     part = slice(start, start + step)
     chunk = training.gather_rows(X, part if rows is None else rows[part], dtype)
-    if check_x and not kernels.all_finite(chunk):
+    if check_x and not training.finite(chunk):
         raise ValueError("X contains NaN or infinity")
     return chunk
 

@@ -218,6 +218,47 @@ def dense_backward(X, W, dY, dW, db, dX=None, *, accumulate=False):
     return dX
 
 
+# ---------------------------------------------------------------- sparse input (CSR rows)
+
+def _csr_positions(indptr):
+    """For each stored value, its row; and the values grouped by their rank within their row
+    (every row's first value, then every row's second, ...), each group in row order."""
+    counts = np.diff(indptr)
+    rows = np.repeat(np.arange(len(counts)), counts)
+    rank = np.arange(len(rows)) - np.repeat(indptr[:-1], counts)
+    return rows, [np.flatnonzero(rank == r) for r in range(counts.max(initial=0))]
+
+
+def sparse_dense_forward(indptr, indices, data, W, b, out):
+    # out[i] = sum of data[p] * W[indices[p]] over row i's values in their stored order, + b
+    rows, ranks = _csr_positions(indptr)
+    out[...] = 0
+    for positions in ranks:
+        out[rows[positions]] += data[positions, None] * W[indices[positions]]
+    if b is not None:
+        out += b
+    return out
+
+
+def sparse_weight_gradient(indptr, indices, data, G, dW, db=None):
+    # dW[indices[p]] += data[p] * G[row of p], for p in stored order (np.add.at adds in order)
+    rows, _ = _csr_positions(indptr)
+    dW[...] = 0
+    np.add.at(dW, indices, data[:, None] * G[rows])
+    if db is not None:
+        db[...] = G.sum(axis=0)
+    return dW
+
+
+def csr_gather(indptr, indices, data, rows, dtype):
+    rows = np.asarray(rows, np.intp)
+    counts = indptr[rows + 1] - indptr[rows]
+    out_indptr = np.concatenate([[0], np.cumsum(counts)]).astype(indptr.dtype)
+    positions = np.concatenate([np.arange(indptr[r], indptr[r + 1]) for r in rows] or [[]])
+    positions = positions.astype(np.intp)
+    return out_indptr, indices[positions], data[positions].astype(dtype)
+
+
 # ---------------------------------------------------------------- normalization layers
 
 def batch_norm_forward(x, gamma, beta, out, xhat, inv_std, running_mean, running_var,

@@ -18,7 +18,11 @@ Extras, off by default so the defaults match scikit-learn: `dropout` after each 
 threads; None leaves BLAS as it is, as scikit-learn does). As in scikit-learn, float32 X trains
 in float32 and anything else in float64.
 
-Differences: sparse X is not accepted (TypeError); MLPRegressor(loss="poisson") refuses negative
+Sparse X (scipy.sparse matrices and arrays, as scikit-learn's MLPs take them) trains and predicts
+without densifying: the first layer multiplies the CSR rows directly (fastnn.sparse), on the
+layer-by-layer path rather than in the engine.
+
+Differences: MLPRegressor(loss="poisson") refuses negative
 targets (ValueError; scikit-learn 1.9 trains on them, to a NaN or meaningless loss); negative or
 all-zero sample weights, strings as sample weights, and momentum=1 are refused (ValueError,
 naming them; fastnn's engine runs momentum in [0, 1)), and with float32 X so are y and sample
@@ -49,6 +53,7 @@ from itertools import chain
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -69,6 +74,9 @@ from fastnn.validation import check_xy
 ACTIVATIONS = {entry.sklearn: L.LAYERS[entry.layer] for entry in registry.ACTIVATIONS
                if entry.sklearn is not None}
 STOCHASTIC_SOLVERS = ("sgd", "adam")
+# scikit-learn's MLPs' formats (any other scipy.sparse format is converted to CSR by
+# validate_data); the network converts CSC to CSR once and never densifies
+ACCEPT_SPARSE = ["csr", "csc"]
 # scikit-learn's words (BaseMultilayerPerceptron._fit), raised where it raises them.
 NON_FINITE_WEIGHTS = ("Solver produced non-finite parameter weights. The input data may contain "
                       "large values and need to be preprocessed.")
@@ -331,16 +339,20 @@ class _BaseMLP(BaseEstimator):
                                  f"{self.n_outputs_}; fit it afresh (warm_start=False)")
             self._check_replaced_parameters()
         dtype = X.dtype if first_pass else self._network.dtype
-        sklearn_params.check_fits("X", X, dtype, "the dtype this model was fitted in")
+        sparse = scipy.sparse.issparse(X)
+        sklearn_params.check_fits("X", X.data if sparse else X, dtype,
+                                  "the dtype this model was fitted in")
         if Y.dtype.kind == "f":
             sklearn_params.check_fits("y", Y, dtype, "the dtype X trains in")
-        weights = self._sample_weight(sklearn_params.sample_weight(sample_weight, len(X)),
+        weights = self._sample_weight(sklearn_params.sample_weight(sample_weight, X.shape[0]),
                                       data["labels"])
         if weights is not None:
             sklearn_params.check_weight_values(weights)  # again: class_weight may make 0 or inf
             sklearn_params.check_fits("sample_weight", weights, dtype, "the dtype X trains in")
             weights = weights.astype(dtype, copy=False)
-        data.update(X=np.ascontiguousarray(X, dtype), Y=Y, sample_weight=weights)
+        # sparse X: fastnn.validation converts it (to CSR, its values to dtype) in check_xy
+        data.update(X=X if sparse else np.ascontiguousarray(X, dtype), Y=Y,
+                    sample_weight=weights)
         return data
 
     def _train(self, data, hidden, first_pass, incremental):
@@ -564,9 +576,12 @@ class _BaseMLP(BaseEstimator):
         """The network's outputs for X after the output activation (softmax, logistic or none),
         with scikit-learn's checks of X (features, names, dtype, NaN)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32),
+                          accept_sparse=ACCEPT_SPARSE)
         self._sync_parameters()
-        return self._network.predict(np.ascontiguousarray(X, dtype=self._network.dtype))
+        if not scipy.sparse.issparse(X):
+            X = np.ascontiguousarray(X, dtype=self._network.dtype)
+        return self._network.predict(X)
 
     def _score_arrays(self, X, y, sample_weight):
         """The early-stopping score (accuracy or R^2) on validated arrays; NaN when the
@@ -575,6 +590,11 @@ class _BaseMLP(BaseEstimator):
         if np.issubdtype(np.asarray(y_pred).dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
         return self._score_function(y, y_pred, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # as scikit-learn's MLPs
+        return tags
 
     def _check_solver(self):
         if self.solver not in STOCHASTIC_SOLVERS:
@@ -647,7 +667,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 raise ValueError(f"`classes={classes!r}` is not the same as on last call to "
                                  f"partial_fit, was: {self.classes_!r}")
         X, y = inputs.validate_data(probe, X, y, multi_output=True,
-                                    dtype=(np.float64, np.float32), reset=first_pass)
+                                    dtype=(np.float64, np.float32), reset=first_pass,
+                                    accept_sparse=ACCEPT_SPARSE)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if new_classes is not None:
@@ -791,7 +812,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """scikit-learn's checks of X and y (validate_data on `probe`), and numeric y: strings
         are refused here (scikit-learn fails on them inside training)."""
         X, y = inputs.validate_data(probe, X, y, multi_output=True, y_numeric=True,
-                                    dtype=(np.float64, np.float32), reset=first_pass)
+                                    dtype=(np.float64, np.float32), reset=first_pass,
+                                    accept_sparse=ACCEPT_SPARSE)
         if y.dtype.kind not in "biuf":
             raise ValueError(f"{type(self).__name__} needs numeric targets y; got an array of "
                              f"dtype {y.dtype}")

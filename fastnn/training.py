@@ -18,7 +18,7 @@ from itertools import chain
 
 import numpy as np
 
-from fastnn import kernels
+from fastnn import kernels, sparse
 from fastnn import layers as L
 from fastnn.callbacks import Callback, History
 from fastnn.engine import NonFiniteInput
@@ -45,7 +45,7 @@ def fit(net, X, y, sample_weight, epochs, batch_size, shuffle, validation_data, 
     for cb in all_callbacks:
         cb.network = net
     net.stop_training = False
-    plan = net.training_plan(batch_size, labels=y.ndim == 1)
+    plan = training_plan(net, X, batch_size, y.ndim == 1)
     limits = blas_threads(net.threads_for(batch_size))
     progress = Progress(epochs, verbose)
     try:
@@ -98,14 +98,14 @@ def run_epochs(net, X, y, sample_weight, epochs, batch_size, order, end, begin=N
     checks the rows it gathers are finite (see fit).
     """
     labels = y.ndim == 1
-    plan = None if prepare else net.training_plan(batch_size, labels)
+    plan = None if prepare else training_plan(net, X, batch_size, labels)
     for epoch in range(epochs):
         if begin is not None:
             begin(epoch)
         start = time.perf_counter()
         if prepare:
             net.prepare_training()
-            plan = net.training_plan(batch_size, labels)
+            plan = training_plan(net, X, batch_size, labels)
         checkpoint = Checkpoint(net)
         try:
             logs = run_epoch(net, X, y, sample_weight, batch_size, order(), plan, checkpoint,
@@ -202,6 +202,12 @@ def fit_in_engine(net, X, y, sample_weight, epochs, batch_size, shuffle, plan, h
         chunk = max(1, int(CALL_SECONDS / max(seconds, 1e-9)))
 
 
+def training_plan(net, X, batch_size, labels):
+    """The network's engine plan for training on X, or None for the layer path (which sparse X
+    takes: the engine's plans take dense X)."""
+    return None if sparse.is_sparse(X) else net.training_plan(batch_size, labels)
+
+
 def set_rates(net, plan, batch_size, labels, steps):
     """Hand the plan the learning rate of the next engine call, which takes at most `steps`
     steps: the optimizer's lr (a callback may have set it), or its schedule's rates of those
@@ -246,7 +252,7 @@ def python_epoch(net, X, y, sample_weight, order, batch_size, check_x=False):
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         batch = gather_rows(X, idx, net.dtype)
-        if check_x and not kernels.all_finite(batch):
+        if check_x and not finite(batch):
             raise NonFiniteInput("X contains NaN or infinity")
         w = None if sample_weight is None else sample_weight[idx]
         if w is not None and not w.sum() > 0:
@@ -267,9 +273,14 @@ def rows_finite(X, rows, dtype):
     n = len(X) if rows is None else len(rows)
     for start in range(0, n, PREDICT_BATCH):
         part = slice(start, start + PREDICT_BATCH)
-        if not kernels.all_finite(gather_rows(X, part if rows is None else rows[part], dtype)):
+        if not finite(gather_rows(X, part if rows is None else rows[part], dtype)):
             return False
     return True
+
+
+def finite(batch):
+    """Whether a gathered batch is finite (a sparse one is: its values were checked whole)."""
+    return sparse.is_sparse(batch) or kernels.all_finite(batch)
 
 
 def gather_rows(X, idx, dtype):
@@ -277,7 +288,10 @@ def gather_rows(X, idx, dtype):
     path's batches and inference's chunks. X may be a float64 array (a memory map, say) for a
     float32 network: each batch is converted here, to the numbers converting all of X would
     give, and X is never copied whole. Values past float32's range become infinity (which the
-    callers' finiteness checks refuse), without NumPy's overflow warning."""
+    callers' finiteness checks refuse), without NumPy's overflow warning. A sparse X (a checked
+    fastnn.sparse.CSR, already in dtype) gives its rows as a CSR, gathered in C."""
+    if sparse.is_sparse(X):
+        return X[idx]
     if X.dtype == dtype:
         return np.ascontiguousarray(X[idx])
     with np.errstate(over="ignore"):
@@ -300,12 +314,18 @@ def step(net, X, y, sample_weight):
     strengths = net.penalties()
     if any(strengths) and size > 0:
         decay = [s / size for s in strengths]
-        penalty = sum(0.5 * d * float(np.dot(p.ravel(), p.ravel().astype(np.float64)))
-                      for d, p in zip(decay, net.parameters()) if d)
+        penalty = sum(0.5 * d * _sum_of_squares(p) for d, p in zip(decay, net.parameters()) if d)
         loss += penalty
     if np.isfinite(loss):
         net.optimizer.step(net.parameters(), net.gradients(), decay)
     return loss, out, penalty
+
+
+def _sum_of_squares(p):
+    """sum(p ** 2) in float64: one BLAS dot of a float64 p with itself (a float32 p converted
+    once; a dot of float32 with float64 would convert it again and skip BLAS)."""
+    q = p.ravel().astype(np.float64, copy=False)
+    return float(np.dot(q, q))
 
 
 class Checkpoint:

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from fastnn import kernels
+from fastnn import kernels, sparse
 
 
 def is_real(value):
@@ -64,7 +64,10 @@ def check_x(net, X, name="X", stream=False, finite=True):
     training.gather_rows to convert batch by batch (no full copy of a large or memory-mapped X);
     it must be finite in float32 too. finite=False (with stream): X's values are not checked
     here, but by the caller, in the pass it makes over X anyway (fit's first epoch, predict's
-    chunks)."""
+    chunks). A scipy.sparse X becomes check_sparse_x's CSR (its values always
+    checked here: they are few)."""
+    if sparse.is_sparse(X):
+        return check_sparse_x(net, X, name)
     X = real_array(name, X)
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-dimensional (samples, features), got shape {X.shape}")
@@ -87,6 +90,64 @@ def check_x(net, X, name="X", stream=False, finite=True):
     if not kernels.all_finite(X):
         raise ValueError(f"{name} contains NaN or infinity")
     return X
+
+
+def _compressed_structure(name, indptr, indices, n_major, n_minor):
+    """indptr (n_major + 1,) rising from 0 to len(indices), indices in [0, n_minor): checked
+    before scipy converts or reads them (its C++ routines trust them)."""
+    if indptr.ndim != 1 or len(indptr) != n_major + 1:
+        raise ValueError(f"{name}.indptr must have {n_major + 1} entries, got shape "
+                         f"{indptr.shape}")
+    if indptr[0] != 0 or indptr[-1] != len(indices) or np.any(np.diff(indptr) < 0):
+        raise ValueError(f"{name}.indptr must rise from 0 to the number of stored values "
+                         f"({len(indices)})")
+    if len(indices) and (indices.min() < 0 or indices.max() >= n_minor):
+        raise ValueError(f"{name}.indices must be in [0, {n_minor})")
+
+
+def check_sparse_x(net, X, name="X"):
+    """A scipy.sparse X (matrix or array, any format) as a fastnn.sparse.CSR: converted to CSR
+    at most once (CSC -> CSR; a CSR's index arrays are kept), its values in the network's dtype
+    (a copy of the stored values only when the dtype differs), finite, its shape checked and its
+    structure checked before scipy or a kernel reads it. Duplicate column indices within a row
+    are kept: the kernels add them up, as scipy's products do."""
+    if isinstance(X, sparse.CSR) and X.dtype == net.dtype and X.shape[1] == net.n_features:
+        return X  # checked already (fit's validation data, a split)
+    if not net.train_layers[0].takes_sparse:
+        raise ValueError(f"sparse {name} needs a network whose first layer is Dense, not "
+                         f"{type(net.train_layers[0]).__name__}")
+    if isinstance(X, sparse.CSR):  # checked for another dtype or width: checked again
+        X = X.to_scipy()
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-dimensional (samples, features), got shape {X.shape}")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}")
+    n, k = X.shape
+    if n == 0:
+        raise ValueError(f"{name} has no samples")
+    if k != net.n_features:
+        raise ValueError(f"{name} has {k} features, but the network's first Dense layer takes "
+                         f"{net.n_features}")
+    if X.format in ("csr", "csc"):
+        major, minor = (n, k) if X.format == "csr" else (k, n)
+        _compressed_structure(name, X.indptr, X.indices, major, minor)
+        if len(X.data) != len(X.indices):
+            raise ValueError(f"{name}.data and {name}.indices must have one entry per stored "
+                             f"value, got {len(X.data)} and {len(X.indices)}")
+    elif X.format == "coo":
+        row, col = X.coords if hasattr(X, "coords") else (X.row, X.col)
+        if not len(row) == len(col) == len(X.data):
+            raise ValueError(f"{name}.row, .col and .data must have one entry per stored value")
+        if len(row) and (row.min() < 0 or row.max() >= n or col.min() < 0 or col.max() >= k):
+            raise ValueError(f"{name} has stored values outside its shape {X.shape}")
+    X = X.tocsr()
+    indptr, indices = X.indptr, X.indices
+    if not (indptr.dtype == indices.dtype and indptr.dtype in (np.int32, np.int64)):
+        indptr, indices = indptr.astype(np.int64), indices.astype(np.int64)
+    data = np.ascontiguousarray(X.data, dtype=net.dtype)
+    if not kernels.all_finite(data):
+        raise ValueError(f"{name} contains NaN or infinity")
+    return sparse.CSR(np.ascontiguousarray(indptr), np.ascontiguousarray(indices), data, (n, k))
 
 
 STREAM_CHECK_VALUES = 2**20  # values per chunk of the finiteness check of a streamed X (4 MB)
