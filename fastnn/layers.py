@@ -40,6 +40,7 @@ class Layer(Tracked):
         self.__dict__.update(state)
         for grad, param in self._GRADIENTS.items():
             self.__dict__[grad] = np.zeros_like(state[param])
+
     takes_sparse = False  # whether forward takes a fastnn.sparse.CSR (a network's first layer)
 
     def parameters(self):
