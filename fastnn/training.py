@@ -322,10 +322,9 @@ def step(net, X, y, sample_weight):
 
 
 def _sum_of_squares(p):
-    """sum(p ** 2) in float64: one BLAS dot of a float64 p with itself (a float32 p converted
-    once; a dot of float32 with float64 would convert it again and skip BLAS)."""
-    q = p.ravel().astype(np.float64, copy=False)
-    return float(np.dot(q, q))
+    """sum(p ** 2), accumulated in double by the compiled kernel the engine's penalty uses (no
+    float64 copy of a float32 p)."""
+    return kernels.grad_sum_squares(p)
 
 
 class Checkpoint:
