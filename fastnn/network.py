@@ -291,7 +291,10 @@ class Network(Tracked):
         return [g for layer in self.layers for g in layer.gradients()]
 
     def forward(self, X, training=False):
-        """Outputs of the last layer for a validated float array X (no output activation)."""
+        """Outputs of the last layer for a validated float array X (no output activation); a
+        scipy.sparse X is checked and converted to the CSR the first Dense layer takes."""
+        if sparse.is_sparse(X):
+            X = V.check_sparse_x(self, X)
         for layer in self.layers:
             X = layer.forward(X, training)
         return X

@@ -268,10 +268,13 @@ class _BaseMLP(BaseEstimator):
 
     def _sync_parameters(self):
         """Take up coefs_ / intercepts_ arrays the user replaced (as scikit-learn's L-BFGS
-        unpacking does), so that they are what the network computes with."""
+        unpacking does), so that they are what the network computes with, and the current alpha
+        (scikit-learn reads it at every call)."""
         self._check_replaced_parameters()
         net = self._network
         for i, dense in enumerate(self._dense):
+            if dense.l2 != float(self.alpha):  # set_params(alpha=...) between calls
+                dense.l2 = float(self.alpha)
             for attr, given in (("W", self.coefs_), ("b", self.intercepts_)):
                 if given[i] is not getattr(dense, attr):
                     setattr(dense, attr, np.array(given[i], dtype=net.dtype, order="C"))
@@ -576,6 +579,7 @@ class _BaseMLP(BaseEstimator):
         """The network's outputs for X after the output activation (softmax, logistic or none),
         with scikit-learn's checks of X (features, names, dtype, NaN)."""
         check_is_fitted(self)
+        inputs.check_sparse(X)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32),
                           accept_sparse=ACCEPT_SPARSE)
         self._sync_parameters()

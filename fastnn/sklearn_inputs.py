@@ -8,6 +8,9 @@ import numpy as np
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import validate_data as sklearn_validate_data
 
+from fastnn import sparse
+from fastnn.validation import check_sparse_structure
+
 
 def validate_data(estimator, X, y, reset, **checks):
     """sklearn.utils.validation.validate_data(estimator, X, y, reset=reset, **checks) for the
@@ -17,7 +20,15 @@ def validate_data(estimator, X, y, reset, **checks):
     are (what scikit-learn returns for them), after the same checks in a few microseconds."""
     if not reset and _plain(estimator, X, y):
         return X, y
+    check_sparse(X)
     return sklearn_validate_data(estimator, X, y, reset=reset, **checks)
+
+
+def check_sparse(X):
+    """A scipy.sparse X's index arrays checked against its shape before scikit-learn's checks
+    convert it (scipy's conversions trust them: a row index out of range there is a crash)."""
+    if sparse.is_sparse(X):
+        check_sparse_structure(X)
 
 
 def _plain(estimator, X, y):

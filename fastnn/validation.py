@@ -43,6 +43,9 @@ def integer(name, value, low=None, high=None):
 def real_array(name, value, ndim=None):
     """value as an ndarray of real numbers (bool, integer or float), with `ndim` dimensions
     (an int or a tuple of allowed counts)."""
+    if sparse.is_sparse(value):
+        raise TypeError(f"{name} must be a dense array, got a sparse {type(value).__name__} "
+                        f"(only X may be sparse; convert it with {name}.toarray())")
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as error:  # ragged nested lists
@@ -105,12 +108,52 @@ def _compressed_structure(name, indptr, indices, n_major, n_minor):
         raise ValueError(f"{name}.indices must be in [0, {n_minor})")
 
 
+def check_sparse_structure(X, name="X"):
+    """ValueError (TypeError for index arrays that are not integers) unless the index arrays of
+    a 2-dimensional scipy.sparse X (CSR, CSC, BSR or COO) fit its shape and its stored values:
+    checked before scipy converts or reads them, as its C++ routines trust them (DIA, LIL and
+    DOK convert in Python). The estimators call it before scikit-learn's checks convert X."""
+    if X.ndim != 2 or X.format not in ("csr", "csc", "bsr", "coo"):
+        return
+    n, k = X.shape
+    if X.format == "coo":
+        index = dict(zip(("row", "col"), X.coords if hasattr(X, "coords") else (X.row, X.col)))
+    else:
+        index = {"indptr": X.indptr, "indices": X.indices}
+    for key, array in index.items():
+        if not isinstance(array, np.ndarray) or array.dtype.kind not in "iu":
+            raise TypeError(f"{name}.{key} must be an array of integers, got "
+                            f"{getattr(array, 'dtype', type(array).__name__)}")
+    data = X.data
+    if X.format in ("csr", "csc"):
+        major, minor = (n, k) if X.format == "csr" else (k, n)
+        _compressed_structure(name, X.indptr, X.indices, major, minor)
+        if data.ndim != 1 or len(data) != len(X.indices):
+            raise ValueError(f"{name}.data and {name}.indices must have one entry per stored "
+                             f"value, got shapes {data.shape} and {X.indices.shape}")
+    elif X.format == "bsr":
+        if data.ndim != 3 or min(data.shape[1:]) < 1 or n % data.shape[1] or k % data.shape[2]:
+            raise ValueError(f"{name}.data must hold blocks (stored blocks, rows, columns) that "
+                             f"tile the shape {X.shape}, got shape {data.shape}")
+        _compressed_structure(name, X.indptr, X.indices, n // data.shape[1], k // data.shape[2])
+        if len(data) != len(X.indices):
+            raise ValueError(f"{name}.data and {name}.indices must have one entry per stored "
+                             f"block, got {len(data)} and {len(X.indices)}")
+    else:
+        row, col = index["row"], index["col"]
+        if not (row.ndim == col.ndim == data.ndim == 1 and len(row) == len(col) == len(data)):
+            raise ValueError(f"{name}.row, .col and .data must have one entry per stored value")
+        if len(row) and (row.min() < 0 or row.max() >= n or col.min() < 0 or col.max() >= k):
+            raise ValueError(f"{name} has stored values outside its shape {X.shape}")
+
+
 def check_sparse_x(net, X, name="X"):
-    """A scipy.sparse X (matrix or array, any format) as a fastnn.sparse.CSR: converted to CSR
-    at most once (CSC -> CSR; a CSR's index arrays are kept), its values in the network's dtype
-    (a copy of the stored values only when the dtype differs), finite, its shape checked and its
-    structure checked before scipy or a kernel reads it. Duplicate column indices within a row
-    are kept: the kernels add them up, as scipy's products do."""
+    """A scipy.sparse X (matrix or array, any format) as a fastnn.sparse.CSR of its own: its
+    structure checked before scipy or a kernel reads it (check_sparse_structure), converted to
+    CSR at most once (CSC -> CSR), its index arrays copied (so that no other reference can change
+    them under a kernel), its values in the network's dtype (copied only when the dtype
+    differs), finite, its shape checked. Duplicate column indices within a row are kept: the
+    kernels add them up, as scipy's products do."""
     if isinstance(X, sparse.CSR) and X.dtype == net.dtype and X.shape[1] == net.n_features:
         return X  # checked already (fit's validation data, a split)
     if not net.train_layers[0].takes_sparse:
@@ -128,22 +171,14 @@ def check_sparse_x(net, X, name="X"):
     if k != net.n_features:
         raise ValueError(f"{name} has {k} features, but the network's first Dense layer takes "
                          f"{net.n_features}")
-    if X.format in ("csr", "csc"):
-        major, minor = (n, k) if X.format == "csr" else (k, n)
-        _compressed_structure(name, X.indptr, X.indices, major, minor)
-        if len(X.data) != len(X.indices):
-            raise ValueError(f"{name}.data and {name}.indices must have one entry per stored "
-                             f"value, got {len(X.data)} and {len(X.indices)}")
-    elif X.format == "coo":
-        row, col = X.coords if hasattr(X, "coords") else (X.row, X.col)
-        if not len(row) == len(col) == len(X.data):
-            raise ValueError(f"{name}.row, .col and .data must have one entry per stored value")
-        if len(row) and (row.min() < 0 or row.max() >= n or col.min() < 0 or col.max() >= k):
-            raise ValueError(f"{name} has stored values outside its shape {X.shape}")
+    check_sparse_structure(X, name)
+    shared = X.format == "csr"  # tocsr() returns a CSR as it is: its arrays are the caller's
     X = X.tocsr()
     indptr, indices = X.indptr, X.indices
     if not (indptr.dtype == indices.dtype and indptr.dtype in (np.int32, np.int64)):
         indptr, indices = indptr.astype(np.int64), indices.astype(np.int64)
+    elif shared:
+        indptr, indices = indptr.copy(), indices.copy()
     data = np.ascontiguousarray(X.data, dtype=net.dtype)
     if not kernels.all_finite(data):
         raise ValueError(f"{name} contains NaN or infinity")

@@ -418,3 +418,23 @@ def test_bad_input_gets_clear_errors():
         MLPRegressor(loss="poisson").fit(X, y - 1.5)
     with pytest.raises(ValueError, match="same classes"):
         clf.set_params(warm_start=True).fit(X[y < 2], y[y < 2])
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_alpha_set_between_calls_is_used_as_scikit_learn_uses_it(how):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 6))
+    y = X[:, 0] * 2
+    models = []
+    for module in (fastnn, sk):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = module.MLPRegressor(hidden_layer_sizes=(8,), random_state=0, max_iter=5,
+                                        warm_start=how == "warm_start").fit(X, y)
+            model.set_params(alpha=100.0)
+            (model.partial_fit if how == "partial_fit" else model.fit)(X, y)
+        models.append(model)
+    ours, theirs = models
+    np.testing.assert_allclose(ours.loss_, theirs.loss_, rtol=1e-10)
+    for a, b in zip(ours.coefs_, theirs.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)

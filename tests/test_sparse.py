@@ -210,15 +210,15 @@ def test_sparse_x_is_checked():
         first_dropout.predict(X)
 
 
-def test_check_sparse_x_converts_at_most_once_and_keeps_what_it_can():
+def test_check_sparse_x_converts_at_most_once():
     from fastnn.validation import check_sparse_x
     X, _ = text_like()
     net64, net32 = mlp("float64"), mlp("float32")
     same = check_sparse_x(net64, X)
-    assert same.indices is X.indices and same.indptr is X.indptr and same.data is X.data
+    assert same.data is X.data  # the values in the network's dtype are kept, the indices copied
     assert check_sparse_x(net64, same) is same  # checked already
     converted = check_sparse_x(net32, X)
-    assert converted.indices is X.indices and converted.data.dtype == np.float32
+    assert converted.data.dtype == np.float32
     from_csc = check_sparse_x(net64, X.tocsc())
     np.testing.assert_array_equal(from_csc.toarray(), X.toarray())
     wide = X.copy()
@@ -262,9 +262,18 @@ X = good().tocsc(); X.indices[1] = 10**6; cases.append(X)
 X = good().tocsc(); X.indptr[1] = -3; cases.append(X)
 X = good().tocoo(); X.row[0] = 10**6; cases.append(X)
 X = good().tocoo(); X.col[0] = -1; cases.append(X)
+X = good().tocoo(); X.row[0] = -10**9; cases.append(X)
+X = good().tobsr(blocksize=(2, 2)); X.indptr[-1] = 10**6; cases.append(X)
+X = good().tobsr(blocksize=(2, 2)); X.indices[0] = 10**6; cases.append(X)
+X = good().tobsr(blocksize=(2, 2)); X.data = X.data[:1]; cases.append(X)
+X = good().tocoo(); X.data = X.data[:2]; cases.append(X)
+regressor = fastnn.MLPRegressor(hidden_layer_sizes=(4,), max_iter=2).fit(good(), np.arange(4.0))
 for i, X in enumerate(cases):
+    # the estimators check X before scikit-learn's checks let scipy convert it
     for call in (lambda: net.predict(X), lambda: net.fit(X, y, verbose=0),
-                 lambda: net.train_step(X, y)):
+                 lambda: net.train_step(X, y), lambda: regressor.predict(X),
+                 lambda: regressor.partial_fit(X, np.arange(4.0)),
+                 lambda: fastnn.MLPRegressor(max_iter=2).fit(X, np.arange(4.0))):
         try:
             call()
         except ValueError:
@@ -276,7 +285,32 @@ print("refused", len(cases))
 
 
 def test_tampered_matrices_raise_value_error_and_never_crash():
-    assert run_isolated(TAMPERED).strip() == "refused 9"
+    assert run_isolated(TAMPERED).strip() == "refused 14"
+
+
+def test_index_arrays_that_are_not_integers_are_refused():
+    X = sp.csr_matrix(np.eye(3)[[0, 1, 2, 1]])
+    X.indices = X.indices.astype(np.float64) + 0.7  # scipy would truncate them to integers
+    with pytest.raises(TypeError, match="X.indices must be an array of integers"):
+        mlp(k=3).predict(X)
+    with pytest.raises(TypeError, match="X.indices must be an array of integers"):
+        fastnn.MLPRegressor(max_iter=1).fit(X, np.arange(4.0))
+
+
+def test_the_checked_rows_own_their_index_arrays():
+    # another reference to the caller's matrix cannot change what a kernel reads
+    X = sp.random(20, 6, density=0.4, format="csr", random_state=0, dtype=np.float32)
+    checked = fastnn.validation.check_sparse_x(mlp("float32", k=6), X)
+    for ours, theirs in ((checked.indptr, X.indptr), (checked.indices, X.indices)):
+        assert not np.shares_memory(ours, theirs)
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_forward_takes_sparse_x_and_a_sparse_y_is_named():
+    net, X = mlp(k=6, classes=2), sp.random(20, 6, density=0.4, format="csc", random_state=1)
+    np.testing.assert_array_equal(net.forward(X), net.forward(X.toarray().astype(net.dtype)))
+    with pytest.raises(TypeError, match="y must be a dense array, got a sparse"):
+        net.fit(X, sp.csr_matrix(np.eye(2)[np.arange(20) % 2]), verbose=0)
 
 
 # ---------------------------------------------------------------- estimators
