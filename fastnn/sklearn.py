@@ -22,17 +22,17 @@ Sparse X (scipy.sparse matrices and arrays, as scikit-learn's MLPs take them) tr
 without densifying: the first layer multiplies the CSR rows directly (fastnn.sparse), on the
 layer-by-layer path rather than in the engine.
 
-Differences: MLPRegressor(loss="poisson") refuses negative
-targets (ValueError; scikit-learn 1.9 trains on them, to a NaN or meaningless loss); negative or
-all-zero sample weights, strings as sample weights, and momentum=1 are refused (ValueError,
-naming them; fastnn's engine runs momentum in [0, 1)), and with float32 X so are y and sample
-weights beyond float32's range (scikit-learn keeps those in float64). Where scikit-learn raises
-ValueError("Solver produced non-finite parameter weights...") at the end of fit, so do these,
-but they stop training at the first epoch whose loss, weights or optimizer state turn NaN or
-infinite rather than train on (so an overflow of Adam's state alone, after which scikit-learn's
-steps round to 0, raises here). With early_stopping=True, where scikit-learn trains on through
-the NaN epochs and keeps the best weights, these stop at that epoch with a RuntimeWarning and
-keep the best weights too (n_iter_ and loss_curve_ then end there).
+Differences: MLPRegressor(loss="poisson") refuses negative targets (ValueError; scikit-learn 1.9
+trains on them, to a NaN or meaningless loss); negative or all-zero sample weights, strings as
+sample weights, and momentum=1 are refused (ValueError, naming them; fastnn's engine runs
+momentum in [0, 1)), and with float32 X so are y and sample weights beyond float32's range
+(scikit-learn keeps those in float64). Where scikit-learn raises ValueError("Solver produced
+non-finite parameter weights...") at the end of fit, so do these, but they stop training at the
+first epoch whose loss, weights or optimizer state turn NaN or infinite rather than train on (so
+an overflow of Adam's state alone, after which scikit-learn's steps round to 0, raises here).
+With early_stopping=True, where scikit-learn trains on through the NaN epochs and keeps the best
+weights, these stop at that epoch with a RuntimeWarning and keep the best weights too (n_iter_
+and loss_curve_ then end there).
 
 A fit or partial_fit that raises leaves the estimator as it was before the call: every argument
 and parameter is checked before any attribute is set, and a fit that fails later (a diverging
