@@ -1,6 +1,7 @@
 """partial_fit's fixed cost per call: fastnn's MLPClassifier against scikit-learn's on the same
 small blocks (10 rows x 20 features, hidden (16,), two classes, adam), the two interleaved call
-by call, as Dask's Incremental or a stream calls it. Prints the median microseconds per call.
+by call, as Dask's Incremental or a stream calls it; then fastnn alone on the same blocks, as a
+stream calls it. Prints the median microseconds per call.
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/partial_fit.py [calls] [rows]
 """
@@ -32,3 +33,13 @@ for block in blocks[1:]:
 ours, theirs = (statistics.median(times[name]) * 1e6 for name in models)
 print(f"partial_fit, {rows} x 20 blocks, hidden (16,), median of {calls - 1} calls: fastnn "
       f"{ours:.0f} us, scikit-learn {theirs:.0f} us, scikit-learn / fastnn = {theirs / ours:.1f}")
+# A stream calls one model only: the same blocks again on a fresh fastnn model, alone (each
+# scikit-learn call between two of fastnn's evicts fastnn's objects from the caches).
+model = fastnn.MLPClassifier((16,), random_state=0)
+model.partial_fit(*blocks[0], classes=[0, 1])
+alone = []
+for block in blocks[1:]:
+    start = time.perf_counter()
+    model.partial_fit(*block)
+    alone.append(time.perf_counter() - start)
+print(f"fastnn alone (a stream's calls): median {statistics.median(alone) * 1e6:.0f} us")

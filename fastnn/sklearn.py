@@ -66,7 +66,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from fastnn import layers as L
-from fastnn import losses, optimizers, registry, sklearn_params, training
+from fastnn import kernels, losses, optimizers, registry, sklearn_params, training
 from fastnn import sklearn_inputs as inputs
 from fastnn.network import Network
 from fastnn.validation import check_xy
@@ -384,7 +384,7 @@ class _BaseMLP(BaseEstimator):
         else:
             self._fit_stochastic(X, T, Y, sample_weight, incremental)
         # scikit-learn's last check of fit
-        if not all(np.isfinite(w).all() for w in chain(self.coefs_, self.intercepts_)):
+        if not all(map(kernels.all_finite, chain(self.coefs_, self.intercepts_))):
             raise ValueError(NON_FINITE_WEIGHTS)
 
     def _take_classes(self, data):

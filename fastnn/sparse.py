@@ -70,6 +70,8 @@ class CSR:
 
 def is_sparse(X):
     """Whether X is a scipy.sparse matrix or array, or a checked CSR."""
+    if type(X) is np.ndarray:  # the common case, told first
+        return False
     if isinstance(X, CSR):
         return True
     import sys
