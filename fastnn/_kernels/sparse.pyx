@@ -95,6 +95,25 @@ cdef void _gather(const index_t* indptr, const index_t* indices, const source_t*
         out_indptr[r + 1] = <index_t>q
 
 
+cdef void _gather_values(const index_t* indptr, const index_t* indices, const void* data,
+                         bint in32, bint out32, const Py_ssize_t* rows, Py_ssize_t n_rows,
+                         index_t* out_indptr, index_t* out_indices,
+                         void* out_data) noexcept nogil:
+    """_gather for the stored values' dtype (in32) and the output's (out32)."""
+    if in32 and out32:
+        _gather(indptr, indices, <const float*>data, rows, n_rows, out_indptr, out_indices,
+                <float*>out_data)
+    elif in32:
+        _gather(indptr, indices, <const float*>data, rows, n_rows, out_indptr, out_indices,
+                <double*>out_data)
+    elif out32:
+        _gather(indptr, indices, <const double*>data, rows, n_rows, out_indptr, out_indices,
+                <float*>out_data)
+    else:
+        _gather(indptr, indices, <const double*>data, rows, n_rows, out_indptr, out_indices,
+                <double*>out_data)
+
+
 cdef Py_ssize_t _gathered_nnz(const index_t* indptr, const Py_ssize_t* rows,
                               Py_ssize_t n_rows) noexcept nogil:
     cdef Py_ssize_t r, total = 0
@@ -332,29 +351,9 @@ def csr_gather(indptr, indices, data, rows, dtype):
     cdef bint in32 = X.dtype == cnp.NPY_FLOAT32, out32 = out_dtype == np.float32
     with nogil:
         if X.itype == cnp.NPY_INT32:
-            if in32 and out32:
-                _gather(<const int32_t*>p, <const int32_t*>q, <const float*>v, rp, n_rows,
-                        <int32_t*>op, <int32_t*>oq, <float*>ov)
-            elif in32:
-                _gather(<const int32_t*>p, <const int32_t*>q, <const float*>v, rp, n_rows,
-                        <int32_t*>op, <int32_t*>oq, <double*>ov)
-            elif out32:
-                _gather(<const int32_t*>p, <const int32_t*>q, <const double*>v, rp, n_rows,
-                        <int32_t*>op, <int32_t*>oq, <float*>ov)
-            else:
-                _gather(<const int32_t*>p, <const int32_t*>q, <const double*>v, rp, n_rows,
-                        <int32_t*>op, <int32_t*>oq, <double*>ov)
+            _gather_values(<const int32_t*>p, <const int32_t*>q, v, in32, out32, rp, n_rows,
+                           <int32_t*>op, <int32_t*>oq, ov)
         else:
-            if in32 and out32:
-                _gather(<const int64_t*>p, <const int64_t*>q, <const float*>v, rp, n_rows,
-                        <int64_t*>op, <int64_t*>oq, <float*>ov)
-            elif in32:
-                _gather(<const int64_t*>p, <const int64_t*>q, <const float*>v, rp, n_rows,
-                        <int64_t*>op, <int64_t*>oq, <double*>ov)
-            elif out32:
-                _gather(<const int64_t*>p, <const int64_t*>q, <const double*>v, rp, n_rows,
-                        <int64_t*>op, <int64_t*>oq, <float*>ov)
-            else:
-                _gather(<const int64_t*>p, <const int64_t*>q, <const double*>v, rp, n_rows,
-                        <int64_t*>op, <int64_t*>oq, <double*>ov)
+            _gather_values(<const int64_t*>p, <const int64_t*>q, v, in32, out32, rp, n_rows,
+                           <int64_t*>op, <int64_t*>oq, ov)
     return out_p, out_q, out_v
