@@ -312,7 +312,12 @@ def register_layer(cls, rule):
 
 def network_graph(g, net, x):
     """Write what net.predict computes on the rows `x` into g; returns the output's name."""
-    net._refresh()
+    with net._lock:  # the layers as one predict call would see them
+        net._refresh()
+        return _layers_graph(g, net, x)
+
+
+def _layers_graph(g, net, x):
     for i, layer in enumerate(net.train_layers):
         rule = LAYER_RULES.get(type(layer))
         if rule is None:
@@ -395,8 +400,13 @@ def export_onnx(model, path=None, *, dtype=None, opset=None):
         check_is_fitted(model)
         model._sync_parameters()  # coefs_ / intercepts_ the user replaced
         net, kind = model._network, type(model).__name__
-    dtype = _dtype(net.dtype if dtype is None else dtype)
-    opset = _opset(onnx, opset)
+    with net._lock:
+        net._refresh()  # n_features and n_outputs as the layers now have them
+        return _export(model, net, kind, path, _dtype(net.dtype if dtype is None else dtype),
+                       _opset(onnx, opset))
+
+
+def _export(model, net, kind, path, dtype, opset):
     g = _HelperGraph(dtype, opset)
     rows = None  # any number of rows
     inputs = [("X", dtype, [rows, net.n_features])]
