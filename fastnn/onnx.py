@@ -104,9 +104,12 @@ class _HelperGraph(Graph):
     def model(self, inputs, outputs):
         """The ModelProto of the nodes so far; inputs and outputs: (name, dtype, shape)."""
         helper = self.onnx.helper
-        info = [[helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(
-            np.dtype(dtype)), shape) for name, dtype, shape in group] for group in (inputs, outputs)]
-        graph = helper.make_graph(self.nodes, "fastnn", *info, self.initializers)
+        def info(group):
+            return [helper.make_tensor_value_info(
+                name, helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), shape)
+                for name, dtype, shape in group]
+        graph = helper.make_graph(self.nodes, "fastnn", info(inputs), info(outputs),
+                                  self.initializers)
         model = helper.make_model(graph, producer_name="fastnn",
                                   opset_imports=[helper.make_opsetid("", self.opset)])
         # the oldest IR version the opset allows, so that older runtimes load it too

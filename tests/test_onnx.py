@@ -24,6 +24,12 @@ def run(model, X):
     return session.run(None, {session.get_inputs()[0].name: X})
 
 
+def declared_shape(value_info):
+    """A graph input's or output's shape as declared, None for a dynamic dimension."""
+    return [d.dim_value if d.HasField("dim_value") else None
+            for d in value_info.type.tensor_type.shape.dim]
+
+
 def assert_matches(net, X, **kwargs):
     dtype = np.dtype(kwargs.get("dtype") or net.dtype).type
     X = np.ascontiguousarray(X, dtype)
@@ -151,8 +157,8 @@ def test_dynamic_batch_and_dtype_of_export(tmp_path):
                       random_state=0)
     model = fnn.export_onnx(net, tmp_path / "m.onnx")
     assert onnx.load(tmp_path / "m.onnx") == model
-    dims = model.graph.input[0].type.tensor_type.shape.dim
-    assert [d.HasField("dim_value") for d in dims] == [False, True] and dims[1].dim_value == 4
+    assert declared_shape(model.graph.input[0]) == [None, 4]
+    assert declared_shape(model.graph.output[0]) == [None, 3]
     for rows in (1, 1000):
         assert_matches(net, rng.normal(size=(rows, 4)))
     # a float32 model of a float64 network: its weights rounded, the outputs close
@@ -256,6 +262,8 @@ def test_classifier(kind, dtype):
     clf = fitted(fnn.MLPClassifier((7,), activation="tanh", max_iter=30, random_state=0), X, y)
     model = fnn.export_onnx(clf)
     assert [o.name for o in model.graph.output] == ["label", "probabilities"]
+    assert declared_shape(model.graph.output[0]) == [None] + [3] * (kind == "multilabel")
+    assert declared_shape(model.graph.output[1]) == [None, 3 if kind != "binary" else 2]
     label, proba = run(model, X)
     np.testing.assert_array_equal(label, clf.predict(X))
     assert label.dtype == (np.int64 if kind != "binary" else object)
@@ -272,6 +280,7 @@ def test_regressor(outputs, dtype):
                  X, y.ravel() if outputs == 1 else y)
     model = fnn.export_onnx(reg)
     assert [o.name for o in model.graph.output] == ["variable"]
+    assert declared_shape(model.graph.output[0]) == [None, outputs]
     values, = run(model, X)
     assert values.shape == (60, outputs)
     np.testing.assert_allclose(values.reshape(reg.predict(X).shape), reg.predict(X),
@@ -345,10 +354,13 @@ def test_pipeline_regressor(skl2onnx, outputs, dtype):
     rng = np.random.default_rng(13)
     X = rng.normal(size=(50, 3)) * 20
     y = X[:, :outputs] / 20
-    pipe = fitted(Pipeline([("s", StandardScaler()), ("m", fnn.MLPRegressor(
-        hidden_layer_sizes=(5,), max_iter=20, random_state=0))]), X, y.ravel() if outputs == 1 else y)
+    reg = fnn.MLPRegressor(hidden_layer_sizes=(5,), max_iter=20, random_state=0)
+    pipe = fitted(Pipeline([("s", StandardScaler()), ("m", reg)]),
+                  X, y.ravel() if outputs == 1 else y)
     X = X.astype(dtype)
-    values, = run(skl2onnx.to_onnx(pipe, X[:1]), X)
+    model = skl2onnx.to_onnx(pipe, X[:1])
+    assert declared_shape(model.graph.output[0]) == [None, outputs]
+    values, = run(model, X)
     assert values.shape == (50, outputs) and values.dtype == dtype
     np.testing.assert_allclose(values.reshape(pipe.predict(X).shape), pipe.predict(X),
                                atol=TOL[dtype] * 10)
