@@ -329,7 +329,7 @@ def _layers_graph(g, net, x):
                 f": fastnn has no ONNX rule for that class; give it one with "
                 f"fastnn.onnx.register_layer({type(layer).__name__}, rule)")
         x = rule(g, layer, x)
-    final = net._prediction_activation()
+    final = net.prediction_activation
     return x if final is None else ACTIVATION_RULES[final](g, x, 0.0)
 
 
@@ -345,12 +345,18 @@ def _class_labels(classes):
     return np.array([str(c) for c in classes])
 
 
+def _multilabel(clf):
+    """Whether a fitted MLPClassifier is multi-label: a sigmoid per label, not one for two
+    classes."""
+    return clf.out_activation_ == "logistic" and clf.n_outputs_ > 1
+
+
 def classifier_graph(g, clf, x, label, probabilities, nocl=False):
     """Write a fitted MLPClassifier into g, its outputs named `label` and `probabilities`:
     classes_[argmax] (nocl: the index itself) and predict_proba; multi-label, an int64 0/1
     column per label (probability > 0.5), as scikit-learn's converter."""
-    p = network_graph(g, clf._network, x)
-    if clf._label_binarizer.y_type_ == "multilabel-indicator":
+    p = network_graph(g, clf.fitted_network(), x)
+    if _multilabel(clf):
         g.op("Cast", g.op("Greater", p, g.const(0.5)), output=label, to=_onnx().TensorProto.INT64)
         g.op("Identity", p, output=probabilities)
         return
@@ -395,14 +401,11 @@ def export_onnx(model, path=None, *, dtype=None, opset=None):
     if isinstance(model, Network):
         net, kind = model, "network"
     else:
-        from sklearn.utils.validation import check_is_fitted
         from fastnn.sklearn import MLPClassifier, MLPRegressor
         if not isinstance(model, (MLPClassifier, MLPRegressor)):
             raise TypeError(f"model must be a fastnn Network, MLPClassifier or MLPRegressor, "
                             f"got {type(model).__name__}")
-        check_is_fitted(model)
-        model._sync_parameters()  # coefs_ / intercepts_ the user replaced
-        net, kind = model._network, type(model).__name__
+        net, kind = model.fitted_network(), type(model).__name__
     with net._lock:
         net._refresh()  # n_features and n_outputs as the layers now have them
         return _export(model, net, kind, path, _dtype(net.dtype if dtype is None else dtype),
@@ -415,7 +418,7 @@ def _export(model, net, kind, path, dtype, opset):
     inputs = [("X", dtype, [rows, net.n_features])]
     if kind == "MLPClassifier":
         classifier_graph(g, model, "X", "label", "probabilities")
-        multilabel = model._label_binarizer.y_type_ == "multilabel-indicator"
+        multilabel = _multilabel(model)
         labels = np.dtype(np.int64) if multilabel else _class_labels(model.classes_).dtype
         outputs = [("label", object if labels.kind == "U" else labels,
                     [rows, len(model.classes_)] if multilabel else [rows]),
@@ -474,7 +477,7 @@ def _classifier_shapes(operator):
     from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
     calculate_linear_classifier_output_shapes(operator)
     clf = operator.raw_operator
-    if clf._label_binarizer.y_type_ == "multilabel-indicator":  # a 0/1 column per label
+    if _multilabel(clf):  # a 0/1 column per label
         rows = operator.inputs[0].get_first_dimension()
         operator.outputs[0].type = Int64TensorType([rows, len(clf.classes_)])
 
@@ -486,7 +489,7 @@ def _regressor_shapes(operator):
     kind = DoubleTensorType if isinstance(operator.inputs[0].type, DoubleTensorType) \
         else FloatTensorType
     rows = operator.inputs[0].get_first_dimension()
-    operator.outputs[0].type = kind([rows, operator.raw_operator.n_outputs_])
+    operator.outputs[0].type = kind([rows, 1])
 
 
 def _converter_input(scope, operator, container):
@@ -494,8 +497,6 @@ def _converter_input(scope, operator, container):
     input cast to it), as skl2onnx's MLP converters."""
     onnx = _onnx()
     from skl2onnx.common.data_types import guess_proto_type
-    estimator = operator.raw_operator
-    estimator._sync_parameters()
     double = guess_proto_type(operator.inputs[0].type) == onnx.TensorProto.DOUBLE
     g = _Skl2onnxGraph(np.float64 if double else np.float32, scope, container)
     x = operator.inputs[0].full_name
@@ -514,5 +515,5 @@ def _convert_classifier(scope, operator, container):
 
 def _convert_regressor(scope, operator, container):
     g, x = _converter_input(scope, operator, container)
-    g.op("Identity", network_graph(g, operator.raw_operator._network, x),
+    g.op("Identity", network_graph(g, operator.raw_operator.fitted_network(), x),
          output=operator.outputs[0].full_name)
