@@ -25,7 +25,7 @@ import numpy as np
 from fastnn import layers as L
 from fastnn import registry
 
-DEFAULT_OPSET = 17  # onnxruntime 1.14 and later run it; LayerNorm needs none of the newer ops
+DEFAULT_OPSET = 17  # has every operator used here; older runtimes than the newest opset load it
 MIN_OPSET = 13  # Softmax over the last axis alone, Where and the double kernels used here
 EXTRA = 'pip install "fastnn[onnx]"'
 
@@ -489,7 +489,7 @@ def _regressor_shapes(operator):
     kind = DoubleTensorType if isinstance(operator.inputs[0].type, DoubleTensorType) \
         else FloatTensorType
     rows = operator.inputs[0].get_first_dimension()
-    operator.outputs[0].type = kind([rows, 1])
+    operator.outputs[0].type = kind([rows, operator.raw_operator.n_outputs_])
 
 
 def _converter_input(scope, operator, container):
