@@ -41,4 +41,7 @@ def __getattr__(name):
     if name in ("MLPClassifier", "MLPRegressor"):
         from fastnn import sklearn
         return getattr(sklearn, name)
+    if name == "export_onnx":  # fastnn.onnx imports onnx only when it exports
+        from fastnn.onnx import export_onnx
+        return export_onnx
     raise AttributeError(f"module 'fastnn' has no attribute {name!r}")

@@ -398,6 +398,13 @@ def check_path(path):
         raise PermissionError(f"cannot save to {path}: the folder {folder} is not writable")
 
 
+def write_file(path, write):
+    """Write the file `path` as save does (through write(f) into a partial file beside it, then
+    replacing the old one at once), refusing what save refuses."""
+    target, existing = _target(path)
+    _write(target, existing, write)
+
+
 def _partial_name(target):
     """.<name>.fastnn-partial beside the target; a long name is shortened, keeping it unique."""
     folder, name = os.path.split(os.path.abspath(target))

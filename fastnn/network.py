@@ -646,6 +646,13 @@ class Network(Tracked):
             return self.layers[-1].kind
         return self.loss.output_activation
 
+    @property
+    def prediction_activation(self):
+        """What predict applies to the outputs of train_layers: "softmax", "sigmoid",
+        "exponential" or None (the loss's output activation, or the final Softmax or Sigmoid
+        that trains fused with the loss)."""
+        return self._prediction_activation()
+
     def predict(self, X, batch_size=None):
         """The model's outputs for X: class probabilities for the classification losses (softmax
         or sigmoid applied), values for regression. Works through X in bounded chunks (of

@@ -280,6 +280,14 @@ class _BaseMLP(BaseEstimator):
                     setattr(dense, attr, np.array(given[i], dtype=net.dtype, order="C"))
                     given[i] = getattr(dense, attr)
 
+    def fitted_network(self):
+        """The fastnn Network that predict runs, holding coefs_ and intercepts_ (arrays you
+        replaced taken up), as fastnn.export_onnx reads it. Train the estimator, not it.
+        NotFittedError before fit."""
+        check_is_fitted(self)
+        self._sync_parameters()
+        return self._network
+
     def _check_replaced_parameters(self):
         """ValueError if coefs_ / intercepts_ were replaced by arrays the network cannot take."""
         for name, attr in (("coefs_", "W"), ("intercepts_", "b")):

@@ -13,6 +13,9 @@ ALLOWED = {
                                  "first half, as the inverse of save (see test_imports.ALLOWED)",
     ("fastnn.io", "net._refresh"): "save checks the network as every Network call does, and load "
                                    "checks the one it built",
+    ("fastnn.onnx", "net._refresh"): "export checks the network as every Network call does",
+    ("fastnn.onnx", "net._lock"): "export reads the layers under the lock predict and save hold, "
+                                  "not while a fit in another thread changes them",
     ("fastnn.network", "net._refresh"): "astype's copy is a Network, this module's own class",
     ("fastnn.layers", "layer._configure"): "Dense.from_arrays configures a Dense, this module's "
                                            "own class",
