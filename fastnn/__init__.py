@@ -17,7 +17,8 @@ from fastnn.callbacks import (CSVLogger, Callback, EarlyStopping, History,  # no
                               ReduceLROnPlateau, TerminateOnNaN)
 from fastnn.gradcheck import gradcheck  # noqa: F401
 from fastnn.layers import (BatchNorm, BatchNormalization, Dense, Dropout,  # noqa: F401
-                           Identity, Layer, LayerNorm, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh)
+                           Identity, Layer, LayerNorm, LeakyReLU, Normalization, ReLU,
+                           Sigmoid, Softmax, Tanh)
 from fastnn.losses import (MAE, MSE, BinaryCrossEntropy, CrossEntropy,  # noqa: F401
                            HalfPoissonDeviance, Huber, Loss, Poisson, SoftmaxCrossEntropy,
                            SumOfSquares)

@@ -10,7 +10,7 @@ from fastnn import validation as V
 def set_weights(net, weights):
     """Write `weights` into the layers' arrays (layer.weights, in order) after checking every
     one of them: a list of as many arrays, each of its target's shape, castable to its dtype,
-    finite, and a BatchNorm's running variance >= 0."""
+    finite, and a variance (BatchNorm's running_var, Normalization's) >= 0."""
     targets = [w for layer in net.layers for w in layer.weights]
     if isinstance(weights, np.ndarray) or not isinstance(weights, (list, tuple)):
         raise TypeError(f"weights must be a list of arrays, got {type(weights).__name__}")
@@ -18,6 +18,7 @@ def set_weights(net, weights):
         raise ValueError(f"weights must hold {len(targets)} arrays (get_weights' order), "
                          f"got {len(weights)}")
     variances = {id(layer.running_var) for layer in net.layers if isinstance(layer, L.BatchNorm)}
+    variances |= {id(layer.variance) for layer in net.layers if isinstance(layer, L.Normalization)}
     values = []
     for i, (target, value) in enumerate(zip(targets, weights)):
         value = V.real_array(f"weights[{i}]", value)
@@ -31,8 +32,8 @@ def set_weights(net, weights):
         if not kernels.all_finite(np.ascontiguousarray(value)):
             raise ValueError(f"weights[{i}] holds NaN or infinity (in {target.dtype})")
         if id(target) in variances and not (value >= 0).all():
-            raise ValueError(f"weights[{i}] is a BatchNorm's running_var: a variance, which "
-                             f"must be >= 0")
+            raise ValueError(f"weights[{i}] is a variance (a BatchNorm's running_var or a "
+                                 f"Normalization's variance), which must be >= 0")
         values.append(value)
     for target, value in zip(targets, values):
         target[...] = value

@@ -4,11 +4,12 @@ A model file is a .npz archive (a zip of .npy members, stored uncompressed, as N
 writes them): `metadata.npy` holds a JSON description (format, version, dtype, layers, loss,
 optimizer), `param_<i>.npy` the parameters in the order of Network.parameters(),
 `opt_<i>_<j>.npy` the optimizer's state arrays of parameter i and `buffer_<i>.npy` the layers'
-buffers (BatchNorm's running statistics), in the order of the layers' buffers() (a file of a
+buffers (BatchNorm's running statistics, Normalization's mean and variance), in the order of the layers' buffers() (a file of a
 network without them has none, as files written before they existed). Since version 2 the
 description also holds what training draws from and runs on (the network's random generator,
 each Dropout's stream, the seed of validation_split, threads), so a loaded network continues
-training as the saved one would, bit for bit.
+training as the saved one would, bit for bit. Version 3 adds "columns": the network's
+feature_names, class_names and target_name (null when not set).
 
 load checks every field of the description, then compares the shapes it declares with the
 arrays' .npy headers and the sizes the archive records, before it allocates anything; it reads
@@ -37,8 +38,9 @@ except ImportError:  # Windows: no advisory locks, concurrent saves to one path 
     fcntl = None
 
 FORMAT = "fastnn-network"
-VERSION = 2  # 2 adds "training": the generator, the dropout streams and threads
-READS = (1, 2)
+VERSION = 3  # 2 adds "training": the generator, the dropout streams and threads; 3 "columns"
+READS = (1, 2, 3)
+MAX_NAME_CHARS = 1000
 GENERATORS = ("PCG64", "PCG64DXSM")  # bit generators whose state a file holds (NumPy's default)
 MAX_METADATA_BYTES = 1 << 24  # a description of 10^5 layers is about 6 MB
 MAX_LAYERS = 100_000
@@ -65,6 +67,8 @@ def describe(net):
                      "streams": [[int(v) for v in layer.state] for layer in net.layers
                                  if isinstance(layer, L.Dropout)],
                      "split_seed": net.split_seed},
+        "columns": {"features": net.feature_names, "classes": net.class_names,
+                    "target": net.target_name},
     }
     arrays = {f"param_{i}": p for i, p in enumerate(net.parameters())}
     arrays.update({f"buffer_{i}": b for i, b in
@@ -201,7 +205,7 @@ class Description:
         if type(version) is not int or version not in READS:
             raise ValueError(f"format version {version!r}: this fastnn reads versions {READS}")
         _fields(meta, "the metadata", ("format", "version", "dtype", "layers", "loss", "optimizer")
-                + (("training",) if version >= 2 else ()))
+                + (("training",) if version >= 2 else ()) + (("columns",) if version >= 3 else ()))
         if meta["format"] != FORMAT:
             raise ValueError(f"format is {meta['format']!r}, not {FORMAT!r}")
         if meta["dtype"] not in ("float32", "float64"):
@@ -257,6 +261,10 @@ class Description:
         self.threads, self.generator, self.streams, self.split_seed = (
             _training(meta["training"], n_dropout) if version >= 2
             else (1, np.random.default_rng(), None, None))
+        dense = [config for cls, config, *_ in self.layers if cls is L.Dense]
+        n_features, n_outputs = (dense[0]["n_in"], dense[-1]["n_out"]) if dense else (0, 0)
+        self.columns = (_columns(meta["columns"], n_features, n_outputs) if version >= 3
+                        else (None, None, None))
 
     def members(self):
         """{member name: shape} of every array the file must hold, and no other."""
@@ -265,6 +273,32 @@ class Description:
         for i, count in enumerate(self.state_counts):
             shapes.update({f"opt_{i}_{j}": self.shapes[i] for j in range(count)})
         return shapes
+
+
+def _names(value, where, count=None):
+    """A list of strings (count of them, if given), or None."""
+    if value is None:
+        return None
+    if not (isinstance(value, list) and all(isinstance(v, str) and len(v) <= MAX_NAME_CHARS
+                                            for v in value)):
+        raise ValueError(f"{where} must be null or a list of strings of at most "
+                         f"{MAX_NAME_CHARS} characters")
+    if count is not None and len(value) not in count:
+        raise ValueError(f"{where} must hold {' or '.join(map(str, count))} names, got "
+                         f"{len(value)}")
+    return list(value)
+
+
+def _columns(spec, n_features, n_outputs):
+    """(feature names, class names, target name) of a description's "columns" field."""
+    _fields(spec, "columns", ("features", "classes", "target"))
+    target = spec["target"]
+    if target is not None and not (isinstance(target, str) and len(target) <= MAX_NAME_CHARS):
+        raise ValueError(f"columns.target must be null or a string of at most {MAX_NAME_CHARS} "
+                         f"characters")
+    return (_names(spec["features"], "columns.features", (n_features,)),
+            _names(spec["classes"], "columns.classes", (n_outputs, 2) if n_outputs == 1
+                   else (n_outputs,)), target)
 
 
 def _construct(cls, config, where):
@@ -578,6 +612,7 @@ def _read(f, file_size):
     net._setup(layers, description.loss, optimizer, description.dtype, None,
                description.threads, True)
     net.rng, net.split_seed = description.generator, description.split_seed
+    net.feature_names, net.class_names, net.target_name = description.columns
     net._refresh()
     return net
 

@@ -28,7 +28,7 @@ class Layer(Tracked):
     # What forward keeps for backward, and the output buffers reused while the batch's shape
     # stays: a pickled or copied layer leaves them out (None, as before a first forward).
     _SCRATCH = ("_x", "_y", "_factor", "_xhat", "_mask", "_out", "_dx", "_factor_buffer",
-                "_inv_std", "_xhat_buffer")
+                "_inv_std", "_xhat_buffer", "_scale")
     # gradient -> its parameter: pickled as nothing, unpickled as zeros (as a new layer's)
     _GRADIENTS = {}
 
@@ -613,6 +613,123 @@ class LayerNorm(_Normalization):
 
     def config(self):
         return {"n": self.n, "eps": self.eps}
+
+
+class Normalization(Layer):
+    """Standardize features with fixed statistics, as keras.layers.Normalization (axis=-1): out
+    = (x - mean) / scale, or x * scale + mean with invert=True (back to the original units: a
+    regressor's last layer). scale = sqrt(variance), and 1 where the variance is 0 (a constant
+    feature, as scikit-learn's StandardScaler; Keras divides by epsilon there). Training does
+    not change the statistics; `adapt(X)` sets them from data. A network with one trains and
+    predicts layer by layer (not in the fused engine).
+
+    Parameters
+    ----------
+    n : int, optional
+        Features; taken from `mean` when not given (or from the data, by adapt).
+    mean, variance : array-like of shape (n,), optional
+        Finite; variance >= 0. Without them, 0 and 1 (the identity) until adapt.
+    invert : bool, default False
+    dtype : str, optional
+        Of the statistics: float64 unless given, until a Network converts them to its own.
+
+    Attributes
+    ----------
+    mean, variance : ndarray of shape (n,)
+    """
+
+    buffer_names = ("mean", "variance")
+
+    def __init__(self, n=None, mean=None, variance=None, invert=False, dtype=None):
+        dtype = np.float64 if dtype is None else dtype
+        if n is None and mean is None and variance is None:
+            self.n, self.mean, self.variance = None, None, None  # until adapt
+            self._dtype = np.dtype(dtype)
+        else:
+            stats = [None if a is None else V.real_array(name, a).reshape(-1)
+                     for name, a in (("mean", mean), ("variance", variance))]
+            if n is None:
+                n = len(next(a for a in stats if a is not None))
+            self.n = V.integer("n", n, 1)
+            defaults = (np.zeros(self.n), np.ones(self.n))
+            self.mean, self.variance = (np.asarray(a if a is not None else d, dtype)
+                                        for a, d in zip(stats, defaults))
+            self.check("Normalization")
+        if not isinstance(invert, (bool, np.bool_)):
+            raise TypeError(f"invert must be True or False, got {invert!r}")
+        self.invert = bool(invert)
+
+    def adapt(self, X):
+        """Set mean and variance (the biased one, as Keras and StandardScaler) from the rows of
+        a 2-D array X, computed in float64 and kept in the layer's dtype. Returns the layer."""
+        X = V.real_array("X", X)
+        if X.ndim != 2 or len(X) == 0:
+            raise ValueError(f"adapt takes a 2-D array with at least one row, got shape {X.shape}")
+        if self.n is not None and X.shape[1] != self.n:
+            raise ValueError(f"X has {X.shape[1]} features, this Normalization {self.n}")
+        if not K.all_finite(np.ascontiguousarray(X, np.float64)):
+            raise ValueError("X contains NaN or infinity")
+        dtype = self._dtype if self.mean is None else self.mean.dtype
+        self.n = X.shape[1]
+        self.mean = X.mean(axis=0, dtype=np.float64).astype(dtype)
+        self.variance = X.var(axis=0, dtype=np.float64).astype(dtype)
+        return self
+
+    def check(self, where="layer"):
+        if self.n is None:
+            raise ValueError(f"{where} is a Normalization without statistics: call its "
+                             f"adapt(X) or give mean and variance")
+        for name in self.buffer_names:
+            array = getattr(self, name)
+            if not (isinstance(array, np.ndarray) and array.shape == (self.n,)
+                    and array.dtype.kind == "f"):
+                raise ValueError(f"{where}.{name} must be a float array of shape ({self.n},)")
+            if not K.all_finite(np.ascontiguousarray(array)):
+                raise ValueError(f"{where}.{name} holds NaN or infinity")
+        if np.any(self.variance < 0):
+            raise ValueError(f"{where}.variance must be >= 0 (a variance)")
+
+    @property
+    def scale(self):
+        """sqrt(variance), 1 where the variance is 0, in the statistics' dtype."""
+        scale = np.sqrt(self.variance)
+        scale[scale == 0] = 1
+        return scale
+
+    @classmethod
+    def buffer_shapes(cls, config):
+        n = V.integer("n", config["n"], 1)
+        return [(n,), (n,)]
+
+    @classmethod
+    def from_arrays(cls, config, arrays, dtype):
+        return cls(config["n"], arrays[0], arrays[1], config["invert"], dtype)
+
+    def buffers(self):
+        return [] if self.n is None else [self.mean, self.variance]
+
+    def cast(self, dtype):
+        if self.n is not None:
+            self.mean, self.variance = self.mean.astype(dtype), self.variance.astype(dtype)
+
+    def forward(self, x, training=False):
+        out = self._buffer("_out", x.shape, x.dtype)
+        self._scale = self.scale.astype(x.dtype, copy=False)
+        if self.invert:
+            np.multiply(x, self._scale, out=out)
+            return np.add(out, self.mean, out=out)
+        np.subtract(x, self.mean, out=out)
+        return np.divide(out, self._scale, out=out)
+
+    def backward(self, grad):
+        if not self.needs_input_grad:
+            return None
+        dx = self._buffer("_dx", grad.shape, grad.dtype)
+        op = np.multiply if self.invert else np.divide
+        return op(grad, self._scale, out=dx)
+
+    def config(self):
+        return {"n": self.n, "invert": self.invert}
 
 
 NORM_LAYERS = (BatchNorm, LayerNorm)

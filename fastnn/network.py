@@ -28,6 +28,9 @@ MAX_ITERATIONS = 2**62  # optimizer steps stay below it, as the engine and model
 NON_FINITE_STEP_WARNING = ("the loss or the weights became NaN or infinite; the step was undone "
                            "(try a lower learning rate)")
 NON_FINITE_WARNING = training.NON_FINITE_WARNING
+# What the data's columns were called (the command line's CSV): saved in model files, unused
+# by the computation.
+COLUMN_NAMES = ("feature_names", "class_names", "target_name")
 
 
 class Network(Tracked):
@@ -52,13 +55,18 @@ class Network(Tracked):
             (Dense, each followed by an optional BatchNorm or LayerNorm, activation and
             Dropout); False forces the layer-by-layer Python path. Both give the same numbers.
 
+    feature_names, class_names, target_name: None, or what the data's columns are called (a
+    list of n_features strings, a list of a string per output (2 for one sigmoid output), a
+    string), as `python -m fastnn train --csv` sets them; saved in model files.
+
     The layers, their settings and arrays, the loss and the optimizer may be changed or replaced
     between calls: each call first checks the network again if anything changed. One fit or
     train_step runs at a time (another thread's is refused); predict and evaluate wait for it.
     """
 
     # Derived by the network itself, or set by callbacks: no change to what a plan covers.
-    _untracked = frozenset({"stop_training", "n_features", "n_outputs", "split_seed"})
+    _untracked = frozenset({"stop_training", "n_features", "n_outputs", "split_seed",
+                            *COLUMN_NAMES})
 
     def __setattr__(self, name, value):
         # As in the constructor, a loss or optimizer may be given by name.
@@ -95,6 +103,7 @@ class Network(Tracked):
         self.rng = np.random.default_rng(random_state)
         self.split_seed = None  # validation_split's seed, drawn from rng by the first split
         self.stop_training = False
+        self.feature_names = self.class_names = self.target_name = None
         self._plans, self._fast_plan = {}, None
         self._key, self._seen, self._keyed = None, (-1, None), None
         self._lock = threading.RLock()  # inference reuses buffers: one call at a time
@@ -122,7 +131,7 @@ class Network(Tracked):
                 layer.initialize(self.dtype)
                 continue
             if any(isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.dtype != self.dtype
-                   for a in layer.parameters()):
+                   for a in layer.parameters() + layer.buffers()):
                 layer.cast(self.dtype)
 
     def initialize(self):
@@ -235,6 +244,13 @@ class Network(Tracked):
         for i, layer in enumerate(self.layers):
             if isinstance(layer, L.Dense):
                 width = layer.n_out
+            elif isinstance(layer, L.Normalization):
+                if layer.n != width:
+                    raise ValueError(f"layers[{i}] is a Normalization of {layer.n} features on "
+                                     f"{width}: give it statistics of {width} features")
+                for name in layer.buffer_names:
+                    if getattr(layer, name).dtype != self.dtype:
+                        raise ValueError(f"layers[{i}].{name} must be a {self.dtype} array")
             elif isinstance(layer, L.NORM_LAYERS):
                 if layer.n != width:
                     raise ValueError(f"layers[{i}] is a {type(layer).__name__}({layer.n}) on "

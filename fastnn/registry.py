@@ -301,7 +301,7 @@ class Layer:
 
 LAYERS = ((Layer("Dense"),)
           + tuple(Layer(name, True) for name in dict.fromkeys(a.layer for a in ACTIVATIONS))
-          + (Layer("Dropout"), Layer("BatchNorm"), Layer("LayerNorm")))
+          + (Layer("Dropout"), Layer("BatchNorm"), Layer("LayerNorm"), Layer("Normalization")))
 
 
 @dataclass(frozen=True)

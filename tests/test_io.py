@@ -98,7 +98,8 @@ ODD_FIELDS = [
     (("training", "generator", "has_uint32"), 2), (("training", "generator", "state"), [1, 2]),
     (("training", "streams"), []), (("training", "streams"), [[1]]),
     (("training", "streams"), [[-1, 0]]), (("training", "streams"), [[2**64, 0]]),
-    (("training", "streams"), [[1.5, 0]]), (("training",), None), (("version",), 3),
+    (("training", "streams"), [[1.5, 0]]), (("training",), None), (("version",), 4),
+    (("columns",), None), (("columns", "features"), "a"), (("columns", "target"), 3),
     (("training", "split_seed"), -1), (("training", "split_seed"), 2**31),
     (("training", "split_seed"), "7"),
 ]
@@ -608,7 +609,7 @@ def test_files_of_version_1_still_load(tmp_path):
     net.save(tmp_path / "m.npz")
     meta, arrays = members(tmp_path / "m.npz")
     meta["version"] = 1
-    del meta["training"]
+    del meta["training"], meta["columns"]
     loaded = fnn.load(write(tmp_path / "v1.npz", meta, arrays))
     np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
     assert loaded.threads == 1
