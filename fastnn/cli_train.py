@@ -13,8 +13,6 @@ import math
 import sys
 import time
 
-import numpy as np
-
 from fastnn import cli_csv, registry
 from fastnn.cli import UsageError, available_cpus, check_distinct, check_output, check_plot
 
@@ -75,6 +73,10 @@ def check_options(args):
     if args.early_stopping is not None and args.early_stopping < 0:
         raise UsageError(f"--early-stopping must be at least 0 (epochs without improvement), "
                          f"got {args.early_stopping}")
+    if args.loss is not None and (args.csv is None or args.task is not None):
+        # the kind of outputs is known before the CSV is read: check --loss now
+        choose_loss(args.loss, "binary" if args.dataset == "xor" else output_kind(
+            args.task or "classification", 0))
 
 
 def check_outputs(args):
@@ -82,11 +84,11 @@ def check_outputs(args):
     for option, path in outputs.items():
         if path is not None:
             check_output(option, path)
+    check_distinct(outputs)
     if args.plot is not None:
         check_plot(args.plot)
     if args.export_onnx is not None:
         check_onnx()
-    check_distinct(outputs)
 
 
 def check_onnx():
