@@ -132,7 +132,8 @@ def guess_task(values):
     distinct = len(set(parsed))
     if all(v.is_integer() for v in parsed):
         task = "classification" if distinct <= MAX_CLASSES else "regression"
-        return task, f"{distinct} distinct whole numbers", CLOSE_WHOLE[0] <= distinct <= CLOSE_WHOLE[1]
+        close = CLOSE_WHOLE[0] <= distinct <= CLOSE_WHOLE[1]
+        return task, f"{distinct} distinct whole numbers", close
     return "regression", f"{distinct} distinct numbers, not all whole", distinct <= CLOSE_REAL
 
 

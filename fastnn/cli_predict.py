@@ -107,6 +107,9 @@ def predict(args):
     if args.output is not None:
         check_output("--output", args.output)
     net = load_model(args.model)
+    if args.proba and not net.loss.classification:
+        raise UsageError(f"--proba needs a classifier; {args.model} is a regression model "
+                         f"({type(net.loss).__name__} loss), it predicts values")
     header, body = cli_csv.read_csv(args.input)
     X = features(net, args.input, header, body)
     target_name = names(net)[2]
@@ -118,9 +121,6 @@ def predict(args):
             write_rows(args.output, [target_name or "label"],
                        ([labels[i]] for i in np.argmax(p, axis=1)))
         return 0
-    if args.proba:
-        raise UsageError(f"--proba needs a classifier; {args.model} is a regression model "
-                         f"({type(net.loss).__name__} loss), it predicts values")
     values = net.predict(X)
     base = target_name or "prediction"
     columns = [base] if values.shape[1] == 1 else [f"{base}_{j}" for j in range(values.shape[1])]
@@ -158,7 +158,7 @@ def evaluate(args):
     y = targets(net, args.data, body, col, target)
     metrics = None if net.loss.classification else ["r2", "mae", "mse"]
     result = net.evaluate(X, y, metrics=metrics)
-    shown = ", ".join(f"{'R^2' if key == 'r2' else key} {value:.6g}"
-                      for key, value in result.items())
+    labels = {"r2": "R^2", "mae": "MAE", "mse": "MSE"}
+    shown = ", ".join(f"{labels.get(key, key)} {value:.6g}" for key, value in result.items())
     print(f"{args.data}: {len(X)} rows, {shown} ({type(net.loss).__name__} loss)")
     return 0
