@@ -53,7 +53,7 @@ def add_train(sub):
                         "softmax_cross_entropy for classes, binary_cross_entropy for xor, mse "
                         "for regression)")
     t.add_argument("--optimizer", default="adam", choices=[e.name for e in registry.OPTIMIZERS],
-                   help="(default: adam)")
+                   help="the optimizer (default: adam)")
     t.add_argument("--lr", type=float, help="learning rate, finite and >= 0 (default: 0.01, "
                                             "0.1 for sgd)")
     t.add_argument("--epochs", type=int, help="passes over the data, at least 1 (default "
@@ -74,7 +74,8 @@ def add_train(sub):
                         f"{DEFAULT_VALIDATION} with --early-stopping, else none)")
     t.add_argument("--threads", type=int, default=1,
                    help="BLAS threads, from 1 to the CPUs available (default 1)")
-    t.add_argument("--seed", type=int, default=0, help=f"0 to {MAX_SEED} (default 0)")
+    t.add_argument("--seed", type=int, default=0, help=f"seeds the weights, shuffling and dropout (and a bundled set's split), "
+                        f"0 to {MAX_SEED} (default 0)")
     t.add_argument("--save", metavar="PATH", help="save the trained network (.npz); with --csv "
                                                   "it predicts on raw rows")
     t.add_argument("--export-onnx", metavar="PATH",

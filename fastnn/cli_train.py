@@ -193,7 +193,9 @@ def saved_network(net, table, threads):
     if table.task == "regression":
         layers.append(fnn.Normalization(mean=table.y_mean, variance=table.y_variance,
                                         invert=True))
-    final = fnn.Network(layers, loss=net.loss, optimizer=net.optimizer, threads=threads)
+    # net's generator and optimizer go on: the file continues training as net would
+    final = fnn.Network(layers, loss=net.loss, optimizer=net.optimizer, random_state=net.rng,
+                        threads=threads)
     final.feature_names = list(table.feature_names)
     final.class_names = None if table.class_names is None else list(table.class_names)
     final.target_name = table.target
