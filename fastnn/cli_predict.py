@@ -9,6 +9,7 @@ target, for evaluate), which must be as many as the network's inputs, in the tra
 Class labels: a model's class names, or the class indices 0, 1, ... when it has none.
 """
 import csv
+import os
 import sys
 
 import numpy as np
@@ -106,6 +107,9 @@ def write_rows(output, header, rows):
 def predict(args):
     if args.output is not None:
         check_output("--output", args.output)
+        for name, path in (("the input", args.input), ("the model", args.model)):
+            if os.path.abspath(args.output) == os.path.abspath(path):
+                raise UsageError(f"--output {args.output} is {name}; give another file name")
     net = load_model(args.model)
     if args.proba and not net.loss.classification:
         raise UsageError(f"--proba needs a classifier; {args.model} is a regression model "

@@ -332,6 +332,16 @@ def test_predict_output_into_a_missing_folder(iris_model, tmp_path):
     model, _, _, data = iris_model
     one_line_error(run("predict", model, data, "--output", tmp_path / "no" / "p.csv"),
                    "--output", "does not exist")
+    before = Path(data).read_bytes()
+    one_line_error(run("predict", model, data, "--output", data), f"--output {data} is the input")
+    assert Path(data).read_bytes() == before
+
+
+def test_evaluate_a_regressor_on_a_target_that_is_not_numbers(regressor, tmp_path):
+    model, _ = regressor
+    data = write(tmp_path / "e.csv", ["u", "v", "w"], [[1, 2, 3], [4, 5, "high"]])
+    one_line_error(run("evaluate", model, data), "e.csv row 3 column 'w': 'high' is not a finite "
+                   "number")
 
 
 def test_evaluate_bad_targets(iris_model, tmp_path):
