@@ -113,6 +113,10 @@ class Table:
         features = [i for i in range(len(header)) if i != col]
         if not features:
             raise UsageError(f"{path} has no feature columns, only the target {target!r}")
+        twice = next((header[i] for i in features if header.count(header[i]) > 1), None)
+        if twice is not None:
+            raise UsageError(f"{path} has {header.count(twice)} columns named {twice!r}; the "
+                             f"model finds its columns by name: rename them")
         if len(body) < 2:
             raise UsageError(f"{path} has {len(body)} data row; it needs at least 2 (to train "
                              f"and to test on)")

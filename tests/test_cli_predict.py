@@ -375,3 +375,11 @@ def test_bad_train_options_are_refused_before_training(tmp_path, args, fragment)
     result = run("train", "--csv", data, "--target", "y", "--epochs", "1", "--verbose", "0", *args)
     one_line_error(result, fragment)
     assert result.stdout == ""
+
+
+def test_feature_columns_of_one_name_are_refused_before_training(tmp_path):
+    data = tmp_path / "t.csv"
+    data.write_text("a,b,a,y\n" + "".join(f"{i},{i},{i},{i % 2}\n" for i in range(8)))
+    result = run("train", "--csv", data, "--target", "y", "--verbose", "0")
+    one_line_error(result, "t.csv has 2 columns named 'a'; the model finds its columns by name")
+    assert result.stdout == ""
