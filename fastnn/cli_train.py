@@ -92,10 +92,7 @@ def check_outputs(args):
 
 
 def check_onnx():
-    """--export-onnx needs fastnn.export_onnx and the onnx package; find out before training."""
-    import fastnn as fnn
-    if not hasattr(fnn, "export_onnx"):
-        raise UsageError("--export-onnx needs fastnn.export_onnx, which this fastnn does not have")
+    """--export-onnx needs the onnx package; find out before training."""
     try:
         import onnx  # noqa: F401
     except ImportError:

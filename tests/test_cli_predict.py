@@ -265,6 +265,26 @@ def test_export_onnx_is_called_with_the_saved_network(tmp_path, capsys, monkeypa
     assert f"exported the network to {path}" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_the_exported_onnx_model_predicts_raw_rows_as_the_saved_one(tmp_path, task):
+    import onnxruntime
+    X, labels = iris_like(120)
+    target = labels if task == "classification" else X[:, 0] * 0.3 + X[:, 2]
+    data = write(tmp_path / "t.csv", [*COLUMNS, "y"], [[*x, t] for x, t in zip(X, target)])
+    extra = ["--batch-norm", "--dropout", "0.2"] if task == "classification" else []
+    ok(run("train", "--csv", data, "--target", "y", "--task", task, "--epochs", "5",
+           "--verbose", "0", "--save", tmp_path / "m.npz", "--export-onnx", tmp_path / "m.onnx",
+           *extra))
+    net = fnn.load(tmp_path / "m.npz")
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"),
+                                           providers=["CPUExecutionProvider"])
+    raw = X.astype(np.float32)
+    got, = session.run(None, {session.get_inputs()[0].name: raw})
+    np.testing.assert_allclose(got, net.predict(raw), rtol=1e-5, atol=1e-5)
+    assert isinstance(net.layers[0], fnn.Normalization)
+    assert isinstance(net.layers[-1], fnn.Normalization) == (task == "regression")
+
+
 def test_version_help_and_every_option_explained(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
