@@ -8,7 +8,8 @@ reads it for the layer and optimizer classes, the engine's codes, the reference,
 estimators and save/load.
 
 A new elementwise activation is three things: its NumPy twins in fastnn/reference.py, its scalar
-value and derivative in fastnn/_kernels/_act_scalar.pxd, and one entry in ACTIVATIONS below. A new
+value and derivative in fastnn/_kernels/_act_scalar.pxd, and one entry in ACTIVATIONS below (and,
+to export it, its ONNX rule in fastnn.onnx.ACTIVATION_RULES, which refuses to import without). A new
 optimizer likewise: its NumPy twin, its per-element step in fastnn/_kernels/_optim_scalar.pxd and
 one entry in OPTIMIZERS.
 """
