@@ -91,6 +91,16 @@ def check_outputs(args):
         check_onnx()
 
 
+def batch_without_a_single_row(rows, split, batch_size):
+    """The smallest batch size from batch_size up that leaves no last batch of 1 row of the
+    rows fit trains on (validation_split holds out ceil(split * rows), as train_test_split),
+    which BatchNorm refuses."""
+    trained = rows - math.ceil((split or 0.0) * rows)
+    while trained > 2 and trained % batch_size == 1:
+        batch_size += 1
+    return batch_size
+
+
 def check_onnx():
     """--export-onnx needs the onnx package; find out before training."""
     try:
@@ -242,6 +252,9 @@ def train(args):
                                            restore_best_weights=True))
     if table is not None and table.warning:
         print(table.warning, file=sys.stderr)
+    asked = batch_size
+    if args.batch_norm:
+        batch_size = batch_without_a_single_row(len(X_train), split, batch_size)
 
     sizes = [X_train.shape[1], *args.hidden, n_out]
     extras = "".join([", batch norm" if args.batch_norm else "",
@@ -253,7 +266,9 @@ def train(args):
     print(f"fastnn {fnn.__version__} (kernels: {fnn.kernels.VARIANT}): {name}{task}, "
           f"{len(X_train)} training / {len(X_test)} test samples, network "
           f"{'-'.join(map(str, sizes))} ({args.activation}), {args.optimizer} lr={lr}, "
-          f"{type(loss).__name__} loss, {epochs} epochs, batch {batch_size}{extras}")
+          f"{type(loss).__name__} loss, {epochs} epochs, batch {batch_size}"
+          f"{'' if batch_size == asked else f' ({asked} would leave BatchNorm a last batch of 1 row)'}"
+          f"{extras}")
     start = time.perf_counter()
     history = net.fit(X_train, y_train, epochs=epochs, batch_size=batch_size, verbose=args.verbose,
                       validation_split=split or 0.0, callbacks=callbacks)

@@ -101,8 +101,9 @@ class _HelperGraph(Graph):
         self.nodes.append(self.onnx.helper.make_node(op_type, inputs, [output], domain=domain,
                                                      name=output, **attributes))
 
-    def model(self, inputs, outputs):
-        """The ModelProto of the nodes so far; inputs and outputs: (name, dtype, shape)."""
+    def model(self, inputs, outputs, metadata=None):
+        """The ModelProto of the nodes so far; inputs and outputs: (name, dtype, shape);
+        metadata: {key: text} for its metadata_props."""
         helper = self.onnx.helper
         def info(group):
             return [helper.make_tensor_value_info(
@@ -110,8 +111,10 @@ class _HelperGraph(Graph):
                 for name, dtype, shape in group]
         graph = helper.make_graph(self.nodes, "fastnn", info(inputs), info(outputs),
                                   self.initializers)
-        model = helper.make_model(graph, producer_name="fastnn",
+        from fastnn import __version__
+        model = helper.make_model(graph, producer_name="fastnn", producer_version=__version__,
                                   opset_imports=[helper.make_opsetid("", self.opset)])
+        helper.set_model_props(model, metadata or {})
         # the oldest IR version the opset allows, so that older runtimes load it too
         model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))
         self.onnx.checker.check_model(model)
@@ -427,11 +430,20 @@ def _export(model, net, kind, path, dtype, opset):
         name = "output" if kind == "network" else "variable"
         g.op("Identity", network_graph(g, net, "X"), output=name)
         outputs = [(name, dtype, [rows, net.n_outputs])]
-    proto = g.model(inputs, outputs)
+    proto = g.model(inputs, outputs, _columns(net) if kind == "network" else None)
     if path is not None:
         from fastnn import io
         io.write_file(path, lambda f: f.write(proto.SerializeToString()))
     return proto
+
+
+def _columns(net):
+    """A Network's feature_names, class_names and target_name (the command line's CSV columns)
+    as the model's metadata_props, JSON text under those keys, for whoever serves it."""
+    import json
+    return {name: json.dumps(getattr(net, name)) for name in ("feature_names", "class_names",
+                                                                "target_name")
+            if getattr(net, name) is not None}
 
 
 def _dtype(dtype):
@@ -462,7 +474,11 @@ def register_skl2onnx():
     with the options of skl2onnx's own MLPClassifier: zipmap, nocl, output_class_labels), so that
     skl2onnx.to_onnx converts them, in a Pipeline too, as it converts scikit-learn's MLPs. Calling
     it again changes nothing."""
-    from skl2onnx import update_registered_converter
+    try:
+        from skl2onnx import update_registered_converter
+    except ImportError as error:
+        raise ImportError("register_skl2onnx needs the skl2onnx package: pip install "
+                          "skl2onnx") from error
     from fastnn.sklearn import MLPClassifier, MLPRegressor
     update_registered_converter(
         MLPClassifier, "FastnnMLPClassifier", _classifier_shapes, _convert_classifier,

@@ -71,14 +71,15 @@ def check_x(net, X, name="X", stream=False, finite=True):
     checked here: they are few)."""
     if sparse.is_sparse(X):
         return check_sparse_x(net, X, name)
+    check_columns(net, X, name)
     X = real_array(name, X)
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-dimensional (samples, features), got shape {X.shape}")
     if X.shape[0] == 0:
         raise ValueError(f"{name} has no samples")
     if X.shape[1] != net.n_features:
-        raise ValueError(f"{name} has {X.shape[1]} features, but the network's first Dense "
-                         f"layer takes {net.n_features}")
+        raise ValueError(f"{name} has {X.shape[1]} features, but the network takes "
+                         f"{net.n_features}")
     if stream and not finite and (X.dtype == net.dtype or streams(net, X)):
         return X if X.flags.c_contiguous else np.ascontiguousarray(X)
     if stream and streams(net, X):
@@ -93,6 +94,21 @@ def check_x(net, X, name="X", stream=False, finite=True):
     if not kernels.all_finite(X):
         raise ValueError(f"{name} contains NaN or infinity")
     return X
+
+
+def check_columns(net, X, name="X"):
+    """ValueError if X has named columns (a pandas DataFrame) other than the network's
+    feature_names, in their order (as scikit-learn checks feature_names_in_)."""
+    columns = getattr(X, "columns", None)
+    if columns is None or net.feature_names is None:
+        return
+    columns = [str(c) for c in columns]
+    if columns != net.feature_names:
+        missing = [c for c in net.feature_names if c not in columns]
+        raise ValueError(f"{name}'s columns must be the network's feature_names in their order "
+                         f"({', '.join(net.feature_names)}), got {', '.join(columns)}"
+                         + (f" (missing {', '.join(missing)})" if missing else "")
+                         + f": pass {name}[network.feature_names]")
 
 
 def _compressed_structure(name, indptr, indices, n_major, n_minor):

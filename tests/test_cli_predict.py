@@ -403,3 +403,15 @@ def test_feature_columns_of_one_name_are_refused_before_training(tmp_path):
     result = run("train", "--csv", data, "--target", "y", "--verbose", "0")
     one_line_error(result, "t.csv has 2 columns named 'a'; the model finds its columns by name")
     assert result.stdout == ""
+
+
+def test_batch_norm_takes_a_batch_size_that_leaves_no_single_row(tmp_path):
+    X, labels = iris_like(300)  # 225 training rows: 225 % 32 == 1
+    data = write(tmp_path / "t.csv", [*COLUMNS, "y"], [[*x, l] for x, l in zip(X, labels)])
+    result = ok(run("train", "--csv", data, "--target", "y", "--batch-norm", "--epochs", "2",
+                    "--verbose", "0"))
+    assert "batch 33 (32 would leave BatchNorm a last batch of 1 row)" in result.stdout
+    from fastnn.cli_train import batch_without_a_single_row
+    assert batch_without_a_single_row(225, None, 32) == 33
+    assert batch_without_a_single_row(225, 0.2, 32) == 32  # 180 rows trained
+    assert batch_without_a_single_row(201, 0.0, 25) == 26  # 201 % 25 == 1, 201 % 26 == 19

@@ -226,7 +226,7 @@ def test_gradcheck_catches_a_wrong_gradient():
 def test_bad_input_gets_a_clear_error():
     net = small_net()
     X, _, y, _ = digits_subset(40)
-    with pytest.raises(ValueError, match="X has 63 features, but the network's first Dense layer takes 64"):
+    with pytest.raises(ValueError, match="X has 63 features, but the network takes 64"):
         net.fit(X[:, :63], y)
     with pytest.raises(ValueError, match=r"X has 40 samples but y has 39"):
         net.fit(X, y[:-1])

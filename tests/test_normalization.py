@@ -151,3 +151,21 @@ def test_bad_statistics_and_places_are_clear_errors():
     with pytest.raises(ValueError, match="columns.classes must hold 3 names"):
         net.class_names = ["a"]
         net.save("unused.npz")
+
+
+def test_named_columns_must_be_the_feature_names_in_order():
+    import pandas as pd
+    X, y = data()
+    net = fnn.Network([fnn.Normalization().adapt(X), *layers(5)], random_state=0)
+    net.feature_names = list("abcde")
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    np.testing.assert_array_equal(net.predict(frame), net.predict(X))
+    with pytest.raises(ValueError, match=r"feature_names in their order \(a, b, c, d, e\), got "
+                                         r"e, d, c, b, a: pass X\[network.feature_names\]"):
+        net.predict(frame[list("edcba")])
+    with pytest.raises(ValueError, match="missing e"):
+        net.evaluate(frame[list("abcd")].assign(f=1.0), y)
+    with pytest.raises(ValueError, match="columns must be"):
+        net.fit(frame[list("bacde")], y, verbose=0)
+    net.feature_names = None  # unnamed: columns by position, as before
+    np.testing.assert_array_equal(net.predict(frame[list("edcba")]), net.predict(X[:, ::-1]))

@@ -224,6 +224,31 @@ def test_missing_onnx_names_the_extra():
     assert 'ONNX export needs the onnx package: pip install "fastnn[onnx]"' in out
 
 
+def test_missing_skl2onnx_names_it():
+    out = run_isolated("""
+        import sys
+        sys.modules["skl2onnx"] = None  # as if not installed
+        import fastnn.onnx
+        try:
+            fastnn.onnx.register_skl2onnx()
+        except ImportError as error:
+            print(error)
+    """)
+    assert "register_skl2onnx needs the skl2onnx package: pip install skl2onnx" in out
+
+
+def test_a_networks_column_names_are_the_models_metadata():
+    import json
+    net = fnn.Network([fnn.Dense(2, 3)], random_state=0)
+    assert {p.key for p in fnn.export_onnx(net).metadata_props} == set()
+    net.feature_names, net.class_names, net.target_name = ["a", "b"], ["x", "y", "z"], "t"
+    model = fnn.export_onnx(net)
+    props = {p.key: json.loads(p.value) for p in model.metadata_props}
+    assert props == {"feature_names": ["a", "b"], "class_names": ["x", "y", "z"],
+                     "target_name": "t"}
+    assert model.producer_version == fnn.__version__
+
+
 def test_importing_fastnn_does_not_import_onnx():
     out = run_isolated("""
         import sys
