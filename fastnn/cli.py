@@ -61,7 +61,7 @@ def check_output(option, path):
         longest = None
     if longest is not None and len(os.fsencode(name)) > longest:
         raise UsageError(f"{option} {path}: File name too long (at most {longest} bytes)")
-    if option == "--save":
+    if option in MODEL_OPTIONS:
         from fastnn import io as model_files
         try:
             model_files.check_path(path)  # what save itself refuses (long names, links, ...)
@@ -83,13 +83,23 @@ def check_plot(path):
                          f"of {', '.join('.' + e for e in sorted(supported))}")
 
 
+def same_file(a, b):
+    """Whether paths a and b name one file: the same path, or links to one file."""
+    if os.path.abspath(a) == os.path.abspath(b) or os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
 def check_distinct(paths):
     """Refuse two output options naming the same file: {option: path or None}."""
-    seen = {}
+    seen = []
     for option, path in paths.items():
         if path is None:
             continue
-        key = os.path.abspath(path)
-        if key in seen:
-            raise UsageError(f"{seen[key]} and {option} name the same file, {path}")
-        seen[key] = option
+        for other, other_path in seen:
+            if same_file(path, other_path):
+                raise UsageError(f"{other} and {option} name the same file, {path}")
+        seen.append((option, path))

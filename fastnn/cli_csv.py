@@ -12,6 +12,7 @@ The guess is close, and a warning says so, for 10 to 50 distinct whole numbers, 
 non-whole numbers with at most 10 distinct values.
 """
 import csv
+import decimal
 import io
 import math
 import os
@@ -31,7 +32,9 @@ def read_csv(path):
     """The header (names stripped) and the data rows as (row number, fields); blank rows are
     skipped. Every problem is a UsageError naming the file and the row."""
     try:
-        with open(path, "rb") as f:
+        # not blocking: a FIFO is refused below instead of waiting for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
             info = os.fstat(f.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise UsageError(f"cannot read {path}: not a regular file")
@@ -117,10 +120,15 @@ def as_number(text):
 def label_key(text):
     """A class label as the model file names it: a number in one spelling ("1.0" and "1" are
     the class "1"), anything else as written."""
+    try:
+        return str(int(text))  # exact, however many digits
+    except ValueError:
+        pass
     value = as_number(text)
     if value is None:
         return text
-    return str(int(value)) if value.is_integer() else repr(value)
+    # whole floats that float64 holds exactly; larger ones, and fractions, as written
+    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else text.strip()
 
 
 def guess_task(values):
@@ -139,11 +147,12 @@ def guess_task(values):
 
 def encode_labels(path, name, values):
     """(class names, class index per row) of a classification target; numeric labels sort as
-    numbers, others as text."""
+    numbers, others as text. Whole numbers are one class however written ("1", "1.0"), and
+    exact however long."""
     keys = [label_key(v) for v in values]
     numeric = all(as_number(v) is not None for v in values)
     if numeric:
-        classes = sorted(set(keys), key=float)
+        classes = sorted(set(keys), key=decimal.Decimal)  # exact, unlike float
     else:
         keys = values
         classes = sorted(set(keys))

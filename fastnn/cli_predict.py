@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 from fastnn import cli_csv
-from fastnn.cli import UsageError, check_output, one_line
+from fastnn.cli import UsageError, check_output, one_line, same_file
 
 
 def load_model(path):
@@ -108,7 +108,7 @@ def predict(args):
     if args.output is not None:
         check_output("--output", args.output)
         for name, path in (("the input", args.input), ("the model", args.model)):
-            if os.path.abspath(args.output) == os.path.abspath(path):
+            if same_file(args.output, path):
                 raise UsageError(f"--output {args.output} is {name}; give another file name")
     net = load_model(args.model)
     if args.proba and not net.loss.classification:

@@ -14,7 +14,8 @@ import sys
 import time
 
 from fastnn import cli_csv, registry
-from fastnn.cli import UsageError, available_cpus, check_distinct, check_output, check_plot
+from fastnn.cli import (UsageError, available_cpus, check_distinct, check_output, check_plot,
+                        same_file)
 
 DATASETS = ("digits", "iris", "spiral", "vertical", "xor")
 # The hidden layers' activations: the registry's, but for those that only make sense as outputs.
@@ -85,6 +86,9 @@ def check_outputs(args):
         if path is not None:
             check_output(option, path)
     check_distinct(outputs)
+    for option, path in outputs.items():
+        if path is not None and args.csv is not None and same_file(path, args.csv):
+            raise UsageError(f"{option} {path} is the --csv input; give another file name")
     if args.plot is not None:
         check_plot(args.plot)
     if args.export_onnx is not None:

@@ -283,6 +283,9 @@ def _names(value, where, count=None):
                                             for v in value)):
         raise ValueError(f"{where} must be null or a list of strings of at most "
                          f"{MAX_NAME_CHARS} characters")
+    if len(set(value)) != len(value):
+        twice = next(v for v in value if value.count(v) > 1)
+        raise ValueError(f"{where} names {twice!r} twice")
     if count is not None and len(value) not in count:
         raise ValueError(f"{where} must hold {' or '.join(map(str, count))} names, got "
                          f"{len(value)}")
@@ -356,6 +359,11 @@ def checked(net):
             raise ValueError(f"cannot save {where}: {type(obj).__name__} is not one of fastnn's "
                              f"own classes, so load could not rebuild it")
     for i, layer in enumerate(net.layers):  # what load refuses
+        if isinstance(layer, L.Normalization):  # its arrays may have changed in place
+            try:
+                layer.check(f"layers[{i}]")
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"cannot save: {error}") from None
         if isinstance(layer, L.BatchNorm):
             try:
                 layer.check_statistics(f"layers[{i}]'s")

@@ -645,8 +645,12 @@ class Normalization(Layer):
         if n is None and mean is None and variance is None:
             self.n, self.mean, self.variance = None, None, None  # until adapt
             self._dtype = np.dtype(dtype)
+            if self._dtype not in (np.float32, np.float64):
+                raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
         else:
-            stats = [None if a is None else V.real_array(name, a).reshape(-1)
+            if np.dtype(dtype) not in (np.float32, np.float64):
+                raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+            stats = [None if a is None else V.real_array(name, a, ndim=1)
                      for name, a in (("mean", mean), ("variance", variance))]
             if n is None:
                 n = len(next(a for a in stats if a is not None))
@@ -688,6 +692,8 @@ class Normalization(Layer):
                 raise ValueError(f"{where}.{name} holds NaN or infinity")
         if np.any(self.variance < 0):
             raise ValueError(f"{where}.variance must be >= 0 (a variance)")
+        if not isinstance(getattr(self, "invert", False), (bool, np.bool_)):
+            raise TypeError(f"{where}.invert must be True or False, got {self.invert!r}")
 
     @property
     def scale(self):

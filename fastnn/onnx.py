@@ -54,7 +54,11 @@ class Graph:
 
     def const(self, value, dtype=None):
         """An initializer holding `value` (converted to `dtype`, default the graph's)."""
-        array = np.asarray(value, self.dtype if dtype is None else dtype)
+        with np.errstate(over="ignore"):
+            array = np.asarray(value, self.dtype if dtype is None else dtype)
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ValueError(f"cannot export: the model holds a value that is not a finite "
+                             f"{array.dtype} (a weight or statistic past its range, or NaN)")
         return self._initializer(self._name("c"), array)
 
     def op(self, op_type, *inputs, output=None, domain="", **attributes):
@@ -280,9 +284,16 @@ def _batch_norm(g, layer, x):
 
 
 def _layer_norm(g, layer, x):
-    centred = g.op("Sub", x, g.mean_last_axis(x))
+    # each row's statistics in double, as the kernel takes them (float32 loses a large mean's
+    # small spread, and overflows squaring |x| > 1.8e19)
+    tensor = _onnx().TensorProto
+    wide = x if g.dtype == np.float64 else g.op("Cast", x, to=tensor.DOUBLE)
+    centred = g.op("Sub", wide, g.mean_last_axis(wide))
     variance = g.mean_last_axis(g.op("Mul", centred, centred))
-    xhat = g.op("Div", centred, g.op("Sqrt", g.op("Add", variance, g.const(layer.eps))))
+    xhat = g.op("Div", centred, g.op("Sqrt", g.op("Add", variance,
+                                                  g.const(layer.eps, np.float64))))
+    if g.dtype != np.float64:
+        xhat = g.op("Cast", xhat, to=tensor.FLOAT)
     return g.op("Add", g.op("Mul", xhat, g.const(layer.gamma)), g.const(layer.beta))
 
 
@@ -354,11 +365,27 @@ def _multilabel(clf):
     return clf.out_activation_ == "logistic" and clf.n_outputs_ > 1
 
 
+def _check_classifier(clf, net):
+    """ValueError unless classes_, n_outputs_ and out_activation_ (which a user may replace)
+    agree with the network the classifier predicts with."""
+    n_classes = len(clf.classes_)
+    kind = getattr(getattr(clf, "_label_binarizer", None), "y_type_", None)
+    outputs, activation = {"multiclass": (n_classes, "softmax"), "binary": (1, "logistic"),
+                           "multilabel-indicator": (n_classes, "logistic")}.get(kind, (0, None))
+    if (clf.out_activation_ != activation or clf.n_outputs_ != net.n_outputs
+            or outputs != net.n_outputs):
+        raise ValueError(f"cannot export: classes_ ({n_classes}), n_outputs_ "
+                         f"({clf.n_outputs_}) and out_activation_ ({clf.out_activation_!r}) do "
+                         f"not match the fitted network's {net.n_outputs} outputs")
+
+
 def classifier_graph(g, clf, x, label, probabilities, nocl=False):
     """Write a fitted MLPClassifier into g, its outputs named `label` and `probabilities`:
     classes_[argmax] (nocl: the index itself) and predict_proba; multi-label, an int64 0/1
     column per label (probability > 0.5), as scikit-learn's converter."""
-    p = network_graph(g, clf.fitted_network(), x)
+    net = clf.fitted_network()
+    _check_classifier(clf, net)
+    p = network_graph(g, net, x)
     if _multilabel(clf):
         g.op("Cast", g.op("Greater", p, g.const(0.5)), output=label, to=_onnx().TensorProto.INT64)
         g.op("Identity", p, output=probabilities)

@@ -415,3 +415,44 @@ def test_batch_norm_takes_a_batch_size_that_leaves_no_single_row(tmp_path):
     assert batch_without_a_single_row(225, None, 32) == 33
     assert batch_without_a_single_row(225, 0.2, 32) == 32  # 180 rows trained
     assert batch_without_a_single_row(201, 0.0, 25) == 26  # 201 % 25 == 1, 201 % 26 == 19
+
+
+def test_no_output_replaces_the_input_or_the_model_through_a_link(tmp_path):
+    X, labels = iris_like(40)
+    data = write(tmp_path / "t.csv", [*COLUMNS, "y"], [[*x, l] for x, l in zip(X, labels)])
+    before = data.read_bytes()
+    for option in ("--save", "--export-onnx"):
+        one_line_error(run("train", "--csv", data, "--target", "y", option, data),
+                       f"{option} {data} is the --csv input")
+    os.symlink(data, tmp_path / "soft.npz")
+    one_line_error(run("train", "--csv", data, "--target", "y", "--save", tmp_path / "soft.npz"),
+                   "is the --csv input")
+    os.link(data, tmp_path / "hard.csv")
+    ok(run("train", "--csv", data, "--target", "y", "--epochs", "1", "--verbose", "0",
+           "--save", tmp_path / "m.npz"))
+    os.symlink(tmp_path / "m.npz", tmp_path / "model-link.csv")
+    one_line_error(run("predict", tmp_path / "m.npz", data, "--output", tmp_path / "hard.csv"),
+                   "is the input")
+    one_line_error(run("predict", tmp_path / "m.npz", data, "--output",
+                       tmp_path / "model-link.csv"), "is the model")
+    assert data.read_bytes() == before
+    fnn.load(tmp_path / "m.npz")
+
+
+def test_whole_number_labels_stay_exact_however_long(tmp_path):
+    big = ["9007199254740993", "9007199254740992", "12345678901234567890123"]
+    X, _ = iris_like(60)
+    labels = [big[i % 3] for i in range(60)]
+    data = write(tmp_path / "t.csv", [*COLUMNS, "y"], [[*x, l] for x, l in zip(X, labels)])
+    ok(run("train", "--csv", data, "--target", "y", "--task", "classification", "--epochs", "1",
+           "--verbose", "0", "--save", tmp_path / "m.npz"))
+    assert fnn.load(tmp_path / "m.npz").class_names == sorted(big, key=int)
+    assert cli_csv.label_key("1.0") == cli_csv.label_key("1") == "1"
+    assert cli_csv.label_key("1e300") == "1e300"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_a_fifo_as_the_csv_is_refused_not_waited_on(tmp_path):
+    os.mkfifo(tmp_path / "pipe.csv")
+    one_line_error(run("train", "--csv", tmp_path / "pipe.csv", "--target", "y"),
+                   "not a regular file")

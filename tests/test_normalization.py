@@ -169,3 +169,27 @@ def test_named_columns_must_be_the_feature_names_in_order():
         net.fit(frame[list("bacde")], y, verbose=0)
     net.feature_names = None  # unnamed: columns by position, as before
     np.testing.assert_array_equal(net.predict(frame[list("edcba")]), net.predict(X[:, ::-1]))
+
+
+def test_save_refuses_what_load_would_and_names_may_not_repeat(tmp_path):
+    X, _ = data()
+    net = fnn.Network([fnn.Normalization().adapt(X), *layers(5)])
+    net.layers[0].variance[0] = -4  # in place: no network check sees it before save
+    with pytest.raises(ValueError, match=r"cannot save: layers\[0\].variance must be >= 0"):
+        net.save(tmp_path / "m.npz")
+    net.layers[0].variance[0] = 4
+    net.layers[0].invert = 1
+    with pytest.raises(TypeError, match=r"layers\[0\].invert must be True or False, got 1"):
+        net.save(tmp_path / "m.npz")
+    net.layers[0].invert = False
+    net.feature_names = ["a", "a", "b", "c", "d"]
+    with pytest.raises(ValueError, match="columns.features names 'a' twice"):
+        net.save(tmp_path / "m.npz")
+    net.feature_names, net.class_names = None, ["x", "x", "y"]
+    with pytest.raises(ValueError, match="columns.classes names 'x' twice"):
+        net.save(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
+    with pytest.raises(ValueError, match="must be 1-dimensional"):
+        fnn.Normalization(mean=[[0.0, 1.0], [2.0, 3.0]])
+    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+        fnn.Normalization(mean=[0.0], dtype="float16")

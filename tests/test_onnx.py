@@ -389,3 +389,31 @@ def test_pipeline_regressor(skl2onnx, outputs, dtype):
     assert values.shape == (50, outputs) and values.dtype == dtype
     np.testing.assert_allclose(values.reshape(pipe.predict(X).shape), pipe.predict(X),
                                atol=TOL[dtype] * 10)
+
+
+def test_layer_norm_statistics_in_double_as_the_kernel():
+    import onnxruntime
+    net = fnn.Network([fnn.Dense(3, 3, random_state=0), fnn.LayerNorm(3)], loss="mse")
+    net.layers[0].W[...] = np.eye(3)
+    X = np.array([[1e4 + 0.01, 1e4 - 0.02, 1e4 + 0.03], [3e19, -2e19, 1e19], [1, 2, 3]],
+                 np.float32)
+    session = onnxruntime.InferenceSession(fnn.export_onnx(net).SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    got, = session.run(None, {"X": X})
+    np.testing.assert_allclose(got, net.predict(X), rtol=1e-5, atol=1e-5)
+
+
+def test_values_past_float32_and_replaced_estimator_attributes_are_refused():
+    net = fnn.Network([fnn.Dense(2, 2)], loss="mse", dtype="float64")
+    net.layers[0].W[0, 0] = 1e300
+    with pytest.raises(ValueError, match="not a finite float32"):
+        fnn.export_onnx(net, dtype="float32")
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    clf = fnn.MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, np.arange(30) % 3)
+    clf.out_activation_ = "logistic"
+    with pytest.raises(ValueError, match="do not match the fitted network's 3 outputs"):
+        fnn.export_onnx(clf)
