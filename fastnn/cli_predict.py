@@ -62,7 +62,14 @@ def features(net, path, header, body, skip=None):
             held = "columns" if skip is None else "columns besides the target"
             raise UsageError(f"{path} has {len(columns)} {held}; the model has no feature names, "
                              f"so it reads every column by position and needs exactly {n}")
-    return cli_csv.numbers(path, header, body, columns)
+    X = cli_csv.numbers(path, header, body, columns)
+    too_large = np.abs(X) > np.finfo(net.dtype).max
+    if too_large.any():
+        r, j = np.argwhere(too_large)[0]
+        raise UsageError(f"{path} row {body[r][0]} column {header[columns[j]]!r}: "
+                         f"{body[r][1][columns[j]]!r} is too large for the model's "
+                         f"{net.dtype} (at most {np.finfo(net.dtype).max:.4g})")
+    return X
 
 
 def n_outputs(net):
@@ -156,6 +163,9 @@ def evaluate(args):
     target = args.target or names(net)[2]
     if target is None:
         raise UsageError(f"{args.model} does not name its target column; give --target COLUMN")
+    if names(net)[2] is not None and target != names(net)[2]:
+        print(f"warning: {args.model} was trained to predict {names(net)[2]!r}, not "
+              f"{target!r}", file=sys.stderr)
     header, body = cli_csv.read_csv(args.data)
     col = cli_csv.column(args.data, header, target, what="target column")
     X = features(net, args.data, header, body, skip=col)

@@ -456,3 +456,18 @@ def test_a_fifo_as_the_csv_is_refused_not_waited_on(tmp_path):
     os.mkfifo(tmp_path / "pipe.csv")
     one_line_error(run("train", "--csv", tmp_path / "pipe.csv", "--target", "y"),
                    "not a regular file")
+
+
+def test_evaluate_warns_of_another_target_and_predict_names_a_value_too_large(tmp_path):
+    X, _ = iris_like(60)
+    y = X[:, 0] * 0.3 + X[:, 2]
+    data = write(tmp_path / "t.csv", [*COLUMNS, "y"], [[*x, t] for x, t in zip(X, y)])
+    ok(run("train", "--csv", data, "--target", "y", "--task", "regression", "--epochs", "1",
+           "--verbose", "0", "--save", tmp_path / "m.npz"))
+    result = ok(run("evaluate", tmp_path / "m.npz", data, "--target", COLUMNS[1]))
+    assert result.stderr == f"warning: {tmp_path / 'm.npz'} was trained to predict 'y', not " \
+                            f"'{COLUMNS[1]}'\n"
+    big = write(tmp_path / "big.csv", list(COLUMNS), [[1, 2, 3, 4], [1, "1e39", 3, 4]])
+    one_line_error(run("predict", tmp_path / "m.npz", big),
+                   f"big.csv row 3 column '{COLUMNS[1]}': '1e39' is too large for the model's "
+                   f"float32")
