@@ -271,7 +271,7 @@ def train(args):
           f"{len(X_train)} training / {len(X_test)} test samples, network "
           f"{'-'.join(map(str, sizes))} ({args.activation}), {args.optimizer} lr={lr}, "
           f"{type(loss).__name__} loss, {epochs} epochs, batch {batch_size}"
-          f"{'' if batch_size == asked else f' ({asked} would leave BatchNorm a last batch of 1 row)'}"
+          f"{'' if batch_size == asked else f' ({asked} would leave BatchNorm 1 row)'}"
           f"{extras}")
     start = time.perf_counter()
     history = net.fit(X_train, y_train, epochs=epochs, batch_size=batch_size, verbose=args.verbose,

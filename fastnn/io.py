@@ -4,8 +4,9 @@ A model file is a .npz archive (a zip of .npy members, stored uncompressed, as N
 writes them): `metadata.npy` holds a JSON description (format, version, dtype, layers, loss,
 optimizer), `param_<i>.npy` the parameters in the order of Network.parameters(),
 `opt_<i>_<j>.npy` the optimizer's state arrays of parameter i and `buffer_<i>.npy` the layers'
-buffers (BatchNorm's running statistics, Normalization's mean and variance), in the order of the layers' buffers() (a file of a
-network without them has none, as files written before they existed). Since version 2 the
+buffers (BatchNorm's running statistics, Normalization's mean and variance), in the order of
+the layers' buffers() (a file of a network without them has none, as files written before
+they existed). Since version 2 the
 description also holds what training draws from and runs on (the network's random generator,
 each Dropout's stream, the seed of validation_split, threads), so a loaded network continues
 training as the saved one would, bit for bit. Version 3 adds "columns": the network's

@@ -238,8 +238,8 @@ class Network(Tracked):
         self._train_loss = self._train_loss or self.loss
 
     def _check_norm_layers(self):
-        """Each BatchNorm or LayerNorm as wide as what it normalizes, with arrays the network
-        can run."""
+        """Each BatchNorm, LayerNorm or Normalization as wide as what it normalizes, with
+        arrays the network can run."""
         width = next(layer.n_in for layer in self.layers if isinstance(layer, L.Dense))
         for i, layer in enumerate(self.layers):
             if isinstance(layer, L.Dense):

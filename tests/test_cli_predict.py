@@ -410,7 +410,7 @@ def test_batch_norm_takes_a_batch_size_that_leaves_no_single_row(tmp_path):
     data = write(tmp_path / "t.csv", [*COLUMNS, "y"], [[*x, l] for x, l in zip(X, labels)])
     result = ok(run("train", "--csv", data, "--target", "y", "--batch-norm", "--epochs", "2",
                     "--verbose", "0"))
-    assert "batch 33 (32 would leave BatchNorm a last batch of 1 row)" in result.stdout
+    assert "batch 33 (32 would leave BatchNorm 1 row)" in result.stdout
     from fastnn.cli_train import batch_without_a_single_row
     assert batch_without_a_single_row(225, None, 32) == 33
     assert batch_without_a_single_row(225, 0.2, 32) == 32  # 180 rows trained
