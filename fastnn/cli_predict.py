@@ -163,11 +163,11 @@ def evaluate(args):
     target = args.target or names(net)[2]
     if target is None:
         raise UsageError(f"{args.model} does not name its target column; give --target COLUMN")
+    header, body = cli_csv.read_csv(args.data)
+    col = cli_csv.column(args.data, header, target, what="target column")
     if names(net)[2] is not None and target != names(net)[2]:
         print(f"warning: {args.model} was trained to predict {names(net)[2]!r}, not "
               f"{target!r}", file=sys.stderr)
-    header, body = cli_csv.read_csv(args.data)
-    col = cli_csv.column(args.data, header, target, what="target column")
     X = features(net, args.data, header, body, skip=col)
     y = targets(net, args.data, body, col, target)
     metrics = None if net.loss.classification else ["r2", "mae", "mse"]
