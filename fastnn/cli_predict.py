@@ -28,17 +28,6 @@ def load_model(path):
         raise UsageError(one_line(error)) from None
 
 
-def n_inputs(net):
-    """The network's input width: its first layer's."""
-    first = net.layers[0]
-    for name in ("n_in", "n"):
-        value = getattr(first, name, None)
-        if isinstance(value, int):
-            return value
-    raise UsageError(f"cannot tell the input width of a network whose first layer is "
-                     f"{type(first).__name__}")
-
-
 def names(net):
     """(feature names, class names, target name) of a model, each None when not saved."""
     return (getattr(net, "feature_names", None), getattr(net, "class_names", None),
@@ -57,7 +46,7 @@ def features(net, path, header, body, skip=None):
         columns = [cli_csv.column(path, header, name) for name in feature_names]
     else:
         columns = [i for i in range(len(header)) if i != skip]
-        n = n_inputs(net)
+        n = net.n_features
         if len(columns) != n:
             held = "columns" if skip is None else "columns besides the target"
             raise UsageError(f"{path} has {len(columns)} {held}; the model has no feature names, "
@@ -70,11 +59,6 @@ def features(net, path, header, body, skip=None):
                          f"{body[r][1][columns[j]]!r} is too large for the model's "
                          f"{net.dtype} (at most {np.finfo(net.dtype).max:.4g})")
     return X
-
-
-def n_outputs(net):
-    """The network's output width: its last Dense layer's."""
-    return next(layer.n_out for layer in reversed(net.layers) if hasattr(layer, "n_out"))
 
 
 def probabilities(net, X):
@@ -144,7 +128,7 @@ def targets(net, path, body, col, name):
     values = cli_csv.target_fields(path, body, col, name)
     if not net.loss.classification:
         return cli_csv.regression_target(path, name, body, values, varied=False)[:, None]
-    width = n_outputs(net)
+    width = net.n_outputs
     known = classes_of(net, max(width, 2))
     index = {cli_csv.label_key(c): i for i, c in enumerate(known)}
     index.update({c: i for i, c in enumerate(known)})

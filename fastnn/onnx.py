@@ -426,7 +426,7 @@ def export_onnx(model, path=None, *, dtype=None, opset=None):
         "probabilities" (rows, n_classes), as predict and predict_proba; a regressor's
         "variable" (rows, n_outputs).
     """
-    from fastnn.network import Network
+    from fastnn.network import Network, _float_dtype
     onnx = _onnx()
     if isinstance(model, Network):
         net, kind = model, "network"
@@ -438,7 +438,8 @@ def export_onnx(model, path=None, *, dtype=None, opset=None):
         net, kind = model.fitted_network(), type(model).__name__
     with net._lock:
         net._refresh()  # n_features and n_outputs as the layers now have them
-        return _export(model, net, kind, path, _dtype(net.dtype if dtype is None else dtype),
+        return _export(model, net, kind, path,
+                       _float_dtype(net.dtype if dtype is None else dtype),
                        _opset(onnx, opset))
 
 
@@ -471,16 +472,6 @@ def _columns(net):
     return {name: json.dumps(getattr(net, name)) for name in ("feature_names", "class_names",
                                                                 "target_name")
             if getattr(net, name) is not None}
-
-
-def _dtype(dtype):
-    try:
-        value = np.dtype(dtype)
-    except TypeError:
-        value = None
-    if value not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-    return value
 
 
 def _opset(onnx, opset):
