@@ -12,28 +12,75 @@ fastnn.MLPClassifier and fastnn.MLPRegressor are drop-ins for scikit-learn's (fa
 __version__ = "0.1.0"
 
 from fastnn import datasets, kernels, metrics, reference, schedules  # noqa: F401
-from fastnn.callbacks import (CSVLogger, Callback, EarlyStopping, History,  # noqa: F401
-                              LambdaCallback, LearningRateScheduler, ModelCheckpoint,
-                              ReduceLROnPlateau, TerminateOnNaN)
-from fastnn.gradcheck import gradcheck  # noqa: F401
-from fastnn.layers import (BatchNorm, BatchNormalization, Dense, Dropout,  # noqa: F401
-                           Identity, Layer, LayerNorm, LeakyReLU, Normalization, ReLU,
-                           Sigmoid, Softmax, Tanh)
-from fastnn.losses import (MAE, MSE, BinaryCrossEntropy, CrossEntropy,  # noqa: F401
-                           HalfPoissonDeviance, Huber, Loss, Poisson, SoftmaxCrossEntropy,
-                           SumOfSquares)
-from fastnn.io import load  # noqa: F401
-from fastnn.network import Network  # noqa: F401
-from fastnn.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop  # noqa: F401
-from fastnn.schedules import (CosineDecay, ExponentialDecay,  # noqa: F401
-                              PiecewiseConstantDecay, StepDecay)
 from fastnn import layers as _layers
 from fastnn import optimizers as _optimizers
+from fastnn.callbacks import (  # noqa: F401
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    LambdaCallback,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+)
+from fastnn.gradcheck import gradcheck  # noqa: F401
+from fastnn.io import load  # noqa: F401
+from fastnn.layers import (  # noqa: F401
+    BatchNorm,
+    BatchNormalization,
+    Dense,
+    Dropout,
+    Identity,
+    Layer,
+    LayerNorm,
+    LeakyReLU,
+    Normalization,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from fastnn.losses import (  # noqa: F401
+    MAE,
+    MSE,
+    BinaryCrossEntropy,
+    CrossEntropy,
+    HalfPoissonDeviance,
+    Huber,
+    Loss,
+    Poisson,
+    SoftmaxCrossEntropy,
+    SumOfSquares,
+)
+from fastnn.network import Network  # noqa: F401
+from fastnn.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop  # noqa: F401
+from fastnn.schedules import CosineDecay, ExponentialDecay, PiecewiseConstantDecay, StepDecay  # noqa: F401
 
 # Every activation layer (fnn.ELU, fnn.GELU, ...) and optimizer (fnn.Adamax, ...) of the
 # registry, made by fastnn.layers and fastnn.optimizers.
 globals().update({cls.__name__: cls for cls in _layers.ACTIVATION_LAYERS})
 globals().update(_optimizers.CLASSES)
+
+
+# The public API: every name here has a numpydoc docstring and type hints (tests/test_docstrings.py)
+# and a page in the API reference (docs/api/).
+__all__ = sorted([
+    "Network", "load", "gradcheck", "export_onnx", "MLPClassifier", "MLPRegressor",
+    "Layer", "Dense", "Dropout", "BatchNorm", "BatchNormalization", "LayerNorm", "Normalization",
+    *(cls.__name__ for cls in _layers.ACTIVATION_LAYERS),
+    "Loss", "MSE", "MAE", "SumOfSquares", "Huber", "Poisson", "HalfPoissonDeviance",
+    "BinaryCrossEntropy", "CrossEntropy", "SoftmaxCrossEntropy",
+    "Optimizer", *_optimizers.CLASSES,
+    "Callback", "History", "EarlyStopping", "ReduceLROnPlateau", "LearningRateScheduler",
+    "ModelCheckpoint", "CSVLogger", "TerminateOnNaN", "LambdaCallback",
+    "ExponentialDecay", "StepDecay", "PiecewiseConstantDecay", "CosineDecay",
+    "datasets", "metrics", "schedules", "kernels", "reference"])
+
+
+def __dir__():
+    return sorted(set(globals()) | {"MLPClassifier", "MLPRegressor", "export_onnx"})
 
 
 def __getattr__(name):

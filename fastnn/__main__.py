@@ -22,8 +22,7 @@ import sys
 
 from fastnn import __version__, registry
 from fastnn.cli import UsageError, one_line
-from fastnn.cli_train import (CLI_ACTIVATIONS, DATASETS, DEFAULT_VALIDATION, LOSS_NAMES,
-                              MAX_SEED)
+from fastnn.cli_train import CLI_ACTIVATIONS, DATASETS, DEFAULT_VALIDATION, LOSS_NAMES, MAX_SEED
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -74,8 +73,9 @@ def add_train(sub):
                         f"{DEFAULT_VALIDATION} with --early-stopping, else none)")
     t.add_argument("--threads", type=int, default=1,
                    help="BLAS threads, from 1 to the CPUs available (default 1)")
-    t.add_argument("--seed", type=int, default=0, help=f"seeds the weights, shuffling and dropout (and a bundled set's split), "
-                        f"0 to {MAX_SEED} (default 0)")
+    t.add_argument("--seed", type=int, default=0,
+                   help=f"seeds the weights, shuffling and dropout (and a bundled set's "
+                        f"split), 0 to {MAX_SEED} (default 0)")
     t.add_argument("--save", metavar="PATH", help="save the trained network (.npz); with --csv "
                                                   "it predicts on raw rows")
     t.add_argument("--export-onnx", metavar="PATH",

@@ -133,6 +133,7 @@ def torch_system(X, y, sizes, batch, lr, threads, batch_norm=False):
 
 def sklearn_system(X, y, sizes, batch, lr, threads):
     import warnings
+
     from sklearn.neural_network import MLPClassifier
     clf = MLPClassifier(hidden_layer_sizes=sizes[1:-1], solver="sgd", alpha=0.0, batch_size=batch,
                         learning_rate_init=lr, momentum=0.0, nesterovs_momentum=False,

@@ -60,8 +60,8 @@ def run(threads_list, repeats, solvers=("sgd", "adam"), dtypes=("float64", "floa
                     X = X64.astype(dtype)
                     for solver in solvers:
                         params = dict(solver=solver, max_iter=max_iter, tol=0.0, random_state=0)
-                        makers = {"fastnn": lambda: MLPClassifier(**params),
-                                  "scikit-learn": lambda: SkMLP(**params)}
+                        makers = {"fastnn": lambda p=params: MLPClassifier(**p),
+                                  "scikit-learn": lambda p=params: SkMLP(**p)}
                         for make in makers.values():
                             make().fit(X[:500], y[:500])  # warm up imports and caches
                         samples = {system: [] for system in [*makers, "GEMM floor"]}

@@ -33,6 +33,7 @@ def gemm_floor(n, sizes, batch, dtype=np.float32, min_calls=500):
     engine's BLAS with the engine's thread rule (one thread for small work); over enough
     epochs for at least `min_calls` batches."""
     from threadpoolctl import threadpool_limits
+
     from fastnn.thresholds import small_work
     weights = [(W.astype(dtype), b) for W, b in initial_weights(sizes)]
     rows = min(batch, n)

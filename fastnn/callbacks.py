@@ -76,7 +76,8 @@ class History(Callback):
         try:
             from matplotlib.ticker import MaxNLocator
         except ImportError as error:
-            raise ImportError("History.plot needs matplotlib: pip install 'fastnn[plot]'") from error
+            raise ImportError(
+                "History.plot needs matplotlib: pip install 'fastnn[plot]'") from error
         metrics = [m for m in self.history if not m.startswith("val_") and m != "seconds"]
         size = (5 * max(len(metrics), 1), 3.5)
         if ax is not None:
@@ -92,7 +93,8 @@ class History(Callback):
         for axis, metric in zip(axes, metrics):
             for key in (metric, "val_" + metric):
                 if key in self.history:
-                    axis.plot(np.arange(1, len(self.history[key]) + 1), self.history[key], label=key)
+                    values = self.history[key]
+                    axis.plot(np.arange(1, len(values) + 1), values, label=key)
             axis.set_xlabel("epoch")
             axis.set_ylabel(metric)
             axis.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -9,7 +9,6 @@ target, for evaluate), which must be as many as the network's inputs, in the tra
 Class labels: a model's class names, or the class indices 0, 1, ... when it has none.
 """
 import csv
-import os
 import sys
 
 import numpy as np

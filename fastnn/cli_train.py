@@ -14,8 +14,14 @@ import sys
 import time
 
 from fastnn import cli_csv, registry
-from fastnn.cli import (UsageError, available_cpus, check_distinct, check_output, check_plot,
-                        same_file)
+from fastnn.cli import (
+    UsageError,
+    available_cpus,
+    check_distinct,
+    check_output,
+    check_plot,
+    same_file,
+)
 
 DATASETS = ("digits", "iris", "spiral", "vertical", "xor")
 # The hidden layers' activations: the registry's, but for those that only make sense as outputs.

@@ -6,9 +6,8 @@ Anything else (a custom layer class, a leading Dropout, an activation not after 
 not right after a Dense) returns None: the Network then trains layer by layer in Python, with
 the same kernels.
 """
-from fastnn import _kernels
+from fastnn import _kernels, losses, optimizers, registry
 from fastnn import layers as L
-from fastnn import losses, optimizers, registry
 from fastnn.plan import LayerSpec, LossSpec, NormSpec, OptimizerSpec, ParamSpec, PlanSpec
 
 _engine = _kernels.load("engine")
@@ -82,7 +81,8 @@ def compile_plan(network, max_rows, labels=None, training=True):
         hyper = optimizer.config()
         a, b = OPTIMIZER_SLOTS[name]
         # a schedule's rates come per call (Plan.set_learning_rates), not in the plan
-        optimizer_spec = OptimizerSpec(code, 0.0 if optimizer.schedule is not None else optimizer.lr,
+        lr = 0.0 if optimizer.schedule is not None else optimizer.lr
+        optimizer_spec = OptimizerSpec(code, lr,
                                        optimizer.decay, hyper.get(a, 0.0),
                                        hyper.get(b, 0.0), hyper.get("eps", 0.0),
                                        optimizer.weight_decay, hyper.get("nesterov", False),

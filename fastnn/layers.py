@@ -196,7 +196,8 @@ class Dense(Layer):
         self._unchosen = None
 
     def cast(self, dtype):
-        self.W, self.b, self.dW, self.db = (a.astype(dtype) for a in (self.W, self.b, self.dW, self.db))
+        self.W, self.b, self.dW, self.db = (a.astype(dtype)
+                                            for a in (self.W, self.b, self.dW, self.db))
 
     def forward(self, x, training=False):
         self._x = x
@@ -297,7 +298,8 @@ def _activation_class(name, entries):
         def __init__(self, **kwargs):
             value = kwargs.pop(hyper.name, hyper.default)
             if kwargs:
-                raise TypeError(f"{name}() got an unexpected keyword argument {next(iter(kwargs))!r}")
+                raise TypeError(f"{name}() got an unexpected keyword argument "
+                                f"{next(iter(kwargs))!r}")
             setattr(self, hyper.name, V.real(hyper.name, value, hyper.low, hyper.high))
 
         def check(self, where="layer"):
@@ -317,7 +319,8 @@ def _activation_class(name, entries):
         def __init__(self, **kwargs):
             value = kwargs.pop(arg, first.option[1])
             if kwargs:
-                raise TypeError(f"{name}() got an unexpected keyword argument {next(iter(kwargs))!r}")
+                raise TypeError(f"{name}() got an unexpected keyword argument "
+                                f"{next(iter(kwargs))!r}")
             setattr(self, arg, _choice(arg, value))
 
         namespace.update(

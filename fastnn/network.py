@@ -14,13 +14,18 @@ import warnings
 import numpy as np
 
 from fastnn import inspection, kernels, losses, optimizers, sparse, tracking, training
-from fastnn import metrics as M
 from fastnn import layers as L
+from fastnn import metrics as M
 from fastnn import validation as V
-from fastnn.metrics import accuracy
 from fastnn.engine import NonFiniteInput
-from fastnn.thresholds import (EVALUATE_ROWS, INFERENCE_VALUES, PREDICT_BATCH,
-                               THREAD_LIMIT_VALUES, small_work)
+from fastnn.metrics import accuracy
+from fastnn.thresholds import (
+    EVALUATE_ROWS,
+    INFERENCE_VALUES,
+    PREDICT_BATCH,
+    THREAD_LIMIT_VALUES,
+    small_work,
+)
 from fastnn.tracking import Tracked, stamp
 
 MAX_ITERATIONS = 2**62  # optimizer steps stay below it, as the engine and model files require
@@ -122,7 +127,8 @@ class Network(Tracked):
                 if every or layer.weights_unchosen():
                     following = next((x for x in self.layers[i + 1:]  # the activation decides
                                       if not isinstance(x, (L.Dropout, *L.NORM_LAYERS))), None)
-                    default = following.entry.init if isinstance(following, L.Activation) else "glorot"
+                    default = (following.entry.init if isinstance(following, L.Activation)
+                               else "glorot")
                     layer.initialize(self.rng, self.dtype, layer.init or default)
                     continue
             elif isinstance(layer, L.Dropout) and (every or layer.seed_unchosen()):
@@ -204,7 +210,8 @@ class Network(Tracked):
                                  f"Dense's activation when it is built; set network.layers to a "
                                  f"list with the activation layer after it instead")
             hyper = layer.entry.hyper if isinstance(layer, L.Activation) else None
-            if hyper is not None and not abs(layer.alpha_argument) <= float(np.finfo(self.dtype).max):
+            largest = float(np.finfo(self.dtype).max)
+            if hyper is not None and not abs(layer.alpha_argument) <= largest:
                 raise ValueError(f"layers[{i}].{hyper.name}={layer.alpha_argument} is not a finite "
                                  f"{self.dtype} (the network's dtype)")
         for i, layer in dense:
@@ -294,7 +301,8 @@ class Network(Tracked):
         net.dtype = dtype
         for layer in net.layers:
             layer.cast(net.dtype)
-        net.optimizer.state = [[s.astype(net.dtype) for s in state] for state in net.optimizer.state]
+        net.optimizer.state = [[s.astype(net.dtype) for s in state]
+                               for state in net.optimizer.state]
         net._refresh()
         return net
 
@@ -490,7 +498,8 @@ class Network(Tracked):
             raise ValueError("give validation_data or validation_split, not both")
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, weights)")
+                raise ValueError(
+                    "validation_data must be (X_val, y_val) or (X_val, y_val, weights)")
             validation_data = V.check_xy(self, *validation_data, x_name="X_val", y_name="y_val",
                                          stream=True)
         validated = validation_data is not None or validation_split > 0
@@ -583,7 +592,8 @@ class Network(Tracked):
                                  stratify=labels)
         train, val = parts
         if len(train) == 0 or len(val) == 0:
-            raise ValueError(f"validation_split={fraction} leaves no training or validation samples")
+            raise ValueError(
+                f"validation_split={fraction} leaves no training or validation samples")
         w = None if sample_weight is None else sample_weight[val]
         X_val = training.gather_rows(X, val, self.dtype)
         if not training.finite(X_val):

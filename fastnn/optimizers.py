@@ -33,7 +33,6 @@ from fastnn.tracking import Tracked
 from fastnn.validation import is_real
 from fastnn.validation import real as _check
 
-
 # Each hyperparameter's range, as the constructors check it: (low, high, low end open).
 RANGES = {arg.name: (arg.low, arg.high, arg.low_open)
           for entry in registry.OPTIMIZERS for arg in entry.args if isinstance(arg, registry.Hyper)}
@@ -192,8 +191,8 @@ class Optimizer(Tracked):
             if not ok:
                 raise ValueError(
                     f"optimizer.state[{i}] does not match parameter {i} ({p.dtype}, shape "
-                    f"{p.shape}): {type(self).__name__} keeps {self.n_state} C-contiguous such arrays per "
-                    f"parameter; set optimizer.state = [] to start the optimizer afresh")
+                    f"{p.shape}): {type(self).__name__} keeps {self.n_state} C-contiguous such "
+                    f"arrays per parameter; set optimizer.state = [] to start the optimizer afresh")
 
     def step(self, params, grads, extra_decay=None):
         """One update of every parameter. extra_decay: per parameter, weight decay added to
@@ -285,7 +284,8 @@ def _optimizer_class(entry):
     if "eps_hat" in names:
         # m_hat / (sqrt(v_hat) + eps * sqrt(c2)) == c1 m / (sqrt(c2) (sqrt(v) + eps)): epsilon
         # hat is the kernel's eps scaled by sqrt(c2), computed as the engine computes it.
-        kw["eps"] = "self.eps * math.sqrt(1.0 / (1.0 - self.beta2 ** t)) if self.eps_hat else self.eps"
+        kw["eps"] = ("self.eps * math.sqrt(1.0 / (1.0 - self.beta2 ** t)) if self.eps_hat "
+                     "else self.eps")
     # positional: param, grad, the state arrays (SGD's velocity: None without momentum), t
     args = ["param", "grad"] + [f"state[{i}]" for i in range(len(entry.state))]
     if entry.state_if is not None:

@@ -4,7 +4,8 @@ Network and fastnn/_kernels/engine.pyx compiles (`Plan(spec)`), field by field.
 The compiled Plan checks every field (engine.pyx's _check_plan) before its kernels trust it, and
 fastnn.network.Network._refresh is the one place that decides whether a plan still holds.
 """
-from typing import NamedTuple, Optional, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple, Optional
 
 import numpy as np
 

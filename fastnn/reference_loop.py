@@ -99,7 +99,7 @@ class ReferenceNetwork:
         if not np.isfinite(loss):
             return loss, a
         grads = []
-        for (W, b, act, alpha, rate, state), norm, saved, x, y, mask in zip(
+        for (W, b, act, alpha, _rate, _state), norm, saved, x, y, mask in zip(
                 self.layers[::-1], self.norms[::-1], kept[::-1], inputs[::-1], outs[::-1],
                 masks[::-1]):
             if mask is not None:
@@ -108,7 +108,8 @@ class ReferenceNetwork:
             getattr(R, act + "_backward")(y, grad, dz, *self._extra(act, alpha))
             norm_grads = []
             if norm is not None:
-                dgamma, dbeta, dn = np.empty_like(norm[1]), np.empty_like(norm[2]), np.empty_like(dz)
+                dgamma, dbeta = np.empty_like(norm[1]), np.empty_like(norm[2])
+                dn = np.empty_like(dz)
                 getattr(R, norm[0] + "_norm_backward")(saved[0], saved[1], norm[1], dz, dgamma,
                                                        dbeta, dn)
                 dz, norm_grads = dn, [dgamma, dbeta]

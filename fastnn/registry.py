@@ -14,7 +14,7 @@ optimizer likewise: its NumPy twin, its per-element step in fastnn/_kernels/_opt
 one entry in OPTIMIZERS.
 """
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional
 
 INF = float("inf")
 
@@ -54,7 +54,7 @@ class Activation:
     factor: bool = False
     init: str = "glorot"
     sklearn: Optional[str] = None
-    option: Optional[Tuple[str, str]] = None
+    option: Optional[tuple[str, str]] = None
     rowwise: bool = False
     forward: str = ""
     backward: str = ""
@@ -113,8 +113,8 @@ class Loss:
     aliases: further names, each with the constructor arguments it means (Keras' names)."""
     cls: str
     kernel: str
-    names: Tuple[str, ...] = ()
-    aliases: Tuple[Tuple[str, Tuple[Tuple[str, object], ...]], ...] = ()
+    names: tuple[str, ...] = ()
+    aliases: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
 
 
 LOSSES = (
@@ -171,14 +171,14 @@ class Optimizer:
     """
     name: str
     cls: str
-    state: Tuple[str, ...]
-    slots: Tuple[Optional[str], Optional[str]]
-    args: Tuple[object, ...]
+    state: tuple[str, ...]
+    slots: tuple[Optional[str], Optional[str]]
+    args: tuple[object, ...]
     step_number: bool = False
     state_if: Optional[str] = None
     decoupled: bool = False
-    scalars: Tuple[Tuple[str, str], ...] = ()
-    cases: Tuple[Tuple[str, str], ...] = ()
+    scalars: tuple[tuple[str, str], ...] = ()
+    cases: tuple[tuple[str, str], ...] = ()
     doc: Optional[str] = None
     kernel_doc: str = ""
     formula: str = ""
@@ -209,8 +209,10 @@ def _eps(default):
 _ADAM_DOC = """param -= lr * m_hat / (sqrt(v_hat) + eps), m_hat and v_hat the bias-corrected moments
     (the Adam paper's Algorithm 1, as PyTorch). eps_hat=True adds eps to sqrt(v) before the bias
     correction instead, the paper's "epsilon hat", as scikit-learn and Keras do."""
-_ADAMW_DOC = """Adam with decoupled weight decay, as torch.optim.AdamW: param *= 1 - lr * weight_decay,
-    then Adam's bias-corrected step on the gradient (a layer's l2 penalty stays in the gradient).
+_ADAMW_DOC = """Adam with decoupled weight decay, as torch.optim.AdamW.
+
+    param *= 1 - lr * weight_decay, then Adam's bias-corrected step on the gradient
+    (a layer's l2 penalty stays in the gradient).
 
     Parameters
     ----------
@@ -221,8 +223,10 @@ _ADAMW_DOC = """Adam with decoupled weight decay, as torch.optim.AdamW: param *=
     decay : float
         Learning-rate decay, lr / (1 + decay * iterations).
     """
-_ADAMAX_DOC = """Adamax, Adam with the infinity norm, as torch.optim.Adamax: m = beta1 * m + (1 - beta1) *
-    grad, u = max(beta2 * u, |grad| + eps), param -= lr / (1 - beta1**t) * m / u.
+_ADAMAX_DOC = """Adamax, Adam with the infinity norm, as torch.optim.Adamax.
+
+    m = beta1 * m + (1 - beta1) * grad, u = max(beta2 * u, |grad| + eps),
+    param -= lr / (1 - beta1**t) * m / u.
 
     Parameters
     ----------

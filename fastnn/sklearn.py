@@ -65,8 +65,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from fastnn import layers as L
 from fastnn import kernels, losses, optimizers, registry, sklearn_params, training
+from fastnn import layers as L
 from fastnn import sklearn_inputs as inputs
 from fastnn.network import Network
 from fastnn.validation import check_xy
@@ -430,7 +430,7 @@ class _BaseMLP(BaseEstimator):
                 diverged = self._epochs(X, T, sample_weight, batch_size, early_stopping, X_val,
                                         y_val, w_val, incremental, rows)
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            warnings.warn("Training interrupted by user.", stacklevel=2)
         finally:
             limits.unregister()
         if diverged and not early_stopping:
@@ -441,7 +441,8 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn(f"Training diverged in epoch {self.n_iter_ + 1} (its loss or "
                               "weights became NaN or infinite): it stopped there, and the "
                               "weights of the best validation score were put back (scikit-learn "
-                              "trains on and keeps the same best weights).", RuntimeWarning)
+                              "trains on and keeps the same best weights).", RuntimeWarning,
+                              stacklevel=2)
             for param, best in zip(self.coefs_ + self.intercepts_,
                                    self._best_coefs + self._best_intercepts):
                 param[...] = best
@@ -498,7 +499,7 @@ class _BaseMLP(BaseEstimator):
         if self.n_iter_ == self.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                           "reached and the optimization hasn't converged yet.",
-                          ConvergenceWarning)
+                          ConvergenceWarning, stacklevel=2)
         return False
 
     def _trigger_stopping(self, msg):
@@ -577,7 +578,8 @@ class _BaseMLP(BaseEstimator):
         if result.status != 0:
             warnings.warn(f"lbfgs failed to converge after {result.nit} iteration(s) "
                           f"(status={result.status}): {result.message}. Increase the number of "
-                          "iterations (max_iter) or scale the data.", ConvergenceWarning)
+                          "iterations (max_iter) or scale the data.", ConvergenceWarning,
+                          stacklevel=2)
         self.n_iter_ = min(result.nit, self.max_iter)
         self.loss_ = float(self._reported_loss(last))
 

@@ -225,5 +225,5 @@ def batch_size(value, n):
         return min(200, n)
     if value > n:
         warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to "
-                      "be clipped")
+                      "be clipped", stacklevel=2)
     return int(np.clip(value, 1, n))

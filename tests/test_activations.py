@@ -3,6 +3,7 @@ kernels against the NumPy reference, specials, finite differences, engine = laye
 bit, save/load, the CLI, the registry's agreement with the families' tables, and PyTorch."""
 import numpy as np
 import pytest
+from conftest import assert_close
 
 import fastnn as fnn
 from fastnn import initializers, layers, losses, optimizers, registry
@@ -10,7 +11,6 @@ from fastnn import kernels as K
 from fastnn import reference as R
 from fastnn.__main__ import main
 from fastnn.engine import compile_plan, output_code
-from conftest import assert_close
 
 NEW = ["elu", "selu", "softplus", "gelu", "gelu_tanh", "silu", "exponential"]
 LAYERS = {"elu": lambda: fnn.ELU(0.7), "selu": fnn.SELU, "softplus": fnn.Softplus,

@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
 from isolated import run_isolated
 
 import fastnn as fnn
@@ -488,7 +487,7 @@ def test_two_threads_cannot_fit_one_estimator_at_once():
     X, y = data(n=3000)
     est = MLPClassifier(hidden_layer_sizes=(64,), max_iter=30, tol=0, n_iter_no_change=100,
                         random_state=0)
-    started, errors = threading.Event(), []
+    started, _errors = threading.Event(), []
     fit = est._fit_alone
 
     def slow_fit(*args):  # the first fit signals, then holds on long enough to be overlapped

@@ -5,13 +5,12 @@ import math
 
 import numpy as np
 import pytest
+from test_engine import assert_same_training, data, mlp, twin_networks
 
 import fastnn as fnn
 from fastnn import kernels as K
 from fastnn import reference as R
-from fastnn.engine import compile_plan
 from fastnn.reference_loop import ReferenceNetwork
-from test_engine import assert_same_training, data, mlp, twin_networks
 
 CLIPPING = [dict(clipnorm=0.05), dict(global_clipnorm=0.08), dict(clipvalue=0.004),
             dict(clipnorm=0.05, clipvalue=0.004), dict(global_clipnorm=0.08, clipvalue=0.004)]

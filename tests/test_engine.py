@@ -2,11 +2,11 @@
 against the plain-NumPy reference training loop (the same numbers to float rounding)."""
 import numpy as np
 import pytest
+from conftest import assert_close
 
 import fastnn as fnn
 from fastnn.engine import compile_plan, output_code
 from fastnn.reference_loop import ReferenceNetwork
-from conftest import assert_close
 
 OPTIMIZERS = [fnn.SGD(0.1), fnn.SGD(0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
               fnn.SGD(0.1, momentum=0.8, decay=0.01), fnn.Adam(0.01, weight_decay=1e-4),

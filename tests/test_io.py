@@ -9,11 +9,10 @@ import zipfile
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import strategies as st
 from isolated import run_isolated
 
 import fastnn as fnn
-from fastnn import io
 
 
 def trained(optimizer="adam", dtype="float32"):

@@ -1,12 +1,13 @@
 """Every compiled kernel against its NumPy twin in fastnn.reference, at float32 and float64."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from conftest import assert_close
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fastnn import kernels as K
 from fastnn import reference as R
 from fastnn import registry
-from conftest import assert_close
 
 SHAPES = [(1, 1, 1), (1, 5, 3), (6, 1, 1), (7, 13, 5), (32, 64, 10), (1024, 33, 17)]
 ELEMENTWISE = [a.name for a in registry.ACTIVATIONS if not a.rowwise]

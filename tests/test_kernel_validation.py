@@ -8,14 +8,13 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import assert_close
+from isolated import run_isolated as run_isolated_with_tests
 
 import fastnn
-
 from fastnn import kernels as K
 from fastnn import reference as R
 from fastnn import registry
-from conftest import assert_close
-from isolated import run_isolated as run_isolated_with_tests
 
 
 def f32(*shape):
@@ -60,7 +59,7 @@ def test_outputs_may_not_alias_blas_operands():
     X = f32(3, 3)
     with raises(ValueError, "out must not share memory with X"):
         K.dense_forward(X, f32(3, 3), None, X)
-    X, W, dY = f32(4, 3), f32(3, 2), f32(4, 2)
+    X, W, _dY = f32(4, 3), f32(3, 2), f32(4, 2)
     with raises(ValueError, "dX must not share memory with dY"):
         buf = f32(4 * 3 + 4 * 2)
         K.dense_backward(X, W, buf[:8].reshape(4, 2), f32(3, 2), None, buf[4:16].reshape(4, 3))

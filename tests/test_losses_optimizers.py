@@ -4,12 +4,12 @@ bad arguments, and PyTorch (torch.nn.HuberLoss, torch.nn.PoissonNLLLoss(log_inpu
 torch.optim.AdamW) step for step."""
 import numpy as np
 import pytest
+from conftest import assert_close, assert_trains_as_torch
+from test_engine import assert_same_training, twin_networks
 
 import fastnn as fnn
 from fastnn import kernels as K
 from fastnn import reference as R
-from conftest import assert_close, assert_trains_as_torch
-from test_engine import assert_same_training, twin_networks
 
 
 def regression_data(n=80, d=5, c=3, seed=0, kind="huber"):

@@ -157,7 +157,8 @@ def copying_split(network, X, y, w, fraction):
     network.split_seed = int(network.rng.integers(2**31))
     train, val = train_test_split(np.arange(len(X)), test_size=fraction,
                                   random_state=network.split_seed, stratify=y)
-    part = (lambda a, i: None if a is None else a[i])
+    def part(a, i):
+        return (None if a is None else a[i])
     return (X[train], y[train], part(w, train)), (X[val], y[val], part(w, val))
 
 

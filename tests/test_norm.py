@@ -3,11 +3,11 @@ finite differences, the layers against PyTorch (training and eval, forward, back
 steps), save/load of the running statistics and the refusal of 1-row training batches."""
 import numpy as np
 import pytest
+from conftest import assert_close
 
 import fastnn as fnn
 from fastnn import kernels as K
 from fastnn import reference as R
-from conftest import assert_close
 
 SHAPES = [(2, 1), (3, 5), (7, 16), (32, 17), (64, 40), (5, 100)]
 
@@ -403,6 +403,7 @@ def test_norms_the_engine_does_not_fuse_train_as_torch(layers):
     """A norm that is not right after a Dense trains on the layer path (the first layer's
     needs no input gradient), step for step as torch."""
     import torch
+
     from fastnn.engine import compile_plan
     torch.set_num_threads(1)
     rng = np.random.default_rng(4)

@@ -8,12 +8,12 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from isolated import run_isolated
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import fastnn as fnn
 from fastnn import onnx as fonnx
 from fastnn import registry
-from isolated import run_isolated
 
 TOL = {np.float32: 1e-5, np.float64: 1e-10}
 

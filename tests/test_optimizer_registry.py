@@ -6,14 +6,14 @@ import inspect
 
 import numpy as np
 import pytest
+from conftest import assert_close, assert_trains_as_torch
+from test_engine import assert_same_training, twin_networks
 
 import fastnn as fnn
 from fastnn import kernels as K
 from fastnn import reference as R
 from fastnn import registry
 from fastnn.optimizers import Adamax
-from conftest import assert_close, assert_trains_as_torch
-from test_engine import assert_same_training, twin_networks
 
 SIGNATURES = {
     "SGD": "(lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, decay=0.0)",

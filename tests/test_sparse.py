@@ -6,14 +6,13 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from isolated import run_isolated
 from sklearn import neural_network as sk
 from sklearn.exceptions import ConvergenceWarning
 
 import fastnn
 from fastnn import reference as R
 from fastnn import sparse as S
-
-from isolated import run_isolated
 
 DTYPES = [np.float32, np.float64]
 INDEX_DTYPES = [np.int32, np.int64]
@@ -397,6 +396,7 @@ def test_nothing_densifies_a_wide_sparse_x():
     """fit, predict and evaluate on 2,000 x 200,000 rows (1.6 GB dense in float32) allocate a
     few MB: the weights, their Adam state and batch-sized buffers."""
     import tracemalloc
+
     import sklearn.model_selection  # noqa: F401  (validation_split's import, outside the trace)
     rng = np.random.default_rng(0)
     per_row = 20

@@ -35,7 +35,8 @@ def _installed_copy():
 if not _has_compiled(os.path.dirname(__file__)):
     _installed = _installed_copy()
     if _installed is None:
-        raise ImportError("fastnn's compiled kernels are not built: install it with `pip install .` "
+        raise ImportError("fastnn's compiled kernels are not built: install it with "
+                          "`pip install .` "
                           "(or build in place with `python setup.py build_ext --inplace`)")
     __path__.append(_installed)
 
