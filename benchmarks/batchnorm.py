@@ -1,6 +1,6 @@
-"""fastnn against PyTorch on one workload of fastnn.bench (default: the batch-normalized digits
-network, 64-128(BatchNorm, ReLU)-10, batch 32), one thread, the systems interleaved sample by
-sample: the quick check of the ratio that `python -m fastnn bench` measures with the others.
+"""fastnn against PyTorch on one workload of benchmarks/training.py (default: the batch-normalized
+digits network, 64-128(BatchNorm, ReLU)-10, batch 32), one thread, the systems interleaved sample by
+sample: the quick check of the ratio that `python benchmarks/training.py` measures with the others.
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/batchnorm.py [workload] [samples]
 """
@@ -8,7 +8,7 @@ import statistics
 import sys
 import time
 
-from fastnn import bench
+import training as bench
 
 name = sys.argv[1] if len(sys.argv) > 1 else bench.BATCH_NORM[0]
 samples = int(sys.argv[2]) if len(sys.argv) > 2 else 7

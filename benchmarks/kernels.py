@@ -19,7 +19,8 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from fastnn import kernels as K
 from fastnn import reference as R
-from fastnn.bench import machine
+
+from timing import machine
 
 SMALL = [(1, 2), (4, 16), (32, 64)]
 LARGE = [(256, 512), (1024, 2048)]

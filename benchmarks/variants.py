@@ -18,7 +18,9 @@ WORKLOADS = ["spiral 2-64-3, full batch", "iris 4-32-32-3, batch 4", "digits 64-
 
 def sample():
     """One sample of every workload in this process: seconds per epoch (best of 3 fits)."""
-    from fastnn import bench, kernels
+    from fastnn import kernels
+
+    import training as bench
     out = {"variant": kernels.VARIANT}
     for name in WORKLOADS:
         sizes, rows, batch, lr, epochs = bench.WORKLOADS[name]

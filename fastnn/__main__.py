@@ -5,7 +5,6 @@
     python -m fastnn train --csv table.csv --target label --save model.npz --plot curves.png
     python -m fastnn predict model.npz new_rows.csv [--output predictions.csv] [--proba]
     python -m fastnn evaluate model.npz labelled.csv [--target label]
-    python -m fastnn bench [--quick]      (the training benchmarks: fastnn/bench.py)
 
 The commands live in fastnn.cli_train (train) and fastnn.cli_predict (predict, evaluate); CSV
 files are read by fastnn.cli_csv. Every error (unknown data set, bad option, unreadable or
@@ -113,14 +112,10 @@ def parser():
                       description="Train fastnn networks, predict and evaluate with them.")
     p.add_argument("--version", action="version", version=f"fastnn {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser,
-                           metavar="{train,predict,evaluate,bench}")
+                           metavar="{train,predict,evaluate}")
     add_train(sub)
     add_predict(sub)
     add_evaluate(sub)
-    # Listed here; main hands `bench` and its options to fastnn.bench before parsing.
-    sub.add_parser("bench", add_help=False,
-                   help="the training benchmarks against other libraries (python -m fastnn "
-                        "bench --help)")
     return p
 
 
@@ -134,9 +129,6 @@ def run(args):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["bench"]:
-        from fastnn.bench import main as bench
-        return bench(argv[1:])
     args = parser().parse_args(argv)
     try:
         return run(args)

@@ -1,9 +1,14 @@
-"""The training benchmark's machinery (not its speed: that lives in benchmarks/)."""
+"""The benchmark scripts' machinery (not their speed: that lives in benchmarks/results/). They
+are scripts beside the package, not part of it: imported here from benchmarks/."""
 import math
+import pathlib
+import sys
 
 import pytest
 
-from fastnn import bench
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "benchmarks"))
+import estimators  # noqa: E402
+import training as bench  # noqa: E402
 
 SPIRAL = "spiral 2-64-3, full batch"
 
@@ -27,21 +32,20 @@ def test_each_thread_count_gives_a_row_per_workload_and_the_predict_latency():
     assert 0 < floor < 1 and no_floor is None
     assert 0 < latency["fastnn"] < 1e-3
 
-    text = bench.table(results, systems, 1, "python -m fastnn bench")
+    text = bench.table(results, systems, 1, "python benchmarks/training.py")
     row = next(line for line in text.splitlines() if SPIRAL in line)
     ratio = medians["NumPy loop"] / medians["fastnn"]
     assert row.startswith(f"| 1 | {SPIRAL} | 500 | ") and f"(x{ratio:.2f})" in row
 
 
 def test_the_estimator_table_gives_speed_up_bound_and_floor_rate():
-    from fastnn import bench_estimators
     # digits 64-100-10 in batches of 200: 9 batches of 200 rows an epoch in the floor, and per
     # row 2 * (6400 + 1000) multiply-adds forward and for dW, 1000 for the second layer's dX
-    fmas = bench_estimators.multiply_adds(1797, (64, 100, 10), 200, 30)
+    fmas = estimators.multiply_adds(1797, (64, 100, 10), 200, 30)
     assert fmas == 30 * 1800 * 15800
     medians = {"fastnn": 0.04, "scikit-learn": 0.12, "GEMM floor": 0.03}
-    text = bench_estimators.table([(1, "digits", "float64", "sgd", 30, medians, fmas)], 5,
-                                  "python -m fastnn bench --estimators", "a machine", "0.1.0")
+    text = estimators.table([(1, "digits", "float64", "sgd", 30, medians, fmas)], 5,
+                            "python benchmarks/estimators.py", "a machine", "0.1.0")
     row = text.splitlines()[-1]
     assert row == ("| 1 | digits | float64 | sgd | 30 | 0.040 s | 0.120 s | x3.00 | 0.030 s | "
                    f"x4.00 | {fmas / 0.03 / 1e9:.1f} G/s |")

@@ -292,7 +292,7 @@ def test_version_help_and_every_option_explained(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for command in ("train", "predict", "evaluate", "bench"):
+    for command in ("train", "predict", "evaluate"):
         assert f"    {command} " in out
     sub = next(a for a in parser()._actions if a.dest == "command")
     for name, command in sub.choices.items():

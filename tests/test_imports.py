@@ -17,7 +17,8 @@ def import_graph(folder):
         name = "fastnn" if path.stem == "__init__" else "fastnn." + path.stem
         deps = set()
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "fastnn":
+            if (isinstance(node, ast.ImportFrom) and node.module
+                    and node.module.split(".")[0] == "fastnn"):
                 if node.module == "fastnn":
                     deps |= {"fastnn." + alias.name for alias in node.names}
                 else:
@@ -51,6 +52,28 @@ def test_cycles_finds_a_cycle():
 
 def test_no_import_cycles():
     graph = import_graph(pathlib.Path(fastnn.__file__).parent)
-    assert "fastnn.bench" in graph and "fastnn.network" in graph["fastnn.io"]
+    assert "fastnn.cli_train" in graph and "fastnn.network" in graph["fastnn.io"]
     found = [cycle for cycle in cycles(graph) if frozenset(cycle) not in ALLOWED]
     assert found == []
+
+
+def imported_modules(folder):
+    """Every top-level module name that fastnn/*.py imports anywhere in its code."""
+    names = set()
+    for path in pathlib.Path(folder).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+    return names
+
+
+def test_the_benchmarks_are_not_part_of_the_library():
+    package = pathlib.Path(fastnn.__file__).parent
+    benchmarks = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
+    scripts = {path.stem for path in benchmarks.glob("*.py")}
+    assert {"training", "estimators", "timing"} <= scripts
+    assert not [path.name for path in package.rglob("*.py") if path.stem.startswith("bench")]
+    assert "fastnn" in imported_modules(package)  # the walk sees the package's imports
+    assert not imported_modules(package) & (scripts | {"benchmarks"})

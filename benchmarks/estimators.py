@@ -1,21 +1,28 @@
 """Fit time of fastnn.MLPClassifier against scikit-learn's MLPClassifier, same parameters.
 
-    python -m fastnn bench --estimators [--threads 1 2] [--repeats 5]
+    python benchmarks/estimators.py [--threads 1 2] [--repeats 5] [--output benchmarks/results]
 
 Both get the same arguments and the same X, and (see fastnn/sklearn.py) take the same steps to
 float rounding, so they run the same number of epochs; tol=0 keeps them from stopping early.
 Each sample times one whole fit() of each estimator, alternating, and the "GEMM floor": the
-matrix multiplications of that fit alone through the same BLAS (see fastnn.bench_timing.gemm_floor).
+matrix multiplications of that fit alone through the same BLAS (see timing.gemm_floor).
 The table gives the median seconds per fit, scikit-learn's time / fastnn's, and scikit-learn's
 time / the floor: the speed-up that an estimator doing nothing but these BLAS calls would get.
 The floor's rate in multiply-adds per second, set beside the core's peak rate
 (benchmarks/fma_peak.c), tells how much faster any GEMM could make those products.
 """
+import argparse
+import os
 import statistics
+import sys
 import time
 import warnings
 
 import numpy as np
+
+import fastnn
+
+from timing import gemm_floor, machine, settle
 
 # name: (data, max_iter)
 WORKLOADS = {
@@ -37,7 +44,7 @@ def make_data(name):
 def multiply_adds(n, sizes, batch, epochs):
     """The multiply-adds of the GEMM floor's products: per row, X @ W and X^T dY for every
     layer, dY W^T for all but the first; in epochs of ceil(n / batch) full batches, as
-    fastnn.bench_timing.gemm_floor times them."""
+    timing.gemm_floor times them."""
     products = [a * b for a, b in zip(sizes, sizes[1:])]
     rows = -(-n // batch) * batch
     return epochs * rows * (2 * sum(products) + sum(products[1:]))
@@ -48,7 +55,6 @@ def run(threads_list, repeats, solvers=("sgd", "adam"), dtypes=("float64", "floa
     from sklearn.neural_network import MLPClassifier as SkMLP
     from threadpoolctl import threadpool_limits
 
-    from fastnn.bench_timing import gemm_floor, settle
     from fastnn.sklearn import MLPClassifier
     results = []
     for threads in threads_list:
@@ -109,3 +115,26 @@ def table(results, repeats, command, machine, version):
                      f"{theirs:.3f} s | x{theirs / ours:.2f} | {floor:.3f} s | "
                      f"x{theirs / floor:.2f} | {fmas / floor / 1e9:.1f} G/s |")
     return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python benchmarks/estimators.py",
+                                description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--output", default=os.path.join("benchmarks", "results"),
+                   help="folder for estimators.md")
+    args = p.parse_args(argv)
+    command = "python benchmarks/estimators.py " + " ".join(
+        argv if argv is not None else sys.argv[1:])
+    results = run(args.threads, args.repeats)
+    text = table(results, args.repeats, command.strip(), machine(), fastnn.__version__)
+    print(text)
+    os.makedirs(args.output, exist_ok=True)
+    with open(os.path.join(args.output, "estimators.md"), "w") as f:
+        f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

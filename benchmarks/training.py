@@ -2,7 +2,9 @@
 scikit-learn's MLPClassifier and Keras, on the same data, sizes and plain SGD (the batch-normalized
 workload: fastnn and PyTorch, with the same layers).
 
-    python -m fastnn bench [--quick] [--threads 1 2] [--output benchmarks/results]
+    python benchmarks/training.py [--quick] [--threads 1 2] [--output benchmarks/results]
+
+(scikit-learn's estimators: benchmarks/estimators.py.)
 
 Each sample times whole epochs of one system, after one untimed epoch of its own; samples
 alternate system by system (each round starting one system later), each thread count in a fresh
@@ -19,7 +21,8 @@ import numpy as np
 
 import fastnn as fnn
 from fastnn import kernels as K
-from fastnn.bench_timing import gemm_floor, initial_weights, machine, settle
+
+from timing import gemm_floor, initial_weights, machine, settle
 
 # name: (sizes, rows, batch size, learning rate, epochs per sample). A sample is one fit of that
 # many epochs, a few ms at least, so fit's fixed cost per call stays out of the time per epoch
@@ -314,26 +317,16 @@ def chart(results, systems, path):
 
 def main(argv=None):
     import sys
-    p = argparse.ArgumentParser(prog="python -m fastnn bench", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python benchmarks/training.py",
+                                description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="the three small workloads, 3 samples")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--output", default=os.path.join("benchmarks", "results"),
-                   help="folder for training.md and training.png (estimators.md)")
-    p.add_argument("--estimators", action="store_true",
-                   help="instead: fit time of fastnn.MLPClassifier vs scikit-learn's")
+                   help="folder for training.md and training.png")
     args = p.parse_args(argv)
-    command = "python -m fastnn bench " + " ".join(argv if argv is not None else sys.argv[2:])
-    if args.estimators:
-        from fastnn import bench_estimators
-        results = bench_estimators.run(args.threads, args.repeats)
-        text = bench_estimators.table(results, args.repeats, command.strip(), machine(),
-                                      fnn.__version__)
-        print(text)
-        os.makedirs(args.output, exist_ok=True)
-        with open(os.path.join(args.output, "estimators.md"), "w") as f:
-            f.write(text)
-        return 0
+    command = "python benchmarks/training.py " + " ".join(
+        argv if argv is not None else sys.argv[1:])
     workloads = QUICK if args.quick else tuple(WORKLOADS)
     repeats = 3 if args.quick else args.repeats
     systems = available_systems()
@@ -350,3 +343,7 @@ def main(argv=None):
     except ImportError:
         print("(no chart: matplotlib is not installed)")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""What both benchmarks (fastnn.bench, fastnn.bench_estimators) share: the initial weights, the
+"""What the benchmarks (training.py, estimators.py, kernels.py) share: the initial weights, the
 GEMM floor, the pause between samples and the machine's description."""
 import contextlib
 import os
