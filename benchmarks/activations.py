@@ -47,7 +47,7 @@ def main(argv=None):
     y = rng.integers(0, 10, 5000)
     times = {name: [] for name, _ in HIDDEN}
     with threadpool_limits(args.threads):
-        for name, entry in HIDDEN:  # warm-up: plans, buffers, caches
+        for _, entry in HIDDEN:  # warm-up: plans, buffers, caches
             fit_seconds(entry, X[:500], y[:500], 1, args.dtype, args.threads)
         for _ in range(args.repeats):
             for name, entry in HIDDEN:

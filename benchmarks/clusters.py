@@ -83,7 +83,7 @@ def main():
     for recipe, (run, (X, y), params) in recipes.items():
         times = {name: [] for name in systems}
         scores = {}
-        for name, cls in systems.items():
+        for cls in systems.values():
             run(cls(**params), X, y, client)  # warm up: imports, the workers' first calls
         for _ in range(args.runs):
             for name, cls in systems.items():

@@ -149,7 +149,8 @@ def main(argv=None):
         f"Machine: {machine()}; fastnn kernel build {K.VARIANT}; NumPy {np.__version__}; "
         f"BLAS: {', '.join(blas)}; "
         f"{time.strftime('%Y-%m-%d')}.",
-        f"Command: python benchmarks/kernels.py {' '.join(argv if argv is not None else sys.argv[1:])}",
+        "Command: python benchmarks/kernels.py "
+        f"{' '.join(argv if argv is not None else sys.argv[1:])}",
         "",
         "| kernel | shape (batch x width) | reference us | fastnn us | ratio |",
         "|---|---|---|---|---|",

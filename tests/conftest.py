@@ -70,7 +70,8 @@ def assert_trains_as_torch(net, torch_optimizer, X, y, dtype):
         batch = slice(16 * (step % 4), 16 * (step % 4 + 1))
         net.fit(X[batch], y[batch], epochs=1, batch_size=16, shuffle=False, verbose=0)
         opt.zero_grad()
-        torch.nn.functional.mse_loss(model(torch.tensor(X[batch])), torch.tensor(y[batch])).backward()
+        loss = torch.nn.functional.mse_loss(model(torch.tensor(X[batch])), torch.tensor(y[batch]))
+        loss.backward()
         opt.step()
         for linear, dense in pairs:
             np.testing.assert_allclose(dense.W, linear.weight.detach().numpy().T, rtol=rtol,

@@ -241,7 +241,8 @@ def test_softplus_differs_from_torch_above_its_threshold_by_log1p_exp(torch):
     want = torch.nn.Softplus()(torch.tensor(x)).numpy()
     np.testing.assert_array_equal(want, x)  # torch: x itself above 20
     # ours keeps the log1p(exp(-x)) (2e-9 at x = 20.5), to the rounding of y
-    np.testing.assert_allclose(y - want, np.log1p(np.exp(-x)), rtol=0, atol=float(np.spacing(x).max()))
+    np.testing.assert_allclose(y - want, np.log1p(np.exp(-x)), rtol=0,
+                               atol=float(np.spacing(x).max()))
     assert (y > want).all()
 
 

@@ -4,6 +4,7 @@ import signal
 import threading
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -63,11 +64,13 @@ def test_changed_settings_rebuild_the_plan():
 def test_replaced_parameter_arrays_of_the_wrong_shape_or_dtype_are_refused():
     X, y = data()
     for name, value, match in [
-            ("W", np.zeros((8, 20), np.float32), r"layers\[0\].W must be a C-contiguous float32 array of shape \(8, 16\)"),
+            ("W", np.zeros((8, 20), np.float32),
+             r"layers\[0\].W must be a C-contiguous float32 array of shape \(8, 16\)"),
             ("W", np.zeros((8, 16), np.float64), "got float64"),
             ("b", np.zeros(16, np.float32)[::1].reshape(16, 1), r"layers\[0\].b"),
             ("dW", None, r"layers\[0\].dW"),
-            ("n_out", 20, r"a Dense with n_out=20 is followed by layers\[2\], a Dense with n_in=16"),
+            ("n_out", 20,
+             r"a Dense with n_out=20 is followed by layers\[2\], a Dense with n_in=16"),
             ("n_in", 9, r"layers\[0\].W must be .* for Dense\(9, 16\)"),
             ("W", np.zeros((8, 16), np.float32, order="F"), r"layers\[0\].W .*not C-contiguous"),
             ("l2", -1.0, r"layers\[0\].l2 must be a number in \[0")]:
@@ -75,8 +78,8 @@ def test_replaced_parameter_arrays_of_the_wrong_shape_or_dtype_are_refused():
         net.fit(X, y, epochs=1, verbose=0)
         before = [p.copy() for p in net.parameters()[2:]]
         setattr(net.layers[0], name, value)
-        for call in (lambda: net.fit(X, y, verbose=0), lambda: net.predict(X),
-                     lambda: net.evaluate(X, y), lambda: net.train_step(X, y)):
+        for call in (partial(net.fit, X, y, verbose=0), partial(net.predict, X),
+                     partial(net.evaluate, X, y), partial(net.train_step, X, y)):
             with pytest.raises(ValueError, match=match):
                 call()
         for p, q in zip(net.parameters()[2:], before):
@@ -86,7 +89,8 @@ def test_replaced_parameter_arrays_of_the_wrong_shape_or_dtype_are_refused():
 def test_settings_changed_to_invalid_values_are_refused_by_name():
     X, y = data()
     for change, match in [
-            (lambda n: setattr(n.layers[2], "rate", 1.0), r"layers\[2\].rate must be a number in \[0, 1\)"),
+            (lambda n: setattr(n.layers[2], "rate", 1.0),
+             r"layers\[2\].rate must be a number in \[0, 1\)"),
             (lambda n: setattr(n.layers[1], "alpha", -1), r"layers\[1\].alpha must be"),
             (lambda n: setattr(n.optimizer, "lr", "0.1"), r"optimizer: lr must be a number"),
             (lambda n: setattr(n.optimizer, "beta1", 5), r"optimizer: beta1 must be a number"),
@@ -318,7 +322,8 @@ def test_nan_weights_give_nan_predictions_as_the_reference():
     for engine in (True, False):
         net.engine = engine
         out = net.predict(X)
-        h = reference.relu_forward(X @ net.layers[0].W + net.layers[0].b, np.empty((64, 16), np.float32))
+        h = reference.relu_forward(X @ net.layers[0].W + net.layers[0].b,
+                                   np.empty((64, 16), np.float32))
         want = h @ net.layers[2].W + net.layers[2].b
         np.testing.assert_array_equal(np.isnan(out), np.isnan(want))
         assert np.isnan(out).all()
@@ -367,7 +372,8 @@ def test_smaller_validation_gaps():
     with pytest.raises(ValueError, match="rate must be a number in"):
         fnn.Dropout(True)
     binary = fnn.Network([fnn.Dense(8, 1)], loss="binary_cross_entropy")
-    with pytest.raises(ValueError, match=r"binary cross-entropy targets, which must be in \[0, 1\]"):
+    with pytest.raises(ValueError,
+                       match=r"binary cross-entropy targets, which must be in \[0, 1\]"):
         binary.fit(X, np.full(64, 5.0), verbose=0)
     with pytest.raises(ValueError, match=r"the initializer returned W of shape \(3,\)"):
         fnn.Dense(8, 4, init=lambda rng, n_in, n_out, dtype: np.zeros(3))
@@ -576,8 +582,10 @@ def test_odd_optimizer_and_network_attributes_are_refused_by_name():
     for change, error, match in [
             (lambda n: setattr(n.optimizer, "iterations", 2**63 - 2), ValueError,
              r"optimizer.iterations must be an integer in \[0, 4611686018427387903\]"),
-            (lambda n: setattr(n.optimizer, "state", "abcd"), TypeError, "optimizer.state must be a list"),
-            (lambda n: setattr(n, "rng", 5), TypeError, "network.rng must be a numpy.random.Generator"),
+            (lambda n: setattr(n.optimizer, "state", "abcd"), TypeError,
+             "optimizer.state must be a list"),
+            (lambda n: setattr(n, "rng", 5), TypeError,
+             "network.rng must be a numpy.random.Generator"),
             (lambda n: setattr(n.optimizer, "decay", -1), ValueError, "decay must be a number"),
             (lambda n: setattr(n, "loss", fnn.CrossEntropy(eps=1e-300)), ValueError,
              "loss.eps=1e-300 is lost in float32")]:

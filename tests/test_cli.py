@@ -29,8 +29,10 @@ def test_csv(tmp_path, capsys):
     X = rng.standard_normal((80, 3))
     labels = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
     csv = tmp_path / "t.csv"
-    csv.write_text("a,b,label,c\n" + "".join(f"{r[0]},{r[1]},{l},{r[2]}\n" for r, l in zip(X, labels)))
-    assert main(["train", "--csv", str(csv), "--target", "label", "--epochs", "50", "--verbose", "0"]) == 0
+    csv.write_text("a,b,label,c\n" + "".join(f"{r[0]},{r[1]},{label},{r[2]}\n"
+                                              for r, label in zip(X, labels)))
+    assert main(["train", "--csv", str(csv), "--target", "label", "--epochs", "50",
+                 "--verbose", "0"]) == 0
     assert float(capsys.readouterr().out.split("test accuracy ")[1].split(",")[0]) > 0.8
 
 
@@ -66,7 +68,8 @@ def test_bad_csv_names_file_row_and_column(tmp_path, capsys):
     assert capsys.readouterr().err == f"error: {csv} row 7 has 3 fields, the header has 4\n"
     csv.write_text("a,b,y\n1,2,0\n3,nan,1\n")
     assert main(["train", "--csv", str(csv), "--target", "y"]) == 2
-    assert capsys.readouterr().err == f"error: {csv} row 3 column 'b': 'nan' is not a finite number\n"
+    assert capsys.readouterr().err == (f"error: {csv} row 3 column 'b': "
+                                       "'nan' is not a finite number\n")
 
 
 def test_bad_save_path_is_refused_before_training(tmp_path, capsys, monkeypatch):

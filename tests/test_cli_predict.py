@@ -220,7 +220,8 @@ def test_a_bundled_set_model_reads_columns_by_position(tmp_path):
 
 def test_train_options_shape_the_network(tmp_path, capsys):
     X, labels = iris_like(60)
-    data = write(tmp_path / "t.csv", [*COLUMNS, "species"], [[*x, l] for x, l in zip(X, labels)])
+    data = write(tmp_path / "t.csv", [*COLUMNS, "species"],
+                 [[*x, label] for x, label in zip(X, labels)])
     model = tmp_path / "m.npz"
     assert main(["train", "--csv", str(data), "--target", "species", "--hidden", "8", "4",
                  "--batch-norm", "--dropout", "0.25", "--loss", "cross_entropy",
@@ -234,7 +235,8 @@ def test_train_options_shape_the_network(tmp_path, capsys):
 
 def test_early_stopping_stops_and_keeps_the_best_weights(tmp_path, capsys, monkeypatch):
     X, labels = iris_like(80)
-    data = write(tmp_path / "t.csv", [*COLUMNS, "species"], [[*x, l] for x, l in zip(X, labels)])
+    data = write(tmp_path / "t.csv", [*COLUMNS, "species"],
+                 [[*x, label] for x, label in zip(X, labels)])
     fits = []
     fit = fnn.Network.fit
     monkeypatch.setattr(fnn.Network, "fit", lambda self, *a, **k: fits.append(k) or
@@ -255,7 +257,8 @@ def test_export_onnx_is_called_with_the_saved_network(tmp_path, capsys, monkeypa
     monkeypatch.setattr(fnn, "export_onnx", lambda net, path: calls.append((net, path)),
                         raising=False)
     X, labels = iris_like(40)
-    data = write(tmp_path / "t.csv", [*COLUMNS, "species"], [[*x, l] for x, l in zip(X, labels)])
+    data = write(tmp_path / "t.csv", [*COLUMNS, "species"],
+                 [[*x, label] for x, label in zip(X, labels)])
     path = tmp_path / "m.onnx"
     assert main(["train", "--csv", str(data), "--target", "species", "--epochs", "1",
                  "--verbose", "0", "--export-onnx", str(path)]) == 0
@@ -368,7 +371,8 @@ def test_evaluate_bad_targets(iris_model, tmp_path):
     model, X, labels, _ = iris_model
     labels = labels.copy()
     labels[5] = "daisy"
-    data = write(tmp_path / "e.csv", [*COLUMNS, "species"], [[*x, l] for x, l in zip(X, labels)])
+    data = write(tmp_path / "e.csv", [*COLUMNS, "species"],
+                 [[*x, label] for x, label in zip(X, labels)])
     one_line_error(run("evaluate", model, data), "e.csv row 7 column 'species': 'daisy' is not "
                    "one of the model's classes (setosa, versicolor, virginica)")
     one_line_error(run("evaluate", model, data, "--target", "kind"),
@@ -407,7 +411,7 @@ def test_feature_columns_of_one_name_are_refused_before_training(tmp_path):
 
 def test_batch_norm_takes_a_batch_size_that_leaves_no_single_row(tmp_path):
     X, labels = iris_like(300)  # 225 training rows: 225 % 32 == 1
-    data = write(tmp_path / "t.csv", [*COLUMNS, "y"], [[*x, l] for x, l in zip(X, labels)])
+    data = write(tmp_path / "t.csv", [*COLUMNS, "y"], [[*x, label] for x, label in zip(X, labels)])
     result = ok(run("train", "--csv", data, "--target", "y", "--batch-norm", "--epochs", "2",
                     "--verbose", "0"))
     assert "batch 33 (32 would leave BatchNorm 1 row)" in result.stdout
@@ -419,7 +423,7 @@ def test_batch_norm_takes_a_batch_size_that_leaves_no_single_row(tmp_path):
 
 def test_no_output_replaces_the_input_or_the_model_through_a_link(tmp_path):
     X, labels = iris_like(40)
-    data = write(tmp_path / "t.csv", [*COLUMNS, "y"], [[*x, l] for x, l in zip(X, labels)])
+    data = write(tmp_path / "t.csv", [*COLUMNS, "y"], [[*x, label] for x, label in zip(X, labels)])
     before = data.read_bytes()
     for option in ("--save", "--export-onnx"):
         one_line_error(run("train", "--csv", data, "--target", "y", option, data),
@@ -443,7 +447,7 @@ def test_whole_number_labels_stay_exact_however_long(tmp_path):
     big = ["9007199254740993", "9007199254740992", "12345678901234567890123"]
     X, _ = iris_like(60)
     labels = [big[i % 3] for i in range(60)]
-    data = write(tmp_path / "t.csv", [*COLUMNS, "y"], [[*x, l] for x, l in zip(X, labels)])
+    data = write(tmp_path / "t.csv", [*COLUMNS, "y"], [[*x, label] for x, label in zip(X, labels)])
     ok(run("train", "--csv", data, "--target", "y", "--task", "classification", "--epochs", "1",
            "--verbose", "0", "--save", tmp_path / "m.npz"))
     assert fnn.load(tmp_path / "m.npz").class_names == sorted(big, key=int)

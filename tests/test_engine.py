@@ -111,7 +111,8 @@ def test_engine_matches_the_numpy_reference_loop_with_dropout():
                       optimizer=fnn.Adam(0.01), random_state=3)
     d1, d2 = net.layers[0], net.layers[3]
     ref = ReferenceNetwork(
-        [(d1.W, d1.b, "relu", 0.0, 0.25, net.layers[2].state), (d2.W, d2.b, "identity", 0.0, 0.0, None)],
+        [(d1.W, d1.b, "relu", 0.0, 0.25, net.layers[2].state),
+         (d2.W, d2.b, "identity", 0.0, 0.0, None)],
         "softmax_cross_entropy", ("adam_update", dict(lr=0.01), 0.0))
     order = np.arange(64)
     for _ in range(3):
@@ -373,7 +374,8 @@ def test_engine_predict_propagates_nan_as_the_reference(activation, dtype):
             if final:
                 want = R.softmax_forward(want, np.empty_like(want))
         np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
-        assert np.isnan(got[[3, 17, 49]]).all() and not np.isnan(np.delete(got, [3, 17, 49], 0)).any()
+        assert np.isnan(got[[3, 17, 49]]).all()
+        assert not np.isnan(np.delete(got, [3, 17, 49], 0)).any()
         assert_close(got[~np.isnan(want)], want[~np.isnan(want)], dtype)
 
     X = np.ascontiguousarray(np.nan_to_num(X))

@@ -215,7 +215,8 @@ def test_layer_arrays_of_the_wrong_shape_are_refused(slot, value, match):
 
 @pytest.mark.parametrize("index,values,match", [
     (4, ["99", "-1", "1.0"], r"unknown layers\[2\]'s activation code"),
-    (5, ["-1.0", "np.nan", "np.inf"], r"layers\[2\]'s alpha \(the leaky ReLU's slope\) must be in \[0"),
+    (5, ["-1.0", "np.nan", "np.inf"],
+     r"layers\[2\]'s alpha \(the leaky ReLU's slope\) must be in \[0"),
     (6, ["1.0", "1.5", "-0.1", "np.nan"], r"layers\[2\]'s dropout rate must be in \[0, 1\)"),
 ])
 def test_bad_activation_codes_and_layer_hyperparameters_are_refused(index, values, match):
@@ -338,7 +339,8 @@ def test_class_labels_for_a_loss_of_target_rows_are_refused():
     (1, "-0.1", "lr must be in"), (1, "float('nan')", "lr must be in"),
     (2, "-1.0", "decay must be in"), (6, "float('inf')", "weight_decay must be in"),
     (3, "1.0", r"a \(momentum, beta1 or rho\) must be in \[0, 1\), got 1"),
-    (4, "1.5", r"b \(beta2\) must be in \[0, 1\), got 1.5"), (5, "0.0", r"eps must be in \(0, inf\)"),
+    (4, "1.5", r"b \(beta2\) must be in \[0, 1\), got 1.5"),
+    (5, "0.0", r"eps must be in \(0, inf\)"),
     (1, "'0.1'", "must be a number"),
 ])
 def test_bad_optimizer_hyperparameters_are_refused(slot, value, match):

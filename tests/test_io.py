@@ -186,7 +186,8 @@ def test_members_outside_the_format_are_refused_unread_with_flat_memory(tmp_path
 
 @pytest.mark.measures_memory
 @pytest.mark.parametrize("size", [10000, 10**6])
-def test_declared_shapes_are_compared_with_the_arrays_before_any_memory_is_allocated(tmp_path, size):
+def test_declared_shapes_are_compared_with_the_arrays_before_any_memory_is_allocated(
+        tmp_path, size):
     """A 3.6 KB file declaring Dense(size, size) allocated (and initialized) it before comparing
     shapes; Dense(10**6, 10**6) raised MemoryError."""
     net = fnn.Network([fnn.Dense(2, 2)], random_state=0)

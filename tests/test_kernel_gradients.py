@@ -59,7 +59,8 @@ def test_dense_backward_matches_finite_differences(activation):
     Y = K.dense_forward(X, W, b, np.empty((n, m)), activation, 0.1)
     if registry.activation(activation).from_input:  # the backward takes the pre-activation
         Y = K.dense_forward(X, W, b, np.empty((n, m)))
-    dZ = backward(Y, G, np.empty_like(Y), *((0.1,) if registry.activation(activation).hyper else ()))
+    hyper = (0.1,) if registry.activation(activation).hyper else ()
+    dZ = backward(Y, G, np.empty_like(Y), *hyper)
     dW, db, dX = np.empty_like(W), np.empty_like(b), np.empty_like(X)
     K.dense_backward(X, W, dZ, dW, db, dX)
     for got, param in [(dW, W), (db, b), (dX, X)]:

@@ -165,7 +165,8 @@ def test_dense_with_a_skinny_weight_matrix(dtype, activation, accumulate):
             K.dense_backward(X, W, dY, dW, db, dX, accumulate=accumulate)
             keep = 1 if accumulate else 0
             np.testing.assert_array_equal(dW, keep * dW0 + X.T @ dY, err_msg=f"dW {(n, k, m)}")
-            np.testing.assert_array_equal(db, keep * db0 + dY.sum(axis=0), err_msg=f"db {(n, k, m)}")
+            np.testing.assert_array_equal(db, keep * db0 + dY.sum(axis=0),
+                                          err_msg=f"db {(n, k, m)}")
             np.testing.assert_array_equal(dX, dY @ W.T, err_msg=f"dX {(n, k, m)}")
 
 
@@ -279,7 +280,8 @@ def test_loss_with_class_labels(name, weighted, label_dtype, dtype):
     target = rng.integers(0, 4, n).astype(label_dtype)
     w = rng.uniform(0.5, 2, n).astype(dtype) if weighted else None
     gk, gr = np.empty_like(pred), np.empty_like(pred)
-    assert_close(getattr(K, name)(pred, target, gk, w), getattr(R, name)(pred, target, gr, w), dtype)
+    assert_close(getattr(K, name)(pred, target, gk, w), getattr(R, name)(pred, target, gr, w),
+                 dtype)
     assert_close(gk, gr, dtype)
     # Labels mean exactly what their one-hot rows mean.
     onehot = np.eye(4, dtype=dtype)[target]
@@ -407,7 +409,8 @@ def test_dropout_matches_reference_and_drops_at_rate(rate, shape, dtype):
 
 
 @pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf])
-@pytest.mark.parametrize("size,where", [(1, 0), (7, 6), (65536, 65535), (200003, 70000), (200003, 5)])
+@pytest.mark.parametrize("size,where",
+                         [(1, 0), (7, 6), (65536, 65535), (200003, 70000), (200003, 5)])
 def test_all_finite_matches_reference(bad, size, where, dtype):
     x = np.random.default_rng(0).standard_normal(size).astype(dtype) * dtype(1e30)
     if bad is not None:

@@ -109,7 +109,8 @@ def test_losses_reject_bad_arguments():
         K.mean_squared_error(z, z, f32(4, 3), np.zeros(4, np.float32))
     with raises(ValueError, r"len\(sample_weight\) must be 4, got 3"):
         K.mean_squared_error(z, z, f32(4, 3), np.ones(3, np.float32))
-    with raises(ValueError, r"logits must have at least one row and one column, got shape \(0, 3\)"):
+    with raises(ValueError,
+                r"logits must have at least one row and one column, got shape \(0, 3\)"):
         K.softmax_cross_entropy(f32(0, 3), np.zeros(0, np.int64), f32(0, 3))
     with raises(ValueError, "eps must be in"):
         K.binary_cross_entropy(np.abs(z), z, f32(4, 3), eps=1e-9)
@@ -172,8 +173,8 @@ ACTIVATION_KINDS = list(R.ACTIVATIONS)
 LOSS_KERNELS = {"softmax_cross_entropy": "logits", "categorical_cross_entropy": "probs",
                 "sigmoid_binary_cross_entropy": "logits",
                 "sigmoid_binary_cross_entropy_sum": "logits", "binary_cross_entropy": "probs",
-                "mean_squared_error": "pred", "mean_absolute_error": "pred", "sum_of_squares": "pred",
-                "huber": "pred", "poisson": "log_rate",
+                "mean_squared_error": "pred", "mean_absolute_error": "pred",
+                "sum_of_squares": "pred", "huber": "pred", "poisson": "log_rate",
                 "half_poisson_deviance": "log_mean"}
 OPTIMIZER_KERNELS = {
     "sgd_update": (["velocity"], lambda f, a: f(a["param"], a["grad"], a["velocity"], lr=0.1,
@@ -195,7 +196,8 @@ def kernel_specs():
         s = "x" if registry.activation(kind).from_input else "y"  # what the backward reads
         specs[kind + "_backward"] = (
             [(s, (4, 3), "in", None), ("dy", (4, 3), "in", None), ("dx", (4, 3), "out", None)],
-            lambda impl, a, kind=kind, s=s: getattr(impl, kind + "_backward")(a[s], a["dy"], a["dx"]),
+            (lambda impl, a, kind=kind, s=s:
+             getattr(impl, kind + "_backward")(a[s], a["dy"], a["dx"])),
             {("dx", s), ("dx", "dy")})
     specs["dropout_forward"] = (
         [("x", (4, 3), "in", None), ("out", (4, 3), "out", None), ("mask", (4, 3), "out", None),
@@ -422,7 +424,8 @@ def run_isolated(code):
 def test_thread_counts_below_one_are_refused(name, n_threads):
     x = f32(6, 4)
     args = {"relu_forward": (x, f32(6, 4)), "softmax_backward": (x, x, f32(6, 4)),
-            "mean_squared_error": (x, x, f32(6, 4)), "dense_forward": (x, f32(4, 3), None, f32(6, 3))}
+            "mean_squared_error": (x, x, f32(6, 4)),
+            "dense_forward": (x, f32(4, 3), None, f32(6, 3))}
     with raises(ValueError, f"n_threads must be >= 1, got {n_threads}"):
         getattr(K, name)(*args[name], n_threads=n_threads)
 
@@ -454,7 +457,8 @@ def test_huge_thread_counts_run_on_the_processors_there_are(n_threads):
                 l2 = getattr(K, name)(x, target, g2, n_threads=huge)
                 np.testing.assert_array_equal(g2, g1)
                 np.testing.assert_allclose(l2, l1, rtol=1e-5 if dtype == np.float32 else 1e-12)
-            W, b = rng.standard_normal((70, 30)).astype(dtype), rng.standard_normal(30).astype(dtype)
+            W = rng.standard_normal((70, 30)).astype(dtype)
+            b = rng.standard_normal(30).astype(dtype)
             for activation in ("relu", "softmax"):
                 one = K.dense_forward(x, W, b, np.empty((500, 30), dtype), activation)
                 np.testing.assert_array_equal(
@@ -481,8 +485,8 @@ def test_every_thread_count_argument_takes_integers_of_any_size():
         calls.update({name: (lambda f: lambda n: f(x, x, np.empty_like(x), n_threads=n))(
             getattr(K, name)) for name in K.NAMES["activations"] if name.endswith("_backward")})
         calls.update({name: (lambda f: lambda n: f(np.abs(x) / 4, np.abs(x[::-1]) / 4,
-                                                    np.empty_like(x), n_threads=n))(getattr(K, name))
-                      for name in K.NAMES["losses"]})
+                                                    np.empty_like(x), n_threads=n))(
+            getattr(K, name)) for name in K.NAMES["losses"]})
         calls["dense_forward"] = lambda n: K.dense_forward(x, x.T.copy(), None,
                                                            np.empty((3, 3)), n_threads=n)
         assert len(calls) == 2 * len(K.ACTIVATIONS) + len(K.NAMES["losses"]) + 1

@@ -34,7 +34,8 @@ def both(name, pred, target, w=None, *extra):
 @pytest.mark.parametrize("weighted", [False, True])
 def test_huber_matches_the_reference_for_any_delta(delta, weighted, dtype):
     rng = np.random.default_rng(1)
-    z, y = (2 * rng.standard_normal((300, 7))).astype(dtype), rng.standard_normal((300, 7)).astype(dtype)
+    z = (2 * rng.standard_normal((300, 7))).astype(dtype)
+    y = rng.standard_normal((300, 7)).astype(dtype)
     w = rng.uniform(0.1, 2, 300).astype(dtype) if weighted else None
     lk, gk, lr, gr = both("huber", z, y, w, delta)
     assert_close(lk, lr, dtype)
@@ -281,7 +282,8 @@ def _torch():
 def test_huber_equals_torch(delta, dtype):
     torch = _torch()
     rng = np.random.default_rng(8)
-    z, y = (2 * rng.standard_normal((50, 4))).astype(dtype), rng.standard_normal((50, 4)).astype(dtype)
+    z = (2 * rng.standard_normal((50, 4))).astype(dtype)
+    y = rng.standard_normal((50, 4)).astype(dtype)
     zt = torch.tensor(z, requires_grad=True)
     want = torch.nn.HuberLoss(reduction="mean", delta=delta)(zt, torch.tensor(y))
     want.backward()

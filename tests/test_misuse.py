@@ -13,7 +13,8 @@ def data(n=60, classes=2, seed=0):
     return rng.standard_normal((n, 4)), np.arange(n) % classes
 
 
-@pytest.mark.parametrize("tail", [[fnn.Sigmoid(), fnn.Identity()], [fnn.Sigmoid(), fnn.Dropout(0.0)],
+@pytest.mark.parametrize("tail", [[fnn.Sigmoid(), fnn.Identity()],
+                                  [fnn.Sigmoid(), fnn.Dropout(0.0)],
                                   [fnn.Sigmoid(), fnn.Dropout(0.2), fnn.Identity()]],
                          ids=["identity", "dropout", "both"])
 def test_a_final_activation_followed_by_identities_is_refused(tail):

@@ -22,7 +22,8 @@ def small_net(seed=0, optimizer=None, **kwargs):
     fnn.Adam(0.01), fnn.RMSprop(0.005), fnn.Adagrad(0.05)], ids=repr)
 def test_train_step_gives_the_numbers_of_fit(optimizer):
     X, _, y, _ = digits_subset(96)
-    a, b = small_net(optimizer=optimizer), small_net(optimizer=type(optimizer)(**optimizer.config()))
+    a = small_net(optimizer=optimizer)
+    b = small_net(optimizer=type(optimizer)(**optimizer.config()))
     a.fit(X, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
     for _ in range(2):
         for start in range(0, 96, 16):
@@ -177,7 +178,8 @@ LOSS_SETUPS = {
     "softmax_cross_entropy": (None, lambda r, n, k: r.integers(0, k, n)),
     "cross_entropy": (fnn.Softmax, lambda r, n, k: r.integers(0, k, n)),
     "binary_cross_entropy": (None, lambda r, n, k: r.integers(0, 2, (n, k)).astype(float)),
-    "binary_cross_entropy_probs": (fnn.Sigmoid, lambda r, n, k: r.integers(0, 2, (n, k)).astype(float)),
+    "binary_cross_entropy_probs": (fnn.Sigmoid,
+                                   lambda r, n, k: r.integers(0, 2, (n, k)).astype(float)),
     "mse": (None, lambda r, n, k: r.standard_normal((n, k))),
     "mae": (None, lambda r, n, k: r.standard_normal((n, k)) * 3),
     "sum_of_squares": (None, lambda r, n, k: r.standard_normal((n, k))),

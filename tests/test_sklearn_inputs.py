@@ -3,6 +3,7 @@ scikit-learn's validate_data, unique_labels and setdiff1d, and a steady partial_
 none of the slow ones."""
 import re
 import warnings
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -173,8 +174,8 @@ def test_a_steady_partial_fit_refuses_bad_blocks_as_scikit_learn(cls):
     if cls is MLPClassifier:
         cases += [(X, y + 1), (X, y + 0.5), (X, y.astype(str))]
     for Xb, yb in cases:
-        ours_error = outcome(lambda: est.partial_fit(Xb, yb))
-        theirs_error = outcome(lambda: theirs.partial_fit(Xb, yb))
+        ours_error = outcome(partial(est.partial_fit, Xb, yb))
+        theirs_error = outcome(partial(theirs.partial_fit, Xb, yb))
         assert ours_error[0] == theirs_error[0] != "ok", (Xb.shape, yb)
         # scikit-learn's words, but for the class lists, which NumPy prints as it likes
         assert re.sub(r"\[.*?\]", "[]", ours_error[1]) == re.sub(r"\[.*?\]", "[]",

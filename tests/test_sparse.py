@@ -61,8 +61,8 @@ def test_forward_and_weight_gradient_equal_the_reference(dtype, index_dtype):
         impl.sparse_weight_gradient(indptr, indices, data, G, dW, db)
     np.testing.assert_array_equal(grads[0][0], grads[1][0])
     np.testing.assert_array_equal(grads[0][1], grads[1][1])
-    np.testing.assert_allclose(grads[0][0], dense.T @ G, rtol=1e-5 if dtype == np.float32 else 1e-13,
-                               atol=1e-6)
+    np.testing.assert_allclose(grads[0][0], dense.T @ G,
+                               rtol=1e-5 if dtype == np.float32 else 1e-13, atol=1e-6)
     without_b = np.empty((n, m), dtype)
     S.sparse_dense_forward(indptr, indices, data, W, None, without_b)
     np.testing.assert_array_equal(without_b, R.sparse_dense_forward(indptr, indices, data, W, None,
@@ -365,8 +365,8 @@ def test_regressor_and_partial_fit_equal_scikit_learn_on_sparse_x():
     params = dict(hidden_layer_sizes=(8,), max_iter=10, random_state=0, learning_rate_init=0.01)
     assert_same(*fit_both("MLPRegressor", X, y, **params), X, y)
     weights = np.linspace(0.2, 3.0, len(y))
-    weighted = fit_both("MLPRegressor", X, y, fit=lambda e, X, y: e.fit(X, y, sample_weight=weights),
-                        **params)
+    weighted = fit_both("MLPRegressor", X, y,
+                        fit=lambda e, X, y: e.fit(X, y, sample_weight=weights), **params)
     assert_same(*weighted, X, y)
 
     def partial(est, X, y):

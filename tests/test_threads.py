@@ -54,7 +54,8 @@ class _BlasThreadsSeen(fnn.Callback):
 
     def on_epoch_end(self, epoch, logs):
         from threadpoolctl import threadpool_info
-        self.seen.append(max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"))
+        self.seen.append(max(info["num_threads"] for info in threadpool_info()
+                             if info["user_api"] == "blas"))
 
 
 @pytest.mark.parametrize("width, batch, want", [(64, 32, 1), (512, 15, 1), (512, 16, 2),
