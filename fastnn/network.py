@@ -1218,8 +1218,11 @@ class Network(Tracked):
         Raises
         ------
         ValueError
-            If the network cannot be saved: a custom layer class or schedule, non-finite
-            values.
+            If the network cannot be saved (a layer, loss or optimizer that is not one of
+            fastnn's own classes, a custom schedule, non-finite values), or path is a
+            directory or another non-regular file, or a file with other hard links.
+        RuntimeError
+            If another save to the same path is under way.
         OSError
             If the file cannot be written.
 
