@@ -789,7 +789,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     scikit-learn's order, the same shuffling and validation split, the L2 penalty alpha
     divided by the batch's size (or sample-weight sum), Adam with scikit-learn's epsilon, the
     learning-rate schedules, the stopping rules, early stopping with the best weights put
-    back, L-BFGS through SciPy. The arithmetic is fastnn's compiled engine, so the same
+    back, L-BFGS through SciPy. The arithmetic is fastnn's compiled engine's, so the same
     arguments give the same numbers as scikit-learn up to float rounding. As in scikit-learn,
     float32 X trains in float32 and anything else in float64; sparse X (scipy.sparse) trains
     and predicts without being densified.
@@ -1228,20 +1228,19 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     scikit-learn's order, the same shuffling and validation split, the L2 penalty alpha
     divided by the batch's size (or sample-weight sum), Adam with scikit-learn's epsilon, the
     learning-rate schedules, the stopping rules, early stopping with the best weights put
-    back, L-BFGS through SciPy. The arithmetic is fastnn's compiled engine, so the same
+    back, L-BFGS through SciPy. The arithmetic is fastnn's compiled engine's, so the same
     arguments give the same numbers as scikit-learn up to float rounding. As in scikit-learn,
     float32 X trains in float32 and anything else in float64; sparse X (scipy.sparse) trains
     and predicts without being densified.
 
     How it differs from scikit-learn: the extras above (dropout, threads,
-    activation="leaky_relu"), off by default; loss="poisson" refuses negative
-    targets (ValueError; scikit-learn 1.9 trains on them, to a NaN or
-    meaningless loss); negative or all-zero sample weights,
-    strings as sample weights and momentum=1 are refused (ValueError), and with float32 X so
-    are y and sample weights beyond float32's range. Where scikit-learn raises
-    ValueError("Solver produced non-finite parameter weights...") at the end of fit, so does
-    this, but it stops at the first epoch whose loss, weights or optimizer state turn NaN or
-    infinite; with early_stopping=True it stops there with a RuntimeWarning and keeps the
+    activation="leaky_relu"), off by default; loss="poisson" refuses negative targets
+    (ValueError; scikit-learn 1.9 trains on them, to a NaN or meaningless loss); negative or
+    all-zero sample weights, strings as sample weights and momentum=1 are refused (ValueError),
+    and with float32 X so are y and sample weights beyond float32's range. Where scikit-learn
+    raises ValueError("Solver produced non-finite parameter weights...") at the end of fit, so
+    does this, but it stops at the first epoch whose loss, weights or optimizer state turn NaN
+    or infinite; with early_stopping=True it stops there with a RuntimeWarning and keeps the
     best weights. A fit or partial_fit that raises leaves the estimator as it was before the
     call. Two fits of one estimator at once are refused (RuntimeError). It pickles, as
     scikit-learn's do: unpickle only files you trust.
