@@ -926,9 +926,11 @@ class Network(Tracked):
 
     @property
     def prediction_activation(self) -> str | None:
-        """What predict applies to the outputs of train_layers: "softmax", "sigmoid",
-        "exponential" or None (the loss's output activation, or the final Softmax or Sigmoid
-        that trains fused with the loss)."""
+        """What predict applies to the outputs of train_layers.
+
+        "softmax", "sigmoid", "exponential" or None: the loss's output activation, or the
+        final Softmax or Sigmoid that trains fused with the loss.
+        """
         return self._prediction_activation()
 
     def predict(self, X: ArrayLike | Any, batch_size: int | None = None) -> np.ndarray:
