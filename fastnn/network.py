@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from fastnn import inspection, kernels, losses, optimizers, sparse, tracking, training
 from fastnn import layers as L
 from fastnn import metrics as M
 from fastnn import validation as V
+from fastnn.callbacks import Callback, History
 from fastnn.engine import NonFiniteInput
 from fastnn.metrics import accuracy
 from fastnn.thresholds import (
@@ -30,14 +34,6 @@ from fastnn.thresholds import (
     small_work,
 )
 from fastnn.tracking import Tracked, stamp
-
-if TYPE_CHECKING:
-    import os
-    from collections.abc import Callable, Sequence
-
-    from numpy.typing import ArrayLike, DTypeLike
-
-    from fastnn.callbacks import Callback, History
 
 MAX_ITERATIONS = 2**62  # optimizer steps stay below it, as the engine and model files require
 

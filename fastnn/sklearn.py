@@ -51,12 +51,14 @@ import re
 import threading
 import warnings
 import weakref
+from collections.abc import Sequence
 from itertools import chain
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import scipy.optimize
 import scipy.sparse
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -73,11 +75,6 @@ from fastnn import layers as L
 from fastnn import sklearn_inputs as inputs
 from fastnn.network import Network
 from fastnn.validation import check_xy
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from numpy.typing import ArrayLike
 
 ACTIVATIONS = {entry.sklearn: L.LAYERS[entry.layer] for entry in registry.ACTIVATIONS
                if entry.sklearn is not None}
