@@ -19,7 +19,13 @@ Metrics are not weighted by sample weights (as Keras' `metrics`). A callable met
 y_pred) gets the targets as fit checked them (class labels, or rows) and the predictions, and
 returns a number; it is logged under its __name__.
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
 import numpy as np
+
+Metric = Callable[[np.ndarray, np.ndarray], float]
 
 
 def accuracy(outputs, target, mode):
@@ -105,10 +111,44 @@ REGRESSION = {"mae": "mae", "mean_absolute_error": "mae", "mse": "mse",
 RESERVED = ("loss", "accuracy", "penalty", "seconds", "learning_rate")
 
 
-def get(metrics, kind):
-    """[(log name, metric(y_true, y_pred))] for fit's and evaluate's `metrics` argument (None or
-    a list of names and callables) and a network whose outputs are of `kind`: "categorical"
-    (softmax), "binary" (sigmoid) or None (regression)."""
+def get(metrics: Sequence[str | Metric] | None, kind: str | None) -> list[tuple[str, Metric]]:
+    """The metrics that `metrics=[...]` names, as functions, for fit and evaluate.
+
+    A name is one of the module's (Keras' names and the common aliases) and becomes a function
+    of scikit-learn's; a callable is taken as it is, logged under its ``__name__``.
+    "accuracy" is left out for a classifier, whose logs hold it already.
+
+    Parameters
+    ----------
+    metrics : sequence of str or callable, or None
+        fit's and evaluate's `metrics` argument: a list (or tuple) of names and callables
+        ``metric(y_true, y_pred)``; None for none.
+    kind : str or None
+        What the network's predictions are: "categorical" (class probabilities of a softmax),
+        "binary" (sigmoid outputs) or None (regression); Network.metric_kind() tells.
+
+    Returns
+    -------
+    list of (str, callable)
+        (log name, ``metric(y_true, y_pred)``) pairs, in the order given.
+
+    Raises
+    ------
+    TypeError
+        If metrics is not a list or tuple (a single name, say), or holds something that is
+        neither a name nor a callable.
+    ValueError
+        For an unknown name, a classification metric of a regression network (or the other
+        way round), a name given twice, or a name the logs hold already ("loss", "penalty",
+        "seconds", "learning_rate", "val_...").
+
+    Examples
+    --------
+    >>> [name for name, _ in fnn.metrics.get(["accuracy", "f1", "auc"], "categorical")]
+    ['f1', 'auc']
+    >>> [name for name, _ in fnn.metrics.get(["mae", "r2"], None)]
+    ['mae', 'r2']
+    """
     classification = kind is not None
     if metrics is None:
         return []
@@ -147,8 +187,37 @@ def get(metrics, kind):
     return list(chosen.items())
 
 
-def compute(metrics, y_true, y_pred):
-    """{name: value} of the metrics from get() on targets and predictions."""
+def compute(metrics: Sequence[tuple[str, Metric]], y_true: np.ndarray,
+            y_pred: np.ndarray) -> dict[str, float]:
+    """The value of each metric on targets and predictions.
+
+    Parameters
+    ----------
+    metrics : sequence of (str, callable)
+        What get returns.
+    y_true : numpy.ndarray
+        The targets, as fit checked them: class labels (n_samples,) or rows.
+    y_pred : numpy.ndarray
+        The predictions, Network.predict's outputs (n_samples, n_outputs).
+
+    Returns
+    -------
+    dict
+        {name: value as a float}.
+
+    Raises
+    ------
+    TypeError
+        If a metric returns something that is not a number.
+
+    Examples
+    --------
+    >>> metrics = fnn.metrics.get(["f1", "auc"], "categorical")
+    >>> y_true = np.array([0, 1, 1, 0])
+    >>> y_pred = np.array([[0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.1, 0.9]])
+    >>> fnn.metrics.compute(metrics, y_true, y_pred)
+    {'f1': 0.5, 'auc': 0.5}
+    """
     values = {}
     for name, function in metrics:
         value = function(y_true, y_pred)

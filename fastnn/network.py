@@ -6,17 +6,24 @@ binary cross-entropy from the logits (the layer still runs at prediction, once).
 validated and converted once at the boundary (dtype, contiguity, shapes, labels, finiteness),
 by fastnn.validation. fit and train_step run fastnn.training's loop; save and load are fastnn.io.
 """
+from __future__ import annotations
+
 import contextlib
 import copy
+import os
 import threading
 import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from fastnn import inspection, kernels, losses, optimizers, sparse, tracking, training
 from fastnn import layers as L
 from fastnn import metrics as M
 from fastnn import validation as V
+from fastnn.callbacks import Callback, History
 from fastnn.engine import NonFiniteInput
 from fastnn.metrics import accuracy
 from fastnn.thresholds import (
@@ -39,34 +46,105 @@ COLUMN_NAMES = ("feature_names", "class_names", "target_name")
 
 
 class Network(Tracked):
-    """A multi-layer perceptron.
+    """A multi-layer perceptron: a list of layers, a loss and an optimizer, as in Keras.
 
-    layers: a list of fastnn layers, e.g. [Dense(64, 32), ReLU(), Dense(32, 10)]; each layer
-            object may appear once.
-    loss: a Loss or its name ("softmax_cross_entropy", "cross_entropy", "binary_cross_entropy",
-          "mse", "mae", "sum_of_squares", "huber", "poisson"), or Keras' names of them:
-          "categorical_crossentropy" and "sparse_categorical_crossentropy" (CrossEntropy, on
-          probabilities), "binary_crossentropy" (BinaryCrossEntropy(from_logits=False)),
-          "mean_squared_error", "mean_absolute_error".
-    optimizer: an Optimizer or its name ("sgd", "adam", "adamw", "rmsprop", "adagrad").
-    dtype: "float32" (default) or "float64", for parameters and computation.
-    random_state: seeds the initial weights, shuffling, dropout and validation splits.
-    threads: BLAS threads (threadpoolctl) for fit, predict and evaluate, used where a batch's
-             largest matrix product has at least 2^22 multiply-adds (smaller work runs faster
-             on one thread). The engine's own loops stay on one thread: OpenMP workers
-             spinning beside OpenBLAS's threads on the same cores made a wide network's epoch
-             2.5x slower (measured on 2 cores).
-    engine: run fit/predict/evaluate through the fused compiled engine where the layers allow
-            (Dense, each followed by an optional BatchNorm or LayerNorm, activation and
-            Dropout); False forces the layer-by-layer Python path. Both give the same numbers.
+    `fit` trains it in mini-batches, `predict` and `evaluate` run it, `save` writes it to a
+    file that `fastnn.load` reads. The layers, their settings and arrays, the loss and the
+    optimizer may be changed or replaced between calls: each call first checks the network
+    again if anything changed. One fit or train_step runs at a time (another thread's is
+    refused); predict and evaluate wait for it.
 
-    feature_names, class_names, target_name: None, or what the data's columns are called (a
-    list of n_features strings, a list of a string per output (2 for one sigmoid output), a
-    string), as `python -m fastnn train --csv` sets them; saved in model files.
+    Parameters
+    ----------
+    layers : Sequence[Layer]
+        The fastnn layers, e.g. ``[Dense(64, 32), ReLU(), Dense(32, 10)]``; each layer object
+        may appear once. A ``Dense(..., activation=name)`` is followed by that activation's
+        layer.
+    loss : Loss or str, default="softmax_cross_entropy"
+        A Loss or its name ("softmax_cross_entropy", "cross_entropy", "binary_cross_entropy",
+        "mse", "mae", "sum_of_squares", "huber", "poisson"), or Keras' names of them:
+        "categorical_crossentropy" and "sparse_categorical_crossentropy" (CrossEntropy, on
+        probabilities), "binary_crossentropy" (BinaryCrossEntropy(from_logits=False)),
+        "mean_squared_error", "mean_absolute_error".
+    optimizer : Optimizer or str, default="adam"
+        An Optimizer or its name ("sgd", "adam", "adamw", "rmsprop", "adagrad").
+    dtype : str or numpy.dtype, default="float32"
+        "float32" or "float64", of the parameters and the computation.
+    random_state : int, numpy.random.Generator or None, default=None
+        Seeds the initial weights, shuffling, dropout and validation splits
+        (``numpy.random.default_rng(random_state)``).
+    threads : int, default=1
+        BLAS threads (threadpoolctl) for fit, predict and evaluate, used where a batch's
+        largest matrix product has at least 2^22 multiply-adds (smaller work runs faster on
+        one thread). The engine's own loops stay on one thread: OpenMP workers spinning beside
+        OpenBLAS's threads on the same cores made a wide network's epoch 2.5x slower
+        (measured on 2 cores).
+    engine : bool, default=True
+        Run fit, predict and evaluate through the fused compiled engine where the layers allow
+        (Dense, each followed by an optional BatchNorm or LayerNorm, activation and Dropout);
+        False forces the layer-by-layer Python path. Both give the same numbers.
 
-    The layers, their settings and arrays, the loss and the optimizer may be changed or replaced
-    between calls: each call first checks the network again if anything changed. One fit or
-    train_step runs at a time (another thread's is refused); predict and evaluate wait for it.
+    Attributes
+    ----------
+    layers : list of Layer
+        The layers, a Dense's activation expanded into its own layer.
+    loss : Loss
+        The loss (a name given is turned into its Loss, here as on assignment).
+    optimizer : Optimizer
+        The optimizer (likewise).
+    dtype : numpy.dtype
+        float32 or float64.
+    n_features : int
+        The inputs of the first Dense layer.
+    n_outputs : int
+        The outputs of the last Dense layer.
+    rng : numpy.random.Generator
+        The generator of weights, shuffling, dropout and validation splits.
+    train_layers : list of Layer
+        The layers training runs (see the notes).
+    train_loss : Loss
+        The loss training computes.
+    prediction_activation : str or None
+        What predict applies to the outputs of train_layers.
+    stop_training : bool
+        Set by a callback to end fit after the current epoch, as in Keras.
+    feature_names, class_names, target_name : list of str, list of str, str, or None
+        What the data's columns are called (a list of n_features strings, a string per output
+        (2 for one sigmoid output), a string), as ``python -m fastnn train --csv`` sets them;
+        saved in model files, unused by the computation.
+
+    Raises
+    ------
+    TypeError
+        If layers is not a list of fastnn layers, or loss or optimizer is not a Loss or
+        Optimizer (or one's name).
+    ValueError
+        If the layers do not make a network (no Dense layer, sizes that do not chain, a layer
+        given twice, a loss on probabilities after a layer that does not make them), or for an
+        unknown name, a dtype other than float32 and float64, or threads < 1.
+
+    See Also
+    --------
+    fastnn.load : Read a network that `save` wrote.
+    fastnn.MLPClassifier, fastnn.MLPRegressor : scikit-learn's estimators on the same engine.
+
+    Notes
+    -----
+    A final Softmax layer with CrossEntropy or SoftmaxCrossEntropy trains through the fused,
+    stable SoftmaxCrossEntropy on the logits, and a final Sigmoid with BinaryCrossEntropy as
+    binary cross-entropy from the logits; the layer still runs at prediction, once. Inputs are
+    validated and converted once at the boundary (dtype, contiguity, shapes, labels,
+    finiteness).
+
+    Examples
+    --------
+    >>> X, y = fnn.datasets.spiral(samples=20, classes=3, random_state=0)
+    >>> net = fnn.Network([fnn.Dense(2, 8), fnn.ReLU(), fnn.Dense(8, 3)], random_state=0)
+    >>> history = net.fit(X, y, epochs=5, batch_size=16, verbose=0)
+    >>> net.predict(X).shape
+    (60, 3)
+    >>> sorted(net.evaluate(X, y))
+    ['accuracy', 'loss']
     """
 
     # Derived by the network itself, or set by callbacks: no change to what a plan covers.
@@ -83,8 +161,11 @@ class Network(Tracked):
             value = _float_dtype(value)
         super().__setattr__(name, value)
 
-    def __init__(self, layers, loss="softmax_cross_entropy", optimizer="adam", dtype="float32",
-                 random_state=None, threads=1, engine=True):
+    def __init__(self, layers: Sequence[L.Layer],
+                 loss: losses.Loss | str = "softmax_cross_entropy",
+                 optimizer: optimizers.Optimizer | str = "adam", dtype: DTypeLike = "float32",
+                 random_state: int | np.random.Generator | None = None, threads: int = 1,
+                 engine: bool = True) -> None:
         try:
             self._setup(layers, loss, optimizer, dtype, random_state, threads, engine)
             self._initialize()
@@ -294,8 +375,30 @@ class Network(Tracked):
         self.__dict__.update(state)
         self._lock, self._training = threading.RLock(), threading.Lock()
 
-    def astype(self, dtype):
-        """A deep copy of this network with parameters and optimizer state in `dtype`."""
+    def astype(self, dtype: DTypeLike) -> Network:
+        """A deep copy of this network with its parameters and optimizer state in `dtype`.
+
+        Parameters
+        ----------
+        dtype : str or numpy.dtype
+            "float32" or "float64".
+
+        Returns
+        -------
+        Network
+            The copy; this network is left as it is.
+
+        Raises
+        ------
+        ValueError
+            If dtype is not float32 or float64.
+
+        Examples
+        --------
+        >>> net = fnn.Network([fnn.Dense(2, 3)], loss="mse", random_state=0)
+        >>> print(net.astype("float64").parameters()[0].dtype)
+        float64
+        """
         dtype = _float_dtype(dtype)
         net = copy.deepcopy(self)
         net.dtype = dtype
@@ -308,23 +411,72 @@ class Network(Tracked):
 
     # ---------------------------------------------------------------- the layer-by-layer API
 
-    def parameters(self):
+    def parameters(self) -> list[np.ndarray]:
+        """The trainable arrays of every layer, layer by layer (a Dense's W then b).
+
+        These are the arrays the network computes with, not copies (see get_weights for
+        copies of every array, the non-trainable ones included).
+
+        Returns
+        -------
+        list of numpy.ndarray
+            The parameter arrays, in the order of gradients().
+        """
         return [p for layer in self.layers for p in layer.parameters()]
 
-    def gradients(self):
+    def gradients(self) -> list[np.ndarray]:
+        """The gradient arrays of every layer, in the order of parameters().
+
+        backward and loss_and_gradients fill them; they are the layers' own arrays.
+
+        Returns
+        -------
+        list of numpy.ndarray
+            One gradient per parameter, of its shape.
+        """
         return [g for layer in self.layers for g in layer.gradients()]
 
-    def forward(self, X, training=False):
-        """Outputs of the last layer for a validated float array X (no output activation); a
-        scipy.sparse X is checked and converted to the CSR the first Dense layer takes."""
+    def forward(self, X: np.ndarray | Any, training: bool = False) -> np.ndarray:
+        """Run every layer on X: the outputs of the last layer, as a PyTorch module's forward.
+
+        The layer-by-layer API: no checks or conversion of a dense X, and no output activation
+        beyond the layers' own.
+
+        Parameters
+        ----------
+        X : numpy.ndarray or scipy.sparse matrix
+            A validated C-contiguous array of the network's dtype, (n_samples, n_features); a
+            scipy.sparse X is checked and converted to the CSR the first Dense layer takes.
+        training : bool, default=False
+            Training mode: Dropout drops, BatchNorm uses the batch's statistics, and the
+            layers keep what backward needs.
+
+        Returns
+        -------
+        numpy.ndarray
+            The last layer's outputs, (n_samples, n_units).
+        """
         if sparse.is_sparse(X):
             X = V.check_sparse_x(self, X)
         for layer in self.layers:
             X = layer.forward(X, training)
         return X
 
-    def backward(self, grad):
-        """Back-propagate `grad` (w.r.t. the last layer's output); fills every layer's gradients."""
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        """Back-propagate `grad` through every layer, filling every layer's gradients.
+
+        Call it after a forward with ``training=True``.
+
+        Parameters
+        ----------
+        grad : numpy.ndarray
+            The gradient of the loss w.r.t. the last layer's outputs, of their shape.
+
+        Returns
+        -------
+        numpy.ndarray
+            The gradient w.r.t. the first layer's input (what the first layer returns for it).
+        """
         for layer in reversed(self.layers):
             grad = layer.backward(grad)
         return grad
@@ -340,9 +492,32 @@ class Network(Tracked):
         """The loss training computes (SoftmaxCrossEntropy for Softmax + CrossEntropy)."""
         return self._train_loss
 
-    def loss_and_gradients(self, X, y, sample_weight=None, training=False):
-        """(training loss without the L2 penalty, outputs of the training layers) on checked
-        arrays (fastnn.validation.check_xy), every layer's gradients filled; no step taken."""
+    def loss_and_gradients(self, X: np.ndarray, y: np.ndarray,
+                           sample_weight: np.ndarray | None = None,
+                           training: bool = False) -> tuple[float, np.ndarray]:
+        """The training loss and outputs on a batch, every layer's gradients filled; no step.
+
+        Runs train_layers forward and train_loss with its gradient back, as fastnn.gradcheck
+        does.
+
+        Parameters
+        ----------
+        X : numpy.ndarray
+            Inputs checked and converted by fastnn.validation.check_xy.
+        y : numpy.ndarray
+            Targets, checked likewise.
+        sample_weight : numpy.ndarray or None, default=None
+            Weights per sample, checked likewise; None weighs every sample 1.
+        training : bool, default=False
+            Training mode of the layers (dropout on, BatchNorm on the batch's statistics).
+
+        Returns
+        -------
+        loss : float
+            The training loss without the L2 penalty.
+        outputs : numpy.ndarray
+            The outputs of the training layers (before a fused final activation).
+        """
         out = X
         for layer in self._train_layers:
             out = layer.forward(out, training)
@@ -351,10 +526,46 @@ class Network(Tracked):
             grad = layer.backward(grad)
         return loss, out
 
-    def train_step(self, X, y, sample_weight=None):
-        """One optimizer step on this batch; returns the batch's loss (before the step). A step
-        whose loss or resulting weights are not finite is undone, with a RuntimeWarning (as in
-        fit); an interrupt (Ctrl-C) during the step puts back the network as it was before it."""
+    def train_step(self, X: ArrayLike, y: ArrayLike,
+                   sample_weight: ArrayLike | None = None) -> float:
+        """One optimizer step on this batch, as Keras' train_on_batch.
+
+        A step whose loss or resulting weights are not finite is undone, with a RuntimeWarning
+        (as in fit); an interrupt (Ctrl-C) during the step puts back the network as it was
+        before it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The batch's inputs.
+        y : array-like
+            Its targets: class labels (n_samples,) or rows (n_samples, n_outputs).
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weights per sample; None weighs every sample 1.
+
+        Returns
+        -------
+        float
+            The batch's loss, before the step.
+
+        Raises
+        ------
+        ValueError
+            For inputs or targets that do not fit the network, or a BatchNorm network given
+            one row.
+        RuntimeError
+            If another thread is training this network.
+
+        Examples
+        --------
+        >>> X, y = fnn.datasets.xor()
+        >>> net = fnn.Network([fnn.Dense(2, 4), fnn.Tanh(), fnn.Dense(4, 1)], loss="mse",
+        ...                   random_state=0)
+        >>> first = net.train_step(X, y)
+        >>> second = net.train_step(X, y)
+        >>> bool(second < first)
+        True
+        """
         with self._exclusive("train_step"):
             self._refresh()
             X, y, sample_weight = V.check_xy(self, X, y, sample_weight)
@@ -444,32 +655,85 @@ class Network(Tracked):
 
     # ---------------------------------------------------------------- fit / predict / evaluate
 
-    def fit(self, X, y, epochs=1, batch_size=32, shuffle=True, validation_data=None,
-            validation_split=0.0, sample_weight=None, callbacks=(), verbose=1, class_weight=None,
-            metrics=None):
-        """Train for `epochs` passes over (X, y) in mini-batches; returns a History.
+    def fit(self, X: ArrayLike | Any, y: ArrayLike, epochs: int = 1, batch_size: int = 32,
+            shuffle: bool = True, validation_data: tuple[Any, ...] | None = None,
+            validation_split: float = 0.0, sample_weight: ArrayLike | None = None,
+            callbacks: Sequence[Callback] = (), verbose: int = 1,
+            class_weight: dict[Any, float] | None = None,
+            metrics: Sequence[str | Callable[[np.ndarray, np.ndarray], float]] | None = None,
+            ) -> History:
+        """Train for `epochs` passes over (X, y) in mini-batches, as Keras' Model.fit.
 
-        X may be a scipy.sparse matrix or array (any format; not densified): it trains on the
-        layer-by-layer path, whose first Dense layer multiplies the CSR rows (fastnn.sparse).
-        batch_size larger than the training set means the whole set (as Keras). validation_split
-        holds out a shuffled (stratified for class labels) fraction of the data, the same rows
-        in every fit of this network on the same data (so continuing does not validate on rows
-        it trained on; Keras holds out the last rows);
-        validation_data=(X_val, y_val) gives it explicitly. A non-finite loss or non-finite
-        weights stop training with a warning and put back the (finite) weights of the start of
-        that epoch; an interrupt (Ctrl-C) puts back the start of the epoch it interrupted,
-        generator and step count included. Every argument is checked before anything changes.
-        verbose: 0 silent, 1 a progress bar, 2 one line per epoch.
+        A non-finite loss or non-finite weights stop training with a RuntimeWarning and put
+        back the (finite) weights of the start of that epoch; an interrupt (Ctrl-C) puts back
+        the start of the epoch it interrupted, generator and step count included. Every
+        argument is checked before anything changes.
 
-        class_weight: a dict class -> weight that multiplies the training samples' weights, as
-        Keras (for class labels, one-hot rows or one binary output; a class left out weighs 1;
-        the validation data are not weighted by it).
-        metrics: names or callables metric(y_true, y_pred) (see fastnn.metrics) reported in
-        the logs and the History each epoch, on the training data as key and on the validation
-        data as val_key. The training values are computed after each epoch with that epoch's
-        final weights (an evaluation pass, without dropout), unlike Keras' running average over
-        the epoch's batches; "loss" and "accuracy" are the running averages, as before. Without
-        metrics nothing is added to the epoch.
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            The inputs. A scipy.sparse matrix or array (any format) is not densified: it trains
+            on the layer-by-layer path, whose first Dense layer multiplies the CSR rows.
+        y : array-like
+            The targets: class labels (n_samples,) or one-hot rows for the categorical
+            losses, rows (n_samples, n_outputs) (or (n_samples,) for one output) otherwise.
+        epochs : int, default=1
+            Passes over the training data (0 trains nothing).
+        batch_size : int, default=32
+            Rows per step; larger than the training set means the whole set (as Keras).
+        shuffle : bool, default=True
+            Shuffle the training rows before each epoch.
+        validation_data : tuple or None, default=None
+            ``(X_val, y_val)`` or ``(X_val, y_val, val_sample_weight)``, evaluated after each
+            epoch (logged as val_loss, val_accuracy, ...).
+        validation_split : float, default=0.0
+            A fraction in [0, 1) of the data held out for validation: shuffled (stratified for
+            class labels), the same rows in every fit of this network on the same data (so
+            continuing does not validate on rows it trained on; Keras holds out the last rows).
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weights per sample of the training loss; None weighs every sample 1.
+        callbacks : sequence of Callback, default=()
+            Called at the start and end of training, epochs and batches (fastnn.callbacks).
+        verbose : int, default=1
+            0 silent, 1 a progress bar, 2 one line per epoch.
+        class_weight : dict or None, default=None
+            class -> weight, multiplying the training samples' weights as in Keras (for class
+            labels, one-hot rows or one binary output; a class left out weighs 1; the
+            validation data are not weighted by it).
+        metrics : sequence of str or callable, or None, default=None
+            Names or callables ``metric(y_true, y_pred)`` (see fastnn.metrics) reported in the
+            logs and the History each epoch, on the training data as key and on the
+            validation data as val_key. The training values are computed after each epoch with
+            that epoch's final weights (an evaluation pass, without dropout), unlike Keras'
+            running average over the epoch's batches; "loss" and "accuracy" are the running
+            averages. Without metrics nothing is added to the epoch.
+
+        Returns
+        -------
+        History
+            The logs of every epoch: ``history.history["loss"]`` and the others by name.
+
+        Raises
+        ------
+        ValueError
+            For data that do not fit the network (shapes, labels, NaN or infinity), an
+            argument out of its range, both validation_data and validation_split, or a split
+            leaving no rows.
+        TypeError
+            For metrics or callbacks of the wrong type.
+        RuntimeError
+            If another thread (or a callback of this fit) is training this network.
+
+        Examples
+        --------
+        >>> X, y = fnn.datasets.spiral(samples=30, classes=3, random_state=0)
+        >>> net = fnn.Network([fnn.Dense(2, 16), fnn.ReLU(), fnn.Dense(16, 3)], random_state=0)
+        >>> history = net.fit(X, y, epochs=3, batch_size=32, validation_split=0.2, verbose=0,
+        ...                   metrics=["f1"])
+        >>> sorted(history.history)
+        ['accuracy', 'f1', 'loss', 'seconds', 'val_accuracy', 'val_f1', 'val_loss']
+        >>> len(history.history["loss"])
+        3
         """
         with self._exclusive("fit"):
             return self._fit(X, y, epochs, batch_size, shuffle, validation_data,
@@ -657,16 +921,48 @@ class Network(Tracked):
         return self.loss.output_activation
 
     @property
-    def prediction_activation(self):
-        """What predict applies to the outputs of train_layers: "softmax", "sigmoid",
-        "exponential" or None (the loss's output activation, or the final Softmax or Sigmoid
-        that trains fused with the loss)."""
+    def prediction_activation(self) -> str | None:
+        """What predict applies to the outputs of train_layers.
+
+        "softmax", "sigmoid", "exponential" or None: the loss's output activation, or the
+        final Softmax or Sigmoid that trains fused with the loss.
+        """
         return self._prediction_activation()
 
-    def predict(self, X, batch_size=None):
-        """The model's outputs for X: class probabilities for the classification losses (softmax
-        or sigmoid applied), values for regression. Works through X in bounded chunks (of
-        batch_size rows, if given)."""
+    def predict(self, X: ArrayLike | Any, batch_size: int | None = None) -> np.ndarray:
+        """The model's outputs for X, as Keras' Model.predict.
+
+        Class probabilities for the classification losses (softmax or sigmoid applied), values
+        for regression. Works through X in bounded chunks (of batch_size rows, if given), so
+        memory stays bounded however large X is.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            The inputs.
+        batch_size : int or None, default=None
+            Rows per chunk; None lets the network choose.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n_samples, n_outputs), in the network's dtype.
+
+        Raises
+        ------
+        ValueError
+            If X does not have n_features columns or holds NaN or infinity, or batch_size < 1.
+
+        Examples
+        --------
+        >>> net = fnn.Network([fnn.Dense(4, 3), fnn.Softmax()], loss="cross_entropy",
+        ...                   random_state=0)
+        >>> proba = net.predict(np.ones((5, 4)))
+        >>> proba.shape
+        (5, 3)
+        >>> round(float(proba.sum(axis=1).max()), 4)
+        1.0
+        """
         with self._lock:
             self._refresh()
             plan = self._fast_plan
@@ -684,10 +980,47 @@ class Network(Tracked):
                 self._fast_activation = output_code(self._prediction_activation())
             return out
 
-    def evaluate(self, X, y, sample_weight=None, batch_size=None, metrics=None):
-        """{"loss": mean loss, "accuracy": ...} on (X, y); accuracy for classification losses,
-        and the `metrics` (names or callables metric(y_true, y_pred), see fastnn.metrics; not
-        weighted by sample_weight) under their names."""
+    def evaluate(self, X: ArrayLike | Any, y: ArrayLike, sample_weight: ArrayLike | None = None,
+                 batch_size: int | None = None,
+                 metrics: Sequence[str | Callable[[np.ndarray, np.ndarray], float]] | None = None,
+                 ) -> dict[str, float]:
+        """The loss and metrics on (X, y), as Keras' Model.evaluate (with return_dict=True).
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            The inputs.
+        y : array-like
+            The targets, as fit takes them.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weights per sample of the loss (not of the metrics); None weighs every sample 1.
+        batch_size : int or None, default=None
+            Rows per chunk; None lets the network choose.
+        metrics : sequence of str or callable, or None, default=None
+            Names or callables ``metric(y_true, y_pred)`` (see fastnn.metrics), not weighted by
+            sample_weight.
+
+        Returns
+        -------
+        dict
+            ``{"loss": the mean loss, "accuracy": ...}``: accuracy for the classification
+            losses, and each metric under its name.
+
+        Raises
+        ------
+        ValueError
+            For data that do not fit the network, or an unknown metric.
+        TypeError
+            For metrics of the wrong type.
+
+        Examples
+        --------
+        >>> X, y = fnn.datasets.xor()
+        >>> net = fnn.Network([fnn.Dense(2, 1)], loss="mse", random_state=0)
+        >>> scores = net.evaluate(X, y, metrics=["mae"])
+        >>> sorted(scores)
+        ['loss', 'mae']
+        """
         with self._lock:
             self._refresh()
             if batch_size is not None:
@@ -751,32 +1084,110 @@ class Network(Tracked):
         return (f"Network([{layers}], loss={self.loss!r}, optimizer={self.optimizer!r}, "
                 f"dtype={np.dtype(self.dtype).name!r})")
 
-    def count_params(self):
-        """The number of parameters (trainable and not) of all layers."""
+    def count_params(self) -> int:
+        """The number of parameters, trainable and not, of all layers, as Keras' count_params.
+
+        Returns
+        -------
+        int
+            The total number of values in every layer's weights.
+
+        Examples
+        --------
+        >>> fnn.Network([fnn.Dense(2, 8), fnn.ReLU(), fnn.Dense(8, 3)]).count_params()
+        51
+        """
         return sum(int(w.size) for layer in self.layers for w in layer.weights)
 
-    def get_weights(self):
-        """Copies of every layer's arrays (layer.weights), layer by layer in order: Keras'
-        order, a Dense's W then b."""
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every layer's arrays, trainable and not, as Keras' get_weights.
+
+        Returns
+        -------
+        list of numpy.ndarray
+            layer.weights of each layer, layer by layer in order: Keras' order (a Dense's W
+            then b; a BatchNorm's gamma, beta, running mean and variance).
+
+        Examples
+        --------
+        >>> net = fnn.Network([fnn.Dense(2, 3), fnn.ReLU(), fnn.Dense(3, 1)], loss="mse")
+        >>> [w.shape for w in net.get_weights()]
+        [(2, 3), (3,), (3, 1), (1,)]
+        """
         with self._lock:
             return [w.copy() for layer in self.layers for w in layer.weights]
 
-    def set_weights(self, weights):
-        """Write `weights` (a list in get_weights' order) into the layers' existing arrays.
+    def set_weights(self, weights: Sequence[ArrayLike]) -> None:
+        """Write `weights` into the layers' existing arrays, as Keras' set_weights.
 
-        Each must have its array's shape, real numbers castable to the network's dtype and only
-        finite values (a running variance >= 0); every one is checked before any is written
-        (TypeError or ValueError naming weights[i])."""
+        Every one is checked before any is written.
+
+        Parameters
+        ----------
+        weights : sequence of array-like
+            A list (or tuple) in get_weights' order, each of its array's shape, of real
+            numbers castable to the network's dtype, only finite values (a running variance
+            >= 0).
+
+        Raises
+        ------
+        TypeError
+            If weights is not a list of arrays, or an array's dtype does not cast to the
+            network's (naming weights[i]).
+        ValueError
+            For the wrong number of arrays, a wrong shape, NaN or infinity, or a negative
+            variance (naming weights[i]).
+
+        Examples
+        --------
+        >>> net = fnn.Network([fnn.Dense(2, 1)], loss="mse")
+        >>> net.set_weights([np.ones((2, 1)), np.zeros(1)])
+        >>> print(net.predict(np.array([[1.0, 2.0]])))
+        [[3.]]
+        """
         with self._lock:
             self._refresh()
             self.own_arrays()  # read-only arrays (a memory map) become copies first
             inspection.set_weights(self, weights)
 
-    def summary(self, print_fn=None, line_length=None):
-        """Print a table of the layers, their output shapes and parameter counts, then the
-        total, trainable and non-trainable counts, as Keras' model.summary. print_fn (default
-        print) is called with each line; line_length (default 65) is the table's width.
-        Returns None."""
+    def summary(self, print_fn: Callable[[str], Any] | None = None,
+                line_length: int | None = None) -> None:
+        """Print a table of the layers, as Keras' Model.summary.
+
+        The table shows each layer, its output shape and parameter count, then the total,
+        trainable and non-trainable counts.
+
+        Parameters
+        ----------
+        print_fn : callable or None, default=None
+            Called with each line; None means print.
+        line_length : int or None, default=None
+            The table's width, at least 40; None means 65.
+
+        Raises
+        ------
+        TypeError
+            If print_fn is not callable.
+        ValueError
+            If line_length is below 40.
+
+        Examples
+        --------
+        >>> net = fnn.Network([fnn.Dense(2, 8), fnn.ReLU(), fnn.Dense(8, 3)])
+        >>> net.summary()
+        Network: loss=SoftmaxCrossEntropy(), optimizer=Adam(...)
+        _________________________________________________________________
+        Layer (type)                 Output Shape           Param #
+        =================================================================
+        layers[0] (Dense)            (None, 8)              24
+        layers[1] (ReLU)             (None, 8)              0
+        layers[2] (Dense)            (None, 3)              27
+        =================================================================
+        Total params: 51
+        Trainable params: 51
+        Non-trainable params: 0
+        _________________________________________________________________
+        """
         self._refresh()
         inspection.summary(self, print_fn, line_length)
 
@@ -789,9 +1200,42 @@ class Network(Tracked):
         with self._lock:
             io.checked(self)
 
-    def save(self, path):
-        """Write the network to a .npz file that fastnn.load reads (see fastnn.io: no pickle,
-        the file appears whole or not at all)."""
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the network to a .npz file that fastnn.load reads.
+
+        The file holds the layers, their arrays, the loss, the optimizer and its state, and
+        the generator's state, so training continues where it stopped. No pickle (loading
+        runs no code), and the file appears whole or not at all (written beside it, then
+        renamed).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (replaced if it exists).
+
+        Raises
+        ------
+        ValueError
+            If the network cannot be saved (a layer, loss or optimizer that is not one of
+            fastnn's own classes, a custom schedule, non-finite values), or path is a
+            directory or another non-regular file, or a file with other hard links.
+        RuntimeError
+            If another save to the same path is under way.
+        OSError
+            If the file cannot be written.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> net = fnn.Network([fnn.Dense(2, 3), fnn.ReLU(), fnn.Dense(3, 1)], loss="mse",
+        ...                   random_state=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> net.save(path)
+        >>> again = fnn.load(path)
+        >>> X = np.ones((2, 2))
+        >>> bool(np.array_equal(again.predict(X), net.predict(X)))
+        True
+        """
         from fastnn import io
         with self._lock:  # not while a fit in another thread is changing the weights
             io.save(self, path)
@@ -807,8 +1251,19 @@ def _chunk(X, rows, start, step, dtype, check_x):
     return chunk
 
 
-def load(path):
-    """Load a Network written by Network.save (see fastnn.io.load)."""
+def load(path: str | os.PathLike[str]) -> Network:
+    """Load a Network written by Network.save (see fastnn.io.load).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model file.
+
+    Returns
+    -------
+    Network
+        The network as it was saved.
+    """
     from fastnn import io
     return io.load(path)
 

@@ -18,12 +18,25 @@ container. A layer class of your own exports once you give it a rule (register_l
 The onnx package is an optional extra (pip install "fastnn[onnx]"); importing this module does
 not import it.
 """
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fastnn import layers as L
 from fastnn import registry
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable
+
+    import onnx
+    from numpy.typing import DTypeLike
+
+    from fastnn.network import Network
+    from fastnn.sklearn import MLPClassifier, MLPRegressor
 
 DEFAULT_OPSET = 17  # has every operator used here; older runtimes than the newest opset load it
 MIN_OPSET = 13  # Softmax over the last axis alone, Where and the double kernels used here
@@ -310,15 +323,42 @@ LAYER_RULES = {L.Dense: _dense, L.Dropout: lambda g, layer, x: x, L.BatchNorm: _
                **{cls: _activation for cls in L.ACTIVATION_LAYERS}}
 
 
-def register_layer(cls, rule):
-    """Export layers of class `cls` (exactly that class) with `rule(graph, layer, x) -> y`.
+def register_layer(cls: type[L.Layer], rule: Callable[[Graph, L.Layer, str], str]) -> None:
+    """Export layers of class `cls` (exactly that class, not its subclasses) with `rule`.
 
-    graph is a fastnn.onnx.Graph: `graph.const(array)` adds a constant in the graph's dtype,
-    `graph.op("MatMul", x, w)` a node and returns its output's name; x is the name of the
-    layer's input (rows, features) and the rule returns the name of its output. For example,
-    a layer computing x * 2:
+    ``rule(graph, layer, x)`` writes what the layer computes at inference into the graph and
+    returns the name of its output. graph is a fastnn.onnx.Graph: ``graph.const(array)`` adds
+    a constant in the graph's dtype, ``graph.op("MatMul", x, w)`` a node and returns its
+    output's name; x is the name of the layer's input (rows, features). For example, a layer
+    computing x * 2::
 
         fastnn.onnx.register_layer(Double, lambda g, layer, x: g.op("Mul", x, g.const(2)))
+
+    The same rule serves export_onnx and the skl2onnx converter. Registering a class again
+    replaces its rule.
+
+    Parameters
+    ----------
+    cls : type
+        A fastnn.Layer subclass (one of your own, typically).
+    rule : callable
+        ``rule(graph, layer, x) -> str``, as above.
+
+    Raises
+    ------
+    TypeError
+        If cls is not a fastnn Layer subclass, or rule is not callable.
+
+    Examples
+    --------
+    >>> import fastnn.onnx
+    >>> class MyReLU(fnn.ReLU):
+    ...     pass
+    >>> fnn.onnx.register_layer(MyReLU, lambda g, layer, x: g.op("Relu", x))
+    >>> net = fnn.Network([fnn.Dense(4, 8), MyReLU(), fnn.Dense(8, 1)], loss="mse",
+    ...                   random_state=0)
+    >>> [node.op_type for node in fnn.export_onnx(net).graph.node]
+    ['MatMul', 'Add', 'Relu', 'MatMul', 'Add', 'Identity']
     """
     if not (isinstance(cls, type) and issubclass(cls, L.Layer)):
         raise TypeError(f"cls must be a fastnn Layer subclass, got {cls!r}")
@@ -403,19 +443,27 @@ def classifier_graph(g, clf, x, label, probabilities, nocl=False):
 
 # ---------------------------------------------------------------- export_onnx
 
-def export_onnx(model, path=None, *, dtype=None, opset=None):
+def export_onnx(model: Network | MLPClassifier | MLPRegressor,
+                path: str | os.PathLike[str] | None = None, *, dtype: DTypeLike | None = None,
+                opset: int | None = None) -> onnx.ModelProto:
     """The ONNX model of a Network or of a fitted fastnn.MLPClassifier / MLPRegressor.
+
+    What is exported is what predict computes: the layers at inference (Dropout the
+    identity, BatchNorm with its running statistics), then the activation predict applies.
+    Every layer becomes a few standard ONNX operators that onnxruntime runs in float32 and
+    float64 alike. Needs the onnx package (``pip install "fastnn[onnx]"``).
 
     Parameters
     ----------
     model : Network, MLPClassifier or MLPRegressor
         A classifier or regressor must be fitted (else sklearn's NotFittedError).
-    path : str or path-like, optional
+    path : str, os.PathLike or None, default=None
         Where to write the model as well (replaced atomically, as Network.save does).
-    dtype : {"float32", "float64"}, optional
-        Of the input, weights and outputs; default the model's own.
-    opset : int, optional
-        The ONNX default domain's version, from 13 up (default 17).
+    dtype : str, numpy.dtype or None, default=None
+        "float32" or "float64", of the input, weights and outputs; None means the model's own.
+    opset : int or None, default=None
+        The ONNX default domain's version, from 13 up to the onnx package's newest; None
+        means 17.
 
     Returns
     -------
@@ -425,6 +473,28 @@ def export_onnx(model, path=None, *, dtype=None, opset=None):
         strings for string classes; multi-label: int64 0/1 of shape (rows, n_labels)) and
         "probabilities" (rows, n_classes), as predict and predict_proba; a regressor's
         "variable" (rows, n_outputs).
+
+    Raises
+    ------
+    TypeError
+        If model is not a Network, MLPClassifier or MLPRegressor.
+    ValueError
+        For a dtype other than float32 and float64, an opset out of range, or a layer
+        without an ONNX rule (see register_layer).
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    ImportError
+        If the onnx package is not installed.
+
+    Examples
+    --------
+    >>> net = fnn.Network([fnn.Dense(4, 8), fnn.ReLU(), fnn.Dense(8, 3), fnn.Softmax()],
+    ...                   loss="cross_entropy", random_state=0)
+    >>> model = fnn.export_onnx(net, dtype="float64")
+    >>> [i.name for i in model.graph.input], [o.name for o in model.graph.output]
+    (['X'], ['output'])
+    >>> model.opset_import[0].version
+    17
     """
     from fastnn.network import Network, _float_dtype
     onnx = _onnx()
@@ -487,11 +557,32 @@ def _opset(onnx, opset):
 
 # ---------------------------------------------------------------- skl2onnx
 
-def register_skl2onnx():
-    """Register fastnn.MLPClassifier and MLPRegressor with skl2onnx (update_registered_converter,
-    with the options of skl2onnx's own MLPClassifier: zipmap, nocl, output_class_labels), so that
-    skl2onnx.to_onnx converts them, in a Pipeline too, as it converts scikit-learn's MLPs. Calling
-    it again changes nothing."""
+def register_skl2onnx() -> None:
+    """Register fastnn.MLPClassifier and MLPRegressor with skl2onnx.
+
+    After it, skl2onnx.to_onnx converts them, in a Pipeline too, as it converts
+    scikit-learn's MLPs (skl2onnx's update_registered_converter, with the options of its own
+    MLPClassifier converter: zipmap, nocl, output_class_labels). Calling it again changes
+    nothing.
+
+    Raises
+    ------
+    ImportError
+        If the skl2onnx package is not installed.
+
+    Examples
+    --------
+    >>> import fastnn.onnx, skl2onnx
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> fnn.onnx.register_skl2onnx()
+    >>> X, y = fnn.datasets.spiral(samples=10, classes=3, random_state=0)
+    >>> clf = fnn.MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
+    >>> pipe = make_pipeline(StandardScaler(), clf).fit(X, y)
+    >>> model = skl2onnx.to_onnx(pipe, X[:1], options={"zipmap": False})
+    >>> [o.name for o in model.graph.output]
+    ['label', 'probabilities']
+    """
     try:
         from skl2onnx import update_registered_converter
     except ImportError as error:

@@ -42,6 +42,8 @@ Unlike Network.save, these estimators pickle, as scikit-learn's do: unpickle onl
 A pickle holds what predicting and training on need (weights, optimizer state, fitted
 attributes), not the layers' last batch or gradients (see fastnn.layers.Layer.__getstate__).
 """
+from __future__ import annotations
+
 import functools
 import numbers
 import os
@@ -49,11 +51,14 @@ import re
 import threading
 import warnings
 import weakref
+from collections.abc import Sequence
 from itertools import chain
+from typing import Any
 
 import numpy as np
 import scipy.optimize
 import scipy.sparse
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -88,6 +93,22 @@ _NETWORK_NON_FINITE = re.escape(training.NON_FINITE_WARNING)
 # on the estimator, so that estimators stay picklable and cloneable.
 _FITTING = weakref.WeakSet()
 _FITTING_LOCK = threading.Lock()
+
+
+class _Available(type(available_if(bool)(lambda self: None))):
+    """scikit-learn's available_if descriptor (its class, which scikit-learn keeps private),
+    callable as the method it wraps: so inspect.signature and the documentation tools read the
+    method's signature, type hints and docstring where the class's __dict__ holds it.
+    Attribute access is scikit-learn's: an AttributeError where the check fails."""
+
+    def __call__(self, *args, **kwargs):
+        self._check(args[0], owner=type(args[0]))
+        return self.fn(*args, **kwargs)
+
+
+def _if_stochastic(method):
+    """available_if(solver is "sgd" or "adam"): partial_fit, as in scikit-learn."""
+    return _Available(method, lambda est: est._check_solver(), attribute_name=method.__name__)
 
 
 def _is_seed(random_state):
@@ -157,13 +178,17 @@ class _Rollback:
 class _BaseMLP(BaseEstimator):
     """What MLPClassifier and MLPRegressor share; see the module docstring."""
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, threads=None):
+    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (100,),
+                 activation: str = "relu", *, solver: str = "adam", alpha: float = 0.0001,
+                 batch_size: int | str = "auto",
+                 learning_rate: str = "constant", learning_rate_init: float = 0.001,
+                 power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
+                 random_state: int | np.random.RandomState | None = None, tol: float = 1e-4,
+                 verbose: bool = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-8, n_iter_no_change: int = 10, max_fun: int = 15000,
+                 dropout: float = 0.0, threads: int | None = None) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -620,29 +645,188 @@ class _BaseMLP(BaseEstimator):
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Multi-layer perceptron classifier: scikit-learn's MLPClassifier on fastnn's engine.
 
-    Same parameters and defaults as sklearn.neural_network.MLPClassifier (see its docs and this
-    module's), and these extras, off by default:
+    A drop-in for sklearn.neural_network.MLPClassifier: the same parameters and defaults, the
+    same fitted attributes and results. It optimizes the log-loss (softmax cross-entropy for
+    several classes, binary cross-entropy for two classes and each label of a multi-label
+    problem) with L-BFGS or stochastic gradient descent.
 
-    dropout : float in [0, 1), default=0.0
-        Dropout rate after each hidden layer's activation (sgd and adam).
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(100,)
+        The ith element is the number of neurons in the ith hidden layer.
+    activation : {"relu", "identity", "logistic", "tanh", "leaky_relu"}, default="relu"
+        The hidden layers' activation: "identity" f(x) = x, "logistic" f(x) = 1 / (1 +
+        exp(-x)), "tanh" f(x) = tanh(x), "relu" f(x) = max(0, x), and fastnn's extra
+        "leaky_relu" (slope 0.01 below 0).
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        The solver for weight optimization: "adam" (Kingma and Ba's stochastic
+        gradient-based optimizer), "sgd" (stochastic gradient descent) or "lbfgs" (a
+        quasi-Newton method, through SciPy's L-BFGS-B). "adam" works well on relatively large
+        data sets (thousands of samples or more); on small ones "lbfgs" can converge faster
+        and perform better.
+    alpha : float, default=0.0001
+        Strength of the L2 regularization term, divided by the sample size (or the
+        sample-weight sum) when added to the loss.
+    batch_size : int or "auto", default="auto"
+        Size of the minibatches of the stochastic solvers ("lbfgs" uses none); "auto" means
+        ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        The learning-rate schedule, of solver="sgd" only: "constant" keeps
+        learning_rate_init; "invscaling" decreases it at each time step t as
+        ``learning_rate_init / pow(t, power_t)``; "adaptive" keeps it as long as the training
+        loss keeps decreasing, and divides it by 5 each time two consecutive epochs fail to
+        decrease the training loss by at least tol (or to increase the validation score by at
+        least tol, with early_stopping).
+    learning_rate_init : float, default=0.001
+        The initial learning rate (the step size) of solver="sgd" or "adam".
+    power_t : float, default=0.5
+        The exponent of the "invscaling" learning rate (solver="sgd").
+    max_iter : int, default=200
+        The most iterations: the solver iterates until convergence (determined by tol) or
+        this number of iterations. For the stochastic solvers it is the number of epochs
+        (passes over the data), not of gradient steps.
+    shuffle : bool, default=True
+        Shuffle the samples in each iteration (solver="sgd" or "adam").
+    random_state : int, numpy.random.RandomState or None, default=None
+        Determines the initial weights and biases, the train-validation split of
+        early_stopping, the batches of the stochastic solvers and the dropout masks. An int
+        gives reproducible results across calls.
+    tol : float, default=1e-4
+        Tolerance for the optimization: when the loss or score does not improve by at least
+        tol for n_iter_no_change consecutive iterations (unless learning_rate="adaptive"),
+        convergence is considered reached and training stops.
+    verbose : bool, default=False
+        Print progress messages to stdout.
+    warm_start : bool, default=False
+        Reuse the solution of the previous call to fit as initialization, rather than erase
+        it.
+    momentum : float, default=0.9
+        Momentum of the gradient descent update, in [0, 1) (scikit-learn takes 1 too), of
+        solver="sgd".
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum (solver="sgd" and momentum > 0).
+    early_stopping : bool, default=False
+        Set aside validation_fraction of the training data and stop training when the
+        validation score (accuracy) does not improve
+        by at least tol for n_iter_no_change consecutive epochs; the best weights are put
+        back. The split is stratified, except in a multi-label setting. Without it,
+        training stops when the training loss does not improve by more than tol for
+        n_iter_no_change consecutive epochs. Only with solver="sgd" or "adam".
+    validation_fraction : float, default=0.1
+        The proportion of the training data set aside for early stopping, in (0, 1).
+    beta_1 : float, default=0.9
+        Exponential decay rate of Adam's first moment estimates, in [0, 1).
+    beta_2 : float, default=0.999
+        Exponential decay rate of Adam's second moment estimates, in [0, 1).
+    epsilon : float, default=1e-8
+        Adam's value for numerical stability.
+    n_iter_no_change : int, default=10
+        The most epochs without a tol improvement (solver="sgd" or "adam").
+    max_fun : int, default=15000
+        The most loss function calls of solver="lbfgs": it iterates until convergence (tol),
+        max_iter iterations or this many calls.
+    dropout : float, default=0.0
+        fastnn's extra: the dropout rate, in [0, 1), after each hidden layer's activation
+        (solver="sgd" and "adam"; inverted dropout, the identity at prediction).
     class_weight : dict, "balanced" or None, default=None
-        Weights per class, multiplied into sample_weight ("balanced": n / (k * count)).
+        fastnn's extra: weights per class ({class label: weight}), multiplied into
+        sample_weight; "balanced" weighs each class ``n_samples / (n_classes *
+        count)``, as scikit-learn's compute_sample_weight.
     threads : int or None, default=None
-        BLAS threads for fit and predict; None leaves BLAS as it is (all cores).
-    activation="leaky_relu" : leaky ReLU with slope 0.01, beside scikit-learn's four.
+        fastnn's extra: the BLAS threads of fit and predict; None leaves BLAS as it is (all
+        cores), as scikit-learn does.
 
-    Fitted attributes: classes_, coefs_, intercepts_, loss_, best_loss_, loss_curve_,
-    validation_scores_, best_validation_score_, t_, n_iter_, n_layers_, n_outputs_,
-    out_activation_, n_features_in_, feature_names_in_ (with named columns).
+    Attributes
+    ----------
+    classes_ : numpy.ndarray or list of numpy.ndarray of shape (n_classes,)
+        The class labels (for each output).
+    loss_ : float
+        The current loss computed with the loss function.
+    best_loss_ : float or None
+        The minimum loss reached by the solver throughout fitting; None with
+        early_stopping=True (see best_validation_score_).
+    loss_curve_ : list of float
+        The loss at each iteration (n_iter_ of them), of the stochastic solvers.
+    validation_scores_ : list of float or None
+        The accuracy score on the held-out validation set at each iteration, with
+        early_stopping=True, else None.
+    best_validation_score_ : float or None
+        The best validation score (accuracy), with early_stopping=True, else None.
+    t_ : int
+        The number of training samples seen by the solver during fitting.
+    coefs_ : list of numpy.ndarray
+        The ith element is the weight matrix of layer i (n_layers_ - 1 of them); they are the
+        arrays the network computes with.
+    intercepts_ : list of numpy.ndarray
+        The ith element is the bias vector of layer i + 1.
+    n_features_in_ : int
+        The number of features seen during fit.
+    feature_names_in_ : numpy.ndarray of shape (n_features_in_,)
+        The names of the features seen during fit, when X has feature names that are all
+        strings.
+    n_iter_ : int
+        The number of iterations the solver has run.
+    n_layers_ : int
+        The number of layers.
+    n_outputs_ : int
+        The number of outputs.
+    out_activation_ : str
+        The name of the output activation function ("softmax" or "logistic").
+
+    See Also
+    --------
+    MLPRegressor : The regressor.
+    Network : fastnn's own, Keras-like model, which this estimator trains.
+    sklearn.neural_network.MLPClassifier : scikit-learn's original.
+
+    Notes
+    -----
+    The parameters, their defaults, the fitted attributes and the training procedure are
+    scikit-learn's (1.9): weights and biases drawn Glorot-uniform from random_state in
+    scikit-learn's order, the same shuffling and validation split, the L2 penalty alpha
+    divided by the batch's size (or sample-weight sum), Adam with scikit-learn's epsilon, the
+    learning-rate schedules, the stopping rules, early stopping with the best weights put
+    back, L-BFGS through SciPy. The arithmetic is fastnn's compiled engine's, so the same
+    arguments give the same numbers as scikit-learn up to float rounding. As in scikit-learn,
+    float32 X trains in float32 and anything else in float64; sparse X (scipy.sparse) trains
+    and predicts without being densified.
+
+    How it differs from scikit-learn: the extras above (dropout, class_weight, threads,
+    activation="leaky_relu"), off by default; negative or all-zero sample weights,
+    strings as sample weights and momentum=1 are refused (ValueError), and with float32 X so
+    are y and sample weights beyond float32's range. Where scikit-learn raises
+    ValueError("Solver produced non-finite parameter weights...") at the end of fit, so does
+    this, but it stops at the first epoch whose loss, weights or optimizer state turn NaN or
+    infinite; with early_stopping=True it stops there with a RuntimeWarning and keeps the
+    best weights. A fit or partial_fit that raises leaves the estimator as it was before the
+    call. Two fits of one estimator at once are refused (RuntimeError). It pickles, as
+    scikit-learn's do: unpickle only files you trust.
+
+    Examples
+    --------
+    >>> X_train, X_test, y_train, y_test = fnn.datasets.iris()
+    >>> clf = fnn.MLPClassifier(hidden_layer_sizes=(16,), solver="lbfgs", random_state=0)
+    >>> clf = clf.fit(X_train, y_train)
+    >>> clf.predict(X_test[:5]).shape, clf.predict_proba(X_test[:5]).shape
+    ((5,), (5, 3))
+    >>> [c.shape for c in clf.coefs_], clf.out_activation_
+    ([(4, 16), (16, 3)], 'softmax')
+    >>> bool(clf.score(X_test, y_test) > 0.9)
+    True
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, class_weight=None, threads=None):
+    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (100,),
+                 activation: str = "relu", *, solver: str = "adam", alpha: float = 0.0001,
+                 batch_size: int | str = "auto",
+                 learning_rate: str = "constant", learning_rate_init: float = 0.001,
+                 power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
+                 random_state: int | np.random.RandomState | None = None, tol: float = 1e-4,
+                 verbose: bool = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-8, n_iter_no_change: int = 10, max_fun: int = 15000,
+                 dropout: float = 0.0, class_weight: dict[Any, float] | str | None = None,
+                 threads: int | None = None) -> None:
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -654,15 +838,77 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             max_fun=max_fun, dropout=dropout, threads=threads)
         self.class_weight = class_weight
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model to X (n_samples, n_features) and class labels y (n_samples,) or a
-        label indicator matrix (n_samples, n_labels). Returns self."""
+    def fit(self, X: ArrayLike | scipy.sparse.spmatrix, y: ArrayLike,
+            sample_weight: ArrayLike | None = None) -> MLPClassifier:
+        """Fit the model to data X and class labels y.
+
+        Trains afresh, or from the current weights with warm_start=True.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            The class labels, or a label indicator matrix (multi-label).
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weights per sample (none negative, not all zero); None weighs every sample 1.
+
+        Returns
+        -------
+        MLPClassifier
+            The fitted estimator (self).
+
+        Raises
+        ------
+        ValueError
+            For a parameter out of its range (scikit-learn's InvalidParameterError, a
+            ValueError, naming it), data that do not fit (shapes, NaN or infinity),
+            a class not seen before with warm_start,
+            or weights that turn non-finite ("Solver produced non-finite parameter
+            weights").
+        RuntimeError
+            If the estimator is being fitted in another thread.
+        """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
-    @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One epoch over (X, y), keeping the optimizer's state from earlier calls. `classes`
-        (every class of the whole data) is required on the first call."""
+    @_if_stochastic
+    def partial_fit(self, X: ArrayLike | scipy.sparse.spmatrix, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None,
+                    classes: ArrayLike | None = None) -> MLPClassifier:
+        """Update the model with a single epoch over (X, y), as scikit-learn's partial_fit.
+
+        The optimizer's state is kept from earlier calls. Only for solver="sgd" or "adam"
+        (else the method is not there: AttributeError).
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            The class labels, or a label indicator matrix (multi-label).
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weights per sample (none negative, not all zero); None weighs every sample 1.
+        classes : array-like of shape (n_classes,) or None, default=None
+            Every class of the whole data; required on the first call, and the same (or
+            None) on later ones.
+
+        Returns
+        -------
+        MLPClassifier
+            The updated estimator (self).
+
+        Raises
+        ------
+        ValueError
+            For a parameter out of its range (scikit-learn's InvalidParameterError, a
+            ValueError, naming it), data that do not fit (shapes, NaN or infinity),
+            classes missing on the first call or changed, a class not in classes_,
+            or weights that turn non-finite ("Solver produced non-finite parameter
+            weights").
+            With early_stopping=True too, which partial_fit does not support.
+        RuntimeError
+            If the estimator is being fitted in another thread.
+        """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
 
     def _validate_input(self, probe, X, y, incremental, first_pass, classes):
@@ -755,19 +1001,75 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _score_function(y, y_pred, sample_weight=None):
         return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
-    def predict(self, X):
-        """The predicted classes (n_samples,), or label indicators for multi-label models."""
+    def predict(self, X: ArrayLike | scipy.sparse.spmatrix) -> np.ndarray:
+        """Predict the classes of X with the fitted network.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        numpy.ndarray
+            The predicted classes (n_samples,), or label indicators (n_samples, n_labels) of
+            a multi-label model.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        ValueError
+            If X does not have the features it was fitted on, or holds NaN or infinity.
+        """
         return self._predict_outputs(self._outputs(X))
 
-    def predict_proba(self, X):
-        """Class probabilities (n_samples, n_classes), in the order of classes_."""
+    def predict_proba(self, X: ArrayLike | scipy.sparse.spmatrix) -> np.ndarray:
+        """The probability of each class for each sample of X.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n_samples, n_classes), in the order of classes_ (each label's probability for
+            a multi-label model).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        ValueError
+            If X does not have the features it was fitted on, or holds NaN or infinity.
+        """
         proba = self._outputs(X)
         if self.n_outputs_ == 1:
             return np.hstack([1 - proba, proba])
         return proba
 
-    def predict_log_proba(self, X):
-        """log(predict_proba(X))."""
+    def predict_log_proba(self, X: ArrayLike | scipy.sparse.spmatrix) -> np.ndarray:
+        """The logarithm of each class's probability: log(predict_proba(X)).
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n_samples, n_classes), in the order of classes_.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        ValueError
+            If X does not have the features it was fitted on, or holds NaN or infinity.
+        """
         proba = self.predict_proba(X)
         return np.log(proba, out=proba)
 
@@ -780,23 +1082,191 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multi-layer perceptron regressor: scikit-learn's MLPRegressor on fastnn's engine.
 
-    Same parameters and defaults as sklearn.neural_network.MLPRegressor, trained on the half
-    squared error, or with loss="poisson" on half the Poisson deviance of exp(outputs) (targets
-    >= 0; out_activation_ "exp", fastnn.HalfPoissonDeviance on the log means). Extras, off by
-    default: dropout, threads, activation="leaky_relu" (see MLPClassifier).
+    A drop-in for sklearn.neural_network.MLPRegressor: the same parameters and defaults, the
+    same fitted attributes and results. It trains on the half squared error, or with
+    loss="poisson" on the half Poisson deviance of exp(outputs), with L-BFGS or stochastic
+    gradient descent.
 
-    loss_ is scikit-learn's: the half squared error averaged over the outputs (the half Poisson
-    deviance summed over them), plus the L2 penalty (the gradient, in scikit-learn as here, is
-    that of the error summed over outputs).
+    Parameters
+    ----------
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        The loss: "squared_error" is the half squared error, "poisson" the half Poisson
+        deviance with a log link (exp as the output activation, fastnn.HalfPoissonDeviance on
+        the log means), which needs targets y >= 0.
+    hidden_layer_sizes : int or sequence of int, default=(100,)
+        The ith element is the number of neurons in the ith hidden layer.
+    activation : {"relu", "identity", "logistic", "tanh", "leaky_relu"}, default="relu"
+        The hidden layers' activation: "identity" f(x) = x, "logistic" f(x) = 1 / (1 +
+        exp(-x)), "tanh" f(x) = tanh(x), "relu" f(x) = max(0, x), and fastnn's extra
+        "leaky_relu" (slope 0.01 below 0).
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        The solver for weight optimization: "adam" (Kingma and Ba's stochastic
+        gradient-based optimizer), "sgd" (stochastic gradient descent) or "lbfgs" (a
+        quasi-Newton method, through SciPy's L-BFGS-B). "adam" works well on relatively large
+        data sets (thousands of samples or more); on small ones "lbfgs" can converge faster
+        and perform better.
+    alpha : float, default=0.0001
+        Strength of the L2 regularization term, divided by the sample size (or the
+        sample-weight sum) when added to the loss.
+    batch_size : int or "auto", default="auto"
+        Size of the minibatches of the stochastic solvers ("lbfgs" uses none); "auto" means
+        ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        The learning-rate schedule, of solver="sgd" only: "constant" keeps
+        learning_rate_init; "invscaling" decreases it at each time step t as
+        ``learning_rate_init / pow(t, power_t)``; "adaptive" keeps it as long as the training
+        loss keeps decreasing, and divides it by 5 each time two consecutive epochs fail to
+        decrease the training loss by at least tol (or to increase the validation score by at
+        least tol, with early_stopping).
+    learning_rate_init : float, default=0.001
+        The initial learning rate (the step size) of solver="sgd" or "adam".
+    power_t : float, default=0.5
+        The exponent of the "invscaling" learning rate (solver="sgd").
+    max_iter : int, default=200
+        The most iterations: the solver iterates until convergence (determined by tol) or
+        this number of iterations. For the stochastic solvers it is the number of epochs
+        (passes over the data), not of gradient steps.
+    shuffle : bool, default=True
+        Shuffle the samples in each iteration (solver="sgd" or "adam").
+    random_state : int, numpy.random.RandomState or None, default=None
+        Determines the initial weights and biases, the train-validation split of
+        early_stopping, the batches of the stochastic solvers and the dropout masks. An int
+        gives reproducible results across calls.
+    tol : float, default=1e-4
+        Tolerance for the optimization: when the loss or score does not improve by at least
+        tol for n_iter_no_change consecutive iterations (unless learning_rate="adaptive"),
+        convergence is considered reached and training stops.
+    verbose : bool, default=False
+        Print progress messages to stdout.
+    warm_start : bool, default=False
+        Reuse the solution of the previous call to fit as initialization, rather than erase
+        it.
+    momentum : float, default=0.9
+        Momentum of the gradient descent update, in [0, 1) (scikit-learn takes 1 too), of
+        solver="sgd".
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum (solver="sgd" and momentum > 0).
+    early_stopping : bool, default=False
+        Set aside validation_fraction of the training data and stop training when the
+        validation score (R^2) does not improve
+        by at least tol for n_iter_no_change consecutive epochs; the best weights are put
+        back. Without it,
+        training stops when the training loss does not improve by more than tol for
+        n_iter_no_change consecutive epochs. Only with solver="sgd" or "adam".
+    validation_fraction : float, default=0.1
+        The proportion of the training data set aside for early stopping, in (0, 1).
+    beta_1 : float, default=0.9
+        Exponential decay rate of Adam's first moment estimates, in [0, 1).
+    beta_2 : float, default=0.999
+        Exponential decay rate of Adam's second moment estimates, in [0, 1).
+    epsilon : float, default=1e-8
+        Adam's value for numerical stability.
+    n_iter_no_change : int, default=10
+        The most epochs without a tol improvement (solver="sgd" or "adam").
+    max_fun : int, default=15000
+        The most loss function calls of solver="lbfgs": it iterates until convergence (tol),
+        max_iter iterations or this many calls.
+    dropout : float, default=0.0
+        fastnn's extra: the dropout rate, in [0, 1), after each hidden layer's activation
+        (solver="sgd" and "adam"; inverted dropout, the identity at prediction).
+    threads : int or None, default=None
+        fastnn's extra: the BLAS threads of fit and predict; None leaves BLAS as it is (all
+        cores), as scikit-learn does.
+
+    Attributes
+    ----------
+    loss_ : float
+        The current loss computed with the loss function (see the notes).
+    best_loss_ : float or None
+        The minimum loss reached by the solver throughout fitting; None with
+        early_stopping=True (see best_validation_score_).
+    loss_curve_ : list of float
+        The loss at each iteration (n_iter_ of them), of the stochastic solvers.
+    validation_scores_ : list of float or None
+        The R^2 score on the held-out validation set at each iteration, with
+        early_stopping=True, else None.
+    best_validation_score_ : float or None
+        The best validation score (R^2), with early_stopping=True, else None.
+    t_ : int
+        The number of training samples seen by the solver during fitting.
+    coefs_ : list of numpy.ndarray
+        The ith element is the weight matrix of layer i (n_layers_ - 1 of them); they are the
+        arrays the network computes with.
+    intercepts_ : list of numpy.ndarray
+        The ith element is the bias vector of layer i + 1.
+    n_features_in_ : int
+        The number of features seen during fit.
+    feature_names_in_ : numpy.ndarray of shape (n_features_in_,)
+        The names of the features seen during fit, when X has feature names that are all
+        strings.
+    n_iter_ : int
+        The number of iterations the solver has run.
+    n_layers_ : int
+        The number of layers.
+    n_outputs_ : int
+        The number of outputs.
+    out_activation_ : str
+        The name of the output activation function ("identity", or "exp" for loss="poisson").
+
+    See Also
+    --------
+    MLPClassifier : The classifier.
+    Network : fastnn's own, Keras-like model, which this estimator trains.
+    sklearn.neural_network.MLPRegressor : scikit-learn's original.
+
+    Notes
+    -----
+    loss_ is scikit-learn's: the half squared error averaged over the outputs (the half
+    Poisson deviance summed over them), plus the L2 penalty (the gradient, in scikit-learn as
+    here, is that of the error summed over the outputs).
+
+    The parameters, their defaults, the fitted attributes and the training procedure are
+    scikit-learn's (1.9): weights and biases drawn Glorot-uniform from random_state in
+    scikit-learn's order, the same shuffling and validation split, the L2 penalty alpha
+    divided by the batch's size (or sample-weight sum), Adam with scikit-learn's epsilon, the
+    learning-rate schedules, the stopping rules, early stopping with the best weights put
+    back, L-BFGS through SciPy. The arithmetic is fastnn's compiled engine's, so the same
+    arguments give the same numbers as scikit-learn up to float rounding. As in scikit-learn,
+    float32 X trains in float32 and anything else in float64; sparse X (scipy.sparse) trains
+    and predicts without being densified.
+
+    How it differs from scikit-learn: the extras above (dropout, threads,
+    activation="leaky_relu"), off by default; loss="poisson" refuses negative targets
+    (ValueError; scikit-learn 1.9 trains on them, to a NaN or meaningless loss); negative or
+    all-zero sample weights, strings as sample weights and momentum=1 are refused (ValueError),
+    and with float32 X so are y and sample weights beyond float32's range. Where scikit-learn
+    raises ValueError("Solver produced non-finite parameter weights...") at the end of fit, so
+    does this, but it stops at the first epoch whose loss, weights or optimizer state turn NaN
+    or infinite; with early_stopping=True it stops there with a RuntimeWarning and keeps the
+    best weights. A fit or partial_fit that raises leaves the estimator as it was before the
+    call. Two fits of one estimator at once are refused (RuntimeError). It pickles, as
+    scikit-learn's do: unpickle only files you trust.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 3))
+    >>> y = X @ np.array([1.0, -2.0, 0.5]) + 0.1
+    >>> reg = fnn.MLPRegressor(hidden_layer_sizes=(16,), solver="lbfgs", random_state=0)
+    >>> reg = reg.fit(X, y)
+    >>> reg.predict(X[:4]).shape, reg.out_activation_
+    ((4,), 'identity')
+    >>> bool(reg.score(X, y) > 0.99)
+    True
     """
 
-    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
-                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, threads=None):
+    def __init__(self, loss: str = "squared_error",
+                 hidden_layer_sizes: int | Sequence[int] = (100,),
+                 activation: str = "relu", *, solver: str = "adam", alpha: float = 0.0001,
+                 batch_size: int | str = "auto",
+                 learning_rate: str = "constant", learning_rate_init: float = 0.001,
+                 power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
+                 random_state: int | np.random.RandomState | None = None, tol: float = 1e-4,
+                 verbose: bool = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-8, n_iter_no_change: int = 10, max_fun: int = 15000,
+                 dropout: float = 0.0, threads: int | None = None) -> None:
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -812,14 +1282,73 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         super()._check_each_param()
         sklearn_params.check_regressor_loss(type(self).__name__, self.loss)
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model to X (n_samples, n_features) and targets y (n_samples,) or
-        (n_samples, n_outputs). Returns self."""
+    def fit(self, X: ArrayLike | scipy.sparse.spmatrix, y: ArrayLike,
+            sample_weight: ArrayLike | None = None) -> MLPRegressor:
+        """Fit the model to data X and targets y.
+
+        Trains afresh, or from the current weights with warm_start=True.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (>= 0 for loss="poisson").
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weights per sample (none negative, not all zero); None weighs every sample 1.
+
+        Returns
+        -------
+        MLPRegressor
+            The fitted estimator (self).
+
+        Raises
+        ------
+        ValueError
+            For a parameter out of its range (scikit-learn's InvalidParameterError, a
+            ValueError, naming it), data that do not fit (shapes, NaN or infinity),
+            non-numeric or (loss="poisson") negative targets,
+            or weights that turn non-finite ("Solver produced non-finite parameter
+            weights").
+        RuntimeError
+            If the estimator is being fitted in another thread.
+        """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
-    @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over (X, y), keeping the optimizer's state from earlier calls."""
+    @_if_stochastic
+    def partial_fit(self, X: ArrayLike | scipy.sparse.spmatrix, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None) -> MLPRegressor:
+        """Update the model with a single epoch over (X, y), as scikit-learn's partial_fit.
+
+        The optimizer's state is kept from earlier calls. Only for solver="sgd" or "adam"
+        (else the method is not there: AttributeError).
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (>= 0 for loss="poisson").
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weights per sample (none negative, not all zero); None weighs every sample 1.
+
+        Returns
+        -------
+        MLPRegressor
+            The updated estimator (self).
+
+        Raises
+        ------
+        ValueError
+            For a parameter out of its range (scikit-learn's InvalidParameterError, a
+            ValueError, naming it), data that do not fit (shapes, NaN or infinity),
+            non-numeric or (loss="poisson") negative targets,
+            or weights that turn non-finite ("Solver produced non-finite parameter
+            weights").
+            With early_stopping=True too, which partial_fit does not support.
+        RuntimeError
+            If the estimator is being fitted in another thread.
+        """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def _validate_input(self, probe, X, y, incremental, first_pass, classes=None):
@@ -865,6 +1394,24 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _score_function(y, y_pred, sample_weight=None):
         return r2_score(y, y_pred, sample_weight=sample_weight)
 
-    def predict(self, X):
-        """Predicted values, (n_samples,) for one output, else (n_samples, n_outputs)."""
+    def predict(self, X: ArrayLike | scipy.sparse.spmatrix) -> np.ndarray:
+        """Predict the targets of X with the fitted network.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        numpy.ndarray
+            The predicted values, (n_samples,) for one output, else (n_samples, n_outputs).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        ValueError
+            If X does not have the features it was fitted on, or holds NaN or infinity.
+        """
         return self._predict_outputs(self._outputs(X))
