@@ -61,8 +61,9 @@ def test_every_public_name_has_a_page():
 def signature_parameters(obj):
     function = obj.__init__ if inspect.isclass(obj) else obj
     parameters = list(inspect.signature(function).parameters.values())
-    return [p for p in parameters if p.name not in ("self", "cls")
-            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if inspect.isclass(obj) or "." in obj.__qualname__:  # a method: self or cls comes first
+        parameters = parameters[1:]
+    return [p for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
 def documented_names(section):
