@@ -95,22 +95,6 @@ _FITTING = weakref.WeakSet()
 _FITTING_LOCK = threading.Lock()
 
 
-class _Available(type(available_if(bool)(lambda self: None))):
-    """scikit-learn's available_if descriptor (its class, which scikit-learn keeps private),
-    callable as the method it wraps: so inspect.signature and the documentation tools read the
-    method's signature, type hints and docstring where the class's __dict__ holds it.
-    Attribute access is scikit-learn's: an AttributeError where the check fails."""
-
-    def __call__(self, *args, **kwargs):
-        self._check(args[0], owner=type(args[0]))
-        return self.fn(*args, **kwargs)
-
-
-def _if_stochastic(method):
-    """available_if(solver is "sgd" or "adam"): partial_fit, as in scikit-learn."""
-    return _Available(method, lambda est: est._check_solver(), attribute_name=method.__name__)
-
-
 def _is_seed(random_state):
     return isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
 
@@ -871,7 +855,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
-    @_if_stochastic
+    @available_if(lambda est: est._check_solver())
     def partial_fit(self, X: ArrayLike | scipy.sparse.spmatrix, y: ArrayLike,
                     sample_weight: ArrayLike | None = None,
                     classes: ArrayLike | None = None) -> MLPClassifier:
@@ -1315,7 +1299,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
-    @_if_stochastic
+    @available_if(lambda est: est._check_solver())
     def partial_fit(self, X: ArrayLike | scipy.sparse.spmatrix, y: ArrayLike,
                     sample_weight: ArrayLike | None = None) -> MLPRegressor:
         """Update the model with a single epoch over (X, y), as scikit-learn's partial_fit.

@@ -42,7 +42,11 @@ def objects():
         obj = resolve(name)
         yield name, obj, False
         for member in members:
-            yield f"{name}.{member}", inspect.getattr_static(obj, member), True
+            static = inspect.getattr_static(obj, member)
+            # a property as such; a method as the class gives it (scikit-learn's available_if
+            # wraps partial_fit in a descriptor)
+            yield f"{name}.{member}", static if isinstance(static, property) \
+                else inspect.unwrap(getattr(obj, member)), True
 
 
 ALL = list(objects())
