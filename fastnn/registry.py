@@ -55,7 +55,9 @@ class Activation:
     sklearn: the name of the estimators' `activation` option, if any;
     option: (argument, value) of the layer's constructor that selects this entry's kernels;
     rowwise: softmax's row-wise kernels (hand-written); the others are elementwise;
-    forward, backward: the kernels' docstrings (their formulas); note: the layer's Notes.
+    forward, backward: the kernels' docstrings (their formulas), in the layer's docstring too;
+    note: the layer's Notes. fastnn.layers generates each layer's numpydoc docstring (its
+    Parameters from hyper's doc, default and interval, or from option) and signature.
     """
     name: str
     layer: str
@@ -76,7 +78,9 @@ ACTIVATIONS = (
     Activation("identity", "Identity", sklearn="identity", forward="out = x.", backward="dx = dy."),
     Activation("relu", "ReLU", init="he", sklearn="relu", forward="out = max(x, 0).",
                backward="dx = dy where y > 0, else 0."),
-    Activation("leaky_relu", "LeakyReLU", Hyper("alpha", 0.01), init="he", sklearn="leaky_relu",
+    Activation("leaky_relu", "LeakyReLU",
+               Hyper("alpha", 0.01, doc="The slope for x <= 0 (torch's and Keras 3's "
+                                        "negative_slope)."), init="he", sklearn="leaky_relu",
                forward="out = x where x > 0, else alpha * x (alpha >= 0).",
                backward="dx = dy where y > 0, else alpha * dy."),
     Activation("sigmoid", "Sigmoid", sklearn="logistic",
@@ -89,7 +93,8 @@ ACTIVATIONS = (
                        "a 2-D x.",
                backward="dx[i] = y[i] * (dy[i] - <dy[i], y[i]>), row by row: the softmax JVP "
                         "without a Jacobian."),
-    Activation("elu", "ELU", Hyper("alpha", 1.0), init="he",
+    Activation("elu", "ELU", Hyper("alpha", 1.0, doc="The scale of the negative branch, "
+                                                       "alpha * expm1(x)."), init="he",
                forward="out = x where x > 0, else alpha * expm1(x) (alpha >= 0).",
                backward="dx = dy where y > 0, else dy * (y + alpha)."),
     Activation("selu", "SELU", init="lecun",
