@@ -101,8 +101,9 @@ class Callback:
         """
 
     def on_train_end(self, logs: Logs | None = None) -> None:
-        """Called once when training ends, however it ends (normally, by a callback, on a
-        non-finite loss or by an exception).
+        """Called once when training ends, however it ends.
+
+        Normally, by a callback, on a non-finite loss or by an exception.
 
         Parameters
         ----------
@@ -243,11 +244,6 @@ class EarlyStopping(Callback):
     verbose : {0, 1}, default 0
         1 prints a line when it stops training and when it restores the best weights.
 
-    Raises
-    ------
-    ValueError
-        If an argument is out of its range, or (from fit) fit does not report `monitor`.
-
     Attributes
     ----------
     best : float or None
@@ -256,6 +252,11 @@ class EarlyStopping(Callback):
         Its epoch.
     stopped_epoch : int or None
         The epoch it stopped training at, None if it did not.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of its range, or (from fit) fit does not report `monitor`.
 
     Examples
     --------
@@ -321,9 +322,8 @@ class ReduceLROnPlateau(Callback):
     """Multiply the learning rate by `factor` when `monitor` stops improving, as Keras' callback.
 
     The rate is reduced after `patience` epochs without an improvement (Keras'
-    ReduceLROnPlateau).
-    The logs of each epoch gain "learning_rate": the lr that epoch trained with (set on
-    network.optimizer.lr, read by the next epoch).
+    ReduceLROnPlateau). The logs of each epoch gain "learning_rate": the lr that epoch trained
+    with (set on network.optimizer.lr, read by the next epoch).
 
     Parameters
     ----------
@@ -333,6 +333,8 @@ class ReduceLROnPlateau(Callback):
         In [0, 1): new lr = max(lr * factor, min_lr).
     patience : int, default 10
         Epochs without an improvement (by more than min_delta) before the lr is reduced.
+    verbose : {0, 1}, default 0
+        1 prints a line for each reduction.
     mode : {"auto", "min", "max"}, default "auto"
         As EarlyStopping's.
     min_delta : float, default 1e-4
@@ -341,8 +343,6 @@ class ReduceLROnPlateau(Callback):
         Epochs after a reduction during which epochs without improvement are not counted.
     min_lr : float, default 0.0
         The lr is never reduced below it (nor at all once it is at most min_lr).
-    verbose : {0, 1}, default 0
-        1 prints a line for each reduction.
 
     Raises
     ------
@@ -423,9 +423,9 @@ class LearningRateScheduler(Callback):
     Parameters
     ----------
     schedule : callable
-        schedule(epoch, lr) -> the epoch's learning rate (a finite number >= 0), epoch counted
-        from 0 and lr the current network.optimizer.lr; a schedule(epoch) of one argument is
-        called so.
+        Called as schedule(epoch, lr) -> the epoch's learning rate (a finite number >= 0),
+        epoch counted from 0 and lr the current network.optimizer.lr; a schedule(epoch) of one
+        argument is called so.
 
     Raises
     ------
@@ -482,6 +482,8 @@ class ModelCheckpoint(Callback):
         "model-{epoch:02d}-{val_loss:.2f}.npz". Missing folders are made.
     monitor : str, default "val_loss"
         The key of the logs save_best_only compares.
+    verbose : {0, 1}, default 0
+        1 prints a line for each save.
     save_best_only : bool, default False
         Save only when `monitor` beats the best value so far (or initial_value_threshold).
     mode : {"auto", "min", "max"}, default "auto"
@@ -490,8 +492,6 @@ class ModelCheckpoint(Callback):
         The only frequency: the engine runs whole epochs without returning to Python.
     initial_value_threshold : float or None, default None
         The value the first saved epoch must beat (save_best_only).
-    verbose : {0, 1}, default 0
-        1 prints a line for each save.
 
     Raises
     ------
@@ -591,8 +591,10 @@ class ModelCheckpoint(Callback):
 
 
 class CSVLogger(Callback):
-    """Write each epoch's logs as a row of a CSV file, as Keras' CSVLogger: an "epoch" column
-    (from 0) and the keys of the first epoch's logs, sorted; a key missing later is "NA".
+    """Write each epoch's logs as a row of a CSV file, as Keras' CSVLogger.
+
+    An "epoch" column (from 0) and the keys of the first epoch's logs, sorted; a key missing
+    later is "NA".
 
     Parameters
     ----------
@@ -691,9 +693,9 @@ class LambdaCallback(Callback):
     Parameters
     ----------
     on_epoch_begin, on_epoch_end : callable or None, default None
-        f(epoch, logs), before or after each epoch.
+        Called as f(epoch, logs), before or after each epoch.
     on_train_begin, on_train_end : callable or None, default None
-        f(logs), when training begins or ends.
+        Called as f(logs), when training begins or ends.
 
     Raises
     ------

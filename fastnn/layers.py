@@ -104,8 +104,10 @@ class Layer(Tracked):
 
     @property
     def weights(self) -> list[np.ndarray]:
-        """The layer's arrays, as Keras' layer.weights: its parameters, then its non-trainable
-        arrays (the arrays themselves, not copies)."""
+        """The layer's arrays, as Keras' layer.weights.
+
+        Its parameters, then its non-trainable arrays (the arrays themselves, not copies).
+        """
         return self.parameters() + self.non_trainable_weights
 
     @property
@@ -192,13 +194,6 @@ class Dense(Layer):
         this one in its list of layers (so network.layers shows it, and it trains fused in
         the engine); used alone, forward and backward apply it.
 
-    Raises
-    ------
-    ValueError
-        If n_in or n_out is not an integer >= 1, l2 not a finite number >= 0, init or
-        activation an unknown name, or the initializer returns a W of another shape or with
-        NaN or infinity.
-
     Attributes
     ----------
     W : ndarray of shape (n_in, n_out)
@@ -206,6 +201,13 @@ class Dense(Layer):
         0 at first.
     dW, db : ndarray
         Their gradients, written by backward.
+
+    Raises
+    ------
+    ValueError
+        If n_in or n_out is not an integer >= 1, l2 not a finite number >= 0, init or
+        activation an unknown name, or the initializer returns a W of another shape or with
+        NaN or infinity.
 
     Examples
     --------
@@ -290,7 +292,7 @@ class Dense(Layer):
                                             for a in (self.W, self.b, self.dW, self.db))
 
     def forward(self, x: np.ndarray | S.CSR, training: bool = False) -> np.ndarray:
-        """x @ W + b (then the activation, if given and the layer is used alone).
+        """The layer's output, x @ W + b (then the activation, if given, used alone).
 
         Parameters
         ----------
@@ -533,7 +535,7 @@ def _activation_doc(name, entries):
               f">>> y = layer.forward(np.array({_EXAMPLE_INPUT}))",
               ">>> print([round(float(v), 4) + 0.0 for v in y[0]])", str(_example_output(first)),
               f">>> net = fnn.Network([fnn.Dense(4, 8), fnn.{name}(), fnn.Dense(8, 1)])",
-              ">>> net.predict(np.ones((5, 4))).shape", "(5, 1)"]
+              ">>> net.predict(np.ones((5, 4))).shape", "(5, 1)", ""]
     return "\n".join(lines)
 
 
@@ -559,15 +561,15 @@ class Dropout(Layer):
         Seeds the stream. Without one, a Network that takes the layer seeds it from its own
         generator.
 
-    Raises
-    ------
-    ValueError
-        If rate is not a number in [0, 1).
-
     Attributes
     ----------
     state : ndarray of 2 uint64
         The stream's key and counter.
+
+    Raises
+    ------
+    ValueError
+        If rate is not a number in [0, 1).
 
     Examples
     --------
@@ -693,18 +695,18 @@ class BatchNorm(_Normalization):
     dtype : str or numpy.dtype, default "float32"
         Of the arrays; a Network sets its own.
 
-    Raises
-    ------
-    ValueError
-        If n is not an integer >= 1, momentum not in [0, 1] or eps not > 0; from forward in
-        training, if the batch has fewer than 2 rows.
-
     Attributes
     ----------
     gamma, beta : ndarray of shape (n,)
         The learnable scale (1 at first) and shift (0).
     running_mean, running_var : ndarray of shape (n,)
         0 and 1 at first.
+
+    Raises
+    ------
+    ValueError
+        If n is not an integer >= 1, momentum not in [0, 1] or eps not > 0; from forward in
+        training, if the batch has fewer than 2 rows.
 
     See Also
     --------
@@ -835,9 +837,10 @@ def BatchNormalization(n: int, momentum: float = 0.99, epsilon: float = 1e-3,
 
 
 class LayerNorm(_Normalization):
-    """Layer normalization over the features of each row, as torch.nn.LayerNorm(n) (elementwise
-    affine): each row normalized by its own mean and biased variance, scaled by gamma and
-    shifted by beta (learnable); the same in training and at inference.
+    """Layer normalization over the features of each row, as torch.nn.LayerNorm(n).
+
+    Each row is normalized by its own mean and biased variance, scaled by gamma and shifted
+    by beta (learnable, elementwise affine); the same in training and at inference.
 
     Parameters
     ----------
@@ -848,15 +851,15 @@ class LayerNorm(_Normalization):
     dtype : str or numpy.dtype, default "float32"
         Of the arrays; a Network sets its own.
 
-    Raises
-    ------
-    ValueError
-        If n is not an integer >= 1 or eps not > 0.
-
     Attributes
     ----------
     gamma, beta : ndarray of shape (n,)
         The learnable scale (1 at first) and shift (0).
+
+    Raises
+    ------
+    ValueError
+        If n is not an integer >= 1 or eps not > 0.
 
     Examples
     --------
@@ -885,9 +888,10 @@ class LayerNorm(_Normalization):
 
 
 class Normalization(Layer):
-    """Standardize features with fixed statistics, as keras.layers.Normalization (axis=-1): out
-    = (x - mean) / scale, or x * scale + mean with invert=True (back to the original units: a
-    regressor's last layer). scale = sqrt(variance), and 1 where the variance is 0 (a constant
+    """Standardize features with fixed statistics, as keras.layers.Normalization (axis=-1).
+
+    out = (x - mean) / scale, or x * scale + mean with invert=True (back to the original units:
+    a regressor's last layer). scale = sqrt(variance), and 1 where the variance is 0 (a constant
     feature, as scikit-learn's StandardScaler; Keras divides by epsilon there). Training does
     not change the statistics; `adapt(X)` sets them from data. A network with one trains and
     predicts layer by layer (not in the fused engine).
@@ -905,6 +909,13 @@ class Normalization(Layer):
         Of the statistics (float32 or float64): float64 unless given, until a Network
         converts them to its own.
 
+    Attributes
+    ----------
+    mean, variance : ndarray of shape (n,) or None
+        None until adapt, when given neither.
+    scale : ndarray of shape (n,)
+        sqrt(variance), 1 where the variance is 0.
+
     Raises
     ------
     ValueError
@@ -912,13 +923,6 @@ class Normalization(Layer):
         finite arrays of shape (n,) (variance >= 0).
     TypeError
         If invert is not a bool.
-
-    Attributes
-    ----------
-    mean, variance : ndarray of shape (n,) or None
-        None until adapt, when given neither.
-    scale : ndarray of shape (n,)
-        sqrt(variance), 1 where the variance is 0.
 
     Examples
     --------

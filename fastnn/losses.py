@@ -291,8 +291,10 @@ class SumOfSquares(Loss):
 
 
 class Huber(Loss):
-    """Huber loss, as torch.nn.HuberLoss: 0.5 r^2 where |r| <= delta, else
-    delta (|r| - 0.5 delta), r = pred - target, averaged over the outputs.
+    """Huber loss, as torch.nn.HuberLoss.
+
+    Per element 0.5 r^2 where |r| <= delta, else delta (|r| - 0.5 delta), r = pred - target,
+    averaged over the outputs.
 
     Parameters
     ----------
@@ -328,10 +330,11 @@ class Huber(Loss):
 
 
 class Poisson(Loss):
-    """Poisson negative log-likelihood from log rates, as torch.nn.PoissonNLLLoss(
-    log_input=True): exp(z) - y z averaged over the outputs; predict gives the rates exp(z).
-    Targets are counts or rates >= 0. At float32 exp(z) overflows to inf from z > 88.38 (the
-    exact overflow is at 88.72), and the loss with it.
+    """Poisson negative log-likelihood from log rates, as torch.nn.PoissonNLLLoss.
+
+    torch's log_input=True: exp(z) - y z averaged over the outputs; predict gives the rates
+    exp(z). Targets are counts or rates >= 0. At float32 exp(z) overflows to inf from z > 88.38
+    (the exact overflow is at 88.72), and the loss with it.
 
     Examples
     --------
@@ -350,11 +353,12 @@ class Poisson(Loss):
 
 
 class HalfPoissonDeviance(Poisson):
-    """Half the Poisson deviance from log means, summed over the outputs: scikit-learn's
-    MLPRegressor(loss="poisson") (its "exp" output activation and half Poisson deviance), per
-    sample sum_j exp(z_j) - y_j z_j + y_j log y_j - y_j (0 log 0 = 0), with the gradient
-    exp(z) - y. It is Poisson's loss plus a term of the targets alone, summed instead of averaged
-    over the outputs: 0 where the predicted means equal the targets. Targets >= 0.
+    """Half the Poisson deviance from log means, as scikit-learn's MLPRegressor(loss="poisson").
+
+    Its "exp" output activation and half Poisson deviance, summed over the outputs: per sample
+    sum_j exp(z_j) - y_j z_j + y_j log y_j - y_j (0 log 0 = 0), with the gradient exp(z) - y.
+    It is Poisson's loss plus a term of the targets alone, summed instead of averaged over the
+    outputs: 0 where the predicted means equal the targets. Targets >= 0.
 
     Examples
     --------

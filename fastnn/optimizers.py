@@ -82,23 +82,20 @@ class Optimizer(Tracked):
     ----------
     lr : float or callable
         The learning rate, a finite number >= 0, or a schedule: fastnn.schedules' classes or
-        any callable of the step number (0, 1, ...) returning one. Keras' name:
-        learning_rate.
-    decay : float
+        any callable of the step number (0, 1, ...) returning one. The subclasses also take
+        Keras' name, learning_rate.
+    decay : float, default 0.0
         The rate is lr / (1 + decay * iterations) (a schedule's value divided the same way).
-    weight_decay : float
+    weight_decay : float, default 0.0
         L2 decay added to the gradient (AdamW: decoupled), after the clipping.
-    clipnorm, global_clipnorm : float or None
-        Rescale each parameter's gradient, or all of them together, to a norm of at most
-        this, as torch.nn.utils.clip_grad_norm_ (see the module's docstring); not both.
-    clipvalue : float or None
-        Clamp each gradient element to [-clipvalue, clipvalue], after a norm's rescale.
-
-    Raises
-    ------
-    ValueError
-        If a hyperparameter is not a finite number in its interval, or both clipnorm and
-        global_clipnorm are set.
+    clipnorm : float or None, default None
+        Rescale each parameter's gradient to a norm of at most this (> 0), as
+        torch.nn.utils.clip_grad_norm_ on that parameter alone (see the module's docstring).
+    clipvalue : float or None, default None
+        Clamp each gradient element to [-clipvalue, clipvalue] (> 0), after a norm's rescale.
+    global_clipnorm : float or None, default None
+        Rescale all gradients together to a joint norm of at most this (> 0), as
+        torch.nn.utils.clip_grad_norm_ on all parameters; not with clipnorm.
 
     Attributes
     ----------
@@ -106,6 +103,12 @@ class Optimizer(Tracked):
         Steps taken; numbers the next step (its schedule's argument).
     state : list of list of ndarray
         Per parameter, the optimizer's state arrays (velocities, moments).
+
+    Raises
+    ------
+    ValueError
+        If a hyperparameter is not a finite number in its interval, or both clipnorm and
+        global_clipnorm are set.
 
     See Also
     --------
@@ -307,11 +310,14 @@ def _function(qualname, source, scope):
 
 # The learning rate's type: a number or a schedule (a callable of the step number).
 _LR_TYPE = "float | Callable[[int], float]"
-_CLIPPING_DOC = """    clipnorm, global_clipnorm : float or None, default None
-        Rescale each parameter's gradient, or all of them together, to a norm of at most
-        this (> 0), as torch.nn.utils.clip_grad_norm_ (see fastnn.optimizers); not both.
+_CLIPPING_DOC = """    clipnorm : float or None, default None
+        Rescale each parameter's gradient to a norm of at most this (> 0), as
+        torch.nn.utils.clip_grad_norm_ on that parameter alone (see fastnn.optimizers).
     clipvalue : float or None, default None
-        Clamp each gradient element to [-clipvalue, clipvalue] (> 0), after a norm's rescale."""
+        Clamp each gradient element to [-clipvalue, clipvalue] (> 0), after a norm's rescale.
+    global_clipnorm : float or None, default None
+        Rescale all gradients together to a joint norm of at most this (> 0), as
+        torch.nn.utils.clip_grad_norm_ on all parameters; not with clipnorm."""
 
 
 def _annotations(entry, aliases):
@@ -343,8 +349,8 @@ def _example_step(entry):
 def _optimizer_doc(entry, aliases):
     """The numpydoc docstring of the class of a registry.OPTIMIZERS entry: entry.doc (summary
     and description), the update (entry.formula), then Parameters from entry.args (each one's
-    doc, type, default and interval, with its Keras name), Raises, Attributes and Examples."""
-    keras = {name: alias for alias, name in aliases.items()}
+    doc, type, default and interval; then the Keras names and the clipping, keyword-only),
+    Attributes, Raises and Examples."""
     lines = [(entry.doc or f"The {entry.cls} optimizer.").rstrip(), "",
              f"    Each step updates every element of a parameter as fastnn.kernels.{entry.kernel}"
              " does, with"]
@@ -355,31 +361,32 @@ def _optimizer_doc(entry, aliases):
     lines += ["", *("        " + line for line in entry.formula.split("\n")), "",
               "    Parameters", "    ----------"]
     for arg in entry.args:
-        names = arg.name + (f", {keras[arg.name]}" if arg.name in keras else "")
         if isinstance(arg, registry.Hyper):
             kind = "float or callable" if arg.name == "lr" else "float"
             rule = f"A finite number {arg.interval}" + (
                 " or a schedule" if arg.name == "lr" else "") + "."
         else:
             kind, rule = "bool", ""
-        text = f"{arg.doc} {rule}" + (f" {keras[arg.name]} is Keras' name for it: give one of "
-                                      "the two." if arg.name in keras else "")
-        lines += [f"    {names} : {kind}, default {arg.default!r}",
-                  textwrap.fill(text.strip(), 96, initial_indent=" " * 8,
+        lines += [f"    {arg.name} : {kind}, default {arg.default!r}",
+                  textwrap.fill(f"{arg.doc} {rule}".strip(), 96, initial_indent=" " * 8,
                                 subsequent_indent=" " * 8)]
+    for alias, name in aliases.items():
+        kind = "float or callable or None" if name == "lr" else "float or None"
+        lines += [f"    {alias} : {kind}, default None",
+                  f"        Keras' name of {name}: give one of the two."]
     lines += [_CLIPPING_DOC, "",
-              "    Raises", "    ------",
-              "    ValueError",
-              "        If a hyperparameter is not a finite number in its interval, or both",
-              "        clipnorm and global_clipnorm are set.",
-              "    TypeError",
-              "        If an argument and its Keras name are both given.", "",
               "    Attributes", "    ----------",
               "    iterations : int",
               "        Steps taken; numbers the next step (its schedule's argument).",
               "    state : list of list of ndarray",
               f"        Per parameter, its state arrays ({', '.join(entry.state)})"
               + (f", while {entry.state_if} > 0." if entry.state_if else "."), "",
+              "    Raises", "    ------",
+              "    ValueError",
+              "        If a hyperparameter is not a finite number in its interval, or both",
+              "        clipnorm and global_clipnorm are set.",
+              "    TypeError",
+              "        If an argument and its Keras name are both given.", "",
               "    Examples", "    --------",
               f"    >>> opt = fnn.{entry.cls}()",
               "    >>> w, g = np.array([1.0, -2.0]), np.array([0.5, 0.25])",

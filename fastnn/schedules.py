@@ -63,8 +63,10 @@ class Schedule:
 
 
 class ExponentialDecay(Schedule):
-    """initial_learning_rate * decay_rate ** (step / decay_steps), as Keras' ExponentialDecay;
-    staircase=True uses floor(step / decay_steps). With decay_steps=1 it is
+    """Exponential decay, as Keras' ExponentialDecay.
+
+    initial_learning_rate * decay_rate ** (step / decay_steps); staircase=True uses
+    floor(step / decay_steps). With decay_steps=1 it is
     torch.optim.lr_scheduler.ExponentialLR(gamma=decay_rate) stepped per batch.
 
     Parameters
@@ -111,9 +113,10 @@ class ExponentialDecay(Schedule):
 
 
 class StepDecay(Schedule):
-    """initial_learning_rate * gamma ** (step // step_size): torch.optim.lr_scheduler.StepLR
-    stepped per batch (its names; Keras has no such class, ExponentialDecay(staircase=True) is
-    the same schedule).
+    """Decay by a factor every step_size steps, as torch.optim.lr_scheduler.StepLR.
+
+    initial_learning_rate * gamma ** (step // step_size): StepLR stepped per batch (its names;
+    Keras has no such class, ExponentialDecay(staircase=True) is the same schedule).
 
     Parameters
     ----------
@@ -150,9 +153,10 @@ class StepDecay(Schedule):
 
 
 class PiecewiseConstantDecay(Schedule):
-    """values[0] up to step boundaries[0], values[1] up to boundaries[1], ..., values[-1]
-    after the last boundary, as Keras' PiecewiseConstantDecay (step <= boundary takes the
-    boundary's value).
+    """Constant rates between step boundaries, as Keras' PiecewiseConstantDecay.
+
+    values[0] up to step boundaries[0], values[1] up to boundaries[1], ..., values[-1] after
+    the last boundary (step <= boundary takes the boundary's value).
 
     Parameters
     ----------
