@@ -7,18 +7,56 @@ training after the current epoch. on_train_end is called however training ends (
 callback, on a non-finite loss, or by an exception such as KeyboardInterrupt). Callbacks run in
 the order given, the History last, so it keeps the keys they add to an epoch's logs. There are
 no per-batch hooks: the engine runs whole epochs without returning to Python.
+
+The examples of the classes' docstrings train a small regression, `net` on (X, y).
 """
+from __future__ import annotations
+
 import csv
 import inspect
 import os
 import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fastnn import validation as V
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+# The logs of an epoch: metric name -> value ("loss", "val_loss", "seconds", ...).
+Logs = dict[str, float]
+
 
 class Callback:
+    """Base class of the callbacks: hooks Network.fit calls between epochs, as Keras'.
+
+    Override the hooks you need; each gets the epoch's `logs` (a dict of metric names to
+    values, which a hook may add keys to). The network being trained is `self.network`
+    (set by fit); setting `self.network.stop_training = True` ends training after the
+    current epoch.
+
+    Attributes
+    ----------
+    network : Network or None
+        The network fit is training, None before.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).normal(size=(64, 2))
+    >>> y = X @ np.array([[1.0], [-2.0]])
+    >>> net = fnn.Network([fnn.Dense(2, 1)], loss="mse", optimizer=fnn.SGD(lr=0.1),
+    ...                   random_state=0)
+    >>> class Report(fnn.Callback):
+    ...     def on_epoch_end(self, epoch, logs=None):
+    ...         print(epoch, sorted(logs))
+    >>> history = net.fit(X, y, epochs=2, verbose=0, callbacks=[Report()])
+    0 ['loss', 'seconds']
+    1 ['loss', 'seconds']
+    """
     network = None
 
     def check(self, metrics):
@@ -29,25 +67,79 @@ class Callback:
         """Called by fit before it changes anything, after check: raise ValueError if this
         callback cannot work with `network` (its optimizer, say)."""
 
-    def on_train_begin(self, logs=None):
-        pass
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        """Called once when fit starts training, before the first epoch.
 
-    def on_epoch_begin(self, epoch, logs=None):
-        pass
+        Parameters
+        ----------
+        logs : dict or None, default None
+            None from fit: nothing has been measured yet.
+        """
 
-    def on_epoch_end(self, epoch, logs=None):
-        pass
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        """Called before each epoch.
 
-    def on_train_end(self, logs=None):
-        pass
+        Parameters
+        ----------
+        epoch : int
+            The epoch's number, from 0 in each fit.
+        logs : dict or None, default None
+            None from fit.
+        """
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        """Called after each epoch, with its metrics.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch's number, from 0.
+        logs : dict or None, default None
+            The epoch's metrics: "loss", "seconds", the metrics fit was given, their val_
+            twins with validation data, and the keys earlier callbacks added; a hook may add
+            keys (History, last, records them).
+        """
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        """Called once when training ends, however it ends.
+
+        Normally, by a callback, on a non-finite loss or by an exception.
+
+        Parameters
+        ----------
+        logs : dict or None, default None
+            None from fit.
+        """
 
 
 class History(Callback):
-    """Per-epoch metrics, as Keras' History: history.history["loss"], ["accuracy"],
-    ["val_loss"], ["val_accuracy"], the metrics fit was given, the keys callbacks add
-    ("learning_rate") and "seconds" (each epoch's time); history.epoch lists the epochs."""
+    """Per-epoch metrics, as Keras' History: what Network.fit returns.
 
-    def __init__(self):
+    history.history["loss"], ["accuracy"], ["val_loss"], ["val_accuracy"], the metrics fit
+    was given, the keys callbacks add ("learning_rate") and "seconds" (each epoch's time);
+    history.epoch lists the epochs.
+
+    Attributes
+    ----------
+    history : dict of str to list of float
+        Per metric, its value at each epoch.
+    epoch : list of int
+        The epochs recorded, from 0.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).normal(size=(64, 2))
+    >>> y = X @ np.array([[1.0], [-2.0]])
+    >>> net = fnn.Network([fnn.Dense(2, 1)], loss="mse", optimizer=fnn.SGD(lr=0.1),
+    ...                   random_state=0)
+    >>> history = net.fit(X, y, epochs=3, validation_split=0.25, verbose=0)
+    >>> history.epoch, sorted(history.history)
+    ([0, 1, 2], ['loss', 'seconds', 'val_loss'])
+    >>> history.history["loss"][-1] < history.history["loss"][0]
+    True
+    """
+
+    def __init__(self) -> None:
         self.history = {}
         self.epoch = []
 
@@ -65,14 +157,33 @@ class History(Callback):
         for key, values in columns.items():
             self.history.setdefault(key, []).extend(values)
 
-    def plot(self, path=None, ax=None):
-        """Draw the curves of the loss and of every other metric (beside its val_ curve), one
-        panel each, with matplotlib (the optional `plot` extra) and whole-number epoch ticks;
-        saved to `path` if given. Returns the matplotlib figure.
+    def plot(self, path: str | os.PathLike | None = None,
+             ax: Axes | None = None) -> Figure:
+        """Draw the curves of the loss and of every other metric, one panel each.
 
-        With a path and no ax the figure is a matplotlib.figure.Figure of its own, not one of
-        pyplot's (none is left open, and the backend is not touched); without either it is a
-        pyplot figure, for plt.show(); with ax it draws there."""
+        Each panel shows a metric beside its val_ curve, with whole-number epoch ticks, drawn
+        with matplotlib (the optional `plot` extra: pip install 'fastnn[plot]').
+
+        Parameters
+        ----------
+        path : str or os.PathLike or None, default None
+            Save the figure there (a format matplotlib's savefig knows by the suffix). With a
+            path and no ax the figure is a matplotlib.figure.Figure of its own, not one of
+            pyplot's (none is left open, and the backend is not touched); without either it
+            is a pyplot figure, for plt.show().
+        ax : matplotlib.axes.Axes or None, default None
+            Draw every curve there instead, in that axes' figure.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure drawn on.
+
+        Raises
+        ------
+        ImportError
+            If matplotlib is not installed.
+        """
         try:
             from matplotlib.ticker import MaxNLocator
         except ImportError as error:
@@ -108,34 +219,61 @@ class History(Callback):
 class EarlyStopping(Callback):
     """Stop when `monitor` has not improved for `patience` epochs, counted as Keras counts them.
 
+    A non-finite value never counts as an improvement.
+
     Parameters
     ----------
-    monitor : str
+    monitor : str, default "val_loss"
         A key of fit's logs ("val_loss", "loss", "val_accuracy", a metric's name, ...).
-    patience : int
+    patience : int, default 5
         Epochs without improvement after which training stops: the last improvement at epoch e
         stops training at the end of epoch e + patience (Keras' `wait >= patience`; patience=0
         stops at the first epoch that does not improve, but never after the first epoch).
-    min_delta : float
+    min_delta : float, default 0.0
         An improvement must beat the best value by more than this.
-    mode : {"auto", "min", "max"}
+    mode : {"auto", "min", "max"}, default "auto"
         "auto" maximizes accuracy, precision, recall, F1, AUC and R^2 (their names), minimizes
         anything else.
-    restore_best_weights : bool
+    restore_best_weights : bool, default True
         Put back the weights (Network.get_weights) of the best epoch when training ends, however
         it ends (fastnn's default True; Keras' is False).
-    baseline : float or None
+    baseline : float or None, default None
         A value the monitor must beat: until it does, the patience runs out from the first epoch.
-    start_from_epoch : int
+    start_from_epoch : int, default 0
         Epochs to train before monitoring starts (a warm-up).
-    verbose : {0, 1}
+    verbose : {0, 1}, default 0
         1 prints a line when it stops training and when it restores the best weights.
 
-    A non-finite value never counts as an improvement.
+    Attributes
+    ----------
+    best : float or None
+        The best value of monitor so far.
+    best_epoch : int or None
+        Its epoch.
+    stopped_epoch : int or None
+        The epoch it stopped training at, None if it did not.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of its range, or (from fit) fit does not report `monitor`.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).normal(size=(64, 2))
+    >>> y = X @ np.array([[1.0], [-2.0]])
+    >>> net = fnn.Network([fnn.Dense(2, 1)], loss="mse", optimizer=fnn.SGD(lr=0.1),
+    ...                   random_state=0)
+    >>> stop = fnn.EarlyStopping(monitor="loss", patience=0, min_delta=10.0)
+    >>> history = net.fit(X, y, epochs=50, verbose=0, callbacks=[stop])
+    >>> stop.stopped_epoch, len(history.epoch)
+    (1, 2)
     """
 
-    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
-                 restore_best_weights=True, baseline=None, start_from_epoch=0, verbose=0):
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
+                 mode: str = "auto", restore_best_weights: bool = True,
+                 baseline: float | None = None, start_from_epoch: int = 0,
+                 verbose: int = 0) -> None:
         self.monitor, self.mode = _monitor(monitor), _mode(mode, monitor)
         self.verbose = _verbose(verbose)
         self.patience = V.integer("patience", patience, 0)
@@ -181,34 +319,52 @@ class EarlyStopping(Callback):
 
 
 class ReduceLROnPlateau(Callback):
-    """Multiply the learning rate by `factor` when `monitor` has not improved for `patience`
-    epochs (Keras' ReduceLROnPlateau).
+    """Multiply the learning rate by `factor` when `monitor` stops improving, as Keras' callback.
+
+    The rate is reduced after `patience` epochs without an improvement (Keras'
+    ReduceLROnPlateau). The logs of each epoch gain "learning_rate": the lr that epoch trained
+    with (set on network.optimizer.lr, read by the next epoch).
 
     Parameters
     ----------
-    monitor : str
+    monitor : str, default "val_loss"
         A key of fit's logs.
-    factor : float
+    factor : float, default 0.1
         In [0, 1): new lr = max(lr * factor, min_lr).
-    patience : int
+    patience : int, default 10
         Epochs without an improvement (by more than min_delta) before the lr is reduced.
-    mode : {"auto", "min", "max"}
-        As EarlyStopping's.
-    min_delta : float
-        An improvement must beat the best value by more than this.
-    cooldown : int
-        Epochs after a reduction during which epochs without improvement are not counted.
-    min_lr : float
-        The lr is never reduced below it (nor at all once it is at most min_lr).
-    verbose : {0, 1}
+    verbose : {0, 1}, default 0
         1 prints a line for each reduction.
+    mode : {"auto", "min", "max"}, default "auto"
+        As EarlyStopping's.
+    min_delta : float, default 1e-4
+        An improvement must beat the best value by more than this.
+    cooldown : int, default 0
+        Epochs after a reduction during which epochs without improvement are not counted.
+    min_lr : float, default 0.0
+        The lr is never reduced below it (nor at all once it is at most min_lr).
 
-    The logs of each epoch gain "learning_rate": the lr that epoch trained with (set on
-    network.optimizer.lr, read by the next epoch).
+    Raises
+    ------
+    ValueError
+        If an argument is out of its range, or (from fit) fit does not report `monitor` or
+        the optimizer's learning rate is a schedule.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).normal(size=(64, 2))
+    >>> y = X @ np.array([[1.0], [-2.0]])
+    >>> net = fnn.Network([fnn.Dense(2, 1)], loss="mse", optimizer=fnn.SGD(lr=0.1),
+    ...                   random_state=0)
+    >>> reduce = fnn.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=10.0)
+    >>> history = net.fit(X, y, epochs=3, verbose=0, callbacks=[reduce])
+    >>> history.history["learning_rate"], net.optimizer.lr
+    ([0.1, 0.1, 0.05], 0.025)
     """
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
-                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
+                 verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
+                 cooldown: int = 0, min_lr: float = 0.0) -> None:
         self.monitor, self.mode = _monitor(monitor), _mode(mode, monitor)
         self.factor = V.real("factor", factor, 0, 1)
         self.patience = V.integer("patience", patience, 0)
@@ -259,11 +415,39 @@ def _plain_learning_rate(callback, optimizer):
 
 
 class LearningRateScheduler(Callback):
-    """Set the learning rate before each epoch to schedule(epoch, lr) (epoch counted from 0, lr
-    the current network.optimizer.lr), as Keras' LearningRateScheduler; a schedule(epoch) of one
-    argument is called so too. The logs of each epoch gain "learning_rate"."""
+    """Set the learning rate before each epoch, as Keras' LearningRateScheduler.
 
-    def __init__(self, schedule):
+    The logs of each epoch gain "learning_rate". For a rate per optimizer step instead, give
+    the optimizer a schedule of fastnn.schedules as its learning rate.
+
+    Parameters
+    ----------
+    schedule : callable
+        Called as schedule(epoch, lr) -> the epoch's learning rate (a finite number >= 0),
+        epoch counted from 0 and lr the current network.optimizer.lr; a schedule(epoch) of one
+        argument is called so.
+
+    Raises
+    ------
+    TypeError
+        If schedule is not callable.
+    ValueError
+        From fit, if the optimizer's learning rate is a schedule, or schedule gives anything
+        but a finite number >= 0.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).normal(size=(64, 2))
+    >>> y = X @ np.array([[1.0], [-2.0]])
+    >>> net = fnn.Network([fnn.Dense(2, 1)], loss="mse", optimizer=fnn.SGD(lr=0.1),
+    ...                   random_state=0)
+    >>> scheduler = fnn.LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))
+    >>> history = net.fit(X, y, epochs=3, verbose=0, callbacks=[scheduler])
+    >>> [round(lr, 4) for lr in history.history["learning_rate"]]
+    [0.1, 0.05, 0.0333]
+    """
+
+    def __init__(self, schedule: Callable[[int, float], float] | Callable[[int], float]) -> None:
         if not callable(schedule):
             raise TypeError(f"schedule must be callable as schedule(epoch, lr), got "
                             f"{type(schedule).__name__}")
@@ -286,32 +470,60 @@ class LearningRateScheduler(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Save the network (Network.save, a fastnn model file) at the end of every epoch, or of
-    every epoch that improves `monitor` (save_best_only), as Keras' ModelCheckpoint.
+    """Save the network at the end of every epoch, or of every epoch that improves `monitor`.
+
+    As Keras' ModelCheckpoint; the file is Network.save's, a fastnn model file. Keras'
+    save_weights_only has no counterpart: a fastnn model file is small and whole.
 
     Parameters
     ----------
     filepath : str or os.PathLike
         Formatted with the epoch (counted from 1) and the epoch's logs, as Keras:
         "model-{epoch:02d}-{val_loss:.2f}.npz". Missing folders are made.
-    monitor : str
+    monitor : str, default "val_loss"
         The key of the logs save_best_only compares.
-    save_best_only : bool
-        Save only when `monitor` beats the best value so far (or initial_value_threshold).
-    mode : {"auto", "min", "max"}
-        As EarlyStopping's.
-    save_freq : "epoch"
-        The only frequency: the engine runs whole epochs without returning to Python.
-    initial_value_threshold : float or None
-        The value the first saved epoch must beat (save_best_only).
-    verbose : {0, 1}
+    verbose : {0, 1}, default 0
         1 prints a line for each save.
+    save_best_only : bool, default False
+        Save only when `monitor` beats the best value so far (or initial_value_threshold).
+    mode : {"auto", "min", "max"}, default "auto"
+        As EarlyStopping's.
+    save_freq : {"epoch"}, default "epoch"
+        The only frequency: the engine runs whole epochs without returning to Python.
+    initial_value_threshold : float or None, default None
+        The value the first saved epoch must beat (save_best_only).
 
-    Keras' save_weights_only has no counterpart: a fastnn model file is small and whole.
+    Raises
+    ------
+    TypeError
+        If filepath is not a str or os.PathLike.
+    ValueError
+        If save_freq is not "epoch" or another argument is out of its range; from fit, if
+        filepath cannot be formatted with the logs, names a folder, or the network cannot be
+        saved.
+    PermissionError
+        From fit, if the folder to save in is not writable.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> X = np.random.default_rng(0).normal(size=(64, 2))
+    >>> y = X @ np.array([[1.0], [-2.0]])
+    >>> net = fnn.Network([fnn.Dense(2, 1)], loss="mse", optimizer=fnn.SGD(lr=0.1),
+    ...                   random_state=0)
+    >>> folder = tempfile.mkdtemp()
+    >>> checkpoint = fnn.ModelCheckpoint(os.path.join(folder, "net-{epoch:02d}.npz"),
+    ...                                  monitor="loss", save_best_only=True)
+    >>> history = net.fit(X, y, epochs=2, verbose=0, callbacks=[checkpoint])
+    >>> sorted(os.listdir(folder))
+    ['net-01.npz', 'net-02.npz']
+    >>> fnn.load(os.path.join(folder, "net-02.npz")).predict(X).shape
+    (64, 1)
     """
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, mode="auto",
-                 save_freq="epoch", initial_value_threshold=None):
+    def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss",
+                 verbose: int = 0, save_best_only: bool = False, mode: str = "auto",
+                 save_freq: str = "epoch", initial_value_threshold: float | None = None) -> None:
         if not isinstance(filepath, (str, os.PathLike)):
             raise TypeError(f"filepath must be a str or os.PathLike, got {type(filepath).__name__}")
         if save_freq != "epoch":
@@ -379,20 +591,44 @@ class ModelCheckpoint(Callback):
 
 
 class CSVLogger(Callback):
-    """Write each epoch's logs as a row of a CSV file, as Keras' CSVLogger: an "epoch" column
-    (from 0) and the keys of the first epoch's logs, sorted; a key missing later is "NA".
+    """Write each epoch's logs as a row of a CSV file, as Keras' CSVLogger.
+
+    An "epoch" column (from 0) and the keys of the first epoch's logs, sorted; a key missing
+    later is "NA".
 
     Parameters
     ----------
     filename : str or os.PathLike
-    separator : str
+        The CSV file, opened when training begins.
+    separator : str, default ","
         The field separator (one character).
-    append : bool
+    append : bool, default False
         Append to an existing file (its header is kept, not written again) instead of
         overwriting it.
+
+    Raises
+    ------
+    TypeError
+        If filename is not a str or os.PathLike.
+    ValueError
+        If separator is not one character.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> X = np.random.default_rng(0).normal(size=(64, 2))
+    >>> y = X @ np.array([[1.0], [-2.0]])
+    >>> net = fnn.Network([fnn.Dense(2, 1)], loss="mse", optimizer=fnn.SGD(lr=0.1),
+    ...                   random_state=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
+    >>> history = net.fit(X, y, epochs=2, verbose=0, callbacks=[fnn.CSVLogger(path)])
+    >>> with open(path) as f:
+    ...     print([line.split(",")[:2] for line in f.read().splitlines()])
+    [['epoch', 'loss'], ['0', ...], ['1', ...]]
     """
 
-    def __init__(self, filename, separator=",", append=False):
+    def __init__(self, filename: str | os.PathLike, separator: str = ",",
+                 append: bool = False) -> None:
         if not isinstance(filename, (str, os.PathLike)):
             raise TypeError(f"filename must be a str or os.PathLike, got {type(filename).__name__}")
         if not (isinstance(separator, str) and len(separator) == 1):
@@ -424,10 +660,23 @@ class CSVLogger(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training after an epoch whose "loss" in the logs is NaN or infinite (Keras'
-    TerminateOnNaN, checked per epoch). fit already stops on a non-finite training loss by
-    itself, and puts back the weights of that epoch's start; this also stops on a value a
-    callback before it wrote into the logs."""
+    """Stop training after an epoch whose "loss" in the logs is NaN or infinite.
+
+    Keras' TerminateOnNaN, checked per epoch. fit already stops on a non-finite training loss
+    by itself, and puts back the weights of that epoch's start; this also stops on a value a
+    callback before it wrote into the logs.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).normal(size=(64, 2))
+    >>> y = X @ np.array([[1.0], [-2.0]])
+    >>> net = fnn.Network([fnn.Dense(2, 1)], loss="mse", optimizer=fnn.SGD(lr=0.1),
+    ...                   random_state=0)
+    >>> spoil = fnn.LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(loss=np.nan))
+    >>> history = net.fit(X, y, epochs=5, verbose=0, callbacks=[spoil, fnn.TerminateOnNaN()])
+    >>> history.epoch
+    [0]
+    """
 
     def on_epoch_end(self, epoch, logs=None):
         loss = (logs or {}).get("loss")
@@ -436,12 +685,40 @@ class TerminateOnNaN(Callback):
 
 
 class LambdaCallback(Callback):
-    """A callback of the functions given: on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs),
-    on_train_begin(logs), on_train_end(logs) (Keras' LambdaCallback without the per-batch hooks:
-    the engine runs whole epochs without Python)."""
+    """A callback of the functions given, as Keras' LambdaCallback.
 
-    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
-                 on_train_end=None):
+    Without Keras' per-batch hooks: the engine runs whole epochs without Python. Each function
+    is called with logs as a dict ({} when fit gives none).
+
+    Parameters
+    ----------
+    on_epoch_begin, on_epoch_end : callable or None, default None
+        Called as f(epoch, logs), before or after each epoch.
+    on_train_begin, on_train_end : callable or None, default None
+        Called as f(logs), when training begins or ends.
+
+    Raises
+    ------
+    TypeError
+        If a function given is not callable.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).normal(size=(64, 2))
+    >>> y = X @ np.array([[1.0], [-2.0]])
+    >>> net = fnn.Network([fnn.Dense(2, 1)], loss="mse", optimizer=fnn.SGD(lr=0.1),
+    ...                   random_state=0)
+    >>> losses = []
+    >>> record = fnn.LambdaCallback(on_epoch_end=lambda epoch, logs: losses.append(logs["loss"]))
+    >>> history = net.fit(X, y, epochs=3, verbose=0, callbacks=[record])
+    >>> len(losses), losses == history.history["loss"]
+    (3, True)
+    """
+
+    def __init__(self, on_epoch_begin: Callable[[int, Logs], object] | None = None,
+                 on_epoch_end: Callable[[int, Logs], object] | None = None,
+                 on_train_begin: Callable[[Logs], object] | None = None,
+                 on_train_end: Callable[[Logs], object] | None = None) -> None:
         for name, function in (("on_epoch_begin", on_epoch_begin), ("on_epoch_end", on_epoch_end),
                                ("on_train_begin", on_train_begin), ("on_train_end", on_train_end)):
             if function is not None:

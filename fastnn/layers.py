@@ -4,13 +4,19 @@ Each layer has forward(x, training=False) -> output and backward(grad) -> gradie
 input, computed from what forward kept. Output buffers are reused while the batch shape stays
 the same, so a training loop allocates nothing per batch once it is running.
 """
+from __future__ import annotations
+
 import inspect
+import textwrap
 import zlib
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from fastnn import _kernels, initializers, registry
 from fastnn import kernels as K
+from fastnn import reference as R
 from fastnn import sparse as S
 from fastnn import validation as V
 from fastnn.tracking import Tracked
@@ -19,10 +25,25 @@ _activations = _kernels.load("activations")  # its internal forward_factor and b
 
 
 class Layer(Tracked):
-    """Base class. `needs_input_grad` is set False on a network's first layer: nobody uses it.
+    """Base class of the layers: forward(x, training) and backward(grad), and the arrays it holds.
+
+    A layer's forward keeps what its backward needs; its parameters() and gradients() are
+    what an optimizer steps, in the same order. `needs_input_grad` is set False on a network's
+    first layer: nobody uses that gradient, so backward skips it.
 
     Changing a public attribute of a layer (its settings, its parameter arrays) makes the
-    networks holding it recompile their plans before their next call (see fastnn.tracking)."""
+    networks holding it recompile their plans before their next call (see fastnn.tracking).
+
+    Examples
+    --------
+    >>> layer = fnn.Dense(3, 2, random_state=0)
+    >>> isinstance(layer, fnn.Layer)
+    True
+    >>> [p.shape for p in layer.parameters()], len(layer.weights)
+    ([(3, 2), (2,)], 2)
+    >>> layer.config()
+    {'n_in': 3, 'n_out': 2, 'init': None, 'l2': 0.0}
+    """
 
     needs_input_grad = True
     # What forward keeps for backward, and the output buffers reused while the batch's shape
@@ -43,15 +64,36 @@ class Layer(Tracked):
 
     takes_sparse = False  # whether forward takes a fastnn.sparse.CSR (a network's first layer)
 
-    def parameters(self):
+    def parameters(self) -> list[np.ndarray]:
+        """The arrays an optimizer steps (Dense's W and b), the arrays themselves.
+
+        Returns
+        -------
+        list of ndarray
+            In the order of gradients(); [] for a layer without parameters.
+        """
         return []
 
-    def gradients(self):
+    def gradients(self) -> list[np.ndarray]:
+        """The gradients of parameters(), which backward writes in place.
+
+        Returns
+        -------
+        list of ndarray
+            One per parameter, of its shape and dtype.
+        """
         return []
 
-    def buffers(self):
-        """Arrays training changes that are not parameters (BatchNorm's running statistics):
-        saved, and put back with the parameters by a rollback."""
+    def buffers(self) -> list[np.ndarray]:
+        """Arrays training changes that are not parameters (BatchNorm's running statistics).
+
+        They are saved, and put back with the parameters by a rollback.
+
+        Returns
+        -------
+        list of ndarray
+            The arrays themselves; [] for most layers.
+        """
         return []
 
     @classmethod
@@ -61,13 +103,15 @@ class Layer(Tracked):
         return []
 
     @property
-    def weights(self):
-        """The layer's arrays, as Keras' layer.weights: its parameters, then its non-trainable
-        arrays (the arrays themselves, not copies)."""
+    def weights(self) -> list[np.ndarray]:
+        """The layer's arrays, as Keras' layer.weights.
+
+        Its parameters, then its non-trainable arrays (the arrays themselves, not copies).
+        """
         return self.parameters() + self.non_trainable_weights
 
     @property
-    def non_trainable_weights(self):
+    def non_trainable_weights(self) -> list[np.ndarray]:
         """Arrays the layer keeps that training does not step: its buffers()."""
         return self.buffers()
 
@@ -75,8 +119,15 @@ class Layer(Tracked):
         """L2 strength per parameter (see Dense's l2)."""
         return [0.0] * len(self.parameters())
 
-    def config(self):
-        """The constructor arguments, JSON-serializable (used by Network.save)."""
+    def config(self) -> dict[str, object]:
+        """The constructor's arguments, JSON-serializable (used by Network.save).
+
+        Returns
+        -------
+        dict
+            Argument name to value; the layer's class and config rebuild it (but its dtype,
+            which the network sets).
+        """
         return {}
 
     @classmethod
@@ -112,30 +163,71 @@ class Layer(Tracked):
 class Dense(Layer):
     """Fully connected layer: y = x @ W + b, W of shape (n_in, n_out).
 
-    init: an initializer's name (fastnn.initializers: "he", "glorot", "lecun", Keras'
-    "he_uniform", "glorot_normal", "zeros", ...) or a function (rng, n_in, n_out, dtype) -> W;
-    None picks he when the next layer is ReLU-like, glorot otherwise (decided by the Network;
-    standalone, glorot).
-    random_state: seeds W. Without one, a Network that takes this layer draws W anew from its
-    own generator (so Network(random_state=...) decides every weight); a layer given a
-    random_state, initialized by you, whose W or b you set, or that a network already holds
-    keeps its weights.
-    l2: L2 penalty on W, scikit-learn's `alpha`: each training step adds 0.5 * l2 * ||W||^2 to
-    the batch's summed loss, so the mean loss gains it divided by the batch's size (or sum of
-    sample weights), and the optimizer decays W by l2 / that size. b is not penalized.
-    activation: Keras' shorthand, an activation's name ("relu", "softmax", "gelu", ...; see
-    fastnn.layers.ACTIVATION_NAMES): a Network puts that activation layer right after this one
-    in its list of layers (so network.layers shows it, and it trains fused in the engine); used
-    alone, forward and backward apply it.
-    forward takes dense rows or a fastnn.sparse.CSR (a network's sparse input, for which backward
-    computes dW and db and no input gradient).
+    As keras.layers.Dense and torch.nn.Linear (whose weight is W transposed). forward takes
+    dense rows or a fastnn.sparse.CSR (a network's sparse input, for which backward computes
+    dW and db and no input gradient).
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output features, >= 1.
+    init : str or callable or None, default None
+        An initializer's name (fastnn.initializers: "he", "glorot", "lecun", Keras'
+        "he_uniform", "glorot_normal", "zeros", ...) or a function (rng, n_in, n_out, dtype)
+        -> W. None picks he when the next layer is ReLU-like, glorot otherwise (decided by the
+        Network; standalone, glorot).
+    random_state : int or numpy.random.Generator or None, default None
+        Seeds W. Without one, a Network that takes this layer draws W anew from its own
+        generator (so Network(random_state=...) decides every weight); a layer given a
+        random_state, initialized by you, whose W or b you set, or that a network already
+        holds keeps its weights.
+    dtype : str or numpy.dtype, default "float32"
+        Of W and b; a Network converts them to its own.
+    l2 : float, default 0.0
+        L2 penalty on W (>= 0), scikit-learn's `alpha`: each training step adds 0.5 * l2 *
+        ||W||^2 to the batch's summed loss, so the mean loss gains it divided by the batch's
+        size (or sum of sample weights), and the optimizer decays W by l2 / that size. b is
+        not penalized.
+    activation : str or None, default None
+        Keras' shorthand, an activation's name ("relu", "softmax", "gelu", ...; see
+        fastnn.layers.ACTIVATION_NAMES): a Network puts that activation layer right after
+        this one in its list of layers (so network.layers shows it, and it trains fused in
+        the engine); used alone, forward and backward apply it.
+
+    Attributes
+    ----------
+    W : ndarray of shape (n_in, n_out)
+    b : ndarray of shape (n_out,)
+        0 at first.
+    dW, db : ndarray
+        Their gradients, written by backward.
+
+    Raises
+    ------
+    ValueError
+        If n_in or n_out is not an integer >= 1, l2 not a finite number >= 0, init or
+        activation an unknown name, or the initializer returns a W of another shape or with
+        NaN or infinity.
+
+    Examples
+    --------
+    >>> layer = fnn.Dense(3, 2, random_state=0)
+    >>> y = layer.forward(np.ones((4, 3), dtype=np.float32))
+    >>> y.shape, layer.W.shape
+    ((4, 2), (3, 2))
+    >>> net = fnn.Network([fnn.Dense(3, 8, activation="relu"), fnn.Dense(8, 1)])
+    >>> [type(layer).__name__ for layer in net.layers]
+    ['Dense', 'ReLU', 'Dense']
     """
 
     _GRADIENTS = {"dW": "W", "db": "b"}
     takes_sparse = True
 
-    def __init__(self, n_in, n_out, init=None, random_state=None, dtype="float32", l2=0.0,
-                 activation=None):
+    def __init__(self, n_in: int, n_out: int,
+                 init: str | Callable[..., np.ndarray] | None = None,
+                 random_state: int | np.random.Generator | None = None,
+                 dtype: DTypeLike = "float32", l2: float = 0.0,
+                 activation: str | None = None) -> None:
         self._configure(n_in, n_out, init, l2, activation)
         self.initialize(np.random.default_rng(random_state), dtype)
         # nobody chose these weights: a network draws them from its generator instead
@@ -199,7 +291,26 @@ class Dense(Layer):
         self.W, self.b, self.dW, self.db = (a.astype(dtype)
                                             for a in (self.W, self.b, self.dW, self.db))
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray | S.CSR, training: bool = False) -> np.ndarray:
+        """The layer's output, x @ W + b (then the activation, if given, used alone).
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, n_in) or fastnn.sparse.CSR
+            C-contiguous rows of W's dtype (the compiled kernel checks them), or sparse rows.
+        training : bool, default False
+            Passed to the activation, if any.
+
+        Returns
+        -------
+        ndarray of shape (n, n_out)
+            A buffer of the layer's, reused by the next forward of the same shape.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If x's dtype, shape or layout does not fit W (from the kernel).
+        """
         self._x = x
         out = self._buffer("_out", (x.shape[0], self.n_out), self.W.dtype)
         if isinstance(x, S.CSR):  # sparse rows: a network's input (fastnn.sparse)
@@ -213,7 +324,25 @@ class Dense(Layer):
             out = self._activation_layer.forward(out, training)
         return out
 
-    def backward(self, grad):
+    def backward(self, grad: np.ndarray) -> np.ndarray | None:
+        """Gradients from the last forward's input: dW and db in place, and the input's.
+
+        Parameters
+        ----------
+        grad : ndarray of shape (n, n_out)
+            The loss's gradient w.r.t. this layer's output.
+
+        Returns
+        -------
+        ndarray of shape (n, n_in) or None
+            The gradient w.r.t. the input; None when needs_input_grad is False or the input
+            was sparse.
+
+        Raises
+        ------
+        ValueError
+            If the input was sparse but the layer is not a network's first.
+        """
         if self.activation is not None:
             grad = self._activation_layer.backward(grad)
         x = self._x
@@ -305,7 +434,8 @@ def _activation_class(name, entries):
         def check(self, where="layer"):
             V.real(f"{where}.{hyper.name}", getattr(self, hyper.name), hyper.low, hyper.high)
 
-        namespace.update(__init__=_positional(__init__, hyper.name, hyper.default), check=check,
+        namespace.update(__init__=_positional(__init__, hyper.name, hyper.default, "float"),
+                         check=check,
                          config=lambda self: {hyper.name: getattr(self, hyper.name)})
     elif option is not None:
         arg = option[0]
@@ -324,7 +454,7 @@ def _activation_class(name, entries):
             setattr(self, arg, _choice(arg, value))
 
         namespace.update(
-            __init__=_positional(__init__, arg, first.option[1]),
+            __init__=_positional(__init__, arg, first.option[1], "str"),
             check=lambda self, where="layer": _choice(f"{where}.{arg}", getattr(self, arg)),
             config=lambda self: {arg: getattr(self, arg)},
             kind=property(lambda self: choices[_choice(f"{name}.{arg}", getattr(self, arg))].name,
@@ -333,8 +463,9 @@ def _activation_class(name, entries):
     return type(name, (Activation,), namespace)
 
 
-def _positional(init, arg, default):
-    """init(self, **kwargs) taking `arg` positionally too, as a hand-written __init__ would."""
+def _positional(init, arg, default, annotation):
+    """init(self, **kwargs) taking `arg` positionally too, as a hand-written __init__ would, with
+    the signature (and type hint) of one: (self, arg: annotation = default) -> None."""
     def __init__(self, *args, **kwargs):
         if len(args) > 1:
             raise TypeError(f"{type(self).__name__}() takes at most 1 positional argument")
@@ -343,26 +474,68 @@ def _positional(init, arg, default):
                 raise TypeError(f"{type(self).__name__}() got multiple values for {arg!r}")
             kwargs[arg] = args[0]
         init(self, **kwargs)
-    __init__.__doc__ = f"{arg}: default {default!r}."
+    __init__.__doc__ = f"{arg}: default {default!r} (see the class's docstring)."
+    __init__.__annotations__ = {arg: annotation, "return": "None"}
     __init__.__signature__ = inspect.Signature([
         inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-        inspect.Parameter(arg, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)])
+        inspect.Parameter(arg, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default,
+                          annotation=annotation)], return_annotation="None")
     return __init__
 
 
+_EXAMPLE_INPUT = [[-2.0, -0.5, 0.5, 2.0]]
+
+
+def _example_output(entry):
+    """The Examples' output: forward of _EXAMPLE_INPUT with the default hyperparameter, by the
+    kernel's NumPy twin in fastnn.reference, rounded to 4 digits."""
+    x = np.array(_EXAMPLE_INPUT)
+    alpha = () if entry.hyper is None else (entry.hyper.default,)
+    out = getattr(R, entry.name + "_forward")(x, np.empty_like(x), *alpha)
+    return [round(float(v), 4) + 0.0 for v in out[0]]  # + 0.0: no -0.0
+
+
+def _wrap(text, indent=4):
+    return textwrap.fill(text, 96, initial_indent=" " * indent, subsequent_indent=" " * indent)
+
+
 def _activation_doc(name, entries):
+    """The numpydoc docstring of the activation layer `name` made from its registry entries:
+    the formula (the kernels' docstrings), Parameters (the hyperparameter's doc, type, default
+    and interval, or the option's values), Raises, Notes and an Example computed by the
+    reference."""
     first = entries[0]
-    lines = [f"{name} activation layer: {first.forward}"]
+    how = "row by row of a 2-D input" if first.rowwise else "elementwise"
+    lines = [f"The {name} activation, {how}: {first.forward}", ""]
+    text = (f"Backward: {first.backward} An activation is a layer of its own in a Network's "
+            f"list (as Keras' and torch's), or Dense(..., activation={first.name!r})'s shorthand"
+            + (f"; the estimators' activation={first.sklearn!r}" if first.sklearn else "")
+            + f". The Dense before it defaults to the {first.init!r} initializer.")
+    lines += [_wrap(text, 0), ""]
     if first.hyper is not None:
         h = first.hyper
-        lines += ["", "Parameters", "----------",
-                  f"{h.name} : float, default {h.default}", f"    In [{h.low}, {h.high})."]
+        lines += ["Parameters", "----------", f"{h.name} : float, default {h.default!r}",
+                  _wrap(f"{h.doc} A finite number {h.interval}.".strip()),
+                  "", "Raises", "------", "ValueError",
+                  f"    If {h.name} is not a finite number {h.interval}.", "TypeError",
+                  "    If given another argument.", ""]
     if first.option is not None:
-        lines += ["", "Parameters", "----------",
-                  f"{first.option[0]} : str, default {first.option[1]!r}"]
-        lines += [f"    {e.option[1]!r}: {e.forward}" for e in entries]
+        arg = first.option[0]
+        values = ", ".join(repr(e.option[1]) for e in entries)
+        lines += ["Parameters", "----------",
+                  f"{arg} : {{{values}}}, default {first.option[1]!r}",
+                  "    Which formula:", ""]
+        lines += [textwrap.fill(f"{e.option[1]!r}: {e.forward}", 96, initial_indent="    - ",
+                                subsequent_indent=" " * 6) for e in entries]
+        lines += ["", "Raises", "------", "ValueError", f"    If {arg} is not one of {values}.",
+                  "TypeError", "    If given another argument.", ""]
     if first.note:
-        lines += ["", "Notes", "-----", first.note]
+        lines += ["Notes", "-----", _wrap(first.note, 0), ""]
+    lines += ["Examples", "--------", f">>> layer = fnn.{name}()",
+              f">>> y = layer.forward(np.array({_EXAMPLE_INPUT}))",
+              ">>> print([round(float(v), 4) + 0.0 for v in y[0]])", str(_example_output(first)),
+              f">>> net = fnn.Network([fnn.Dense(4, 8), fnn.{name}(), fnn.Dense(8, 1)])",
+              ">>> net.predict(np.ones((5, 4))).shape", "(5, 1)", ""]
     return "\n".join(lines)
 
 
@@ -374,12 +547,43 @@ globals().update({_name: _activation_class(_name, _entries)
 
 
 class Dropout(Layer):
-    """Inverted dropout: in training, zero each input with probability `rate` and scale the rest
-    by 1 / (1 - rate); at inference, the identity. The random numbers come from a counter-based
-    stream (`state` = uint64 [key, counter]) that the compiled training engine shares. Without
-    a random_state, a Network that takes the layer seeds it from its own generator."""
+    """Inverted dropout, as keras.layers.Dropout and torch.nn.Dropout.
 
-    def __init__(self, rate, random_state=None):
+    In training, zero each input with probability `rate` and scale the rest by 1 / (1 -
+    rate); at inference, the identity. The random numbers come from a counter-based stream
+    (`state` = uint64 [key, counter]) that the compiled training engine shares.
+
+    Parameters
+    ----------
+    rate : float
+        The probability of zeroing an input, in [0, 1).
+    random_state : int or numpy.random.Generator or None, default None
+        Seeds the stream. Without one, a Network that takes the layer seeds it from its own
+        generator.
+
+    Attributes
+    ----------
+    state : ndarray of 2 uint64
+        The stream's key and counter.
+
+    Raises
+    ------
+    ValueError
+        If rate is not a number in [0, 1).
+
+    Examples
+    --------
+    >>> layer = fnn.Dropout(0.5, random_state=0)
+    >>> x = np.ones((1000, 4))
+    >>> y = layer.forward(x, training=True)
+    >>> sorted(set(y.ravel().tolist()))
+    [0.0, 2.0]
+    >>> layer.forward(x) is x
+    True
+    """
+
+    def __init__(self, rate: float,
+                 random_state: int | np.random.Generator | None = None) -> None:
         self.rate = V.real("rate", rate, 0, 1)
         self.seed(np.random.default_rng(random_state))
         self._unchosen = None if random_state is not None else (self.state, self.state.copy())
@@ -483,23 +687,46 @@ class BatchNorm(_Normalization):
     Parameters
     ----------
     n : int
-        Features (the n_out of the Dense before it).
+        Features (the n_out of the Dense before it), >= 1.
     momentum : float, default 0.1
         In [0, 1]: how far each batch moves the running statistics (torch's convention).
     eps : float, default 1e-5
         Added to the variance, > 0.
-    dtype : str, default "float32"
+    dtype : str or numpy.dtype, default "float32"
         Of the arrays; a Network sets its own.
 
     Attributes
     ----------
     gamma, beta : ndarray of shape (n,)
-    running_mean, running_var : ndarray of shape (n,), 0 and 1 at first
+        The learnable scale (1 at first) and shift (0).
+    running_mean, running_var : ndarray of shape (n,)
+        0 and 1 at first.
+
+    Raises
+    ------
+    ValueError
+        If n is not an integer >= 1, momentum not in [0, 1] or eps not > 0; from forward in
+        training, if the batch has fewer than 2 rows.
+
+    See Also
+    --------
+    BatchNormalization : The same layer with Keras' names and defaults.
+
+    Examples
+    --------
+    >>> layer = fnn.BatchNorm(2, dtype="float64")
+    >>> x = np.array([[1.0, 10.0], [3.0, 30.0]])
+    >>> y = layer.forward(x, training=True)
+    >>> print(y.round(4).tolist())
+    [[-1.0, -1.0], [1.0, 1.0]]
+    >>> print([round(float(v), 4) for v in layer.running_mean])
+    [0.2, 2.0]
     """
 
     buffer_names = ("running_mean", "running_var")
 
-    def __init__(self, n, momentum=0.1, eps=1e-5, dtype="float32"):
+    def __init__(self, n: int, momentum: float = 0.1, eps: float = 1e-5,
+                 dtype: DTypeLike = "float32") -> None:
         self._configure(n, momentum, eps)
         self.initialize(dtype)
 
@@ -569,12 +796,40 @@ class BatchNorm(_Normalization):
         return {"n": self.n, "momentum": self.momentum, "eps": self.eps}
 
 
-def BatchNormalization(n, momentum=0.99, epsilon=1e-3, dtype="float32"):
-    """BatchNorm with Keras' names and defaults: Keras' `momentum` is the share of the running
-    statistics kept, so momentum=0.99 is BatchNorm's (torch's) momentum 0.01; epsilon=1e-3.
+def BatchNormalization(n: int, momentum: float = 0.99, epsilon: float = 1e-3,
+                       dtype: DTypeLike = "float32") -> BatchNorm:
+    """BatchNorm with Keras' names and defaults (keras.layers.BatchNormalization).
 
-    Unlike Keras, the running variance follows torch's: from the unbiased batch variance.
-    Returns a BatchNorm (saved and shown as one).
+    Keras' `momentum` is the share of the running statistics kept, so momentum=0.99 is
+    BatchNorm's (torch's) momentum 0.01. Unlike Keras, the running variance follows torch's:
+    from the unbiased batch variance.
+
+    Parameters
+    ----------
+    n : int
+        Features (the n_out of the Dense before it), >= 1.
+    momentum : float, default 0.99
+        In [0, 1]: the share of the running statistics each batch keeps.
+    epsilon : float, default 1e-3
+        Added to the variance, > 0.
+    dtype : str or numpy.dtype, default "float32"
+        Of the arrays; a Network sets its own.
+
+    Returns
+    -------
+    BatchNorm
+        With momentum 1 - `momentum` (saved and shown as a BatchNorm).
+
+    Raises
+    ------
+    ValueError
+        If momentum is not in [0, 1], or as BatchNorm.
+
+    Examples
+    --------
+    >>> layer = fnn.BatchNormalization(4)
+    >>> layer
+    BatchNorm(n=4, momentum=0.01, eps=0.001)
     """
     keep = V.real("momentum", momentum, 0, 1, high_open=False)
     # the shortest decimal of 1 - keep: Keras' 0.99 is torch's 0.01, not 0.010000000000000009
@@ -582,25 +837,39 @@ def BatchNormalization(n, momentum=0.99, epsilon=1e-3, dtype="float32"):
 
 
 class LayerNorm(_Normalization):
-    """Layer normalization over the features of each row, as torch.nn.LayerNorm(n) (elementwise
-    affine): each row normalized by its own mean and biased variance, scaled by gamma and
-    shifted by beta (learnable); the same in training and at inference.
+    """Layer normalization over the features of each row, as torch.nn.LayerNorm(n).
+
+    Each row is normalized by its own mean and biased variance, scaled by gamma and shifted
+    by beta (learnable, elementwise affine); the same in training and at inference.
 
     Parameters
     ----------
     n : int
-        Features (the n_out of the Dense before it).
+        Features (the n_out of the Dense before it), >= 1.
     eps : float, default 1e-5
         Added to the variance, > 0.
-    dtype : str, default "float32"
+    dtype : str or numpy.dtype, default "float32"
         Of the arrays; a Network sets its own.
 
     Attributes
     ----------
     gamma, beta : ndarray of shape (n,)
+        The learnable scale (1 at first) and shift (0).
+
+    Raises
+    ------
+    ValueError
+        If n is not an integer >= 1 or eps not > 0.
+
+    Examples
+    --------
+    >>> layer = fnn.LayerNorm(3, dtype="float64")
+    >>> y = layer.forward(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 6.0]]))
+    >>> print(y.round(4).tolist())
+    [[-1.2247, 0.0, 1.2247], [-0.7071, -0.7071, 1.4142]]
     """
 
-    def __init__(self, n, eps=1e-5, dtype="float32"):
+    def __init__(self, n: int, eps: float = 1e-5, dtype: DTypeLike = "float32") -> None:
         super().__init__(n, eps, dtype)
 
     def forward(self, x, training=False):
@@ -619,31 +888,57 @@ class LayerNorm(_Normalization):
 
 
 class Normalization(Layer):
-    """Standardize features with fixed statistics, as keras.layers.Normalization (axis=-1): out
-    = (x - mean) / scale, or x * scale + mean with invert=True (back to the original units: a
-    regressor's last layer). scale = sqrt(variance), and 1 where the variance is 0 (a constant
+    """Standardize features with fixed statistics, as keras.layers.Normalization (axis=-1).
+
+    out = (x - mean) / scale, or x * scale + mean with invert=True (back to the original units:
+    a regressor's last layer). scale = sqrt(variance), and 1 where the variance is 0 (a constant
     feature, as scikit-learn's StandardScaler; Keras divides by epsilon there). Training does
     not change the statistics; `adapt(X)` sets them from data. A network with one trains and
     predicts layer by layer (not in the fused engine).
 
     Parameters
     ----------
-    n : int, optional
+    n : int or None, default None
         Features; taken from `mean` when not given (or from the data, by adapt).
-    mean, variance : array-like of shape (n,), optional
-        Finite; variance >= 0. Without them, 0 and 1 (the identity) until adapt.
+    mean, variance : array-like of shape (n,) or None, default None
+        Finite; variance >= 0. Without them, 0 and 1 (the identity) until adapt; with
+        neither nor n, the layer has no statistics until adapt.
     invert : bool, default False
-    dtype : str, optional
-        Of the statistics: float64 unless given, until a Network converts them to its own.
+        Map standardized values back: x * scale + mean.
+    dtype : str or numpy.dtype or None, default None
+        Of the statistics (float32 or float64): float64 unless given, until a Network
+        converts them to its own.
 
     Attributes
     ----------
-    mean, variance : ndarray of shape (n,)
+    mean, variance : ndarray of shape (n,) or None
+        None until adapt, when given neither.
+    scale : ndarray of shape (n,)
+        sqrt(variance), 1 where the variance is 0.
+
+    Raises
+    ------
+    ValueError
+        If dtype is not float32 or float64, n not an integer >= 1, or the statistics not
+        finite arrays of shape (n,) (variance >= 0).
+    TypeError
+        If invert is not a bool.
+
+    Examples
+    --------
+    >>> layer = fnn.Normalization().adapt(np.array([[1.0, 5.0], [3.0, 5.0]]))
+    >>> print(layer.forward(np.array([[2.0, 7.0]])).tolist())
+    [[0.0, 2.0]]
+    >>> back = fnn.Normalization(mean=layer.mean, variance=layer.variance, invert=True)
+    >>> print(back.forward(np.array([[0.0, 2.0]])).tolist())
+    [[2.0, 7.0]]
     """
 
     buffer_names = ("mean", "variance")
 
-    def __init__(self, n=None, mean=None, variance=None, invert=False, dtype=None):
+    def __init__(self, n: int | None = None, mean: ArrayLike | None = None,
+                 variance: ArrayLike | None = None, invert: bool = False,
+                 dtype: DTypeLike | None = None) -> None:
         dtype = np.float64 if dtype is None else dtype
         if n is None and mean is None and variance is None:
             self.n, self.mean, self.variance = None, None, None  # until adapt
@@ -666,9 +961,28 @@ class Normalization(Layer):
             raise TypeError(f"invert must be True or False, got {invert!r}")
         self.invert = bool(invert)
 
-    def adapt(self, X):
-        """Set mean and variance (the biased one, as Keras and StandardScaler) from the rows of
-        a 2-D array X, computed in float64 and kept in the layer's dtype. Returns the layer."""
+    def adapt(self, X: ArrayLike) -> Normalization:
+        """Set mean and variance from the rows of X, as Keras' adapt.
+
+        The variance is the biased one (as Keras and StandardScaler), computed in float64
+        and kept in the layer's dtype.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n)
+            Finite real numbers, at least one row; n the layer's, if it has one.
+
+        Returns
+        -------
+        Normalization
+            The layer itself.
+
+        Raises
+        ------
+        ValueError
+            If X is not 2-D with at least one row, has another number of features, or holds
+            NaN or infinity.
+        """
         X = V.real_array("X", X)
         if X.ndim != 2 or len(X) == 0:
             raise ValueError(f"adapt takes a 2-D array with at least one row, got shape {X.shape}")

@@ -21,12 +21,20 @@ and the layers' L2, which torch too adds inside its step):
 
 The norms are summed in double (kernels.grad_sum_squares, parameter by parameter in order for
 the global one), the kernels the engine calls too.
+
+The classes SGD, Adam, AdamW, Adamax, RMSprop and Adagrad are made from the entries of
+fastnn.registry.OPTIMIZERS, their docstrings and signatures too (see `_optimizer_doc`).
 """
+from __future__ import annotations
+
 import math
+import textwrap
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from fastnn import kernels as K
+from fastnn import reference as R
 from fastnn import registry
 from fastnn.schedules import is_schedule
 from fastnn.tracking import Tracked
@@ -74,32 +82,59 @@ class Optimizer(Tracked):
     ----------
     lr : float or callable
         The learning rate, a finite number >= 0, or a schedule: fastnn.schedules' classes or
-        any callable of the step number (0, 1, ...) returning one. Keras' name:
-        learning_rate.
-    decay : float
+        any callable of the step number (0, 1, ...) returning one. The subclasses also take
+        Keras' name, learning_rate.
+    decay : float, default 0.0
         The rate is lr / (1 + decay * iterations) (a schedule's value divided the same way).
-    weight_decay : float
+    weight_decay : float, default 0.0
         L2 decay added to the gradient (AdamW: decoupled), after the clipping.
-    clipnorm, global_clipnorm : float or None
-        Rescale each parameter's gradient, or all of them together, to a norm of at most
-        this, as torch.nn.utils.clip_grad_norm_ (see the module's docstring); not both.
-    clipvalue : float or None
-        Clamp each gradient element to [-clipvalue, clipvalue], after a norm's rescale.
+    clipnorm : float or None, default None
+        Rescale each parameter's gradient to a norm of at most this (> 0), as
+        torch.nn.utils.clip_grad_norm_ on that parameter alone (see the module's docstring).
+    clipvalue : float or None, default None
+        Clamp each gradient element to [-clipvalue, clipvalue] (> 0), after a norm's rescale.
+    global_clipnorm : float or None, default None
+        Rescale all gradients together to a joint norm of at most this (> 0), as
+        torch.nn.utils.clip_grad_norm_ on all parameters; not with clipnorm.
 
     Attributes
     ----------
     iterations : int
         Steps taken; numbers the next step (its schedule's argument).
-    state : list of lists of arrays
+    state : list of list of ndarray
         Per parameter, the optimizer's state arrays (velocities, moments).
+
+    Raises
+    ------
+    ValueError
+        If a hyperparameter is not a finite number in its interval, or both clipnorm and
+        global_clipnorm are set.
+
+    See Also
+    --------
+    fastnn.schedules : Learning-rate schedules.
+
+    Examples
+    --------
+    Every optimizer is one, and a schedule may be its learning rate:
+
+    >>> opt = fnn.SGD(lr=fnn.StepDecay(0.1, step_size=2))
+    >>> isinstance(opt, fnn.Optimizer)
+    True
+    >>> w, g = np.array([1.0, -1.0]), np.array([1.0, 1.0])
+    >>> for _ in range(3):
+    ...     opt.step([w], [g])
+    >>> print([round(float(v), 4) for v in w], round(opt.current_lr, 4))
+    [0.79, -1.21] 0.01
     """
     n_state = 0  # arrays of state per parameter
     decoupled = False  # weight_decay applied apart from the gradient (AdamW), not as L2
     # Handed to the engine on every call, so changing them needs no new plan.
     _untracked = frozenset({"lr", "iterations"})
 
-    def __init__(self, lr, decay=0.0, weight_decay=0.0, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None):
+    def __init__(self, lr: float | Callable[[int], float], decay: float = 0.0,
+                 weight_decay: float = 0.0, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None) -> None:
         self.lr = _lr(lr)
         self.decay = _hyper("decay", decay)
         self.weight_decay = _hyper("weight_decay", weight_decay)
@@ -194,10 +229,30 @@ class Optimizer(Tracked):
                     f"{p.shape}): {type(self).__name__} keeps {self.n_state} C-contiguous such "
                     f"arrays per parameter; set optimizer.state = [] to start the optimizer afresh")
 
-    def step(self, params, grads, extra_decay=None):
-        """One update of every parameter. extra_decay: per parameter, weight decay added to
-        self.weight_decay for this step (a network's L2 penalties, see Dense's l2); a decoupled
-        optimizer (AdamW) adds it to the gradient alone and decays by weight_decay apart."""
+    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
+             extra_decay: Sequence[float] | None = None) -> None:
+        """One update of every parameter, in place, then ``iterations += 1``.
+
+        The gradients are clipped first (in place) if the optimizer clips; the state arrays
+        are made (zero) on the first step.
+
+        Parameters
+        ----------
+        params : sequence of ndarray
+            The parameters, C-contiguous float arrays, updated in place.
+        grads : sequence of ndarray
+            Their gradients, one of each parameter's shape and dtype.
+        extra_decay : sequence of float or None, default None
+            Per parameter, weight decay added to weight_decay for this step (a network's L2
+            penalties, see Dense's l2); a decoupled optimizer (AdamW) adds it to the gradient
+            alone and decays by weight_decay apart. None: 0 for each.
+
+        Raises
+        ------
+        ValueError
+            If the optimizer's state does not match the parameters (another network's), or
+            a learning-rate schedule gives anything but a finite number >= 0.
+        """
         self.init_state(params)
         lr = self.current_lr
         if self.clips:
@@ -253,6 +308,98 @@ def _function(qualname, source, scope):
     return function
 
 
+# The learning rate's type: a number or a schedule (a callable of the step number).
+_LR_TYPE = "float | Callable[[int], float]"
+_CLIPPING_DOC = """    clipnorm : float or None, default None
+        Rescale each parameter's gradient to a norm of at most this (> 0), as
+        torch.nn.utils.clip_grad_norm_ on that parameter alone (see fastnn.optimizers).
+    clipvalue : float or None, default None
+        Clamp each gradient element to [-clipvalue, clipvalue] (> 0), after a norm's rescale.
+    global_clipnorm : float or None, default None
+        Rescale all gradients together to a joint norm of at most this (> 0), as
+        torch.nn.utils.clip_grad_norm_ on all parameters; not with clipnorm."""
+
+
+def _annotations(entry, aliases):
+    """The generated constructor's type hints (strings, as `from __future__ import annotations`
+    leaves them): a Hyper a float (lr a number or a schedule), a Flag a bool, a Keras alias or a
+    clipping argument the same or None."""
+    def kind(arg):
+        if arg.name == "lr":
+            return _LR_TYPE
+        return "float" if isinstance(arg, registry.Hyper) else "bool"
+    by_name = {arg.name: arg for arg in entry.args}
+    return {**{arg.name: kind(arg) for arg in entry.args},
+            **{alias: f"{kind(by_name[name])} | None" for alias, name in aliases.items()},
+            **dict.fromkeys(CLIPPING, "float | None"), "return": "None"}
+
+
+def _example_step(entry):
+    """w after one step from w = [1, -2] with gradient [0.5, 0.25] and the default
+    hyperparameters, by the kernel's NumPy twin in fastnn.reference: the Examples' output."""
+    w, g = np.array([1.0, -2.0]), np.array([0.5, 0.25])
+    state = [np.zeros(2) for _ in entry.state]
+    kw = {a.name: a.default for a in entry.kernel_args}
+    if entry.decoupled:
+        kw["l2"] = 0.0
+    w = getattr(R, entry.kernel)(w, g, *state, *([1] if entry.step_number else []), **kw)
+    return [round(float(v), 4) for v in w]
+
+
+def _optimizer_doc(entry, aliases):
+    """The numpydoc docstring of the class of a registry.OPTIMIZERS entry: entry.doc (summary
+    and description), the update (entry.formula), then Parameters from entry.args (each one's
+    doc, type, default and interval; then the Keras names and the clipping, keyword-only),
+    Attributes, Raises and Examples."""
+    lines = [(entry.doc or f"The {entry.cls} optimizer.").rstrip(), "",
+             f"    Each step updates every element of a parameter as fastnn.kernels.{entry.kernel}"
+             " does, with"]
+    if entry.decoupled:
+        lines.append("    g = grad + l2 * param (l2: a layer's penalty, see Dense's l2):")
+    else:
+        lines.append("    g = grad + (weight_decay + a layer's l2) * param:")
+    lines += ["", *("        " + line for line in entry.formula.split("\n")), "",
+              "    Parameters", "    ----------"]
+    for arg in entry.args:
+        if isinstance(arg, registry.Hyper):
+            kind = "float or callable" if arg.name == "lr" else "float"
+            rule = f"A finite number {arg.interval}" + (
+                " or a schedule" if arg.name == "lr" else "") + "."
+        else:
+            kind, rule = "bool", ""
+        lines += [f"    {arg.name} : {kind}, default {arg.default!r}",
+                  textwrap.fill(f"{arg.doc} {rule}".strip(), 96, initial_indent=" " * 8,
+                                subsequent_indent=" " * 8)]
+    for alias, name in aliases.items():
+        kind = "float or callable or None" if name == "lr" else "float or None"
+        lines += [f"    {alias} : {kind}, default None",
+                  f"        Keras' name of {name}: give one of the two."]
+    lines += [_CLIPPING_DOC, "",
+              "    Attributes", "    ----------",
+              "    iterations : int",
+              "        Steps taken; numbers the next step (its schedule's argument).",
+              "    state : list of list of ndarray",
+              f"        Per parameter, its state arrays ({', '.join(entry.state)})"
+              + (f", while {entry.state_if} > 0." if entry.state_if else "."), "",
+              "    Raises", "    ------",
+              "    ValueError",
+              "        If a hyperparameter is not a finite number in its interval, or both",
+              "        clipnorm and global_clipnorm are set.",
+              "    TypeError",
+              "        If an argument and its Keras name are both given.", "",
+              "    Examples", "    --------",
+              f"    >>> opt = fnn.{entry.cls}()",
+              "    >>> w, g = np.array([1.0, -2.0]), np.array([0.5, 0.25])",
+              "    >>> opt.step([w], [g])",
+              "    >>> print([round(float(v), 4) for v in w], opt.iterations)",
+              f"    {_example_step(entry)} 1",
+              f"    >>> net = fnn.Network([fnn.Dense(3, 1)], loss=\"mse\", "
+              f"optimizer=fnn.{entry.cls}(lr=0.01))",
+              "    >>> type(net.optimizer).__name__",
+              f"    '{entry.cls}'", ""]
+    return "\n".join(lines)
+
+
 def _optimizer_class(entry):
     """The Optimizer subclass of a registry.OPTIMIZERS entry: its constructor takes entry.args in
     order (checked as Optimizer.__init__ and _hyper check them), its step calls the entry's
@@ -304,7 +451,9 @@ def _optimizer_class(entry):
         clipping = {name: base.pop(name) for name in CLIPPING if name in base}
         return {**base, **{a.name: getattr(self, a.name) for a in extra}, **clipping}
 
-    namespace = {"__module__": __name__, "__qualname__": entry.cls, "__doc__": entry.doc,
+    init.__annotations__ = _annotations(entry, aliases)
+    namespace = {"__module__": __name__, "__qualname__": entry.cls,
+                 "__doc__": _optimizer_doc(entry, aliases),
                  "__init__": init, "_update": _update, "config": config, "entry": entry,
                  "decoupled": entry.decoupled}
     if entry.state_if is not None:

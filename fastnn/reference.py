@@ -1,8 +1,18 @@
 """The kernels in plain NumPy: the executable specification of fastnn.kernels.
 
 Every function here has the name, signature and meaning of its compiled twin in fastnn.kernels,
-and the tests hold the two to each other. The code favours the textbook form of each formula
-over speed; `n_threads` is accepted and ignored.
+and the tests hold the two to each other (tests/test_kernel_parity.py, and the whole training
+loop in fastnn.reference_loop). The code favours the textbook form of each formula over speed
+and checks nothing; `n_threads` is accepted and ignored. A new activation or optimizer starts
+here: its twin, then its compiled scalar code and its fastnn.registry entry.
+
+Examples
+--------
+>>> x = np.array([[-1.0, 0.5, 3.0]])
+>>> y = fnn.reference.softmax_forward(x, np.empty_like(x))
+>>> y_compiled = fnn.kernels.softmax_forward(x, np.empty_like(x))
+>>> bool(np.allclose(y, y_compiled)), round(float(y.sum()), 4)
+(True, 1.0)
 """
 import numpy as np
 

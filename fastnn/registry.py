@@ -21,12 +21,22 @@ INF = float("inf")
 
 @dataclass(frozen=True)
 class Hyper:
-    """A float hyperparameter: its name, default and allowed interval [low, high) (finite)."""
+    """A float hyperparameter: its name, default and allowed interval [low, high) (finite).
+    doc: its description in the generated docstring of its class (the interval and the default
+    are added there)."""
     name: str
     default: float
     low: float = 0
     high: float = INF
     low_open: bool = False  # (low, high) instead
+    doc: str = ""
+
+    @property
+    def interval(self):
+        """The allowed values in words, for the docstrings: ">= 0", "in [0, 1)", "> 0"."""
+        if self.high == INF:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g})"
 
 
 @dataclass(frozen=True)
@@ -45,7 +55,9 @@ class Activation:
     sklearn: the name of the estimators' `activation` option, if any;
     option: (argument, value) of the layer's constructor that selects this entry's kernels;
     rowwise: softmax's row-wise kernels (hand-written); the others are elementwise;
-    forward, backward: the kernels' docstrings (their formulas); note: the layer's Notes.
+    forward, backward: the kernels' docstrings (their formulas), in the layer's docstring too;
+    note: the layer's Notes. fastnn.layers generates each layer's numpydoc docstring (its
+    Parameters from hyper's doc, default and interval, or from option) and signature.
     """
     name: str
     layer: str
@@ -66,7 +78,9 @@ ACTIVATIONS = (
     Activation("identity", "Identity", sklearn="identity", forward="out = x.", backward="dx = dy."),
     Activation("relu", "ReLU", init="he", sklearn="relu", forward="out = max(x, 0).",
                backward="dx = dy where y > 0, else 0."),
-    Activation("leaky_relu", "LeakyReLU", Hyper("alpha", 0.01), init="he", sklearn="leaky_relu",
+    Activation("leaky_relu", "LeakyReLU",
+               Hyper("alpha", 0.01, doc="The slope for x <= 0 (torch's and Keras 3's "
+                                        "negative_slope)."), init="he", sklearn="leaky_relu",
                forward="out = x where x > 0, else alpha * x (alpha >= 0).",
                backward="dx = dy where y > 0, else alpha * dy."),
     Activation("sigmoid", "Sigmoid", sklearn="logistic",
@@ -79,7 +93,8 @@ ACTIVATIONS = (
                        "a 2-D x.",
                backward="dx[i] = y[i] * (dy[i] - <dy[i], y[i]>), row by row: the softmax JVP "
                         "without a Jacobian."),
-    Activation("elu", "ELU", Hyper("alpha", 1.0), init="he",
+    Activation("elu", "ELU", Hyper("alpha", 1.0, doc="The scale of the negative branch, "
+                                                       "alpha * expm1(x)."), init="he",
                forward="out = x where x > 0, else alpha * expm1(x) (alpha >= 0).",
                backward="dx = dy where y > 0, else dy * (y + alpha)."),
     Activation("selu", "SELU", init="lecun",
@@ -141,6 +156,7 @@ class Flag:
     name: str
     default: bool = False
     kernel: bool = True
+    doc: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,8 +179,10 @@ class Optimizer:
         step number) and eps_hat, evaluated in double once per step by the engine and the kernel;
     cases: (C condition on s1, nesterov; step function of _optim_scalar.pxd), the first whose
         condition holds updating each element; default one case, `<name>_step`;
-    doc: the class's docstring; kernel_doc: the kernel's; formula: its update in the docstring of
-        the kernels' module (g = grad + weight_decay * param).
+    doc: the class's summary and description (fastnn.optimizers generates the rest of its
+        numpydoc docstring from args: each Hyper's and Flag's doc, default and interval);
+        kernel_doc: the kernel's docstring; formula: its update in the docstring of the
+        kernels' module (g = grad + weight_decay * param), and in the class's.
 
     A new optimizer is three things: its NumPy twin `<name>_update` in fastnn/reference.py, its
     per-element step in fastnn/_kernels/_optim_scalar.pxd and one entry in OPTIMIZERS below.
@@ -196,69 +214,58 @@ class Optimizer:
         return tuple(a for a in self.args if a.name != "decay" and getattr(a, "kernel", True))
 
 
-_LR_DECAY = Hyper("decay", 0.0)
-_BETAS = (Hyper("beta1", 0.9, 0, 1), Hyper("beta2", 0.999, 0, 1))
+_LR = ("The learning rate; a schedule is one of fastnn.schedules' classes or any callable of "
+       "the step number (0, 1, ...).")
+_LR_DECAY = Hyper("decay", 0.0, doc="Learning-rate decay: the rate is lr / (1 + decay * "
+                                    "iterations).")
+_L2 = Hyper("weight_decay", 0.0, doc="L2 penalty added to the gradient (after the clipping).")
+_BETAS = (Hyper("beta1", 0.9, 0, 1, doc="Decay rate of the first moment m."),
+          Hyper("beta2", 0.999, 0, 1, doc="Decay rate of the second moment v."))
 _BIAS = (("c1", "1 / (1 - pow(a, t))"), ("c2", "1 / (1 - pow(b, t))"))
 
 
-def _eps(default):
-    return Hyper("eps", default, low_open=True)
+def _eps(default, doc="Added to the denominator, for numerical stability."):
+    return Hyper("eps", default, low_open=True, doc=doc)
 
 
-# The classes' docstrings, as fastnn.optimizers' classes show them (indented as in a class body).
-_ADAM_DOC = """param -= lr * m_hat / (sqrt(v_hat) + eps), m_hat and v_hat the bias-corrected moments
+# The classes' summaries and descriptions (indented as in a class body); fastnn.optimizers adds
+# the update formula, Parameters (from the args' docs), Raises, Attributes and Examples.
+_ADAM_DOC = """Adam, as torch.optim.Adam.
+
+    param -= lr * m_hat / (sqrt(v_hat) + eps), m_hat and v_hat the bias-corrected moments
     (the Adam paper's Algorithm 1, as PyTorch). eps_hat=True adds eps to sqrt(v) before the bias
     correction instead, the paper's "epsilon hat", as scikit-learn and Keras do."""
 _ADAMW_DOC = """Adam with decoupled weight decay, as torch.optim.AdamW.
 
     param *= 1 - lr * weight_decay, then Adam's bias-corrected step on the gradient
-    (a layer's l2 penalty stays in the gradient).
-
-    Parameters
-    ----------
-    lr, beta1, beta2, eps : float
-        As Adam's (PyTorch's defaults).
-    weight_decay : float
-        Decoupled decay per step, scaled by the learning rate (PyTorch's default 0.01).
-    decay : float
-        Learning-rate decay, lr / (1 + decay * iterations).
-    """
+    (a layer's l2 penalty stays in the gradient)."""
 _ADAMAX_DOC = """Adamax, Adam with the infinity norm, as torch.optim.Adamax.
 
     m = beta1 * m + (1 - beta1) * grad, u = max(beta2 * u, |grad| + eps),
-    param -= lr / (1 - beta1**t) * m / u.
-
-    Parameters
-    ----------
-    lr : float
-        Learning rate (PyTorch's default 0.002).
-    beta1, beta2 : float
-        Decay rates of m and of the infinity norm u, in [0, 1).
-    eps : float
-        Added to |grad| before the maximum, > 0.
-    weight_decay : float
-        L2 penalty added to the gradient, as Adam's.
-    decay : float
-        Learning-rate decay, lr / (1 + decay * iterations).
-    """
+    param -= lr / (1 - beta1**t) * m / u."""
 
 OPTIMIZERS = (
     Optimizer("sgd", "SGD", ("velocity",), ("momentum", None),
-              (Hyper("lr", 0.01), Hyper("momentum", 0.0, 0, 1), Flag("nesterov"),
-               Hyper("weight_decay", 0.0), _LR_DECAY),
+              (Hyper("lr", 0.01, doc=_LR),
+               Hyper("momentum", 0.0, 0, 1, doc="Momentum factor; 0 keeps no velocity."),
+               Flag("nesterov", doc="Nesterov's momentum: param += momentum * v - lr * grad."),
+               _L2, _LR_DECAY),
               state_if="momentum",
               cases=(("s1 == NULL", "sgd_plain_step"), ("nesterov", "sgd_nesterov_step"),
                      ("", "sgd_step")),
-              doc="param += v, v = momentum * v - lr * grad (Nesterov: param += momentum * v - "
-                  "lr * grad).",
+              doc="""Stochastic gradient descent with optional (Nesterov) momentum.
+
+    The velocity form of scikit-learn's and Keras' SGD (torch's differs by where lr enters).""",
               kernel_doc="SGD step in place: param (and velocity, needed when momentum > 0). "
                          "Returns param.",
               formula="v = momentum * v - lr * g;  param += v,  or momentum * v - lr * g with "
                       "nesterov\n(the form of scikit-learn and Keras; momentum = 0 is param -= "
                       "lr * g, no velocity)"),
     Optimizer("adam", "Adam", ("m", "v"), ("beta1", "beta2"),
-              (Hyper("lr", 0.001), *_BETAS, _eps(1e-8), Hyper("weight_decay", 0.0), _LR_DECAY,
-               Flag("eps_hat", kernel=False)),
+              (Hyper("lr", 0.001, doc=_LR), *_BETAS, _eps(1e-8), _L2, _LR_DECAY,
+               Flag("eps_hat", kernel=False,
+                    doc="Add eps to sqrt(v) before the bias correction (the paper's epsilon "
+                        "hat, as scikit-learn and Keras) instead of after it (PyTorch).")),
               step_number=True, scalars=_BIAS + (("eps", "eps * sqrt(c2) if eps_hat else eps"),),
               doc=_ADAM_DOC,
               kernel_doc="Adam step number t (1, 2, ...) in place on param, m and v, "
@@ -266,18 +273,30 @@ OPTIMIZERS = (
               formula="m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;\nparam -= lr * m_hat / "
                       "(sqrt(v_hat) + eps), m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)"),
     Optimizer("rmsprop", "RMSprop", ("sq",), ("rho", None),
-              (Hyper("lr", 0.001), Hyper("rho", 0.9, 0, 1), _eps(1e-7),
-               Hyper("weight_decay", 0.0), _LR_DECAY),
+              (Hyper("lr", 0.001, doc=_LR),
+               Hyper("rho", 0.9, 0, 1, doc="Decay rate of the running mean of squared "
+                                           "gradients."),
+               _eps(1e-7), _L2, _LR_DECAY),
+              doc="""RMSprop: torch.optim.RMSprop's update (its alpha is rho), Keras' defaults.
+
+    A running mean of the squared gradients scales each element's step (no momentum, not
+    centered).""",
               kernel_doc="RMSprop step in place on param and sq (running mean of squared "
                          "gradients). Returns param.",
               formula="s = rho s + (1 - rho) g^2;  param -= lr * g / (sqrt(s) + eps)"),
     Optimizer("adagrad", "Adagrad", ("acc",), (None, None),
-              (Hyper("lr", 0.01), _eps(1e-7), Hyper("weight_decay", 0.0), _LR_DECAY),
+              (Hyper("lr", 0.01, doc=_LR), _eps(1e-7), _L2, _LR_DECAY),
+              doc="""Adagrad, as torch.optim.Adagrad (the accumulator starts at 0).
+
+    The sum of all squared gradients so far scales each element's step.""",
               kernel_doc="Adagrad step in place on param and acc (sum of squared gradients). "
                          "Returns param.",
               formula="s += g^2;  param -= lr * g / (sqrt(s) + eps)"),
     Optimizer("adamw", "AdamW", ("m", "v"), ("beta1", "beta2"),
-              (Hyper("lr", 0.001), *_BETAS, _eps(1e-8), Hyper("weight_decay", 0.01), _LR_DECAY),
+              (Hyper("lr", 0.001, doc=_LR), *_BETAS, _eps(1e-8),
+               Hyper("weight_decay", 0.01, doc="Decoupled decay per step, scaled by the "
+                                               "learning rate (PyTorch's default 0.01)."),
+               _LR_DECAY),
               step_number=True, decoupled=True, scalars=_BIAS,
               doc=_ADAMW_DOC,
               kernel_doc="AdamW step number t (1, 2, ...) in place on param, m and v: param *= "
@@ -287,7 +306,9 @@ OPTIMIZERS = (
                       "adam's step\nwith g = grad + l2 * param (l2: a coupled penalty such as "
                       "Dense's l2, else 0)"),
     Optimizer("adamax", "Adamax", ("m", "u"), ("beta1", "beta2"),
-              (Hyper("lr", 0.002), *_BETAS, _eps(1e-8), Hyper("weight_decay", 0.0), _LR_DECAY),
+              (Hyper("lr", 0.002, doc=_LR), _BETAS[0],
+               Hyper("beta2", 0.999, 0, 1, doc="Decay rate of the infinity norm u."),
+               _eps(1e-8, doc="Added to |grad| before the maximum."), _L2, _LR_DECAY),
               step_number=True, scalars=_BIAS[:1],
               doc=_ADAMAX_DOC,
               kernel_doc="Adamax step number t (1, 2, ...) in place on param, m and u (the "

@@ -12,8 +12,11 @@ agree bit for bit. A value that is not a finite number >= 0 is a ValueError befo
 that would use it. The classes here save and load with a network (config()); a custom callable
 trains but cannot be saved.
 """
+from __future__ import annotations
+
 import math
 import numbers
+from collections.abc import Sequence
 
 from fastnn.validation import integer, real
 
@@ -28,8 +31,21 @@ def _rate(name, value):
 
 
 class Schedule:
-    """Base class: __call__(step) -> the learning rate of that step (0-based); config() the
-    constructor's arguments, as a model file keeps them."""
+    """Base class of the schedules: schedule(step) is the learning rate of that step (0-based).
+
+    A subclass defines __call__(step) and config(), the constructor's arguments, as a model
+    file keeps them; two schedules are equal when their classes and configs are.
+
+    Examples
+    --------
+    >>> schedule = fnn.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    >>> isinstance(schedule, fnn.schedules.Schedule)
+    True
+    >>> schedule == fnn.ExponentialDecay(0.1, 10, 0.5)
+    True
+    >>> schedule.config()["decay_rate"]
+    0.5
+    """
 
     def __call__(self, step):
         raise NotImplementedError
@@ -47,8 +63,10 @@ class Schedule:
 
 
 class ExponentialDecay(Schedule):
-    """initial_learning_rate * decay_rate ** (step / decay_steps), as Keras' ExponentialDecay;
-    staircase=True uses floor(step / decay_steps). With decay_steps=1 it is
+    """Exponential decay, as Keras' ExponentialDecay.
+
+    initial_learning_rate * decay_rate ** (step / decay_steps); staircase=True uses
+    floor(step / decay_steps). With decay_steps=1 it is
     torch.optim.lr_scheduler.ExponentialLR(gamma=decay_rate) stepped per batch.
 
     Parameters
@@ -59,11 +77,24 @@ class ExponentialDecay(Schedule):
         Steps per factor of decay_rate, > 0.
     decay_rate : float
         The factor, > 0.
-    staircase : bool
+    staircase : bool, default False
         Decay in whole steps of decay_steps.
+
+    Raises
+    ------
+    ValueError
+        If a number is not finite or outside its range.
+
+    Examples
+    --------
+    >>> schedule = fnn.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    >>> [round(schedule(step), 4) for step in (0, 5, 10, 20)]
+    [0.1, 0.0707, 0.05, 0.025]
+    >>> opt = fnn.Adam(learning_rate=schedule)
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
+                 staircase: bool = False) -> None:
         self.initial_learning_rate = _rate("initial_learning_rate", initial_learning_rate)
         self.decay_steps = _steps("decay_steps", decay_steps)
         self.decay_rate = real("decay_rate", decay_rate, 0, math.inf, low_open=True)
@@ -82,9 +113,10 @@ class ExponentialDecay(Schedule):
 
 
 class StepDecay(Schedule):
-    """initial_learning_rate * gamma ** (step // step_size): torch.optim.lr_scheduler.StepLR
-    stepped per batch (its names; Keras has no such class, ExponentialDecay(staircase=True) is
-    the same schedule).
+    """Decay by a factor every step_size steps, as torch.optim.lr_scheduler.StepLR.
+
+    initial_learning_rate * gamma ** (step // step_size): StepLR stepped per batch (its names;
+    Keras has no such class, ExponentialDecay(staircase=True) is the same schedule).
 
     Parameters
     ----------
@@ -92,11 +124,22 @@ class StepDecay(Schedule):
         The rate of the first step_size steps, >= 0.
     step_size : int
         Steps between decays, >= 1.
-    gamma : float
-        The factor of each decay, > 0 (default 0.1).
+    gamma : float, default 0.1
+        The factor of each decay, > 0.
+
+    Raises
+    ------
+    ValueError
+        If a number is not finite or outside its range, or step_size is not an integer.
+
+    Examples
+    --------
+    >>> schedule = fnn.StepDecay(0.1, step_size=100)
+    >>> [round(schedule(step), 4) for step in (0, 99, 100, 250)]
+    [0.1, 0.1, 0.01, 0.001]
     """
 
-    def __init__(self, initial_learning_rate, step_size, gamma=0.1):
+    def __init__(self, initial_learning_rate: float, step_size: int, gamma: float = 0.1) -> None:
         self.initial_learning_rate = _rate("initial_learning_rate", initial_learning_rate)
         self.step_size = integer("step_size", step_size, 1)
         self.gamma = real("gamma", gamma, 0, math.inf, low_open=True)
@@ -110,9 +153,10 @@ class StepDecay(Schedule):
 
 
 class PiecewiseConstantDecay(Schedule):
-    """values[0] up to step boundaries[0], values[1] up to boundaries[1], ..., values[-1]
-    after the last boundary, as Keras' PiecewiseConstantDecay (step <= boundary takes the
-    boundary's value).
+    """Constant rates between step boundaries, as Keras' PiecewiseConstantDecay.
+
+    values[0] up to step boundaries[0], values[1] up to boundaries[1], ..., values[-1] after
+    the last boundary (step <= boundary takes the boundary's value).
 
     Parameters
     ----------
@@ -120,9 +164,23 @@ class PiecewiseConstantDecay(Schedule):
         Increasing step numbers.
     values : list of float
         One more than boundaries, each >= 0.
+
+    Raises
+    ------
+    TypeError
+        If boundaries or values is not a list (or tuple).
+    ValueError
+        If a boundary is not an integer >= 0, a value not a finite number >= 0, the lengths
+        do not fit or the boundaries do not increase.
+
+    Examples
+    --------
+    >>> schedule = fnn.PiecewiseConstantDecay([100, 200], [0.1, 0.01, 0.001])
+    >>> [schedule(step) for step in (0, 100, 101, 500)]
+    [0.1, 0.1, 0.01, 0.001]
     """
 
-    def __init__(self, boundaries, values):
+    def __init__(self, boundaries: Sequence[int], values: Sequence[float]) -> None:
         if not isinstance(boundaries, (list, tuple)) or not isinstance(values, (list, tuple)):
             raise TypeError("boundaries and values must be lists")
         self.boundaries = [integer(f"boundaries[{i}]", b, 0) for i, b in enumerate(boundaries)]
@@ -159,16 +217,30 @@ class CosineDecay(Schedule):
         The rate at step 0, >= 0.
     decay_steps : float
         Length of the decay, > 0.
-    alpha : float
+    alpha : float, default 0.0
         The floor, as a fraction of the rate decayed from, in [0, 1].
-    warmup_target : float or None
+    warmup_target : float or None, default None
         The rate the warmup reaches, >= 0; None: no warmup.
-    warmup_steps : int
+    warmup_steps : int, default 0
         Length of the warmup, >= 0.
+
+    Raises
+    ------
+    ValueError
+        If a number is not finite or outside its range, or warmup_steps is not an integer.
+
+    Examples
+    --------
+    >>> schedule = fnn.CosineDecay(0.1, decay_steps=100)
+    >>> [round(schedule(step), 4) for step in (0, 50, 100, 200)]
+    [0.1, 0.05, 0.0, 0.0]
+    >>> warm = fnn.CosineDecay(0.0, 100, warmup_target=0.1, warmup_steps=10)
+    >>> [round(warm(step), 4) for step in (0, 5, 10, 60)]
+    [0.0, 0.05, 0.1, 0.05]
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, warmup_target=None,
-                 warmup_steps=0):
+    def __init__(self, initial_learning_rate: float, decay_steps: float, alpha: float = 0.0,
+                 warmup_target: float | None = None, warmup_steps: int = 0) -> None:
         self.initial_learning_rate = _rate("initial_learning_rate", initial_learning_rate)
         self.decay_steps = _steps("decay_steps", decay_steps)
         self.alpha = real("alpha", alpha, 0, 1, high_open=False)
