@@ -120,16 +120,20 @@ def table(results, repeats, command, machine, version):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python benchmarks/estimators.py",
                                 description=__doc__.splitlines()[0])
-    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--output", default=os.path.join("benchmarks", "results"),
-                   help="folder for estimators.md")
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                   help="BLAS thread counts (default 1 2)")
+    p.add_argument("--repeats", type=int, default=5, help="samples per estimator (default 5)")
+    p.add_argument("--output", metavar="FOLDER",
+                   help="also write estimators.md there (benchmarks/results: the committed "
+                        "table)")
     args = p.parse_args(argv)
     command = "python benchmarks/estimators.py " + " ".join(
         argv if argv is not None else sys.argv[1:])
     results = run(args.threads, args.repeats)
     text = table(results, args.repeats, command.strip(), machine(), fastnn.__version__)
     print(text)
+    if args.output is None:
+        return 0
     os.makedirs(args.output, exist_ok=True)
     with open(os.path.join(args.output, "estimators.md"), "w") as f:
         f.write(text)

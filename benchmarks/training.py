@@ -318,12 +318,14 @@ def chart(results, systems, path):
 def main(argv=None):
     import sys
     p = argparse.ArgumentParser(prog="python benchmarks/training.py",
-                                description=__doc__.splitlines()[0])
+                                description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="the three small workloads, 3 samples")
-    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--output", default=os.path.join("benchmarks", "results"),
-                   help="folder for training.md and training.png")
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                   help="BLAS thread counts, each in a fresh process (default 1 2)")
+    p.add_argument("--repeats", type=int, default=5, help="samples per system (default 5)")
+    p.add_argument("--output", metavar="FOLDER",
+                   help="also write training.md and training.png there (benchmarks/results: "
+                        "the committed tables)")
     args = p.parse_args(argv)
     command = "python benchmarks/training.py " + " ".join(
         argv if argv is not None else sys.argv[1:])
@@ -335,6 +337,8 @@ def main(argv=None):
     results = run(workloads, args.threads, repeats, systems)
     text = table(results, systems, repeats, command.strip())
     print(text)
+    if args.output is None:
+        return 0
     os.makedirs(args.output, exist_ok=True)
     with open(os.path.join(args.output, "training.md"), "w") as f:
         f.write(text)

@@ -9,7 +9,9 @@
 
 fastnn.MLPClassifier and fastnn.MLPRegressor are drop-ins for scikit-learn's (fastnn.sklearn).
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
+
+from typing import TYPE_CHECKING
 
 from fastnn import datasets, kernels, metrics, reference, schedules  # noqa: F401
 from fastnn import layers as _layers
@@ -64,19 +66,25 @@ globals().update({cls.__name__: cls for cls in _layers.ACTIVATION_LAYERS})
 globals().update(_optimizers.CLASSES)
 
 
-# The public API: every name here has a numpydoc docstring and type hints (tests/test_docstrings.py)
-# and a page in the API reference (docs/api/).
-__all__ = sorted([
-    "Network", "load", "gradcheck", "export_onnx", "MLPClassifier", "MLPRegressor",
-    "Layer", "Dense", "Dropout", "BatchNorm", "BatchNormalization", "LayerNorm", "Normalization",
-    *(cls.__name__ for cls in _layers.ACTIVATION_LAYERS),
-    "Loss", "MSE", "MAE", "SumOfSquares", "Huber", "Poisson", "HalfPoissonDeviance",
-    "BinaryCrossEntropy", "CrossEntropy", "SoftmaxCrossEntropy",
-    "Optimizer", *_optimizers.CLASSES,
-    "Callback", "History", "EarlyStopping", "ReduceLROnPlateau", "LearningRateScheduler",
-    "ModelCheckpoint", "CSVLogger", "TerminateOnNaN", "LambdaCallback",
-    "ExponentialDecay", "StepDecay", "PiecewiseConstantDecay", "CosineDecay",
-    "datasets", "metrics", "schedules", "kernels", "reference"])
+# The public API, written out so that type checkers read it: every name here has a numpydoc
+# docstring and type hints (tests/test_docstrings.py) and a page in the API reference
+# (docs/api/); tests/test_imports.py checks that it names every registry activation and optimizer.
+__all__ = [
+    "Adagrad", "Adam", "AdamW", "Adamax", "BatchNorm", "BatchNormalization",
+    "BinaryCrossEntropy", "CSVLogger", "Callback", "CosineDecay", "CrossEntropy", "Dense",
+    "Dropout", "ELU", "EarlyStopping", "Exponential", "ExponentialDecay", "GELU",
+    "HalfPoissonDeviance", "History", "Huber", "Identity", "LambdaCallback", "Layer",
+    "LayerNorm", "LeakyReLU", "LearningRateScheduler", "Loss", "MAE", "MLPClassifier",
+    "MLPRegressor", "MSE", "ModelCheckpoint", "Network", "Normalization", "Optimizer",
+    "PiecewiseConstantDecay", "Poisson", "RMSprop", "ReLU", "ReduceLROnPlateau", "SELU", "SGD",
+    "SiLU", "Sigmoid", "Softmax", "SoftmaxCrossEntropy", "Softplus", "StepDecay",
+    "SumOfSquares", "Tanh", "TerminateOnNaN", "datasets", "export_onnx", "gradcheck",
+    "kernels", "load", "metrics", "reference", "schedules",
+]
+
+if TYPE_CHECKING:  # imported on first use at run time (__getattr__), for type checkers now
+    from fastnn.onnx import export_onnx
+    from fastnn.sklearn import MLPClassifier, MLPRegressor
 
 
 def __dir__():

@@ -129,6 +129,10 @@ def run(args):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        print("error: the benchmarks are scripts of fastnn's source tree now, not a command: "
+              "python benchmarks/training.py (or estimators.py, kernels.py)", file=sys.stderr)
+        return 2
     args = parser().parse_args(argv)
     try:
         return run(args)

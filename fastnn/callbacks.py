@@ -511,7 +511,8 @@ class ModelCheckpoint(Callback):
     >>> y = X @ np.array([[1.0], [-2.0]])
     >>> net = fnn.Network([fnn.Dense(2, 1)], loss="mse", optimizer=fnn.SGD(lr=0.1),
     ...                   random_state=0)
-    >>> folder = tempfile.mkdtemp()
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = tmp.name
     >>> checkpoint = fnn.ModelCheckpoint(os.path.join(folder, "net-{epoch:02d}.npz"),
     ...                                  monitor="loss", save_best_only=True)
     >>> history = net.fit(X, y, epochs=2, verbose=0, callbacks=[checkpoint])
@@ -519,6 +520,7 @@ class ModelCheckpoint(Callback):
     ['net-01.npz', 'net-02.npz']
     >>> fnn.load(os.path.join(folder, "net-02.npz")).predict(X).shape
     (64, 1)
+    >>> tmp.cleanup()
     """
 
     def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss",
@@ -620,11 +622,13 @@ class CSVLogger(Callback):
     >>> y = X @ np.array([[1.0], [-2.0]])
     >>> net = fnn.Network([fnn.Dense(2, 1)], loss="mse", optimizer=fnn.SGD(lr=0.1),
     ...                   random_state=0)
-    >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "log.csv")
     >>> history = net.fit(X, y, epochs=2, verbose=0, callbacks=[fnn.CSVLogger(path)])
     >>> with open(path) as f:
     ...     print([line.split(",")[:2] for line in f.read().splitlines()])
     [['epoch', 'loss'], ['0', ...], ['1', ...]]
+    >>> tmp.cleanup()
     """
 
     def __init__(self, filename: str | os.PathLike, separator: str = ",",

@@ -11,7 +11,7 @@ import numpy as np
 
 def _check(samples, classes):
     for name, value in (("samples", samples), ("classes", classes)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
@@ -49,7 +49,7 @@ def spiral(samples: int = 100, classes: int = 3, noise: float = 0.2,
     Raises
     ------
     ValueError
-        If samples or classes is not a positive integer.
+        If samples or classes is not a positive integer, or noise not a finite number >= 0.
 
     Examples
     --------
@@ -61,6 +61,11 @@ def spiral(samples: int = 100, classes: int = 3, noise: float = 0.2,
     >>> np.bincount(y).tolist()
     [50, 50, 50]
     """
+    import math
+    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)) \
+            or not (math.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+
     def arm(c, rng):
         radius = np.linspace(0.0, 1, samples)
         theta = np.linspace(c * 4, (c + 1) * 4, samples) + rng.standard_normal(samples) * noise

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fastnn import validation as V
 from fastnn.validation import check_xy
 
 if TYPE_CHECKING:
@@ -50,8 +51,11 @@ def gradcheck(network: Network, X: ArrayLike, y: ArrayLike,
 
     Raises
     ------
+    TypeError
+        If network is not a fastnn Network.
     ValueError
-        If X or y do not fit the network (shapes, labels, NaN or infinity).
+        If X or y do not fit the network (shapes, labels, NaN or infinity), eps is not a
+        finite number > 0, max_checks_per_param is not an integer >= 1 or seed not one >= 0.
 
     Examples
     --------
@@ -60,6 +64,12 @@ def gradcheck(network: Network, X: ArrayLike, y: ArrayLike,
     >>> bool(fnn.gradcheck(net, X, y) < 1e-6)
     True
     """
+    from fastnn.network import Network
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a fastnn Network, got {type(network).__name__}")
+    eps = V.real("eps", eps, 0, np.inf, low_open=True)
+    max_checks_per_param = V.integer("max_checks_per_param", max_checks_per_param, 1)
+    seed = V.integer("seed", seed, 0)
     net = network.astype(np.float64)
     X, y, sample_weight = check_xy(net, X, y, sample_weight)
     net.loss_and_gradients(X, y, sample_weight, training=False)

@@ -583,7 +583,8 @@ def load(path: str | os.PathLike[str]) -> Network:
     --------
     >>> import os, tempfile
     >>> net = fnn.Network([fnn.Dense(4, 8), fnn.ReLU(), fnn.Dense(8, 3)], random_state=0)
-    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "model.npz")
     >>> net.save(path)
     >>> loaded = fnn.load(path)
     >>> loaded.count_params(), loaded.n_features, loaded.n_outputs
@@ -591,6 +592,7 @@ def load(path: str | os.PathLike[str]) -> Network:
     >>> X = np.ones((2, 4), np.float32)
     >>> bool(np.array_equal(loaded.predict(X), net.predict(X)))
     True
+    >>> tmp.cleanup()
     """
     name = os.fsdecode(os.fspath(path))
     try:

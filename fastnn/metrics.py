@@ -138,9 +138,9 @@ def get(metrics: Sequence[str | Metric] | None, kind: str | None) -> list[tuple[
         If metrics is not a list or tuple (a single name, say), or holds something that is
         neither a name nor a callable.
     ValueError
-        For an unknown name, a classification metric of a regression network (or the other
-        way round), a name given twice, or a name the logs hold already ("loss", "penalty",
-        "seconds", "learning_rate", "val_...").
+        For a kind other than those, an unknown name, a classification metric of a
+        regression network (or the other way round), a name given twice, or a name the logs
+        hold already ("loss", "penalty", "seconds", "learning_rate", "val_...").
 
     Examples
     --------
@@ -149,6 +149,8 @@ def get(metrics: Sequence[str | Metric] | None, kind: str | None) -> list[tuple[
     >>> [name for name, _ in fnn.metrics.get(["mae", "r2"], None)]
     ['mae', 'r2']
     """
+    if kind not in ("categorical", "binary", None):
+        raise ValueError(f"kind must be 'categorical', 'binary' or None, got {kind!r}")
     classification = kind is not None
     if metrics is None:
         return []

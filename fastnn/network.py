@@ -116,12 +116,12 @@ class Network(Tracked):
     Raises
     ------
     TypeError
-        If layers is not a list of fastnn layers, or loss or optimizer is not a Loss or
-        Optimizer (or one's name).
+        If layers is not a list of fastnn layers.
     ValueError
         If the layers do not make a network (no Dense layer, sizes that do not chain, a layer
-        given twice, a loss on probabilities after a layer that does not make them), or for an
-        unknown name, a dtype other than float32 and float64, or threads < 1.
+        given twice, a loss on probabilities after a layer that does not make them), if loss
+        or optimizer is neither a Loss or Optimizer nor one's name, a dtype other than
+        float32 and float64, or threads < 1.
 
     See Also
     --------
@@ -168,6 +168,10 @@ class Network(Tracked):
                  engine: bool = True) -> None:
         try:
             self._setup(layers, loss, optimizer, dtype, random_state, threads, engine)
+            for i, layer in enumerate(self.layers):  # before any layer's weights are drawn
+                if not isinstance(layer, L.Layer):
+                    raise TypeError(f"layers[{i}] must be a fastnn layer, got "
+                                    f"{type(layer).__name__}")
             self._initialize()
             self._refresh()
         except BaseException:
@@ -462,7 +466,7 @@ class Network(Tracked):
             X = layer.forward(X, training)
         return X
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
+    def backward(self, grad: np.ndarray) -> np.ndarray | None:
         """Back-propagate `grad` through every layer, filling every layer's gradients.
 
         Call it after a forward with ``training=True``.
@@ -474,8 +478,9 @@ class Network(Tracked):
 
         Returns
         -------
-        numpy.ndarray
-            The gradient w.r.t. the first layer's input (what the first layer returns for it).
+        numpy.ndarray or None
+            The gradient w.r.t. the first layer's input, or None where the first layer is a
+            Dense (it skips that product, which no one needs).
         """
         for layer in reversed(self.layers):
             grad = layer.backward(grad)
@@ -1229,12 +1234,14 @@ class Network(Tracked):
         >>> import os, tempfile
         >>> net = fnn.Network([fnn.Dense(2, 3), fnn.ReLU(), fnn.Dense(3, 1)], loss="mse",
         ...                   random_state=0)
-        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "model.npz")
         >>> net.save(path)
         >>> again = fnn.load(path)
         >>> X = np.ones((2, 2))
         >>> bool(np.array_equal(again.predict(X), net.predict(X)))
         True
+        >>> tmp.cleanup()
         """
         from fastnn import io
         with self._lock:  # not while a fit in another thread is changing the weights

@@ -250,9 +250,14 @@ class Optimizer(Tracked):
         Raises
         ------
         ValueError
-            If the optimizer's state does not match the parameters (another network's), or
-            a learning-rate schedule gives anything but a finite number >= 0.
+            If grads or extra_decay do not hold one entry per parameter, the optimizer's
+            state does not match the parameters (another network's), or a learning-rate
+            schedule gives anything but a finite number >= 0.
         """
+        for name, values in (("grads", grads), ("extra_decay", extra_decay)):
+            if values is not None and len(values) != len(params):
+                raise ValueError(f"{name} must hold one entry per parameter ({len(params)}), "
+                                 f"got {len(values)}")
         self.init_state(params)
         lr = self.current_lr
         if self.clips:

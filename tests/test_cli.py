@@ -86,3 +86,9 @@ def test_library_value_error_is_one_line(capsys, monkeypatch):
     monkeypatch.setattr(fnn.Network, "fit", fit)
     assert main(["train", "iris", "--verbose", "0"]) == 2
     assert capsys.readouterr().err == "error: y holds class labels, which must be whole numbers\n"
+
+
+def test_bench_says_where_the_benchmarks_went(capsys):
+    from fastnn.__main__ import main
+    assert main(["bench", "--quick"]) == 2
+    assert "python benchmarks/training.py" in capsys.readouterr().err

@@ -77,3 +77,11 @@ def test_the_benchmarks_are_not_part_of_the_library():
     assert not [path.name for path in package.rglob("*.py") if path.stem.startswith("bench")]
     assert "fastnn" in imported_modules(package)  # the walk sees the package's imports
     assert not imported_modules(package) & (scripts | {"benchmarks"})
+
+
+def test_all_names_every_registry_activation_and_optimizer():
+    from fastnn import layers, optimizers
+    made = {cls.__name__ for cls in layers.ACTIVATION_LAYERS} | set(optimizers.CLASSES)
+    assert made <= set(fastnn.__all__)
+    assert all(hasattr(fastnn, name) for name in fastnn.__all__)
+    assert len(set(fastnn.__all__)) == len(fastnn.__all__)
