@@ -364,7 +364,7 @@ class Dense(Layer):
     def penalties(self):
         return [self.l2, 0.0]
 
-    def config(self):
+    def config(self) -> dict[str, object]:
         init = self.init if isinstance(self.init, str) or self.init is None else "custom"
         config = {"n_in": self.n_in, "n_out": self.n_out, "init": init, "l2": self.l2}
         if self.activation is not None:
@@ -613,7 +613,7 @@ class Dropout(Layer):
     def backward(self, grad):
         return grad if self._mask is None else grad * self._mask
 
-    def config(self):
+    def config(self) -> dict[str, object]:
         return {"rate": self.rate}
 
 
@@ -792,7 +792,7 @@ class BatchNorm(_Normalization):
             dx[...] = grad * (self.gamma * inv)
         return dx
 
-    def config(self):
+    def config(self) -> dict[str, object]:
         return {"n": self.n, "momentum": self.momentum, "eps": self.eps}
 
 
@@ -883,7 +883,7 @@ class LayerNorm(_Normalization):
         return K.layer_norm_backward(self._xhat, self._inv_std, self.gamma, grad, self.dgamma,
                                      self.dbeta, self._input_grad(grad))
 
-    def config(self):
+    def config(self) -> dict[str, object]:
         return {"n": self.n, "eps": self.eps}
 
 
@@ -1051,7 +1051,7 @@ class Normalization(Layer):
         op = np.multiply if self.invert else np.divide
         return op(grad, self._scale, out=dx)
 
-    def config(self):
+    def config(self) -> dict[str, object]:
         return {"n": self.n, "invert": self.invert}
 
 

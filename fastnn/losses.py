@@ -51,7 +51,7 @@ class Loss(Tracked):
     classification = False
     takes_labels = False  # integer class labels as targets (else arrays shaped like pred)
 
-    def config(self):
+    def config(self) -> dict[str, object]:
         return {}
 
     def check_target(self, y, name):
@@ -189,7 +189,7 @@ class CrossEntropy(Loss):
     def check_target(self, y, name):
         _check_probabilities(y, name)
 
-    def config(self):
+    def config(self) -> dict[str, object]:
         return {"eps": self.eps}
 
 
@@ -242,7 +242,7 @@ class BinaryCrossEntropy(Loss):
             raise ValueError(f"{name} holds binary cross-entropy targets, which must be in [0, 1]; "
                              f"got {y.min()}..{y.max()}")
 
-    def config(self):
+    def config(self) -> dict[str, object]:
         return {"from_logits": self.from_logits, "eps": self.eps, "sum_outputs": self.sum_outputs}
 
 
@@ -325,7 +325,7 @@ class Huber(Loss):
     def _extra(self):
         return (self.delta,)
 
-    def config(self):
+    def config(self) -> dict[str, object]:
         return {"delta": self.delta}
 
 

@@ -47,10 +47,10 @@ class Schedule:
     0.5
     """
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         raise NotImplementedError
 
-    def config(self):
+    def config(self) -> dict[str, object]:
         raise NotImplementedError
 
     def __repr__(self):
@@ -100,13 +100,13 @@ class ExponentialDecay(Schedule):
         self.decay_rate = real("decay_rate", decay_rate, 0, math.inf, low_open=True)
         self.staircase = bool(staircase)
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         p = step / self.decay_steps
         if self.staircase:
             p = math.floor(p)
         return self.initial_learning_rate * self.decay_rate ** p
 
-    def config(self):
+    def config(self) -> dict[str, object]:
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
                 "staircase": self.staircase}
@@ -144,10 +144,10 @@ class StepDecay(Schedule):
         self.step_size = integer("step_size", step_size, 1)
         self.gamma = real("gamma", gamma, 0, math.inf, low_open=True)
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         return self.initial_learning_rate * self.gamma ** (step // self.step_size)
 
-    def config(self):
+    def config(self) -> dict[str, object]:
         return {"initial_learning_rate": self.initial_learning_rate,
                 "step_size": self.step_size, "gamma": self.gamma}
 
@@ -191,13 +191,13 @@ class PiecewiseConstantDecay(Schedule):
         if any(b >= c for b, c in zip(self.boundaries, self.boundaries[1:])):
             raise ValueError(f"boundaries must increase, got {self.boundaries}")
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         for boundary, value in zip(self.boundaries, self.values):
             if step <= boundary:
                 return value
         return self.values[-1]
 
-    def config(self):
+    def config(self) -> dict[str, object]:
         return {"boundaries": list(self.boundaries), "values": list(self.values)}
 
 
@@ -252,7 +252,7 @@ class CosineDecay(Schedule):
         cosine = 0.5 * (1.0 + math.cos(math.pi * (step / self.decay_steps)))
         return start * ((1 - self.alpha) * cosine + self.alpha)
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         if self.warmup_target is None:
             return self._decay(min(step, self.decay_steps), self.initial_learning_rate)
         step = min(step, self.decay_steps + self.warmup_steps)
@@ -261,7 +261,7 @@ class CosineDecay(Schedule):
             return delta * (step / self.warmup_steps) + self.initial_learning_rate
         return self._decay(step - self.warmup_steps, self.warmup_target)
 
-    def config(self):
+    def config(self) -> dict[str, object]:
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "alpha": self.alpha,
                 "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
