@@ -34,6 +34,13 @@ class Layer(Tracked):
     Changing a public attribute of a layer (its settings, its parameter arrays) makes the
     networks holding it recompile their plans before their next call (see fastnn.tracking).
 
+    A layer of your own subclasses Layer and defines ``forward(x, training=False)`` (the
+    output, keeping what backward needs), ``backward(grad)`` (the gradient of its input,
+    filling its own gradients) and, if it has parameters, ``parameters()`` and
+    ``gradients()`` in the same order. A network with one runs layer by layer; it cannot be
+    saved (fastnn.load would have to run its code) or exported without
+    fastnn.onnx.register_layer.
+
     Examples
     --------
     >>> layer = fnn.Dense(3, 2, random_state=0)

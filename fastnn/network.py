@@ -225,10 +225,26 @@ class Network(Tracked):
                    for a in layer.parameters() + layer.buffers()):
                 layer.cast(self.dtype)
 
-    def initialize(self):
-        """Draw every Dense layer's weights anew and seed every Dropout layer, from the network's
-        generator (the constructor does that only for layers whose weights nobody chose), and
-        start every BatchNorm and LayerNorm afresh; so does the optimizer."""
+    def initialize(self) -> None:
+        """Draw every layer's weights anew and start the optimizer afresh.
+
+        Every Dense layer's weights are drawn and every Dropout layer seeded from the network's
+        generator (the constructor does that only for layers whose weights nobody chose);
+        every BatchNorm and LayerNorm starts afresh; the optimizer's state is emptied.
+
+        Raises
+        ------
+        RuntimeError
+            While another thread trains the network.
+
+        Examples
+        --------
+        >>> net = fnn.Network([fnn.Dense(2, 3)], loss="mse", random_state=0)
+        >>> W = net.layers[0].W.copy()
+        >>> net.initialize()
+        >>> bool((net.layers[0].W != W).any())
+        True
+        """
         with self._exclusive("initialize"):
             self._initialize(every=True)
             self.optimizer.state, self.optimizer.iterations = [], 0

@@ -289,10 +289,22 @@ class _BaseMLP(BaseEstimator):
                     setattr(dense, attr, np.array(given[i], dtype=net.dtype, order="C"))
                     given[i] = getattr(dense, attr)
 
-    def fitted_network(self):
-        """The fastnn Network that predict runs, holding coefs_ and intercepts_ (arrays you
-        replaced taken up), as fastnn.export_onnx reads it. Train the estimator, not it.
-        NotFittedError before fit."""
+    def fitted_network(self) -> Network:
+        """The fastnn Network that predict runs.
+
+        It holds coefs_ and intercepts_ (arrays you replaced taken up), as fastnn.export_onnx
+        reads it. Train the estimator, not it.
+
+        Returns
+        -------
+        fastnn.Network
+            The estimator's network, not a copy.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before fit.
+        """
         check_is_fitted(self)
         self._sync_parameters()
         return self._network
