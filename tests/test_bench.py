@@ -1,14 +1,27 @@
 """The benchmark scripts' machinery (not their speed: that lives in benchmarks/results/). They
-are scripts beside the package, not part of it: imported here from benchmarks/."""
+are scripts beside the package, not part of it: imported here from benchmarks/, which is on
+sys.path only while these tests run (its sparse.py would hide the sparse package from others)."""
+import importlib
 import math
 import pathlib
 import sys
 
 import pytest
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "benchmarks"))
-import estimators  # noqa: E402
-import training as bench  # noqa: E402
+BENCHMARKS = str(pathlib.Path(__file__).resolve().parent.parent / "benchmarks")
+bench = estimators = None  # the scripts training.py and estimators.py, imported by `scripts`
+
+
+@pytest.fixture(scope="module", autouse=True)
+def scripts():
+    global bench, estimators
+    sys.path.insert(0, BENCHMARKS)
+    try:
+        bench = importlib.import_module("training")
+        estimators = importlib.import_module("estimators")
+        yield
+    finally:
+        sys.path.remove(BENCHMARKS)
 
 SPIRAL = "spiral 2-64-3, full batch"
 
