@@ -1,6 +1,9 @@
-"""MkDocs hook: benchmarks/ (its method, builds, thresholds and results, and the chart) joins the
-site at the path it has in the repository, so those pages stay in one place and link as there."""
+"""MkDocs hooks: benchmarks/ (its method, builds, thresholds and results, and the chart) joins the
+site at the path it has in the repository, so those pages stay in one place and link as there;
+and fastnn.kernels' module docstring fills its API page (griffe's inspection reads the
+fastnn._kernels package's docstring in its place)."""
 import pathlib
+import re
 
 from mkdocs.structure.files import File
 
@@ -14,3 +17,17 @@ def on_files(files, config):
                               dest_dir=config["site_dir"],
                               use_directory_urls=config["use_directory_urls"]))
     return files
+
+
+KERNELS_DOC = "<!-- fastnn.kernels' docstring -->"
+
+
+def on_page_markdown(markdown, page, config, files):
+    if KERNELS_DOC not in markdown:
+        return markdown
+    import fastnn.kernels
+    text = fastnn.kernels.__doc__
+    # its numpydoc Examples section as a code block
+    text = re.sub(r"\nExamples\n-+\n((?:.|\n)*)", lambda m: "\n**Examples**\n\n```python\n"
+                  + m.group(1).strip() + "\n```\n", text)
+    return markdown.replace(KERNELS_DOC, "## fastnn.kernels\n\n" + text)

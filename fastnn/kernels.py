@@ -5,7 +5,7 @@ inputs) in compiled code, raising TypeError or ValueError that names the argumen
 a nogil loop or BLAS call on float32 or float64 data. The layers, the engine and the estimators
 check the user's arrays once before calling them; the kernels check only what they need to run
 safely. The functions come from the kernel build chosen for this CPU (`VARIANT`, see
-fastnn/_kernels/__init__.py). The NumPy twin of every function, same name, signature and
+`fastnn/_kernels/__init__.py`). The NumPy twin of every function, same name, signature and
 meaning, is in fastnn.reference, and each function's docstring gives its formula.
 
 Conventions:
