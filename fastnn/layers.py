@@ -280,7 +280,7 @@ class Dense(Layer):
 
     def initialize(self, rng, dtype, init=None):
         """(Re)draw W with `init` (default: this layer's own, else glorot), b = 0, in `dtype`."""
-        dtype = np.dtype(dtype)
+        dtype = V.float_dtype(dtype)
         make = initializers.get(init or self.init or "glorot")
         W = V.real_array("the initializer's W", make(rng, self.n_in, self.n_out, dtype))
         if W.shape != (self.n_in, self.n_out):
@@ -650,7 +650,7 @@ class _Normalization(Layer):
 
     def initialize(self, dtype):
         """gamma = 1, beta = 0 (and the running statistics at their start) in `dtype`."""
-        dtype = np.dtype(dtype)
+        dtype = V.float_dtype(dtype)
         self.gamma, self.beta = np.ones(self.n, dtype), np.zeros(self.n, dtype)
         self.dgamma, self.dbeta = np.zeros(self.n, dtype), np.zeros(self.n, dtype)
 

@@ -1352,11 +1352,4 @@ def _check_probabilities_in(last, loss):
                      f"use the loss {logits}, which takes the raw outputs (logits)")
 
 
-def _float_dtype(dtype):
-    try:
-        value = np.dtype(dtype)
-    except TypeError:
-        value = None
-    if value not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-    return value
+_float_dtype = V.float_dtype

@@ -40,6 +40,17 @@ def integer(name, value, low=None, high=None):
     raise ValueError(f"{name} must be {what}, got {value!r}")
 
 
+def float_dtype(dtype, name="dtype"):
+    """dtype as float32 or float64 (a ValueError for any other)."""
+    try:
+        value = np.dtype(dtype)
+    except TypeError:
+        value = None
+    if value not in (np.float32, np.float64):
+        raise ValueError(f"{name} must be float32 or float64, got {dtype!r}")
+    return value
+
+
 def real_array(name, value, ndim=None):
     """value as an ndarray of real numbers (bool, integer or float), with `ndim` dimensions
     (an int or a tuple of allowed counts)."""

@@ -108,3 +108,37 @@ def test_a_metric_named_as_a_key_of_the_logs_is_refused(name):
     X, y = data()
     with pytest.raises(ValueError, match=f"may not be named '{name}'"):
         fnn.Network([fnn.Dense(4, 2)]).fit(X, y, metrics=[metric], verbose=0)
+
+
+@pytest.mark.parametrize("make", [lambda dtype: fnn.Dense(2, 1, dtype=dtype),
+                                  lambda dtype: fnn.BatchNorm(3, dtype=dtype),
+                                  lambda dtype: fnn.BatchNormalization(3, dtype=dtype),
+                                  lambda dtype: fnn.LayerNorm(3, dtype=dtype)],
+                         ids=["Dense", "BatchNorm", "BatchNormalization", "LayerNorm"])
+@pytest.mark.parametrize("dtype", ["int8", "int32", "float16", "complex128", "no such dtype"])
+def test_a_layer_refuses_a_dtype_other_than_float32_and_float64(make, dtype):
+    with pytest.raises(ValueError, match=r"dtype must be float32 or float64"):
+        make(dtype)
+    assert make("float64").parameters()[0].dtype == np.float64
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: fnn.Network([fnn.Dense(2, 3), "relu", fnn.Dense(3, 1)]), TypeError,
+     r"layers\[1\] must be a fastnn layer, got str"),
+    (lambda: fnn.SGD(0.1).step([np.ones(3), np.ones(2)], [np.ones(3)]), ValueError,
+     r"grads must hold one entry per parameter \(2\), got 1"),
+    (lambda: fnn.SGD(0.1).step([np.ones(3)], [np.ones(3)], [0.0, 0.0]), ValueError,
+     r"extra_decay must hold one entry per parameter \(1\), got 2"),
+    (lambda: fnn.gradcheck(3, np.ones((2, 2)), [0, 1]), TypeError, "network must be"),
+    (lambda: fnn.gradcheck(fnn.Network([fnn.Dense(2, 2)]), np.ones((2, 2)), [0, 1], eps=0),
+     ValueError, r"eps must be a number in \(0, inf\)"),
+    (lambda: fnn.gradcheck(fnn.Network([fnn.Dense(2, 2)]), np.ones((2, 2)), [0, 1],
+                           max_checks_per_param=0), ValueError, "max_checks_per_param"),
+    (lambda: fnn.datasets.spiral(noise=float("nan")), ValueError, "noise must be"),
+    (lambda: fnn.datasets.spiral(samples=True), ValueError, "samples must be"),
+    (lambda: fnn.metrics.get(["r2"], "regression"), ValueError, "kind must be"),
+], ids=["non-layer", "grads", "extra_decay", "gradcheck network", "gradcheck eps",
+        "gradcheck checks", "spiral noise", "spiral samples", "metrics kind"])
+def test_bad_arguments_are_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
