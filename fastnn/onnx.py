@@ -477,10 +477,16 @@ def export_onnx(model: Network | MLPClassifier | MLPRegressor,
     Raises
     ------
     TypeError
-        If model is not a Network, MLPClassifier or MLPRegressor.
+        If model is not a Network, MLPClassifier or MLPRegressor, or path not a str or
+        os.PathLike.
     ValueError
-        For a dtype other than float32 and float64, an opset out of range, or a layer
-        without an ONNX rule (see register_layer).
+        For a dtype other than float32 and float64, an opset out of range, a layer
+        without an ONNX rule (see register_layer), weights that do not fit the dtype, or a
+        path that cannot be written (a directory, a FIFO, a hard-linked file: as
+        Network.save).
+    OSError
+        If the path's folder does not exist or cannot be written (FileNotFoundError,
+        PermissionError).
     sklearn.exceptions.NotFittedError
         If the estimator is not fitted.
     ImportError
